@@ -46,31 +46,45 @@ type SchedulerOptions struct {
 // Scheduler fires retries at their due time with one goroutine and one timer
 // for all of them, and lets the UI list what is waiting.
 //
-// The pending set (a heap indexed by Key) is guarded by mu and touched by
-// callers of Schedule/Cancel/Pending and by the scheduler goroutine, which
-// alone owns the timer and decides what is due. Due actions are not run on
-// that goroutine: it hands them in batches to a FIFO drained by a small worker
-// pool, so an action that blocks (say, on a full region-task queue) cannot
-// stall other retries (the inline-run flaw of TiCDC PR #4700). Once handed
-// off, an entry is no longer pending: Cancel cannot stop it and a new
-// Schedule for its key creates a new entry.
+// Schedule only appends to an inbox (guarded by inboxMu), so callers on the
+// engine's hot paths never wait for heap work. The pending set — a heap
+// indexed by Key — is guarded by mu; it is changed by the scheduler goroutine,
+// which alone owns the timer and decides what is due, and by the narrow
+// synchronous methods (Cancel, Pending, Len, Stats), which first apply the
+// inbox so they see every Schedule that returned before them.
+//
+// Due actions are not run on the scheduler goroutine: it hands them in batches
+// to a FIFO drained by a small worker pool, so an action that blocks (say, on
+// a full region-task queue) cannot stall other retries — the inline-run flaw
+// of TiCDC PR #4700. Once handed off, an entry is no longer pending: Cancel
+// cannot stop it and a new Schedule for its key creates a new entry.
 //
 // Actions must not call Stop.
 type Scheduler struct {
 	clock Clock
 	epoch time.Time // due times are stored as nanoseconds since epoch
 
-	mu      sync.Mutex
-	queue   retryQueue
-	stopped bool
-	stats   SchedulerStats
+	inboxMu sync.Mutex
+	inbox   []scheduleOp // Schedule calls not yet applied to queue, in call order
+	stopped bool         // guarded by inboxMu
 
-	wake    chan struct{} // capacity 1: "the earliest due time changed"
+	mu    sync.Mutex // lock order: mu before inboxMu
+	queue retryQueue
+	spare []scheduleOp // the other inbox buffer, swapped in by applyInboxLocked
+	stats SchedulerStats
+
+	wake    chan struct{} // capacity 1: "the inbox or the earliest due time changed"
 	done    chan struct{}
 	actions *actionQueue
 
 	stopOnce sync.Once
 	wg       sync.WaitGroup
+}
+
+type scheduleOp struct {
+	retry  Retry
+	due    int64
+	action func()
 }
 
 // NewScheduler starts a scheduler reading time from clock. Stop ends its
@@ -104,7 +118,7 @@ func NewScheduler(clock Clock, opts SchedulerOptions) *Scheduler {
 
 // Schedule arranges for action to run once delay has passed, replacing any
 // pending retry for r.Key (latest wins: the replaced action never runs). It
-// never blocks on the scheduler goroutine and is a no-op after Stop.
+// never waits for the scheduler goroutine and is a no-op after Stop.
 func (s *Scheduler) Schedule(r Retry, delay time.Duration, action func()) {
 	due := s.sinceEpoch(s.clock.Now())
 	if delay > 0 {
@@ -123,32 +137,84 @@ func (s *Scheduler) ScheduleAt(r Retry, due time.Time, action func()) {
 }
 
 func (s *Scheduler) schedule(r Retry, due int64, action func()) {
-	s.mu.Lock()
+	s.inboxMu.Lock()
 	if s.stopped {
-		s.mu.Unlock()
+		s.inboxMu.Unlock()
 		return
 	}
-	headChanged, replaced := s.queue.schedule(r, due, action)
-	s.stats.Scheduled++
-	if replaced {
-		s.stats.Replaced++
-	}
-	s.mu.Unlock()
-	if headChanged {
+	s.inbox = append(s.inbox, scheduleOp{retry: r, due: due, action: action})
+	first := len(s.inbox) == 1
+	s.inboxMu.Unlock()
+	// Only the first op of a batch wakes the scheduler goroutine: until it
+	// has taken the inbox, that wake-up covers every later op too.
+	if first {
 		s.poke()
 	}
+}
+
+// maxSpareInbox bounds the inbox buffer kept for reuse, so one burst of
+// retries does not pin its peak memory for good.
+const maxSpareInbox = 1 << 16
+
+// takeInbox swaps out the Schedule calls made so far, in call order. The
+// caller holds mu and must pass the ops to applyLocked.
+func (s *Scheduler) takeInbox() []scheduleOp {
+	s.inboxMu.Lock()
+	ops := s.inbox
+	s.inbox = s.spare[:0]
+	s.inboxMu.Unlock()
+	s.spare = nil
+	return ops
+}
+
+// applyInboxLocked moves the inbox into the pending set and reports whether
+// the earliest due time changed. The caller holds mu.
+func (s *Scheduler) applyInboxLocked() (headChanged bool) {
+	return s.applyLocked(s.takeInbox(), 0, nil)
+}
+
+// applyLocked adds ops to the pending set, in call order, and reports
+// whether the earliest due time changed. The caller holds mu.
+//
+// Only the scheduler goroutine passes fire: an op already due at now skips
+// the heap (replacing a pending entry for its key) and is appended to *fire,
+// which keeps the heap and its index small when retries are due at once.
+// Everyone else passes nil, so due-ness is decided on the scheduler goroutine
+// alone.
+func (s *Scheduler) applyLocked(ops []scheduleOp, now int64, fire *[]func()) (headChanged bool) {
+	s.stats.Scheduled += uint64(len(ops))
+	for i := range ops {
+		op := &ops[i]
+		var changed, replaced bool
+		if fire != nil && op.due <= now {
+			changed, replaced = s.queue.cancel(op.retry.Key)
+			*fire = append(*fire, op.action)
+		} else {
+			changed, replaced = s.queue.schedule(op.retry, op.due, op.action)
+		}
+		headChanged = headChanged || changed
+		if replaced {
+			s.stats.Replaced++
+		}
+	}
+	clear(ops) // drop the closures and keys
+	if cap(ops) <= maxSpareInbox {
+		s.spare = ops[:0]
+	}
+	return headChanged
 }
 
 // Cancel drops the pending retry for key and reports whether there was one.
 // An action already handed off to the workers still runs.
 func (s *Scheduler) Cancel(key Key) bool {
 	s.mu.Lock()
-	headChanged, found := s.queue.cancel(key)
+	headChanged := s.applyInboxLocked()
+	changed, found := s.queue.cancel(key)
 	if found {
 		s.stats.Canceled++
 	}
 	s.mu.Unlock()
-	if headChanged {
+	if headChanged || changed {
 		s.poke()
 	}
 	return found
@@ -157,22 +223,32 @@ func (s *Scheduler) Cancel(key Key) bool {
 // Len returns how many retries are pending.
 func (s *Scheduler) Len() int {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.queue.len()
+	headChanged := s.applyInboxLocked()
+	n := s.queue.len()
+	s.mu.Unlock()
+	if headChanged {
+		s.poke()
+	}
+	return n
 }
 
 // Stats returns the lifetime counters and the hand-off backlog.
 func (s *Scheduler) Stats() SchedulerStats {
 	s.mu.Lock()
+	headChanged := s.applyInboxLocked()
 	stats := s.stats
 	s.mu.Unlock()
+	if headChanged {
+		s.poke()
+	}
 	stats.Queued, stats.Running = s.actions.backlog()
 	return stats
 }
 
 // Pending lists the pending retries, earliest first (ties in scheduling
 // order). The pending set is locked only while it is copied; sorting happens
-// after, so the UI's once-a-second call does not hold up Schedule.
+// after, so the UI's once-a-second call holds up the scheduler goroutine as
+// little as possible (and Schedule not at all).
 func (s *Scheduler) Pending() []PendingRetry {
 	type order struct {
 		due int64
@@ -180,6 +256,7 @@ func (s *Scheduler) Pending() []PendingRetry {
 		at  int
 	}
 	s.mu.Lock()
+	headChanged := s.applyInboxLocked()
 	rows := make([]PendingRetry, len(s.queue.heap))
 	orders := make([]order, len(s.queue.heap))
 	for i, e := range s.queue.heap {
@@ -187,6 +264,9 @@ func (s *Scheduler) Pending() []PendingRetry {
 		orders[i] = order{due: e.due, seq: e.seq, at: i}
 	}
 	s.mu.Unlock()
+	if headChanged {
+		s.poke()
+	}
 
 	slices.SortFunc(orders, func(a, b order) int {
 		if c := cmp.Compare(a.due, b.due); c != 0 {
@@ -209,7 +289,11 @@ func (s *Scheduler) Pending() []PendingRetry {
 func (s *Scheduler) Stop() {
 	s.stopOnce.Do(func() {
 		s.mu.Lock()
+		s.inboxMu.Lock()
 		s.stopped = true
+		clear(s.inbox)
+		s.inbox = nil
+		s.inboxMu.Unlock()
 		s.queue.clear()
 		s.mu.Unlock()
 		close(s.done)
@@ -218,8 +302,9 @@ func (s *Scheduler) Stop() {
 	s.wg.Wait()
 }
 
-// poke tells the scheduler goroutine that the earliest due time changed. A
-// wake-up already pending covers this one, so it never blocks.
+// poke tells the scheduler goroutine to look at the inbox and the earliest
+// due time again. A wake-up already pending covers this one, so it never
+// blocks.
 func (s *Scheduler) poke() {
 	select {
 	case s.wake <- struct{}{}:
@@ -231,9 +316,9 @@ func (s *Scheduler) sinceEpoch(t time.Time) int64 {
 	return int64(t.Sub(s.epoch))
 }
 
-// run is the scheduler goroutine: hand off everything due, re-arm the one
-// timer to the new earliest due time if that changed, sleep until the timer
-// fires or the earliest due time changes.
+// run is the scheduler goroutine: apply the inbox, hand off everything due,
+// re-arm the one timer if the earliest due time changed, and sleep until the
+// timer fires or a poke arrives.
 func (s *Scheduler) run() {
 	timer := s.clock.NewTimer(time.Hour)
 	timer.Stop()
@@ -243,8 +328,14 @@ func (s *Scheduler) run() {
 	var batch []func()
 	for {
 		s.mu.Lock()
+		ops := s.takeInbox()
+		// Read the clock after taking the inbox, so every op in it that
+		// was due when it was scheduled is due now; and pop the heap before
+		// applying the ops, so retries that were already waiting are handed
+		// off ahead of newcomers.
 		now := s.sinceEpoch(s.clock.Now())
 		batch = s.queue.popDue(now, batch[:0])
+		s.applyLocked(ops, now, &batch)
 		s.stats.Fired += uint64(len(batch))
 		nextDue, pending := s.queue.headDue()
 		s.mu.Unlock()
