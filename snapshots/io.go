@@ -1,0 +1,381 @@
+package snapshots
+
+// This file is the on-disk form of a State: what headless mode and ctrl+s
+// write and what replay reads. A snapshot file is often the only evidence left
+// of an incident, so loading one must explain exactly what is wrong with it
+// (file, line, field) and never panic, and saving one must never leave a
+// half-written file behind.
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+)
+
+// VersionError reports a snapshot whose "version" this build cannot read.
+// Callers can tell it apart from a corrupt file with errors.As: the file is
+// fine, the pulltop is the wrong one.
+type VersionError struct {
+	Name    string // the file, as given to Load or Unmarshal
+	Version int    // the version found; meaningless when Missing
+	Missing bool   // the file has no "version" at all
+}
+
+func (e *VersionError) Error() string {
+	switch {
+	case e.Missing:
+		return fmt.Sprintf(`%s: not a pulltop snapshot: no "version" field (this pulltop reads version %d)`, e.Name, Version)
+	case e.Version > Version:
+		return fmt.Sprintf("%s: snapshot version %d is not supported by this pulltop (reads version %d); upgrade pulltop", e.Name, e.Version, Version)
+	default:
+		return fmt.Sprintf("%s: invalid snapshot version %d (this pulltop reads version %d)", e.Name, e.Version, Version)
+	}
+}
+
+// Marshal encodes s as indented JSON ending in a newline. Field order follows
+// the struct declarations and map keys are sorted, so the same State always
+// gives the same bytes and two snapshots diff cleanly.
+//
+// A zero Version is written as Version. s itself is not modified: a published
+// State may be read concurrently. An invalid State (see Validate) is refused,
+// so that every file pulltop writes is one it can load again.
+func Marshal(s *State) ([]byte, error) {
+	if s == nil {
+		return nil, errors.New("snapshot: nil State")
+	}
+	c := *s
+	if c.Version == 0 {
+		c.Version = Version
+	}
+	if c.Version != Version {
+		return nil, fmt.Errorf("snapshot has version %d, but this pulltop writes version %d", c.Version, Version)
+	}
+	if err := c.Validate(); err != nil {
+		return nil, fmt.Errorf("invalid snapshot: %w", err)
+	}
+	data, err := json.MarshalIndent(&c, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("encoding snapshot: %w", err)
+	}
+	return append(data, '\n'), nil
+}
+
+// Save writes s to path as Marshal encodes it, creating missing parent
+// directories. The file is written to a temporary file in the same directory
+// and renamed into place, so a crash or a full disk never leaves a truncated
+// snapshot under the final name, and a reader never sees a half-written one.
+//
+// New directories get mode 0700, as the XDG spec asks, and the file gets
+// 0600 (also when it replaces an older one): a snapshot names the cluster's
+// addresses and key ranges, so it stays private until the operator shares it.
+func Save(path string, s *State) error {
+	data, err := Marshal(s)
+	if err != nil {
+		return fmt.Errorf("saving snapshot %s: %w", path, err)
+	}
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("saving snapshot %s: %w", path, err)
+	}
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("saving snapshot %s: %w", path, err)
+	}
+	if err := writeAndRename(tmp, data, path); err != nil {
+		os.Remove(tmp.Name()) // best effort; the error that matters is err
+		return fmt.Errorf("saving snapshot %s: %w", path, err)
+	}
+	// Make the rename itself durable. Not every platform can sync a
+	// directory, and the file is complete either way, so errors are ignored.
+	if d, err := os.Open(dir); err == nil {
+		d.Sync()
+		d.Close()
+	}
+	return nil
+}
+
+func writeAndRename(tmp *os.File, data []byte, path string) error {
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
+// Load reads the snapshot at path. See Unmarshal for what is checked.
+func Load(path string) (*State, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		// The *PathError names the file; errors.Is(err, fs.ErrNotExist) works.
+		return nil, fmt.Errorf("loading snapshot: %w", err)
+	}
+	return Unmarshal(data, path)
+}
+
+// Unmarshal decodes a snapshot. name (usually the file's path) starts every
+// error message.
+//
+// The version is checked before anything else is decoded, because a file of
+// another version may decode "successfully" into nonsense. Fields this build
+// does not know are ignored: within version 1 new fields may only be added,
+// never changed in meaning (a change of meaning bumps Version), so an older
+// pulltop can still replay everything it understands in a newer file. After
+// decoding, the State is checked with Validate, so the UI can trust what it
+// renders.
+func Unmarshal(data []byte, name string) (*State, error) {
+	if name == "" {
+		name = "snapshot"
+	}
+	if len(bytes.TrimSpace(data)) == 0 {
+		return nil, fmt.Errorf("%s: empty file, not a pulltop snapshot", name)
+	}
+
+	// The probe reads the whole document, so it also finds every syntax error.
+	var probe struct {
+		Version *int `json:"version"`
+	}
+	if err := json.Unmarshal(data, &probe); err != nil {
+		var typeErr *json.UnmarshalTypeError
+		if errors.As(err, &typeErr) {
+			if typeErr.Field == "" {
+				return nil, fmt.Errorf("%s: not a pulltop snapshot: want a JSON object, found %s", name, typeErr.Value)
+			}
+			return nil, fmt.Errorf(`%s: not a pulltop snapshot: "version" is %s, want an integer (this pulltop reads version %d)`, name, typeErr.Value, Version)
+		}
+		return nil, decodeError(name, data, err)
+	}
+	if probe.Version == nil {
+		return nil, &VersionError{Name: name, Missing: true}
+	}
+	if *probe.Version != Version {
+		return nil, &VersionError{Name: name, Version: *probe.Version}
+	}
+
+	var s State
+	if err := json.Unmarshal(data, &s); err != nil {
+		return nil, decodeError(name, data, err)
+	}
+	if err := s.Validate(); err != nil {
+		return nil, fmt.Errorf("%s: bad snapshot: %w", name, err)
+	}
+	return &s, nil
+}
+
+// decodeError places a JSON error in the file, as line, column and byte
+// offset, so that an operator can open the file at the spot.
+func decodeError(name string, data []byte, err error) error {
+	var syntaxErr *json.SyntaxError
+	var typeErr *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syntaxErr):
+		if syntaxErr.Offset >= int64(len(data)) && strings.HasPrefix(syntaxErr.Error(), "unexpected end") {
+			return fmt.Errorf("%s: snapshot is truncated: the JSON stops at %s: %w", name, position(data, int64(len(data))), err)
+		}
+		// Offset counts the bytes read, so the bad byte is the one before it.
+		return fmt.Errorf("%s: malformed snapshot at %s: %w", name, position(data, syntaxErr.Offset-1), err)
+	case errors.As(err, &typeErr):
+		// Offset is just past the value of the wrong type.
+		return fmt.Errorf("%s: bad snapshot at %s: %w", name, position(data, typeErr.Offset-1), err)
+	}
+	// A field's own decoder failed (e.g. a time that is not RFC 3339); the
+	// json package gives no offset for those, but the message names the value.
+	return fmt.Errorf("%s: bad snapshot: %w", name, err)
+}
+
+// position describes byte offset off of data as "line L, column C (byte
+// offset off)": lines and columns count from 1 as editors do, columns in
+// bytes, and the offset from 0 as cmp and hexdump do.
+func position(data []byte, off int64) string {
+	off = max(0, min(off, int64(len(data))))
+	before := data[:off]
+	line := bytes.Count(before, []byte("\n")) + 1
+	col := len(before) - bytes.LastIndexByte(before, '\n')
+	return fmt.Sprintf("line %d, column %d (byte offset %d)", line, col, off)
+}
+
+// RegionStates lists every Region.State value, in the order a region usually
+// moves through them.
+func RegionStates() []string {
+	return []string{StateQueued, StateLocating, StateParked, StateRequested,
+		StateInitialized, StateRetryWait, StateReloadWait, StateStale}
+}
+
+// StoreStates lists every Store.State value.
+func StoreStates() []string {
+	return []string{StoreUp, StoreCooldown, StorePaused, StoreDown}
+}
+
+// Validate checks what the UI relies on without re-checking: states are known
+// values, counts are not negative, rates are finite, and keys are hex. It
+// does not check relations between fields (a region's subscription need not
+// be listed, say), because a snapshot taken mid-change may legitimately
+// disagree with itself for a moment.
+func (s *State) Validate() error {
+	if s == nil {
+		return errors.New("nil State")
+	}
+	t := &s.Totals
+	for _, c := range []struct {
+		what string
+		n    int64
+	}{
+		{"totals.regions", int64(t.Regions)},
+		{"totals.initialized", int64(t.Initialized)},
+		{"totals.stale", int64(t.Stale)},
+	} {
+		if c.n < 0 {
+			return fmt.Errorf("%s is negative (%d)", c.what, c.n)
+		}
+	}
+	if math.IsNaN(t.EventsPerSec) || math.IsInf(t.EventsPerSec, 0) || t.EventsPerSec < 0 {
+		return fmt.Errorf("totals.events_per_sec is %v, want a non-negative number", t.EventsPerSec)
+	}
+	for reason, n := range t.ErrorsByReason {
+		if n < 0 {
+			return fmt.Errorf("totals.errors_by_reason[%q] is negative (%d)", reason, n)
+		}
+	}
+
+	for i, sub := range s.Subscriptions {
+		if err := checkSpan(sub.Start, sub.End); err != nil {
+			return fmt.Errorf("subscriptions[%d] (subscription %d): %w", i, sub.ID, err)
+		}
+	}
+	for i, st := range s.Stores {
+		if err := checkStore(st); err != nil {
+			return fmt.Errorf("stores[%d] (store %d): %w", i, st.ID, err)
+		}
+	}
+	for i, r := range s.Regions {
+		if err := checkRegion(r); err != nil {
+			return fmt.Errorf("regions[%d] (region %d): %w", i, r.ID, err)
+		}
+	}
+	for i, r := range s.Retries {
+		err := checkSpan(r.Start, r.End)
+		if err == nil && r.Attempt < 0 {
+			err = fmt.Errorf("attempt is negative (%d)", r.Attempt)
+		}
+		if err != nil {
+			return fmt.Errorf("retries[%d] (region %d): %w", i, r.RegionID, err)
+		}
+	}
+	for i, r := range s.Reloads {
+		err := checkSpan(r.Start, r.End)
+		if err == nil && r.MergedFrom < 0 {
+			err = fmt.Errorf("merged_from is negative (%d)", r.MergedFrom)
+		}
+		if err == nil && r.QueuedMsAgo < 0 {
+			err = fmt.Errorf("queued_ms_ago is negative (%d)", r.QueuedMsAgo)
+		}
+		if err != nil {
+			return fmt.Errorf("reloads[%d] (subscription %d): %w", i, r.Subscription, err)
+		}
+	}
+	for i, e := range s.Events {
+		var err error
+		if !isHex(e.Key) {
+			err = fmt.Errorf("key %q is not hex", e.Key)
+		} else if e.ValueLen < 0 {
+			err = fmt.Errorf("value_len is negative (%d)", e.ValueLen)
+		}
+		if err != nil {
+			return fmt.Errorf("events[%d] (region %d): %w", i, e.RegionID, err)
+		}
+	}
+	return nil
+}
+
+func checkStore(st Store) error {
+	if !slices.Contains(StoreStates(), st.State) {
+		return fmt.Errorf("unknown state %q (known: %s)", st.State, strings.Join(StoreStates(), ", "))
+	}
+	for _, c := range []struct {
+		what string
+		n    int64
+	}{
+		{"cooldown_ms_left", st.CooldownMsLeft},
+		{"failures", int64(st.Failures)},
+		{"streams", int64(st.Streams)},
+		{"regions", int64(st.Regions)},
+	} {
+		if c.n < 0 {
+			return fmt.Errorf("%s is negative (%d)", c.what, c.n)
+		}
+	}
+	return nil
+}
+
+func checkRegion(r Region) error {
+	if !slices.Contains(RegionStates(), r.State) {
+		return fmt.Errorf("unknown state %q (known: %s)", r.State, strings.Join(RegionStates(), ", "))
+	}
+	if err := checkSpan(r.Start, r.End); err != nil {
+		return err
+	}
+	if r.RetryAttempts < 0 {
+		return fmt.Errorf("retry_attempts is negative (%d)", r.RetryAttempts)
+	}
+	return nil
+}
+
+// checkSpan checks that both keys are hex; the UI decodes them to t123_r456.
+// An empty key is the start or the end of the keyspace.
+func checkSpan(start, end string) error {
+	if !isHex(start) {
+		return fmt.Errorf("start key %q is not hex", start)
+	}
+	if !isHex(end) {
+		return fmt.Errorf("end key %q is not hex", end)
+	}
+	return nil
+}
+
+func isHex(s string) bool {
+	if len(s)%2 != 0 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+			return false
+		}
+	}
+	return true
+}
+
+// DefaultDir is where snapshots go when the operator names no file:
+// $XDG_STATE_HOME/pulltop, or ~/.local/state/pulltop when XDG_STATE_HOME is
+// unset. A relative XDG_STATE_HOME is ignored, as the XDG spec requires. The
+// directory is not created here; Save creates it.
+func DefaultDir() (string, error) {
+	if dir := os.Getenv("XDG_STATE_HOME"); dir != "" && filepath.IsAbs(dir) {
+		return filepath.Join(dir, "pulltop"), nil
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return "", fmt.Errorf("choosing a snapshot directory: XDG_STATE_HOME is not set and there is no home directory: %w", err)
+	}
+	return filepath.Join(home, ".local", "state", "pulltop"), nil
+}
+
+// NewFileName names a snapshot taken at t, e.g. "pulltop-20261125-203000.json".
+// It uses t's location, so pass local time for names the operator recognises.
+// Names sort by time; two snapshots in the same second share a name.
+func NewFileName(t time.Time) string {
+	return "pulltop-" + t.Format("20060102-150405") + ".json"
+}
