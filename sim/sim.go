@@ -1,0 +1,235 @@
+// Package sim is pulltop's simulated TiKV cluster: one in-process model of
+// stores, regions, MVCC data and a TSO, exposed over real gRPC on loopback as
+// a PD server and one ChangeData (TiKV-CDC) server per store, with a workload
+// driver and a fault-script executor. It keeps the ground truth of every
+// committed row so tests can prove the engine lost nothing.
+//
+// It never imports the engine or the UI: it is a stand-in for a production
+// cluster and must behave like one on the wire (reference/tikv-cdc-and-pd.md).
+package sim
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/pingcap/kvproto/pkg/cdcpb"
+	"go.uber.org/zap"
+)
+
+const putOp = cdcpb.Event_Row_PUT
+
+// Config describes a simulated cluster.
+type Config struct {
+	Stores    int     // TiKV stores (default 3)
+	Regions   int     // initial regions (default 64)
+	WriteRate float64 // rows per second committed by the workload (0: none)
+	Seed      int64   // seeds the layout, the workload and random fault targets
+	PDLag     time.Duration
+	Script    *Script // fault script, may be nil
+
+	// ListenPD is the PD address ("127.0.0.1:0" by default). Stores always
+	// get their own loopback ports.
+	ListenPD string
+	// MinTsInterval is how often stores advance resolved ts (TiKV's
+	// min_ts_interval, 1s by default).
+	MinTsInterval time.Duration
+	// ScanConcurrency is incremental scans running at once per store (6).
+	ScanConcurrency int
+	// BusyBackoffMs is the BackoffMs in ServerIsBusy errors (500).
+	BusyBackoffMs uint64
+	Logger        *zap.Logger
+}
+
+// MaxRegions bounds --regions: beyond it the sim's own memory, not the
+// engine, would be what is measured.
+const MaxRegions = 2_000_000
+
+func (cfg *Config) withDefaults() error {
+	if cfg.Stores == 0 {
+		cfg.Stores = 3
+	}
+	if cfg.Regions == 0 {
+		cfg.Regions = 64
+	}
+	switch {
+	case cfg.Stores < 1 || cfg.Stores > 100:
+		return fmt.Errorf("--stores %d: must be between 1 and 100", cfg.Stores)
+	case cfg.Regions < 1 || cfg.Regions > MaxRegions:
+		return fmt.Errorf("--regions %d: must be between 1 and %d", cfg.Regions, MaxRegions)
+	case cfg.WriteRate < 0:
+		return fmt.Errorf("--write-rate %g: must not be negative", cfg.WriteRate)
+	case cfg.PDLag < 0:
+		return fmt.Errorf("--pd-lag %s: must not be negative", cfg.PDLag)
+	}
+	if cfg.ListenPD == "" {
+		cfg.ListenPD = "127.0.0.1:0"
+	}
+	if cfg.MinTsInterval <= 0 {
+		cfg.MinTsInterval = time.Second
+	}
+	if cfg.ScanConcurrency <= 0 {
+		cfg.ScanConcurrency = 6
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = zap.NewNop()
+	}
+	return nil
+}
+
+// Sim is a running simulated cluster.
+type Sim struct {
+	cfg     Config
+	logger  *zap.Logger
+	cluster *Cluster
+	pd      *pdServer
+	stores  []*storeServer
+	work    *workload
+	faults  *faultRunner
+
+	done      chan struct{}
+	wg        sync.WaitGroup
+	closeOnce sync.Once
+}
+
+// Start builds the cluster and starts every server, the workload and the
+// fault script. Close stops them all.
+func Start(cfg Config) (*Sim, error) {
+	if err := cfg.withDefaults(); err != nil {
+		return nil, err
+	}
+	c := newCluster(clusterConfig{
+		stores: cfg.Stores, regions: cfg.Regions, seed: cfg.Seed, pdLag: cfg.PDLag,
+		busyBackoffMs: cfg.BusyBackoffMs,
+	})
+	s := &Sim{cfg: cfg, logger: cfg.Logger, cluster: c, done: make(chan struct{})}
+	if cfg.Script != nil {
+		err := cfg.Script.Validate(
+			func(id uint64) bool { _, ok := c.Region(id); return ok },
+			func(id uint64) bool { return id >= 1 && id <= uint64(cfg.Stores) },
+		)
+		if err != nil {
+			return nil, err
+		}
+	}
+	for _, st := range c.stores {
+		ss := newStoreServer(c, st, cfg.Logger)
+		if _, err := ss.Start("127.0.0.1:0"); err != nil {
+			s.stopServers()
+			return nil, err
+		}
+		s.stores = append(s.stores, ss)
+	}
+	s.pd = newPDServer(c, cfg.Logger.Named("pd"))
+	if _, err := s.pd.Start(cfg.ListenPD); err != nil {
+		s.stopServers()
+		return nil, err
+	}
+	s.wg.Add(1)
+	go func() { defer s.wg.Done(); c.runPDHeartbeats(s.done) }()
+	for _, st := range c.stores {
+		for range cfg.ScanConcurrency {
+			s.wg.Add(1)
+			go func() { defer s.wg.Done(); c.runScans(st, s.done) }()
+		}
+		s.wg.Add(1)
+		go func() { defer s.wg.Done(); c.runResolvedTs(st, cfg.MinTsInterval, s.done) }()
+	}
+	s.work = newWorkload(c, cfg.Seed, cfg.WriteRate)
+	s.wg.Add(1)
+	go func() { defer s.wg.Done(); s.work.run(s.done) }()
+	s.faults = newFaultRunner(s, cfg.Seed, s.done)
+	if cfg.Script != nil {
+		s.faults.start(cfg.Script, &s.wg)
+	}
+	return s, nil
+}
+
+// PDAddr is the PD address clients connect to (host:port).
+func (s *Sim) PDAddr() string { return s.pd.Addr() }
+
+// Cluster is the model, for tests and for the embedded sim's ground truth.
+func (s *Sim) Cluster() *Cluster { return s.cluster }
+
+// SetWriteRate changes the workload's rows per second.
+func (s *Sim) SetWriteRate(rowsPerSec float64) { s.work.setRate(rowsPerSec) }
+
+// FaultErrors lists script actions that could not be applied.
+func (s *Sim) FaultErrors() []error { return s.faults.Errors() }
+
+// StopFaults ends every fault now, as the script verb does.
+func (s *Sim) StopFaults() { s.faults.stopAll() }
+
+func (s *Sim) storeServer(id uint64) (*storeServer, error) {
+	if id < 1 || id > uint64(len(s.stores)) {
+		return nil, fmt.Errorf("unknown store %d (stores are 1..%d)", id, len(s.stores))
+	}
+	return s.stores[id-1], nil
+}
+
+// StopStore kills a store's server: its streams fail with Unavailable.
+// Leaders stay on it until it starts again (or a transfer-leader moves them).
+func (s *Sim) StopStore(id uint64) error {
+	ss, err := s.storeServer(id)
+	if err != nil {
+		return err
+	}
+	ss.Stop()
+	return nil
+}
+
+// StartStore restarts a stopped store on its old address, with no
+// subscriptions.
+func (s *Sim) StartStore(id uint64) error {
+	ss, err := s.storeServer(id)
+	if err != nil {
+		return err
+	}
+	if ss.running() {
+		return nil
+	}
+	addr := s.cluster.StoreAddr(id)
+	_, err = ss.Start(addr)
+	return err
+}
+
+// PDDown stops the PD server (pd-down).
+func (s *Sim) PDDown() { s.pd.Stop() }
+
+// PDUp restarts the PD server on its old address.
+func (s *Sim) PDUp() error {
+	if s.pd.running() {
+		return nil
+	}
+	_, err := s.pd.Start(s.pd.Addr())
+	return err
+}
+
+func (s *Sim) stopServers() {
+	for _, ss := range s.stores {
+		ss.Stop()
+	}
+	if s.pd != nil {
+		s.pd.Stop()
+	}
+}
+
+// Close stops everything and waits for every goroutine the sim started.
+func (s *Sim) Close() {
+	s.closeOnce.Do(func() {
+		close(s.done)
+		s.stopServers()
+		s.wg.Wait()
+	})
+}
+
+// ErrClosed is returned by operations on a closed sim.
+var ErrClosed = errors.New("sim: closed")
+
+// running reports whether the PD server is serving.
+func (s *pdServer) running() bool {
+	s.lifecycle.Lock()
+	defer s.lifecycle.Unlock()
+	return s.grpcServer != nil
+}

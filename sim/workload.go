@@ -1,0 +1,91 @@
+package sim
+
+import (
+	"math"
+	"math/rand"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/pingcap/kvproto/pkg/cdcpb"
+)
+
+// workload commits transactions at a target rate of rows per second: mostly
+// 2PC (prewrite, then commit or, rarely, rollback) and some 1PC. It runs on
+// one goroutine; the rate may be changed from any goroutine.
+type workload struct {
+	c    *Cluster
+	rng  *rand.Rand
+	rate atomic.Uint64 // math.Float64bits of rows/s
+	seq  uint64
+}
+
+const workloadTick = 10 * time.Millisecond
+
+func newWorkload(c *Cluster, seed int64, rate float64) *workload {
+	w := &workload{c: c, rng: rand.New(rand.NewSource(seed ^ 0x5eed))}
+	w.setRate(rate)
+	return w
+}
+
+func (w *workload) setRate(rowsPerSec float64) {
+	w.rate.Store(math.Float64bits(max(0, rowsPerSec)))
+}
+
+func (w *workload) currentRate() float64 { return math.Float64frombits(w.rate.Load()) }
+
+func (w *workload) run(done <-chan struct{}) {
+	t := time.NewTicker(workloadTick)
+	defer t.Stop()
+	last := time.Now()
+	var owed float64
+	for {
+		select {
+		case <-done:
+			return
+		case now := <-t.C:
+			owed += w.currentRate() * now.Sub(last).Seconds()
+			last = now
+			if owed > w.currentRate() { // never try to catch up more than a second
+				owed = w.currentRate()
+			}
+			for owed >= 1 {
+				owed -= float64(w.txn(int(min(owed, 4))))
+			}
+		}
+	}
+}
+
+// txn commits one transaction of up to maxRows rows and returns how many
+// rows it committed (at least 1 so the loop always progresses).
+func (w *workload) txn(maxRows int) int {
+	n := 1 + w.rng.Intn(maxRows)
+	muts := make([]Mutation, n)
+	for i := range muts {
+		w.seq++
+		op := cdcpb.Event_Row_PUT
+		var value []byte
+		if w.rng.Intn(10) == 0 {
+			op = cdcpb.Event_Row_DELETE
+		} else {
+			value = strconv.AppendUint([]byte("v"), w.seq, 10)
+		}
+		muts[i] = Mutation{Key: RandomKey(w.rng), Op: op, Value: value}
+	}
+	if w.rng.Intn(4) == 0 {
+		w.c.Commit1PC(muts)
+		return n
+	}
+	startTs := w.c.CurrentTS()
+	locked := w.c.Prewrite(startTs, muts)
+	keys := make([][]byte, len(locked))
+	for i, m := range locked {
+		keys[i] = m.Key
+	}
+	if w.rng.Intn(50) == 0 {
+		w.c.Rollback(startTs, keys)
+		return n
+	}
+	w.c.Commit(startTs, w.c.CurrentTS(), keys)
+	return n
+}
