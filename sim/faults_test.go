@@ -220,7 +220,9 @@ func TestFaultLockRegion(t *testing.T) {
 	feeds := subscribeAll(t, s)
 	f := feeds[1]
 	apply(t, s, "at 0s lock region 1 for 500ms")
-	pinned := f.waitResolved(wait, func(r *cdcpb.ResolvedTs) bool { return containsRegion(r.Regions, 1) && len(r.Regions) == 1 || r.Regions[0] == 1 })
+	pinned := f.waitResolved(wait, func(r *cdcpb.ResolvedTs) bool {
+		return containsRegion(r.Regions, 1) && len(r.Regions) == 1 || r.Regions[0] == 1
+	})
 	again := f.waitResolved(wait, func(r *cdcpb.ResolvedTs) bool { return containsRegion(r.Regions, 1) })
 	require.Equal(t, pinned.Ts, again.Ts, "the lock pins resolved ts")
 	f.waitEvent(wait, func(e *cdcpb.Event) bool {

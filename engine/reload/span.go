@@ -1,9 +1,6 @@
 package reload
 
-import (
-	"slices"
-	"strings"
-)
+import "strings"
 
 // Span is a key range [Start, End) of raw memcomparable key bytes held in
 // strings (cheap to compare and to use as values). An empty Start is the
@@ -49,7 +46,7 @@ func laterEnd(a, b string) string {
 // and overwritten, and the result aliases its backing array (like
 // slices.Compact). Callers that still need the input pass a copy.
 func MergeSpans(spans []Span) []Span {
-	slices.SortFunc(spans, compareStart)
+	sortByStart(spans)
 	merged := spans[:0]
 	for _, next := range spans {
 		if next.IsEmpty() {

@@ -25,7 +25,7 @@ func newActionQueue() *actionQueue {
 }
 
 // push appends a batch and wakes as many idle workers as it can keep busy.
-func (q *actionQueue) push(batch []func()) {
+func (q *actionQueue) push(batch []dueAction) {
 	q.mu.Lock()
 	if q.closed {
 		q.mu.Unlock()
@@ -35,8 +35,8 @@ func (q *actionQueue) push(batch []func()) {
 		q.grow()
 	}
 	mask := len(q.ring) - 1
-	for i, action := range batch {
-		q.ring[(q.head+q.n+i)&mask] = action
+	for i := range batch {
+		q.ring[(q.head+q.n+i)&mask] = batch[i].action
 	}
 	q.n += len(batch)
 	for wake := min(q.idle, len(batch)); wake > 0; wake-- {

@@ -71,14 +71,20 @@ func (q *retryQueue) cancel(key Key) (headChanged, found bool) {
 	return headChanged, true
 }
 
+// dueAction is a retry the scheduler found due, on its way to the workers.
+type dueAction struct {
+	due    int64
+	action func()
+}
+
 // popDue removes every entry due at or before now, in (due, seq) order, and
-// appends its action to fired.
-func (q *retryQueue) popDue(now int64, fired []func()) []func() {
+// appends it to fired.
+func (q *retryQueue) popDue(now int64, fired []dueAction) []dueAction {
 	for len(q.heap) > 0 && q.heap[0].due <= now {
 		e := q.heap[0]
 		q.removeAt(0)
 		delete(q.byKey, e.retry.Key)
-		fired = append(fired, e.action)
+		fired = append(fired, dueAction{due: e.due, action: e.action})
 		q.release(e)
 	}
 	return fired

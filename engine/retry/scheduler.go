@@ -181,14 +181,14 @@ func (s *Scheduler) applyInboxLocked() (headChanged bool) {
 // which keeps the heap and its index small when retries are due at once.
 // Everyone else passes nil, so due-ness is decided on the scheduler goroutine
 // alone.
-func (s *Scheduler) applyLocked(ops []scheduleOp, now int64, fire *[]func()) (headChanged bool) {
+func (s *Scheduler) applyLocked(ops []scheduleOp, now int64, fire *[]dueAction) (headChanged bool) {
 	s.stats.Scheduled += uint64(len(ops))
 	for i := range ops {
 		op := &ops[i]
 		var changed, replaced bool
 		if fire != nil && op.due <= now {
 			changed, replaced = s.queue.cancel(op.retry.Key)
-			*fire = append(*fire, op.action)
+			*fire = append(*fire, dueAction{due: op.due, action: op.action})
 		} else {
 			changed, replaced = s.queue.schedule(op.retry, op.due, op.action)
 		}
@@ -325,7 +325,7 @@ func (s *Scheduler) run() {
 	defer timer.Stop()
 	armed := false
 	var armedDue int64
-	var batch []func()
+	var batch []dueAction
 	for {
 		s.mu.Lock()
 		ops := s.takeInbox()
@@ -336,6 +336,9 @@ func (s *Scheduler) run() {
 		now := s.sinceEpoch(s.clock.Now())
 		batch = s.queue.popDue(now, batch[:0])
 		s.applyLocked(ops, now, &batch)
+		// Newcomers that were already due were appended after the heap's:
+		// hand the batch off oldest-due first, as the heap would have.
+		sortByDue(batch)
 		s.stats.Fired += uint64(len(batch))
 		nextDue, pending := s.queue.headDue()
 		s.mu.Unlock()
@@ -365,3 +368,16 @@ func (s *Scheduler) run() {
 		}
 	}
 }
+
+// sortByDue orders a batch of due actions by due time, keeping ties in
+// scheduling order (heap entries come first and are older than the inbox's,
+// and both parts are in scheduling order); it costs one pass when the batch
+// is already in order.
+func sortByDue(batch []dueAction) {
+	if slices.IsSortedFunc(batch, compareDue) {
+		return
+	}
+	slices.SortStableFunc(batch, compareDue)
+}
+
+func compareDue(a, b dueAction) int { return cmp.Compare(a.due, b.due) }
