@@ -29,5 +29,6 @@ func newRootCommand(stdout, stderr io.Writer) *cobra.Command {
 			return nil
 		},
 	})
+	root.AddCommand(newSimCommand())
 	return root
 }
