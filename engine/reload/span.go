@@ -1,6 +1,9 @@
 package reload
 
-import "strings"
+import (
+	"slices"
+	"strings"
+)
 
 // Span is a key range [Start, End) of raw memcomparable key bytes held in
 // strings (cheap to compare and to use as values). An empty Start is the
@@ -42,11 +45,19 @@ func laterEnd(a, b string) string {
 // next Start), covering exactly the keys the inputs cover. Empty spans are
 // dropped.
 //
-// It works in place to keep a million-span merge cheap: the input is sorted
-// and overwritten, and the result aliases its backing array (like
-// slices.Compact). Callers that still need the input pass a copy.
+// To keep a million-span merge cheap it may reorder and overwrite spans, and
+// the result may share spans' backing array (like slices.Compact). Callers
+// that still need the input pass a copy.
 func MergeSpans(spans []Span) []Span {
-	sortByStart(spans)
+	if len(spans) >= radixMinSpans && fitsRecords(len(spans)) {
+		return mergeLarge(spans)
+	}
+	slices.SortFunc(spans, compareStart)
+	return mergeSorted(spans)
+}
+
+// mergeSorted merges spans sorted by start in place.
+func mergeSorted(spans []Span) []Span {
 	merged := spans[:0]
 	for _, next := range spans {
 		if next.IsEmpty() {

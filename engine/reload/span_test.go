@@ -3,6 +3,7 @@ package reload
 import (
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -140,15 +141,32 @@ func TestMergeSpansLargeRandom(t *testing.T) {
 	checkMerged(t, in, out)
 }
 
+// infixes are spliced after the first byte of every fuzzed key, to reach the
+// large-input merge's long-key paths: keys that agree on all 11 bytes of a
+// record and go on, zero bytes that look like padding.
+var infixes = []string{"", "\x00", strings.Repeat("\x00", 10), strings.Repeat("m", 11), strings.Repeat("\x00", 24)}
+
 // decodeSpans turns fuzz bytes into spans: two bytes per span, each byte a
-// small key, so boundaries collide, touch and nest often.
+// small key, so boundaries collide, touch and nest often. An odd length
+// spends the first byte on an infix.
 func decodeSpans(data []byte) ([]Span, []Priority) {
+	infix := ""
+	if len(data)%2 == 1 {
+		infix, data = infixes[int(data[0])%len(infixes)], data[1:]
+	}
+	key := func(b byte) string {
+		k := smallKey(b)
+		if k == "" {
+			return k // stays the smallest key, or +inf as an end
+		}
+		return k[:1] + infix + k[1:]
+	}
 	n := min(len(data)/2, 64)
 	spans := make([]Span, n)
 	prios := make([]Priority, n)
 	for i := range n {
 		x, y := data[2*i], data[2*i+1]
-		spans[i] = sp(smallKey(x), smallKey(y))
+		spans[i] = sp(key(x), key(y))
 		prios[i] = Priority((x ^ y) >> 7) // some High, some Low
 	}
 	return spans, prios
@@ -172,11 +190,22 @@ func FuzzMergeSpans(f *testing.F) {
 	f.Add(enc(sp("a", ""), sp("", "a")))
 	f.Add(enc(sp("b", "b"), sp("c", "a"), sp("", "")))
 	f.Add([]byte{})
+	f.Add(append([]byte{3}, enc(sp("a", "b"), sp("ab", "ac"), sp("b", ""))...)) // 11-byte infix
 
 	f.Fuzz(func(t *testing.T, data []byte) {
 		in, prios := decodeSpans(data)
 		out := MergeSpans(slices.Clone(in))
 		checkMerged(t, in, out)
+
+		// The large-input merge runs on small inputs too; fuzz it here,
+		// where the oracle is cheap.
+		if len(in) > 0 {
+			large := mergeLarge(slices.Clone(in))
+			checkMerged(t, in, large)
+			if !slices.Equal(large, out) {
+				t.Fatalf("mergeLarge %q, MergeSpans %q", large, out)
+			}
+		}
 
 		// The aggregator's merge: same spans, and every non-empty input is
 		// accounted for exactly once, with the most urgent priority kept.
