@@ -943,3 +943,22 @@ func (c *Cluster) sortedKeys(r *region, start, end []byte) []*mvccKey {
 	slices.SortFunc(out, func(a, b *mvccKey) int { return bytes.Compare(a.enc, b.enc) })
 	return out
 }
+
+// CommittedFrom calls fn for committed rows from index from on, in commit
+// order, until fn returns false, and returns the index of the first row not
+// consumed. It is the engine's ground-truth feed (engine.GroundTruth).
+func (c *Cluster) CommittedFrom(from int, fn func(rawKey []byte, commitTs uint64) bool) int {
+	c.mu.Lock()
+	rows := c.truth[min(from, len(c.truth)):]
+	c.mu.Unlock()
+	// truth is append-only: the rows seen here never change, so fn runs
+	// without the model lock.
+	i := from
+	for _, r := range rows {
+		if !fn(r.Key, r.CommitTs) {
+			break
+		}
+		i++
+	}
+	return i
+}

@@ -1,0 +1,253 @@
+package engine
+
+import (
+	"bytes"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tikv/client-go/v2/oracle"
+	"github.com/tikv/client-go/v2/util/codec"
+	"go.uber.org/zap"
+)
+
+// protocolVersion is the ticdc_version pulltop announces: at least 5.3.0 so
+// TiKV checks the cluster id, and at least 4.0.8 for batched resolved ts.
+const protocolVersion = "8.5.0"
+
+// Span is a subscribed key range in memcomparable encoding, as PD and CDC
+// requests use. An empty End means the end of the keyspace.
+type Span struct {
+	Start, End []byte
+}
+
+func (s Span) String() string {
+	return fmt.Sprintf("[%s, %s)", FormatKey(s.Start), FormatKey(s.End))
+}
+
+// TableDataSpan is every TiDB table's data, [t, u) encoded: the default.
+func TableDataSpan() Span {
+	return Span{Start: codec.EncodeBytes(nil, []byte("t")), End: codec.EncodeBytes(nil, []byte("u"))}
+}
+
+// ParseSpan parses a --span spec: `t:<tableID>` for one table's row data, or
+// `<hexstart>:<hexend>` for a raw memcomparable range (hexend may be empty
+// for the end of the keyspace).
+func ParseSpan(spec string) (Span, error) {
+	if rest, ok := strings.CutPrefix(spec, "t:"); ok {
+		id, err := strconv.ParseInt(rest, 10, 64)
+		if err != nil || id <= 0 {
+			return Span{}, fmt.Errorf("--span %q: want t:<tableID> with a positive table id, e.g. t:112", spec)
+		}
+		prefix := codec.EncodeInt([]byte{'t'}, id)
+		return Span{
+			Start: codec.EncodeBytes(nil, append(append([]byte{}, prefix...), '_', 'r')),
+			End:   codec.EncodeBytes(nil, append(append([]byte{}, prefix...), '_', 's')),
+		}, nil
+	}
+	startHex, endHex, ok := strings.Cut(spec, ":")
+	if !ok {
+		return Span{}, fmt.Errorf("--span %q: want t:<tableID> or <hexstart>:<hexend> (memcomparable keys in hex)", spec)
+	}
+	start, err := hex.DecodeString(startHex)
+	if err != nil {
+		return Span{}, fmt.Errorf("--span %q: start key is not hex: %v", spec, err)
+	}
+	end, err := hex.DecodeString(endHex)
+	if err != nil {
+		return Span{}, fmt.Errorf("--span %q: end key is not hex: %v", spec, err)
+	}
+	if len(end) > 0 && bytes.Compare(start, end) >= 0 {
+		return Span{}, fmt.Errorf("--span %q: start key must sort before end key", spec)
+	}
+	return Span{Start: start, End: end}, nil
+}
+
+// ParseStartTs parses --start-ts: "now" (0: take PD's current TSO), a TSO
+// number, or an RFC3339 time.
+func ParseStartTs(spec string) (uint64, error) {
+	switch {
+	case spec == "" || spec == "now":
+		return 0, nil
+	case strings.ContainsAny(spec, "-:T"):
+		t, err := time.Parse(time.RFC3339, spec)
+		if err != nil {
+			return 0, fmt.Errorf("--start-ts %q: want now, a TSO or an RFC3339 time (2026-11-25T20:00:00Z): %v", spec, err)
+		}
+		return oracle.GoTimeToTS(t), nil
+	}
+	ts, err := strconv.ParseUint(spec, 10, 64)
+	if err != nil || ts == 0 {
+		return 0, fmt.Errorf("--start-ts %q: want now, a TSO or an RFC3339 time (2026-11-25T20:00:00Z)", spec)
+	}
+	return ts, nil
+}
+
+// TLSConfig names the PEM files for TLS to PD and the stores, as pd-ctl
+// takes them. All empty means plaintext.
+type TLSConfig struct {
+	CA, Cert, Key string
+}
+
+// Enabled reports whether any TLS file was given.
+func (c TLSConfig) Enabled() bool { return c.CA != "" || c.Cert != "" || c.Key != "" }
+
+// Load builds the client tls.Config, naming the file at fault on error.
+func (c TLSConfig) Load() (*tls.Config, error) {
+	if !c.Enabled() {
+		return nil, nil
+	}
+	if c.CA == "" {
+		return nil, fmt.Errorf("TLS: --ca is required with --cert/--key")
+	}
+	if (c.Cert == "") != (c.Key == "") {
+		return nil, fmt.Errorf("TLS: --cert and --key go together")
+	}
+	pem, err := os.ReadFile(c.CA)
+	if err != nil {
+		return nil, fmt.Errorf("TLS: --ca %s: %w", c.CA, err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("TLS: --ca %s: no PEM certificate in the file", c.CA)
+	}
+	cfg := &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	if c.Cert != "" {
+		if _, err := os.Stat(c.Cert); err != nil {
+			return nil, fmt.Errorf("TLS: --cert %s: %w", c.Cert, err)
+		}
+		if _, err := os.Stat(c.Key); err != nil {
+			return nil, fmt.Errorf("TLS: --key %s: %w", c.Key, err)
+		}
+		pair, err := tls.LoadX509KeyPair(c.Cert, c.Key)
+		if err != nil {
+			return nil, fmt.Errorf("TLS: --cert %s / --key %s: %w", c.Cert, c.Key, err)
+		}
+		cfg.Certificates = []tls.Certificate{pair}
+	}
+	return cfg, nil
+}
+
+// GroundTruth is the embedded simulated cluster's record of every committed
+// row, so the engine can report rows it should have delivered and did not.
+type GroundTruth interface {
+	// CommittedFrom calls fn for committed rows from index from on, in
+	// commit order, until fn returns false; it returns the index of the first
+	// row not consumed.
+	CommittedFrom(from int, fn func(rawKey []byte, commitTs uint64) bool) int
+}
+
+// Config is what the engine needs to run.
+type Config struct {
+	PD  []string
+	TLS TLSConfig
+	// Spans to subscribe; empty means TableDataSpan.
+	Spans []Span
+	// StartTs is where the subscriptions start; 0 means PD's current TSO.
+	StartTs uint64
+	// StaleAfter marks an initialized region stale when its resolved ts has
+	// not advanced for this long (10s).
+	StaleAfter time.Duration
+	// SinkPath, if set, receives delivered rows as JSON lines.
+	SinkPath string
+	Logger   *zap.Logger
+
+	// PublishInterval is how often a snapshot is published (500ms).
+	PublishInterval time.Duration
+	// ConnectTimeout bounds reaching PD at start (10s).
+	ConnectTimeout time.Duration
+	// ScansPerStore bounds requested-but-not-initialized regions per store
+	// (128), like TiCDC's admission window.
+	ScansPerStore int
+	// StreamIdleTimeout fails a stream that carries initialized regions but
+	// has received nothing for this long (10s): a hung store keeps its
+	// connection open and answers keepalives, so only silence gives it away.
+	StreamIdleTimeout time.Duration
+	// DisableBackoff retries at once (test-only: measuring retry storms).
+	DisableBackoff bool
+
+	// EmbeddedSim and GroundTruth are set when the engine runs on the
+	// embedded simulated cluster.
+	EmbeddedSim bool
+	GroundTruth GroundTruth
+
+	// OnRow and OnResolved, if set, are called on the event loop for every
+	// delivered row and every subscription resolved-ts advance (tests use
+	// them to check the invariants). They must be quick.
+	OnRow      func(sub uint64, row Row)
+	OnResolved func(sub uint64, ts uint64)
+}
+
+func (c *Config) withDefaults() error {
+	if len(c.PD) == 0 {
+		return fmt.Errorf("no PD address: give --pd host:port")
+	}
+	if len(c.Spans) == 0 {
+		c.Spans = []Span{TableDataSpan()}
+	}
+	if c.StaleAfter <= 0 {
+		c.StaleAfter = 10 * time.Second
+	}
+	if c.PublishInterval <= 0 {
+		c.PublishInterval = 500 * time.Millisecond
+	}
+	if c.ConnectTimeout <= 0 {
+		c.ConnectTimeout = 10 * time.Second
+	}
+	if c.ScansPerStore <= 0 {
+		c.ScansPerStore = 128
+	}
+	if c.StreamIdleTimeout <= 0 {
+		c.StreamIdleTimeout = 10 * time.Second
+	}
+	if c.Logger == nil {
+		c.Logger = zap.NewNop()
+	}
+	return nil
+}
+
+// FormatKey renders a memcomparable key for the operator: t123_r456 for a
+// TiDB row key, t123 for a table prefix, the raw text for short printable
+// keys, hex otherwise; "-inf"/"+inf" for empty bounds are the caller's.
+func FormatKey(encoded []byte) string {
+	if len(encoded) == 0 {
+		return "∞"
+	}
+	_, raw, err := codec.DecodeBytes(encoded, nil)
+	if err != nil {
+		return hex.EncodeToString(encoded)
+	}
+	if len(raw) >= 9 && raw[0] == 't' {
+		_, table, err := codec.DecodeInt(raw[1:9])
+		if err == nil {
+			rest := raw[9:]
+			if len(rest) == 10 && rest[0] == '_' && rest[1] == 'r' {
+				if _, handle, err := codec.DecodeInt(rest[2:]); err == nil {
+					return fmt.Sprintf("t%d_r%d", table, handle)
+				}
+			}
+			if len(rest) == 0 {
+				return fmt.Sprintf("t%d", table)
+			}
+			if len(rest) == 2 && rest[0] == '_' {
+				return fmt.Sprintf("t%d_%c", table, rest[1])
+			}
+		}
+	}
+	printable := true
+	for _, b := range raw {
+		if b < 0x21 || b > 0x7e {
+			printable = false
+			break
+		}
+	}
+	if printable && len(raw) > 0 {
+		return string(raw)
+	}
+	return hex.EncodeToString(raw)
+}

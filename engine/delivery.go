@@ -1,0 +1,191 @@
+package engine
+
+import (
+	"bufio"
+	"encoding/binary"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"strconv"
+
+	"github.com/tikv/client-go/v2/util/codec"
+
+	"pulltop/snapshots"
+)
+
+// deliver hands one committed row downstream: counters, the recent-rows
+// ring, the sink, the test hook and the ground-truth check. Rows at or
+// below the subscription's start ts are stale and dropped; a row at or
+// below the region's resolved ts breaks TiKV's promise and fails the region
+// instead of being passed on (TiCDC would crash here).
+func (e *Engine) deliver(r *regionState, row Row) {
+	if row.CommitTs <= r.sub.startTs {
+		return
+	}
+	if r.initialized && r.lock != nil && row.CommitTs <= r.lock.ResolvedTs() {
+		e.regionFailed(r, snapshots.ReasonUnknown,
+			fmt.Sprintf("row at commit ts %d is behind the region's resolved ts %d", row.CommitTs, r.lock.ResolvedTs()), 0, nil)
+		return
+	}
+	r.events++
+	r.sub.events++
+	e.stats.events++
+	e.recent.add(r.sub.id, r.id, row)
+	if e.sink != nil {
+		e.sink.write(r.sub.id, r.id, row)
+	}
+	if e.truth != nil {
+		e.truth.delivered(r.sub.id, row.Key, row.CommitTs)
+	}
+	if e.cfg.OnRow != nil {
+		e.cfg.OnRow(r.sub.id, row)
+	}
+}
+
+const recentCapacity = 1000
+
+// recentRows keeps the last delivered rows for the Events view.
+type recentRows struct {
+	rows [recentCapacity]recentRow
+	next int
+	n    int
+}
+
+type recentRow struct {
+	sub, region       uint64
+	op                OpType
+	key               []byte
+	startTs, commitTs uint64
+	valueLen          int
+}
+
+func (rr *recentRows) add(sub, region uint64, row Row) {
+	rr.rows[rr.next] = recentRow{sub, region, row.OpType, row.Key, row.StartTs, row.CommitTs, len(row.Value)}
+	rr.next = (rr.next + 1) % recentCapacity
+	rr.n = min(rr.n+1, recentCapacity)
+}
+
+// events returns the rows oldest first, as snapshot events.
+func (rr *recentRows) events() []snapshots.Event {
+	out := make([]snapshots.Event, 0, rr.n)
+	for i := 0; i < rr.n; i++ {
+		x := rr.rows[(rr.next-rr.n+i+recentCapacity)%recentCapacity]
+		out = append(out, snapshots.Event{
+			Subscription: x.sub, RegionID: x.region, Op: x.op.String(),
+			Key: FormatKey(codec.EncodeBytes(nil, x.key)), StartTs: x.startTs, CommitTs: x.commitTs, ValueLen: x.valueLen,
+		})
+	}
+	return out
+}
+
+// rowSink writes delivered rows as JSON lines (--sink).
+type rowSink struct {
+	f   *os.File
+	w   *bufio.Writer
+	buf []byte
+}
+
+func openSink(path string) (*rowSink, error) {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("--sink %s: %w", path, err)
+	}
+	return &rowSink{f: f, w: bufio.NewWriterSize(f, 64<<10)}, nil
+}
+
+func (s *rowSink) write(sub, region uint64, row Row) {
+	b := s.buf[:0]
+	b = append(b, `{"subscription":`...)
+	b = strconv.AppendUint(b, sub, 10)
+	b = append(b, `,"region":`...)
+	b = strconv.AppendUint(b, region, 10)
+	b = append(b, `,"op":"`...)
+	b = append(b, row.OpType.String()...)
+	b = append(b, `","key":"`...)
+	b = hex.AppendEncode(b, row.Key)
+	b = append(b, `","start_ts":`...)
+	b = strconv.AppendUint(b, row.StartTs, 10)
+	b = append(b, `,"commit_ts":`...)
+	b = strconv.AppendUint(b, row.CommitTs, 10)
+	b = append(b, `,"value":"`...)
+	b = hex.AppendEncode(b, row.Value)
+	b = append(b, `","old_value":"`...)
+	b = hex.AppendEncode(b, row.OldValue)
+	b = append(b, "\"}\n"...)
+	s.buf = b
+	_, _ = s.w.Write(b)
+}
+
+func (s *rowSink) flush() { _ = s.w.Flush() }
+
+func (s *rowSink) close() {
+	s.flush()
+	_ = s.f.Close()
+}
+
+// truthChecker compares delivered rows with the embedded sim's ground truth:
+// every committed row inside a subscription, newer than its start ts and at
+// or below its resolved ts, must have been delivered. Owned by the event
+// loop; memory stays bounded because matched rows are forgotten.
+type truthChecker struct {
+	truth     GroundTruth
+	cursor    int
+	committed uint64
+	missing   uint64
+	seen      map[string]struct{} // sub + commit ts + raw key
+	keyBuf    []byte
+}
+
+func newTruthChecker(t GroundTruth) *truthChecker {
+	return &truthChecker{truth: t, seen: make(map[string]struct{})}
+}
+
+func (t *truthChecker) seenKey(sub uint64, key []byte, commitTs uint64) []byte {
+	b := binary.BigEndian.AppendUint64(t.keyBuf[:0], sub)
+	b = binary.BigEndian.AppendUint64(b, commitTs)
+	b = append(b, key...)
+	t.keyBuf = b
+	return b
+}
+
+func (t *truthChecker) delivered(sub uint64, key []byte, commitTs uint64) {
+	t.seen[string(t.seenKey(sub, key, commitTs))] = struct{}{}
+}
+
+// check consumes committed rows that every subscription's resolved ts has
+// passed and counts those never delivered.
+func (t *truthChecker) check(subs []*subscription) {
+	if len(subs) == 0 {
+		return
+	}
+	horizon := subs[0].resolvedTs
+	for _, s := range subs[1:] {
+		horizon = min(horizon, s.resolvedTs)
+	}
+	t.cursor = t.truth.CommittedFrom(t.cursor, func(raw []byte, commitTs uint64) bool {
+		if commitTs > horizon {
+			return false
+		}
+		var enc []byte
+		for _, s := range subs {
+			if commitTs <= s.startTs {
+				continue
+			}
+			if enc == nil {
+				enc = codec.EncodeBytes(nil, raw)
+			}
+			k := string(enc)
+			if k < s.start || (s.end != "" && k >= s.end) {
+				continue
+			}
+			t.committed++
+			key := t.seenKey(s.id, raw, commitTs)
+			if _, ok := t.seen[string(key)]; ok {
+				delete(t.seen, string(key))
+			} else {
+				t.missing++
+			}
+		}
+		return true
+	})
+}

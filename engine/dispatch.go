@@ -1,0 +1,401 @@
+package engine
+
+import (
+	"context"
+	"strconv"
+	"time"
+
+	"github.com/pingcap/kvproto/pkg/cdcpb"
+	"github.com/pingcap/kvproto/pkg/kvrpcpb"
+	"github.com/pingcap/kvproto/pkg/metapb"
+	"go.uber.org/zap"
+
+	"pulltop/engine/reload"
+	"pulltop/engine/retry"
+	"pulltop/engine/storebackoff"
+	"pulltop/snapshots"
+)
+
+// locate looks a span's regions up in PD on a locator goroutine; the answer
+// comes back as msgLocated. Records inside the span show `locating`.
+func (e *Engine) locate(task rangeTask) {
+	if e.Err() != nil {
+		return
+	}
+	for _, r := range e.regionsIn(task.sub, task.span) {
+		if r.lock == nil && !r.waitingLock {
+			r.state = snapshots.StateLocating
+		}
+	}
+	e.wg.Add(1)
+	go func() {
+		defer e.wg.Done()
+		select {
+		case e.locateSem <- struct{}{}:
+		case <-e.ctx.Done():
+			return
+		}
+		locs, err := e.locator.locateSpan(e.ctx, task.span)
+		<-e.locateSem
+		e.post(e.ctx, message{kind: msgLocated, task: task, locs: locs, err: err})
+	}()
+}
+
+// regionsIn lists the records of sub overlapping span.
+func (e *Engine) regionsIn(sub *subscription, span Span) []*regionState {
+	var out []*regionState
+	start, end := string(span.Start), string(span.End)
+	for _, r := range e.regions {
+		if r.sub == sub && overlapsRange(r.start, r.end, start, end) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+func (e *Engine) handleLocated(task rangeTask, locs []RegionLoc, err error) {
+	if e.Err() != nil {
+		return
+	}
+	sub := task.sub
+	if err != nil {
+		e.countError(snapshots.ReasonRPCCtxUnavailable)
+		key := retry.Key{Subscription: sub.id, Start: string(task.span.Start), End: string(task.span.End)}
+		delay, attempt := e.policy.Next(time.Now(), key, retry.ReasonRPCCtxUnavailable, 0)
+		e.logger.Info("locating regions failed", zap.Uint64("subscription", sub.id), zap.Stringer("span", task.span), zap.Error(err))
+		for _, r := range e.regionsIn(sub, task.span) {
+			if r.lock == nil && !r.waitingLock {
+				r.state, r.lastError = snapshots.StateRetryWait, err.Error()
+			}
+		}
+		e.sched.Schedule(retry.Retry{Key: key, Reason: retry.ReasonRPCCtxUnavailable, Attempt: attempt}, delay,
+			e.onLoop(func() {
+				e.stats.retriesFired++
+				e.locate(task)
+			}))
+		return
+	}
+	spanStart, spanEnd := string(task.span.Start), string(task.span.End)
+	seen := make(map[uint64]bool, len(locs))
+	for _, loc := range locs {
+		seen[loc.ID] = true
+		if loc.LeaderAddr != "" && loc.Leader != nil {
+			e.learnStore(loc.Leader.GetStoreId(), loc.LeaderAddr)
+		}
+		key := regionKey{sub.id, loc.ID}
+		if old := e.regions[key]; old != nil {
+			if old.lock != nil || old.waitingLock {
+				continue // still owns (or waits for) its range; the lock decides
+			}
+			e.forget(old)
+		}
+		r := newRegionState(sub, loc)
+		if r.start >= r.end && r.end != "" {
+			continue
+		}
+		e.regions[key] = r
+		e.tryLock(r)
+	}
+	// Records superseded by this answer: waiting in the span, not in it.
+	for _, r := range e.regionsIn(sub, task.span) {
+		if !seen[r.id] && r.lock == nil && !r.waitingLock && within(r.start, r.end, spanStart, spanEnd) {
+			e.forget(r)
+		}
+	}
+}
+
+// forget drops a record that no longer stands for a region.
+func (e *Engine) forget(r *regionState) {
+	if r.retryKey != (retry.Key{}) {
+		e.sched.Cancel(r.retryKey)
+	}
+	if e.regions[r.key()] == r {
+		delete(e.regions, r.key())
+	}
+	if st := e.stores[r.storeID]; st != nil {
+		delete(st.parked, r)
+	}
+}
+
+// tryLock asks the subscription's range lock for r's range.
+func (e *Engine) tryLock(r *regionState) {
+	res, err := r.sub.lock.TryLock(r.start, r.end, r.id, r.version, r)
+	if err != nil {
+		e.logger.Warn("range lock refused a region", zap.Uint64("region", r.id), zap.Error(err))
+		e.forget(r)
+		return
+	}
+	switch res.Status {
+	case LockSuccess:
+		r.lock, r.waitingLock = res.Locked, false
+		e.dispatch(r)
+	case LockWait:
+		r.waitingLock = true
+		r.state = snapshots.StateQueued
+	case LockStale:
+		// A newer region already holds (part of) the range: reload what is
+		// left, merged with everything else waiting to reload.
+		e.forget(r)
+		for _, kr := range res.RetryRanges {
+			e.addReload(r.sub, Span{Start: []byte(kr.Start), End: []byte(kr.End)}, reload.Low, "stale")
+		}
+	case LockCancel:
+		e.forget(r)
+	}
+}
+
+// unlock gives r's range back to the lock, keeping its progress, and wakes
+// whoever waited for it.
+func (e *Engine) unlock(r *regionState) {
+	if r.lock == nil {
+		return
+	}
+	ts := r.lock.ResolvedTs()
+	woken, _, err := r.sub.lock.Unlock(r.id, r.version, r.start, r.end, ts)
+	if err != nil {
+		e.logger.Warn("range unlock failed", zap.Uint64("region", r.id), zap.Error(err))
+	}
+	r.lock = nil
+	if r.initialized {
+		r.initialized = false
+	}
+	for _, w := range woken {
+		if e.regions[w.key()] == w && w.waitingLock {
+			w.waitingLock = false
+			e.tryLock(w)
+		}
+	}
+}
+
+// dispatch sends a locked region to its leader's store, or parks it while
+// the store cools down or is paused, or queues it for a scan slot.
+func (e *Engine) dispatch(r *regionState) {
+	if e.Err() != nil {
+		return
+	}
+	st := e.stores[r.storeID]
+	if r.leader == nil || st == nil || st.addr == "" {
+		e.regionFailed(r, snapshots.ReasonRPCCtxUnavailable, "no leader or store address known", 0, nil)
+		return
+	}
+	now := time.Now()
+	if ok, wait := e.storeCooldown.Available(st.id, now); !ok {
+		e.park(r, st, wait, now)
+		return
+	}
+	if st.inflight >= e.cfg.ScansPerStore {
+		r.state = snapshots.StateQueued
+		st.admission = append(st.admission, r)
+		return
+	}
+	e.send(r, st)
+}
+
+func (e *Engine) park(r *regionState, st *storeInfo, wait time.Duration, now time.Time) {
+	r.state = snapshots.StateParked
+	if st.parked == nil {
+		st.parked = make(map[*regionState]struct{})
+	}
+	st.parked[r] = struct{}{}
+	if wait == storebackoff.NoEnd {
+		return // paused: only Resume brings it back
+	}
+	at := now.Add(wait)
+	if !st.wakeAt.IsZero() && !st.wakeAt.After(at) {
+		return
+	}
+	st.wakeAt = at
+	// Wake-ups ride the retry scheduler under a key no region range uses.
+	key := retry.Key{Subscription: 0, Start: storeWakePrefix, End: strconv.FormatUint(st.id, 10)}
+	e.sched.Schedule(retry.Retry{Key: key, RegionID: 0, Reason: "store_cooldown"}, wait, e.onLoop(func() {
+		st.wakeAt = time.Time{}
+		e.unpark(st)
+	}))
+}
+
+const storeWakePrefix = "\x00store-wake"
+
+// unpark dispatches every region parked on st again (cooldown over, or
+// resumed); those still not allowed park again.
+func (e *Engine) unpark(st *storeInfo) {
+	parked := st.parked
+	st.parked = nil
+	for r := range parked {
+		if e.regions[r.key()] == r && r.lock != nil && r.state == snapshots.StateParked {
+			e.dispatch(r)
+		}
+	}
+}
+
+func (e *Engine) worker(st *storeInfo) *streamWorker {
+	if st.worker == nil || st.worker.addr != st.addr {
+		w := newStreamWorker(e, st.id, st.addr)
+		st.worker = w
+		e.wg.Add(1)
+		go func() {
+			defer e.wg.Done()
+			w.run(e.workerCtx)
+		}()
+	}
+	return st.worker
+}
+
+// send registers r on its store's stream.
+func (e *Engine) send(r *regionState, st *storeInfo) {
+	w := e.worker(st)
+	key := dsKey{r.sub.id, r.id}
+	if other := w.regions[key]; other != nil && other != r {
+		// The stream still has this region from an older record: drop it
+		// there first, or TiKV answers DuplicateRequest.
+		e.deregister(other)
+	}
+	req := &cdcpb.ChangeDataRequest{
+		Header:       &cdcpb.Header{ClusterId: e.locator.clusterID, TicdcVersion: protocolVersion},
+		RegionId:     r.id,
+		RequestId:    r.sub.id,
+		RegionEpoch:  &metapb.RegionEpoch{ConfVer: r.confVer, Version: r.version},
+		CheckpointTs: r.lock.ResolvedTs(),
+		StartKey:     []byte(r.start),
+		EndKey:       []byte(r.end),
+		ExtraOp:      kvrpcpb.ExtraOp_ReadOldValue,
+	}
+	r.worker, r.scanning, r.initialized = w, true, false
+	r.state = snapshots.StateRequested
+	w.regions[key] = r
+	st.inflight++
+	e.stats.regionRequests++
+	w.enqueue(req)
+}
+
+// detach takes r off its stream's books (not telling the store) and frees
+// its scan slot.
+func (e *Engine) detach(r *regionState) {
+	if w := r.worker; w != nil {
+		key := dsKey{r.sub.id, r.id}
+		if w.regions[key] == r {
+			delete(w.regions, key)
+		}
+		if r.initialized {
+			w.initialized.Add(-1)
+		}
+		r.worker = nil
+	}
+	if r.scanning {
+		r.scanning = false
+		if st := e.stores[r.storeID]; st != nil {
+			st.inflight--
+			e.admitNext(st)
+		}
+	}
+	r.matcher.Clear()
+}
+
+// deregister detaches r and tells the store to drop it (per-region
+// Deregister); its answer, a region_not_found, is ignored as untracked.
+func (e *Engine) deregister(r *regionState) {
+	w := r.worker
+	e.detach(r)
+	if w != nil {
+		w.enqueue(&cdcpb.ChangeDataRequest{
+			Header:    &cdcpb.Header{ClusterId: e.locator.clusterID, TicdcVersion: protocolVersion},
+			RegionId:  r.id,
+			RequestId: r.sub.id,
+			Request:   &cdcpb.ChangeDataRequest_Deregister_{Deregister: &cdcpb.ChangeDataRequest_Deregister{}},
+		})
+	}
+}
+
+// admitNext gives freed scan slots to regions waiting for them.
+func (e *Engine) admitNext(st *storeInfo) {
+	for st.inflight < e.cfg.ScansPerStore && len(st.admission) > 0 {
+		r := st.admission[0]
+		st.admission[0] = nil
+		st.admission = st.admission[1:]
+		if e.regions[r.key()] == r && r.lock != nil && r.state == snapshots.StateQueued && r.worker == nil {
+			e.dispatch(r)
+		}
+	}
+}
+
+// learnStore records a store's address.
+func (e *Engine) learnStore(id uint64, addr string) *storeInfo {
+	st := e.stores[id]
+	if st == nil {
+		st = &storeInfo{id: id}
+		e.stores[id] = st
+	}
+	if addr != "" && st.addr != addr {
+		st.addr = addr
+		e.storeCooldown.SetAddr(id, addr)
+	}
+	return st
+}
+
+// refreshStores asks PD for every store (off the loop) and learns them.
+func (e *Engine) refreshStores() {
+	e.wg.Add(1)
+	go func() {
+		defer e.wg.Done()
+		stores, err := e.locator.allStores(e.ctx)
+		if err != nil {
+			e.logger.Debug("store refresh failed", zap.Error(err))
+			return
+		}
+		e.post(e.ctx, message{kind: msgFunc, fn: func() {
+			for _, s := range stores {
+				e.learnStore(s.GetId(), s.GetAddress())
+			}
+		}})
+	}()
+}
+
+// onLoop wraps fn so a retry action runs it on the event loop.
+func (e *Engine) onLoop(fn func()) func() {
+	return func() { e.post(context.Background(), message{kind: msgFunc, fn: fn}) }
+}
+
+// addReload queues a span for the reload aggregator.
+func (e *Engine) addReload(sub *subscription, span Span, prio reload.Priority, reason string) {
+	now := time.Now()
+	if e.agg.Add(sub.id, reload.Span{Start: string(span.Start), End: string(span.End)}, prio, reason, now) {
+		e.flushReloads(now)
+		return
+	}
+	e.armAggTimer(now)
+}
+
+func (e *Engine) armAggTimer(now time.Time) {
+	if due, ok := e.agg.DueAt(); ok {
+		e.aggTimer.Stop()
+		e.aggTimer.Reset(max(due.Sub(now), 0))
+	}
+}
+
+func (e *Engine) flushReloads(now time.Time) {
+	tasks := e.agg.Tick(now)
+	// Urgent (operator) reloads first.
+	for _, prio := range []reload.Priority{reload.High, reload.Low} {
+		for _, t := range tasks {
+			if t.Priority != prio {
+				continue
+			}
+			sub := e.subByID(t.Sub)
+			if sub == nil {
+				continue
+			}
+			reason := "reload"
+			if len(t.Reasons) > 0 {
+				reason = t.Reasons[0]
+			}
+			e.locate(rangeTask{sub: sub, span: Span{Start: []byte(t.Span.Start), End: []byte(t.Span.End)}, reason: reason})
+		}
+	}
+	e.armAggTimer(now)
+}
+
+func (e *Engine) subByID(id uint64) *subscription {
+	if id == 0 || id > uint64(len(e.subs)) {
+		return nil
+	}
+	return e.subs[id-1]
+}

@@ -1,0 +1,298 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pingcap/kvproto/pkg/cdcpb"
+	pd "github.com/tikv/pd/client"
+	"go.uber.org/zap"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/credentials/insecure"
+
+	"pulltop/engine/reload"
+	"pulltop/engine/retry"
+	"pulltop/engine/storebackoff"
+	"pulltop/snapshots"
+)
+
+type msgKind uint8
+
+const (
+	msgEvents msgKind = iota + 1
+	msgStreamFailed
+	msgLocated
+	msgFunc
+)
+
+// message is everything that reaches the event loop.
+type message struct {
+	kind   msgKind
+	worker *streamWorker
+	event  *cdcpb.ChangeDataEvent
+	err    error
+	task   rangeTask
+	locs   []RegionLoc
+	fn     func()
+}
+
+// Engine is a running puller. Its exported methods are safe for concurrent
+// use; everything else belongs to the event loop goroutine.
+type Engine struct {
+	cfg     Config
+	logger  *zap.Logger
+	locator *regionLocator
+	creds   credentials.TransportCredentials
+
+	ctx       context.Context
+	cancel    context.CancelFunc
+	wg        sync.WaitGroup
+	inbox     chan message
+	closeOnce sync.Once
+
+	sched         *retry.Scheduler
+	storeCooldown *storebackoff.Tracker
+	published     atomic.Pointer[snapshots.State]
+	fatalErr      atomic.Pointer[error]
+	startTs       uint64
+
+	// Owned by the event loop.
+	policy      *retry.Policy
+	agg         *reload.Aggregator
+	aggTimer    *time.Timer
+	subs        []*subscription
+	regions     map[regionKey]*regionState
+	stores      map[uint64]*storeInfo
+	workerCtx   context.Context
+	stopWorkers context.CancelFunc
+	locateSem   chan struct{}
+	stats       engineStats
+	actions     []snapshots.Action
+	recent      recentRows
+	sink        *rowSink
+	truth       *truthChecker
+	seq         uint64
+	lastPublish time.Time
+	lastEvents  uint64
+	lagHistory  []int64
+}
+
+// engineStats are cumulative counters for the snapshot totals.
+type engineStats struct {
+	events         uint64
+	errorsByReason map[string]int64
+	retriesFired   uint64
+	regionRequests uint64
+}
+
+// Start connects to PD (bounded by cfg.ConnectTimeout), subscribes the
+// spans at the start ts and starts the event loop.
+func Start(cfg Config) (*Engine, error) {
+	if err := cfg.withDefaults(); err != nil {
+		return nil, err
+	}
+	tlsCfg, err := cfg.TLS.Load()
+	if err != nil {
+		return nil, err
+	}
+	creds := insecure.NewCredentials()
+	if tlsCfg != nil {
+		creds = credentials.NewTLS(tlsCfg)
+	}
+	locator, err := connectPD(cfg.PD, tlsCfg, pd.SecurityOption{CAPath: cfg.TLS.CA, CertPath: cfg.TLS.Cert, KeyPath: cfg.TLS.Key},
+		cfg.ConnectTimeout, cfg.Logger)
+	if err != nil {
+		return nil, err
+	}
+	startTs := cfg.StartTs
+	if startTs == 0 {
+		if startTs, err = locator.currentTS(context.Background()); err != nil {
+			locator.close()
+			return nil, fmt.Errorf("--start-ts now: %w", err)
+		}
+	}
+	var sink *rowSink
+	if cfg.SinkPath != "" {
+		if sink, err = openSink(cfg.SinkPath); err != nil {
+			locator.close()
+			return nil, err
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	e := &Engine{
+		cfg: cfg, logger: cfg.Logger, locator: locator, creds: creds,
+		ctx: ctx, cancel: cancel,
+		inbox:         make(chan message, 4096),
+		sched:         retry.NewScheduler(retry.SystemClock(), retry.SchedulerOptions{}),
+		storeCooldown: storebackoff.New(time.Now),
+		startTs:       startTs,
+		regions:       make(map[regionKey]*regionState),
+		stores:        make(map[uint64]*storeInfo),
+		locateSem:     make(chan struct{}, 8),
+		stats:         engineStats{errorsByReason: map[string]int64{}},
+		sink:          sink,
+		aggTimer:      time.NewTimer(time.Hour),
+	}
+	if cfg.DisableBackoff {
+		e.policy = retry.NewDisabledPolicy()
+	} else {
+		e.policy = retry.NewPolicy(rand.NewPCG(uint64(time.Now().UnixNano()), 0x9e3779b9))
+	}
+	e.agg = reload.New(reload.Config{Stopped: func(uint64) bool { return false }})
+	e.workerCtx, e.stopWorkers = context.WithCancel(ctx)
+	if cfg.GroundTruth != nil {
+		e.truth = newTruthChecker(cfg.GroundTruth)
+	}
+	for i, span := range cfg.Spans {
+		e.subs = append(e.subs, newSubscription(uint64(i+1), span, startTs))
+	}
+	e.publish(time.Now())
+	e.wg.Add(1)
+	go func() {
+		defer e.wg.Done()
+		e.loop()
+	}()
+	e.post(ctx, message{kind: msgFunc, fn: func() {
+		e.refreshStores()
+		for _, sub := range e.subs {
+			e.locate(rangeTask{sub: sub, span: sub.span, reason: "subscribe"})
+		}
+	}})
+	return e, nil
+}
+
+// post hands a message to the event loop; false if the engine is closing.
+func (e *Engine) post(ctx context.Context, m message) bool {
+	select {
+	case e.inbox <- m:
+		return true
+	case <-ctx.Done():
+		return false
+	case <-e.ctx.Done():
+		return false
+	}
+}
+
+// do runs fn on the event loop and waits for it (operator commands).
+func (e *Engine) do(fn func()) error {
+	done := make(chan struct{})
+	if !e.post(e.ctx, message{kind: msgFunc, fn: func() { fn(); close(done) }}) {
+		return errEngineClosed
+	}
+	select {
+	case <-done:
+		return nil
+	case <-e.ctx.Done():
+		return errEngineClosed
+	case <-time.After(10 * time.Second):
+		return errors.New("the engine did not answer within 10s")
+	}
+}
+
+var errEngineClosed = errors.New("engine is closed")
+
+func (e *Engine) loop() {
+	tick := time.NewTicker(e.cfg.PublishInterval)
+	defer tick.Stop()
+	storeRefresh := time.NewTicker(10 * time.Second)
+	defer storeRefresh.Stop()
+	for {
+		select {
+		case <-e.ctx.Done():
+			return
+		case m := <-e.inbox:
+			e.handle(m)
+			// Drain what is already queued before looking at timers, so a
+			// burst of events is handled as one.
+			for n := 0; n < 256; n++ {
+				select {
+				case m := <-e.inbox:
+					e.handle(m)
+					continue
+				default:
+				}
+				break
+			}
+		case <-e.aggTimer.C:
+			e.flushReloads(time.Now())
+		case now := <-tick.C:
+			e.onTick(now)
+		case <-storeRefresh.C:
+			e.refreshStores()
+		}
+	}
+}
+
+func (e *Engine) handle(m message) {
+	switch m.kind {
+	case msgEvents:
+		e.handleEvent(m.worker, m.event)
+	case msgStreamFailed:
+		e.handleStreamFailure(m.worker, m.err)
+	case msgLocated:
+		e.handleLocated(m.task, m.locs, m.err)
+	case msgFunc:
+		m.fn()
+	}
+}
+
+func (e *Engine) onTick(now time.Time) {
+	e.detectStale(now)
+	e.policy.GC(now)
+	if e.sink != nil {
+		e.sink.flush()
+	}
+	e.publish(now)
+}
+
+// Snapshot returns the latest published state; it never blocks.
+func (e *Engine) Snapshot() *snapshots.State { return e.published.Load() }
+
+// Refresh publishes a fresh snapshot now and returns it.
+func (e *Engine) Refresh() *snapshots.State {
+	_ = e.do(func() { e.publish(time.Now()) })
+	return e.Snapshot()
+}
+
+// Err returns the fatal error that stopped the engine, if any.
+func (e *Engine) Err() error {
+	if p := e.fatalErr.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+// StartTs is where the subscriptions started.
+func (e *Engine) StartTs() uint64 { return e.startTs }
+
+// ClusterID is the cluster PD reported.
+func (e *Engine) ClusterID() uint64 { return e.locator.clusterID }
+
+// fatal stops all pulling: the error is shown in every snapshot from now on.
+func (e *Engine) fatal(err error) {
+	if e.fatalErr.Load() != nil {
+		return
+	}
+	e.fatalErr.Store(&err)
+	e.logger.Error("engine stopped", zap.Error(err))
+	e.stopWorkers()
+	e.publish(time.Now())
+}
+
+// Close stops everything and waits for every goroutine the engine started.
+func (e *Engine) Close() {
+	e.closeOnce.Do(func() {
+		e.cancel()
+		e.wg.Wait()
+		e.sched.Stop()
+		e.locator.close()
+		if e.sink != nil {
+			e.sink.close()
+		}
+	})
+}

@@ -1,0 +1,271 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/pingcap/kvproto/pkg/cdcpb"
+	"github.com/pingcap/kvproto/pkg/metapb"
+	"go.uber.org/zap"
+
+	"pulltop/engine/reload"
+	"pulltop/engine/retry"
+	"pulltop/snapshots"
+)
+
+// handleEvent demultiplexes one ChangeDataEvent by (request id, region id).
+func (e *Engine) handleEvent(w *streamWorker, ev *cdcpb.ChangeDataEvent) {
+	if e.Err() != nil {
+		return
+	}
+	for _, event := range ev.Events {
+		r := w.regions[dsKey{event.RequestId, event.RegionId}]
+		if r == nil {
+			// Expected after a deregister or an error: TiKV may still have
+			// been sending for it.
+			continue
+		}
+		switch x := event.Event.(type) {
+		case *cdcpb.Event_Entries_:
+			e.handleRows(r, x.Entries.GetEntries())
+		case *cdcpb.Event_Error:
+			e.handleRegionError(r, x.Error)
+		case *cdcpb.Event_ResolvedTs:
+			if e.advanceRegion(r, x.ResolvedTs) {
+				e.advanceSubscription(r.sub)
+			}
+		}
+	}
+	if rts := ev.ResolvedTs; rts != nil && rts.Ts != 0 {
+		var touched *subscription
+		for _, id := range rts.Regions {
+			r := w.regions[dsKey{rts.RequestId, id}]
+			if r != nil && e.advanceRegion(r, rts.Ts) {
+				touched = r.sub
+			}
+		}
+		if touched != nil {
+			e.advanceSubscription(touched)
+		}
+	}
+}
+
+func (e *Engine) handleRows(r *regionState, rows []*cdcpb.Event_Row) {
+	for _, row := range rows {
+		if r.worker == nil {
+			return // an error earlier in this batch detached it
+		}
+		switch row.Type {
+		case cdcpb.Event_INITIALIZED:
+			e.regionInitialized(r)
+		case cdcpb.Event_PREWRITE:
+			r.matcher.Prewrite(row)
+		case cdcpb.Event_COMMIT:
+			out, matched, err := r.matcher.Commit(row, r.initialized)
+			if err != nil {
+				e.regionFailed(r, snapshots.ReasonUnknown, err.Error(), 0, nil)
+				return
+			}
+			if matched {
+				e.deliver(r, out)
+			}
+		case cdcpb.Event_COMMITTED:
+			e.deliver(r, RowFromCommitted(row))
+		case cdcpb.Event_ROLLBACK:
+			r.matcher.Rollback(row, r.initialized)
+		}
+	}
+}
+
+func (e *Engine) regionInitialized(r *regionState) {
+	if r.initialized {
+		return
+	}
+	r.initialized = true
+	r.lock.MarkInitialized()
+	r.worker.initialized.Add(1)
+	r.state = snapshots.StateInitialized
+	r.lastAdvance = time.Now()
+	r.retryAttempts = 0
+	// Backoff is reset here (and only here and on a successful request),
+	// never on resolved ts: a region that flaps must keep backing off.
+	e.policy.Reset(r.rangeKey())
+	if r.scanning {
+		r.scanning = false
+		if st := e.stores[r.storeID]; st != nil {
+			st.inflight--
+			e.admitNext(st)
+		}
+	}
+	rows, _ := r.matcher.MarkInitialized()
+	for _, row := range rows {
+		e.deliver(r, row)
+	}
+}
+
+// advanceRegion raises a region's resolved ts; false if nothing moved.
+// Resolved ts of an uninitialized region means nothing (its scan is not
+// done) and a value that falls back is ignored.
+func (e *Engine) advanceRegion(r *regionState, ts uint64) bool {
+	if !r.initialized || r.lock == nil {
+		return false
+	}
+	if !r.sub.lock.UpdateResolvedTs(r.lock, ts) {
+		return false
+	}
+	r.lastAdvance = time.Now()
+	if r.state == snapshots.StateStale {
+		r.state = snapshots.StateInitialized
+	}
+	r.matcher.Tidy()
+	return true
+}
+
+// advanceSubscription publishes the subscription's resolved ts if it moved.
+// It runs after the rows of the same batch were delivered, so a resolved ts
+// never overtakes a row it covers.
+func (e *Engine) advanceSubscription(sub *subscription) {
+	ts := sub.lock.ResolvedTs()
+	if ts <= sub.resolvedTs {
+		return
+	}
+	sub.resolvedTs = ts
+	if e.cfg.OnResolved != nil {
+		e.cfg.OnResolved(sub.id, ts)
+	}
+}
+
+func (e *Engine) countError(reason string) { e.stats.errorsByReason[reason]++ }
+
+// handleRegionError routes a TiKV region error as TiCDC's failure handler
+// does (reference logpuller §4.1).
+func (e *Engine) handleRegionError(r *regionState, cdcErr *cdcpb.Error) {
+	switch {
+	case cdcErr.GetNotLeader() != nil:
+		leader := cdcErr.GetNotLeader().GetLeader()
+		detail := "not leader"
+		if leader != nil && leader.GetStoreId() != 0 {
+			detail = fmt.Sprintf("not leader; leader is on store %d", leader.GetStoreId())
+		}
+		e.regionFailed(r, snapshots.ReasonNotLeader, detail, 0, leader)
+	case cdcErr.GetEpochNotMatch() != nil:
+		e.regionFailed(r, snapshots.ReasonEpochNotMatch,
+			fmt.Sprintf("epoch not match (%d current regions)", len(cdcErr.GetEpochNotMatch().GetCurrentRegions())), 0, nil)
+	case cdcErr.GetRegionNotFound() != nil:
+		e.regionFailed(r, snapshots.ReasonRegionNotFound, "region not found on store", 0, nil)
+	case cdcErr.GetCongested() != nil:
+		e.regionFailed(r, snapshots.ReasonCongested, "store congested", 0, nil)
+	case cdcErr.GetServerIsBusy() != nil:
+		busy := cdcErr.GetServerIsBusy()
+		e.regionFailed(r, snapshots.ReasonServerIsBusy,
+			fmt.Sprintf("server is busy: %s (backoff %dms)", busy.GetReason(), busy.GetBackoffMs()),
+			retry.ServerBusyBackoff(busy.GetBackoffMs()), nil)
+	case cdcErr.GetDuplicateRequest() != nil:
+		e.countError(snapshots.ReasonDuplicateRequest)
+		e.fatal(fmt.Errorf("store %d: duplicate request for region %d of subscription %d: pulltop's stream bookkeeping is broken (this is a bug)",
+			r.storeID, r.id, r.sub.id))
+	case cdcErr.GetCompatibility() != nil:
+		e.fatal(fmt.Errorf("store %d: incompatible: TiKV requires change-data clients of version %s or newer",
+			r.storeID, cdcErr.GetCompatibility().GetRequiredVersion()))
+	case cdcErr.GetClusterIdMismatch() != nil:
+		mm := cdcErr.GetClusterIdMismatch()
+		e.fatal(fmt.Errorf("store %d (%s) belongs to cluster %d but PD %v reports cluster %d: --pd points at another cluster than its stores",
+			r.storeID, e.stores[r.storeID].addr, mm.GetCurrent(), e.cfg.PD, mm.GetRequest()))
+	default:
+		e.regionFailed(r, snapshots.ReasonUnknown, "unknown error: "+cdcErr.String(), 0, nil)
+	}
+}
+
+// retryRegionReasons re-lock the same region (same epoch) after a backoff;
+// the others reload the range from PD through the aggregator.
+func retriesRegion(reason string, leader *metapb.Peer) bool {
+	switch reason {
+	case snapshots.ReasonNotLeader:
+		return leader != nil && leader.GetStoreId() != 0
+	case snapshots.ReasonCongested, snapshots.ReasonServerIsBusy, snapshots.ReasonUnknown:
+		return true
+	}
+	return false
+}
+
+// regionFailed ends r's current attempt: it leaves its stream, gives its
+// range back (keeping its resolved ts) and waits in the retry heap for its
+// backoff, after which it is either re-locked as the same region or its
+// range is reloaded from PD.
+func (e *Engine) regionFailed(r *regionState, reason, detail string, serverBackoff time.Duration, leader *metapb.Peer) {
+	e.countError(reason)
+	e.detach(r)
+	e.unlock(r)
+	if st := e.stores[r.storeID]; st != nil {
+		delete(st.parked, r)
+	}
+	r.lastError = reason + ": " + detail
+	byRegion := retriesRegion(reason, leader)
+	if reason == snapshots.ReasonNotLeader && byRegion {
+		if st := e.stores[leader.GetStoreId()]; st != nil && st.addr != "" {
+			r.leader, r.storeID = leader, leader.GetStoreId()
+		} else {
+			byRegion = false // unknown store: ask PD
+		}
+	}
+	key := r.rangeKey()
+	delay, attempt := e.policy.Next(time.Now(), key, retry.Reason(reason), serverBackoff)
+	r.retryAttempts = attempt
+	r.state = snapshots.StateRetryWait
+	r.retryKey = key
+	e.sched.Schedule(retry.Retry{Key: key, RegionID: r.id, Reason: retry.Reason(reason), Attempt: attempt}, delay,
+		e.onLoop(func() {
+			if e.regions[r.key()] != r || r.state != snapshots.StateRetryWait {
+				return // superseded while it waited
+			}
+			e.stats.retriesFired++
+			r.retryKey = retry.Key{}
+			if byRegion {
+				r.state = snapshots.StateQueued
+				e.tryLock(r)
+				return
+			}
+			r.state = snapshots.StateReloadWait
+			e.addReload(r.sub, r.span(), reload.Low, reason)
+		}))
+}
+
+// handleStreamFailure fails every region the worker carried, cools the
+// store down, and lets the worker reconnect.
+func (e *Engine) handleStreamFailure(w *streamWorker, err error) {
+	st := e.stores[w.storeID]
+	cooldown := e.storeCooldown.Failure(w.storeID)
+	e.logger.Info("store stream failed", zap.Uint64("store", w.storeID), zap.Duration("cooldown", cooldown), zap.Error(err))
+	detail := err.Error()
+	if errors.Is(err, errStreamIdle) {
+		detail = "stream idle: " + detail
+	}
+	regions := make([]*regionState, 0, len(w.regions))
+	for _, r := range w.regions {
+		regions = append(regions, r)
+	}
+	for _, r := range regions {
+		e.regionFailed(r, snapshots.ReasonStoreFailure, detail, 0, nil)
+	}
+	// Requests queued for the dead stream die with it; their regions were
+	// in w.regions and have been failed above.
+	w.takeQueue()
+	w.initialized.Store(0)
+	_ = st
+	select {
+	case w.ack <- struct{}{}:
+	default:
+	}
+}
+
+// detectStale marks initialized regions whose resolved ts has not moved for
+// StaleAfter: the silent stuck region of TiCDC #5096.
+func (e *Engine) detectStale(now time.Time) {
+	for _, r := range e.regions {
+		if r.state == snapshots.StateInitialized && now.Sub(r.lastAdvance) >= e.cfg.StaleAfter {
+			r.state = snapshots.StateStale
+			e.logger.Info("region stale", zap.Uint64("region", r.id), zap.Duration("since", now.Sub(r.lastAdvance)))
+		}
+	}
+}

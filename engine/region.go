@@ -1,0 +1,127 @@
+package engine
+
+import (
+	"encoding/hex"
+	"time"
+
+	"github.com/pingcap/kvproto/pkg/metapb"
+
+	"pulltop/engine/retry"
+	"pulltop/snapshots"
+)
+
+// subscription is one subscribed span. Owned by the event loop.
+type subscription struct {
+	id         uint64
+	span       Span
+	start, end string // encoded span as strings, for the range lock
+	startTs    uint64
+	lock       *RangeLock[*regionState]
+	resolvedTs uint64 // last emitted
+	events     uint64
+}
+
+func newSubscription(id uint64, span Span, startTs uint64) *subscription {
+	return &subscription{
+		id: id, span: span, start: string(span.Start), end: string(span.End), startTs: startTs,
+		lock:       NewRangeLock[*regionState](string(span.Start), string(span.End), startTs),
+		resolvedTs: startTs,
+	}
+}
+
+// regionKey identifies a region record: the same region may be subscribed
+// by several subscriptions.
+type regionKey struct{ sub, region uint64 }
+
+// regionState is the engine's record of one subscribed region (the part of
+// it inside the subscription): where it is in its lifecycle, its lock and
+// progress, and what the operator should see. Owned by the event loop.
+type regionState struct {
+	sub        *subscription
+	id         uint64
+	version    uint64
+	confVer    uint64
+	start, end string // encoded, cut to the subscription
+	startHex   string
+	endHex     string
+	leader     *metapb.Peer
+	storeID    uint64
+
+	state       string
+	lock        *LockedRange // nil while not holding the range
+	waitingLock bool         // parked in the range lock, waiting for blockers
+	worker      *streamWorker
+	scanning    bool // counted in its store's in-flight scans
+	initialized bool
+	matcher     TxnMatcher
+
+	lastAdvance   time.Time
+	events        uint64
+	lastError     string
+	retryAttempts int
+	retryKey      retry.Key // pending retry, if state is retry-wait
+}
+
+func newRegionState(sub *subscription, loc RegionLoc) *regionState {
+	start, end := string(loc.Start), string(loc.End)
+	if start < sub.start {
+		start = sub.start
+	}
+	if sub.end != "" && (end == "" || end > sub.end) {
+		end = sub.end
+	}
+	r := &regionState{
+		sub: sub, id: loc.ID, version: loc.Version, confVer: loc.ConfVer,
+		start: start, end: end,
+		startHex: hex.EncodeToString([]byte(start)), endHex: hex.EncodeToString([]byte(end)),
+		state: snapshots.StateQueued,
+	}
+	if loc.Leader != nil {
+		r.leader, r.storeID = loc.Leader, loc.Leader.GetStoreId()
+	}
+	return r
+}
+
+func (r *regionState) key() regionKey { return regionKey{r.sub.id, r.id} }
+
+func (r *regionState) rangeKey() retry.Key {
+	return retry.Key{Subscription: r.sub.id, Start: r.start, End: r.end}
+}
+
+func (r *regionState) span() Span { return Span{Start: []byte(r.start), End: []byte(r.end)} }
+
+func (r *regionState) resolvedTs() uint64 {
+	if r.lock != nil {
+		return r.lock.ResolvedTs()
+	}
+	return 0
+}
+
+// storeInfo is the event loop's view of one store.
+type storeInfo struct {
+	id        uint64
+	addr      string
+	worker    *streamWorker
+	inflight  int                       // requested, not yet initialized
+	admission []*regionState            // waiting for a scan slot, FIFO
+	parked    map[*regionState]struct{} // waiting for cooldown or resume
+	wakeAt    time.Time                 // a wake-up is scheduled for then
+}
+
+// rangeTask asks the locator for the regions of a span.
+type rangeTask struct {
+	sub    *subscription
+	span   Span
+	reason string
+}
+
+func overlapsRange(aStart, aEnd, bStart, bEnd string) bool {
+	return (bEnd == "" || aStart < bEnd) && (aEnd == "" || bStart < aEnd)
+}
+
+// within reports whether [aStart,aEnd) lies inside [bStart,bEnd).
+func within(aStart, aEnd, bStart, bEnd string) bool {
+	return aStart >= bStart && (bEnd == "" || (aEnd != "" && aEnd <= bEnd))
+}
+
+var retryKeyZero retry.Key

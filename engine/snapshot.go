@@ -1,0 +1,160 @@
+package engine
+
+import (
+	"encoding/hex"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/tikv/client-go/v2/oracle"
+
+	"pulltop/snapshots"
+)
+
+const maxActions = 1000
+
+// publish builds an immutable snapshot of everything the event loop owns
+// and swaps it in; readers never wait for the loop.
+func (e *Engine) publish(now time.Time) {
+	if e.truth != nil {
+		e.truth.check(e.subs)
+	}
+	e.seq++
+	st := &snapshots.State{
+		Version: snapshots.Version,
+		TakenAt: now.UTC(),
+		Seq:     e.seq,
+		Source: snapshots.Source{
+			PD: append([]string(nil), e.cfg.PD...), ClusterID: e.locator.clusterID, EmbeddedSim: e.cfg.EmbeddedSim,
+		},
+	}
+	if err := e.Err(); err != nil {
+		st.EngineError = err.Error()
+	}
+	lag := func(ts uint64) int64 {
+		if ts == 0 {
+			return 0
+		}
+		return max(now.Sub(oracle.GetTimeFromTS(ts)).Milliseconds(), 0)
+	}
+
+	// Regions, in subscription and key order.
+	regions := make([]*regionState, 0, len(e.regions))
+	for _, r := range e.regions {
+		regions = append(regions, r)
+	}
+	slices.SortFunc(regions, func(a, b *regionState) int {
+		if a.sub.id != b.sub.id {
+			return int(a.sub.id) - int(b.sub.id)
+		}
+		return strings.Compare(a.start, b.start)
+	})
+	t := &st.Totals
+	t.ErrorsByReason = make(map[string]int64, len(e.stats.errorsByReason))
+	for k, v := range e.stats.errorsByReason {
+		t.ErrorsByReason[k] = v
+	}
+	perStore := map[uint64]int{}
+	st.Regions = make([]snapshots.Region, len(regions))
+	for i, r := range regions {
+		rts := r.resolvedTs()
+		var leaderPeer uint64
+		if r.leader != nil {
+			leaderPeer = r.leader.GetId()
+		}
+		row := snapshots.Region{
+			ID: r.id, Subscription: r.sub.id, Start: r.startHex, End: r.endHex,
+			StoreID: r.storeID, LeaderPeer: leaderPeer, EpochVersion: r.version, EpochConfVer: r.confVer,
+			State: r.state, Initialized: r.initialized, ResolvedTs: rts,
+			Events: r.events, LastError: r.lastError, RetryAttempts: r.retryAttempts,
+		}
+		if r.initialized {
+			row.ResolvedLagMs = lag(rts)
+			t.ResolvedLagMaxMs = max(t.ResolvedLagMaxMs, row.ResolvedLagMs)
+			t.Initialized++
+		}
+		if r.state == snapshots.StateStale {
+			t.Stale++
+		}
+		perStore[r.storeID]++
+		st.Regions[i] = row
+	}
+	t.Regions = len(regions)
+	t.Events = e.stats.events
+	if !e.lastPublish.IsZero() {
+		if dt := now.Sub(e.lastPublish).Seconds(); dt > 0 {
+			t.EventsPerSec = float64(e.stats.events-e.lastEvents) / dt
+		}
+	}
+	e.lastPublish, e.lastEvents = now, e.stats.events
+	t.RetriesFired = e.stats.retriesFired
+	t.RegionRequests = e.stats.regionRequests
+	aggStats := e.agg.Stats()
+	t.ReloadsFlushed, t.ReloadSpansMerged = aggStats.Flushes, aggStats.SpansMerged
+
+	for _, sub := range e.subs {
+		st.Subscriptions = append(st.Subscriptions, snapshots.Subscription{
+			ID: sub.id, Start: hex.EncodeToString(sub.span.Start), End: hex.EncodeToString(sub.span.End),
+			ResolvedTs: sub.resolvedTs, ResolvedLagMs: lag(sub.resolvedTs),
+			Initialized: sub.resolvedTs > sub.startTs, Events: sub.events,
+		})
+	}
+
+	cooling := map[uint64]int64{}
+	states := map[uint64]string{}
+	failures := map[uint64]int{}
+	failing := map[uint64]bool{}
+	for _, s := range e.storeCooldown.States(now) {
+		states[s.StoreID] = s.State
+		cooling[s.StoreID] = s.CooldownLeft.Milliseconds()
+		failures[s.StoreID] = int(s.TotalFailures)
+		failing[s.StoreID] = s.ConsecutiveFailures > 0
+	}
+	storeIDs := make([]uint64, 0, len(e.stores))
+	for id := range e.stores {
+		storeIDs = append(storeIDs, id)
+	}
+	slices.Sort(storeIDs)
+	for _, id := range storeIDs {
+		s := e.stores[id]
+		state := states[id]
+		if state == "" {
+			state = snapshots.StoreUp
+		}
+		streams := 0
+		if s.worker != nil && s.worker.connected.Load() {
+			streams = 1
+		}
+		if state == snapshots.StoreUp && failing[id] && streams == 0 {
+			// Its cooldown ran out but nothing has worked since.
+			state = snapshots.StoreDown
+		}
+		st.Stores = append(st.Stores, snapshots.Store{
+			ID: id, Addr: s.addr, State: state, CooldownMsLeft: cooling[id],
+			Failures: failures[id], Streams: streams, Regions: perStore[id],
+		})
+	}
+
+	for _, p := range e.sched.Pending() {
+		if p.Key.Start == storeWakePrefix {
+			continue
+		}
+		st.Retries = append(st.Retries, snapshots.Retry{
+			Subscription: p.Key.Subscription, RegionID: p.RegionID,
+			Start: hex.EncodeToString([]byte(p.Key.Start)), End: hex.EncodeToString([]byte(p.Key.End)),
+			Reason: string(p.Reason), Attempt: p.Attempt, DueInMs: max(p.Due.Sub(now).Milliseconds(), 0),
+		})
+	}
+	for _, p := range e.agg.Pending(now) {
+		st.Reloads = append(st.Reloads, snapshots.Reload{
+			Subscription: p.Sub, Start: hex.EncodeToString([]byte(p.Span.Start)), End: hex.EncodeToString([]byte(p.Span.End)),
+			Reason: strings.Join(p.Reasons, ","), MergedFrom: p.MergedFrom, QueuedMsAgo: p.QueuedFor.Milliseconds(),
+		})
+	}
+	st.Actions = append([]snapshots.Action(nil), e.actions...)
+	st.Events = e.recent.events()
+	if e.truth != nil {
+		st.Sim = &snapshots.SimGroundTruth{CommittedRows: e.truth.committed, MissingRows: e.truth.missing}
+	}
+	e.published.Store(st)
+}

@@ -1,0 +1,202 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pingcap/kvproto/pkg/cdcpb"
+	"go.uber.org/zap"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/keepalive"
+	"google.golang.org/grpc/metadata"
+)
+
+// streamWorker owns one store's EventFeedV2 stream: a goroutine that
+// connects when there is something to send, sends the queued requests, and
+// a receive goroutine that posts every ChangeDataEvent to the event loop.
+//
+// The failure protocol keeps registrations exact: when the stream breaks,
+// the worker stops sending, waits for its receive goroutine (so every event
+// of the dead stream is already in the event loop's inbox), posts one
+// msgStreamFailed, and waits for the event loop's ack. The event loop fails
+// every region it had given this worker and clears the queue before it acks,
+// so no request meant for the dead stream can leak onto the next one (which
+// would come back as DuplicateRequest).
+type streamWorker struct {
+	e       *Engine
+	storeID uint64
+	addr    string
+	logger  *zap.Logger
+
+	mu     sync.Mutex
+	queue  []*cdcpb.ChangeDataRequest
+	notify chan struct{}
+	ack    chan struct{}
+
+	connected   atomic.Bool
+	initialized atomic.Int64 // initialized regions on the stream, for idle detection
+	lastRecv    atomic.Int64 // unix nanos
+
+	// Owned by the event loop.
+	regions map[dsKey]*regionState
+}
+
+// dsKey identifies a region on a multiplexed stream: (request id =
+// subscription id, region id).
+type dsKey struct{ requestID, regionID uint64 }
+
+var (
+	errStreamIdle     = errors.New("no message from the store for the stream idle timeout (hung store?)")
+	errConnectTimeout = errors.New("connect timed out")
+	errStreamClosed   = errors.New("store closed the stream")
+)
+
+func newStreamWorker(e *Engine, storeID uint64, addr string) *streamWorker {
+	return &streamWorker{
+		e: e, storeID: storeID, addr: addr,
+		logger:  e.logger.With(zap.Uint64("store", storeID), zap.String("addr", addr)),
+		notify:  make(chan struct{}, 1),
+		ack:     make(chan struct{}, 1),
+		regions: make(map[dsKey]*regionState),
+	}
+}
+
+func (w *streamWorker) enqueue(req *cdcpb.ChangeDataRequest) {
+	w.mu.Lock()
+	w.queue = append(w.queue, req)
+	w.mu.Unlock()
+	select {
+	case w.notify <- struct{}{}:
+	default:
+	}
+}
+
+// takeQueue returns and clears the queued requests.
+func (w *streamWorker) takeQueue() []*cdcpb.ChangeDataRequest {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	q := w.queue
+	w.queue = nil
+	return q
+}
+
+func (w *streamWorker) hasQueued() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return len(w.queue) > 0
+}
+
+func (w *streamWorker) run(ctx context.Context) {
+	for {
+		for !w.hasQueued() {
+			select {
+			case <-ctx.Done():
+				return
+			case <-w.notify:
+			}
+		}
+		err := w.runStream(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		w.logger.Info("stream failed", zap.Error(err))
+		if !w.e.post(ctx, message{kind: msgStreamFailed, worker: w, err: err}) {
+			return
+		}
+		select {
+		case <-w.ack:
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+func (w *streamWorker) dialOptions() []grpc.DialOption {
+	return []grpc.DialOption{
+		grpc.WithTransportCredentials(w.e.creds),
+		grpc.WithKeepaliveParams(keepalive.ClientParameters{Time: 10 * time.Second, Timeout: 3 * time.Second, PermitWithoutStream: true}),
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(256 << 20)),
+		grpc.WithInitialWindowSize(1<<16 - 1),
+		grpc.WithInitialConnWindowSize(8 << 20),
+	}
+}
+
+func (w *streamWorker) runStream(ctx context.Context) error {
+	fail := func(format string, args ...any) error {
+		return fmt.Errorf("store %d (%s): "+format, append([]any{w.storeID, w.addr}, args...)...)
+	}
+	conn, err := grpc.NewClient(w.addr, w.dialOptions()...)
+	if err != nil {
+		return fail("dial: %w", err)
+	}
+	defer conn.Close()
+	sctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	sctx = metadata.AppendToOutgoingContext(sctx, "features", "stream-multiplexing")
+	connectTimer := time.AfterFunc(w.e.cfg.ConnectTimeout, func() { cancel(errConnectTimeout) })
+	stream, err := cdcpb.NewChangeDataClient(conn).EventFeedV2(sctx)
+	connectTimer.Stop()
+	if err != nil {
+		if cause := context.Cause(sctx); cause != nil && ctx.Err() == nil {
+			err = cause
+		}
+		return fail("open EventFeedV2: %w", err)
+	}
+	w.connected.Store(true)
+	defer w.connected.Store(false)
+	w.lastRecv.Store(time.Now().UnixNano())
+
+	recvDone := make(chan error, 1)
+	go func() { recvDone <- w.recvLoop(sctx, stream) }()
+	stop := func(cause error) error {
+		cancel(cause)
+		<-recvDone
+		return cause
+	}
+	idle := time.NewTicker(w.e.cfg.StreamIdleTimeout / 4)
+	defer idle.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return stop(ctx.Err())
+		case err := <-recvDone:
+			return fail("stream failed: %w", err)
+		case <-w.notify:
+			for _, req := range w.takeQueue() {
+				if err := stream.Send(req); err != nil {
+					return fail("send: %w", stop(err))
+				}
+			}
+		case <-idle.C:
+			silent := time.Since(time.Unix(0, w.lastRecv.Load()))
+			if w.initialized.Load() > 0 && silent > w.e.cfg.StreamIdleTimeout {
+				return fail("%w (%s)", stop(errStreamIdle), silent.Round(time.Millisecond))
+			}
+		}
+	}
+}
+
+func (w *streamWorker) recvLoop(ctx context.Context, stream grpc.BidiStreamingClient[cdcpb.ChangeDataRequest, cdcpb.ChangeDataEvent]) error {
+	for {
+		ev, err := stream.Recv()
+		if err != nil {
+			if cause := context.Cause(ctx); cause != nil && ctx.Err() != nil {
+				return cause
+			}
+			if errors.Is(err, io.EOF) {
+				return errStreamClosed
+			}
+			return err
+		}
+		w.lastRecv.Store(time.Now().UnixNano())
+		w.e.storeCooldown.Success(w.storeID)
+		if !w.e.post(ctx, message{kind: msgEvents, worker: w, event: ev}) {
+			return ctx.Err()
+		}
+	}
+}
