@@ -3,7 +3,7 @@
 // RegionNotFound, an unusable leader, an operator's force-reload, ...) are
 // collected per subscription for a short debounce, then merged, so that a
 // burst of region errors after a split storm turns into a few PD scans
-// instead of one per region (DESIGN §4.4, TiCDC PR #4700's
+// instead of one per region (DESIGN §4 item 4; TiCDC PR #4700's
 // rangeReloadAggregator).
 //
 // The core is pure, shaped like etcd raft's RawNode: it never starts a
@@ -249,12 +249,14 @@ func (a *Aggregator) Stop(sub uint64) {
 }
 
 // Pending returns what is waiting, merged as Tick would merge it, ordered by
-// subscription and start key. Sets of subscriptions stopped through the
-// Stopped predicate are still shown until their flush drops them.
+// subscription and start key. Sets that their flush will drop, because the
+// Stopped predicate now says so, are left out.
 func (a *Aggregator) Pending(now time.Time) []PendingSpan {
 	subs := make([]uint64, 0, len(a.sets))
 	for sub := range a.sets {
-		subs = append(subs, sub)
+		if !a.subStopped(sub) {
+			subs = append(subs, sub)
+		}
 	}
 	slices.Sort(subs)
 	var tasks []RangeTask

@@ -1,7 +1,8 @@
 // Package storebackoff owns the per-store cooldown of the puller engine: after
 // a store fails (stream broken, send error, ServerIsBusy, Congested, ...) the
 // dispatcher leaves it alone for 200ms·2^(n−1), capped at 5s, and an operator
-// may pause a store outright, which is a cooldown with no end (DESIGN §4.3).
+// may pause a store outright, which is a cooldown with no end (DESIGN §4
+// item 3).
 //
 // It decides nothing but "may I send to this store now, and if not, for how
 // long should I wait". It must never do I/O, start goroutines, sleep or read
