@@ -296,6 +296,7 @@ func (e *Engine) deregister(r *regionState) {
 	w := r.worker
 	e.detach(r)
 	if w != nil {
+		w.deregPending[dsKey{r.sub.id, r.id}] = true
 		w.enqueue(&cdcpb.ChangeDataRequest{
 			Header:    &cdcpb.Header{ClusterId: e.locator.clusterID, TicdcVersion: protocolVersion},
 			RegionId:  r.id,

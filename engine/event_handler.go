@@ -20,7 +20,14 @@ func (e *Engine) handleEvent(w *streamWorker, ev *cdcpb.ChangeDataEvent) {
 		return
 	}
 	for _, event := range ev.Events {
-		r := w.regions[dsKey{event.RequestId, event.RegionId}]
+		key := dsKey{event.RequestId, event.RegionId}
+		if w.deregPending[key] {
+			if event.GetError() != nil {
+				delete(w.deregPending, key) // the old downstream's last word
+			}
+			continue
+		}
+		r := w.regions[key]
 		if r == nil {
 			// Expected after a deregister or an error: TiKV may still have
 			// been sending for it.
@@ -40,7 +47,11 @@ func (e *Engine) handleEvent(w *streamWorker, ev *cdcpb.ChangeDataEvent) {
 	if rts := ev.ResolvedTs; rts != nil && rts.Ts != 0 {
 		var touched *subscription
 		for _, id := range rts.Regions {
-			r := w.regions[dsKey{rts.RequestId, id}]
+			key := dsKey{rts.RequestId, id}
+			if w.deregPending[key] {
+				continue
+			}
+			r := w.regions[key]
 			if r != nil && e.advanceRegion(r, rts.Ts) {
 				touched = r.sub
 			}
@@ -252,6 +263,7 @@ func (e *Engine) handleStreamFailure(w *streamWorker, err error) {
 	// in w.regions and have been failed above.
 	w.takeQueue()
 	w.initialized.Store(0)
+	clear(w.deregPending) // the next stream starts clean
 	_ = st
 	select {
 	case w.ack <- struct{}{}:

@@ -44,6 +44,13 @@ type streamWorker struct {
 
 	// Owned by the event loop.
 	regions map[dsKey]*regionState
+	// deregPending holds keys deregistered by pulltop whose old downstream
+	// has not yet said its last word. After a per-region Deregister TiKV
+	// sends exactly one error for the old downstream (the Deregister's
+	// region_not_found, or an error that was already in flight), and
+	// nothing after it; until then every event for the key is the old
+	// downstream's, even if the region was registered again meanwhile.
+	deregPending map[dsKey]bool
 }
 
 // dsKey identifies a region on a multiplexed stream: (request id =
@@ -62,7 +69,8 @@ func newStreamWorker(e *Engine, storeID uint64, addr string) *streamWorker {
 		logger:  e.logger.With(zap.Uint64("store", storeID), zap.String("addr", addr)),
 		notify:  make(chan struct{}, 1),
 		ack:     make(chan struct{}, 1),
-		regions: make(map[dsKey]*regionState),
+		regions:      make(map[dsKey]*regionState),
+		deregPending: make(map[dsKey]bool),
 	}
 }
 

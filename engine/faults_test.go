@@ -1,0 +1,195 @@
+package engine_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"google.golang.org/grpc/codes"
+
+	"pulltop/engine"
+	"pulltop/sim"
+	"pulltop/snapshots"
+)
+
+// seen records every state each region was published in, so a test can
+// say "it passed through reload-wait" without racing the publisher.
+type seen map[uint64]map[string]bool
+
+func (s seen) add(st *snapshots.State) {
+	for _, r := range st.Regions {
+		if s[r.ID] == nil {
+			s[r.ID] = map[string]bool{}
+		}
+		s[r.ID][r.State] = true
+	}
+}
+
+// watch polls snapshots until cond holds, recording states on the way.
+func (h *harness) watch(what string, timeout time.Duration, s seen, cond func(*snapshots.State) bool) *snapshots.State {
+	h.t.Helper()
+	return h.waitFor(what, timeout, func(st *snapshots.State) bool {
+		s.add(st)
+		return cond(st)
+	})
+}
+
+func fastCfg(c *engine.Config) {
+	c.PublishInterval = 10 * time.Millisecond
+}
+
+func TestSplitReloadsThenNewRegionsInitialize(t *testing.T) {
+	h := startHarness(t, sim.Config{Stores: 3, Regions: 8, WriteRate: 500, PDLag: 800 * time.Millisecond}, fastCfg)
+	h.waitFor("initialized", 20*time.Second, allInitialized(8))
+	parts, err := h.sim.Cluster().Split(3, 3)
+	require.NoError(t, err)
+	s := seen{}
+	h.watch("split region 3 seen reloading", 10*time.Second, s, func(*snapshots.State) bool { return s[3][snapshots.StateReloadWait] })
+	st := h.watch("10 regions initialized", 20*time.Second, s, allInitialized(10))
+	for _, p := range parts {
+		r := regionByID(st, p.ID)
+		require.NotNil(t, r, "new region %d", p.ID)
+		require.Equal(t, p.Version, r.EpochVersion)
+	}
+	require.Positive(t, st.Totals.ErrorsByReason[snapshots.ReasonEpochNotMatch])
+	require.Positive(t, st.Totals.ReloadsFlushed)
+	h.checkInvariants()
+}
+
+func TestTransferLeaderRetriesOnNewStore(t *testing.T) {
+	h := startHarness(t, sim.Config{Stores: 3, Regions: 8, WriteRate: 500}, fastCfg)
+	h.waitFor("initialized", 20*time.Second, allInitialized(8))
+	before, _ := h.sim.Cluster().Region(2)
+	after, err := h.sim.Cluster().TransferLeader(2, 0)
+	require.NoError(t, err)
+	require.NotEqual(t, before.LeaderStore, after.LeaderStore)
+	s := seen{}
+	h.watch("region 2 in retry-wait", 10*time.Second, s, func(*snapshots.State) bool { return s[2][snapshots.StateRetryWait] })
+	st := h.watch("region 2 initialized on the new store", 10*time.Second, s, func(st *snapshots.State) bool {
+		r := regionByID(st, 2)
+		return r != nil && r.State == snapshots.StateInitialized && r.StoreID == after.LeaderStore
+	})
+	require.Positive(t, st.Totals.ErrorsByReason[snapshots.ReasonNotLeader])
+	h.checkInvariants()
+}
+
+func TestStopStoreCoolsDownAndRecoversAfterStart(t *testing.T) {
+	h := startHarness(t, sim.Config{Stores: 3, Regions: 9, WriteRate: 500}, fastCfg)
+	h.waitFor("initialized", 20*time.Second, allInitialized(9))
+	require.NoError(t, h.sim.StopStore(2))
+	s := seen{}
+	st := h.watch("store 2 in cooldown and its regions waiting", 10*time.Second, s, func(st *snapshots.State) bool {
+		cooling := false
+		for _, store := range st.Stores {
+			if store.ID == 2 && store.State == snapshots.StoreCooldown {
+				cooling = true
+			}
+		}
+		waiting := 0
+		for _, r := range st.Regions {
+			if r.StoreID == 2 && (r.State == snapshots.StateRetryWait || r.State == snapshots.StateParked) {
+				waiting++
+			}
+		}
+		return cooling && waiting > 0
+	})
+	require.Positive(t, st.Totals.ErrorsByReason[snapshots.ReasonStoreFailure])
+	require.NoError(t, h.sim.StartStore(2))
+	h.watch("all initialized after start-store", 20*time.Second, s, allInitialized(9))
+	h.checkInvariants()
+}
+
+func TestServerIsBusyWaitsAtLeastBackoffMs(t *testing.T) {
+	h := startHarness(t, sim.Config{Stores: 1, Regions: 4, WriteRate: 200}, fastCfg)
+	h.waitFor("initialized", 20*time.Second, allInitialized(4))
+	require.NoError(t, h.sim.Cluster().SetStoreBusy(1, time.Now().Add(2*time.Second)))
+	var maxDue int64
+	h.waitFor("a server_is_busy retry", 10*time.Second, func(st *snapshots.State) bool {
+		for _, r := range st.Retries {
+			if r.Reason == snapshots.ReasonServerIsBusy {
+				maxDue = max(maxDue, r.DueInMs)
+			}
+		}
+		return maxDue > 0
+	})
+	require.GreaterOrEqual(t, maxDue, int64(400), "the delay must honour TiKV's BackoffMs (500ms)")
+	h.waitFor("recovered", 20*time.Second, allInitialized(4))
+	h.checkInvariants()
+}
+
+func TestSilencedRegionGoesStaleAndForceReloadRecovers(t *testing.T) {
+	h := startHarness(t, sim.Config{Stores: 3, Regions: 6, WriteRate: 300}, func(c *engine.Config) {
+		fastCfg(c)
+		c.StaleAfter = time.Second
+	})
+	h.waitFor("initialized", 20*time.Second, allInitialized(6))
+	require.NoError(t, h.sim.Cluster().SilenceRegion(4, time.Now().Add(time.Hour)))
+	st := h.waitFor("region 4 stale", 10*time.Second, func(st *snapshots.State) bool {
+		r := regionByID(st, 4)
+		return r != nil && r.State == snapshots.StateStale
+	})
+	require.Equal(t, 1, st.Totals.Stale)
+	// The sim keeps it silent only on the old registration; a fresh one
+	// (after the reload) advances again, as after a TiKV leadership fix.
+	require.NoError(t, h.sim.Cluster().SilenceRegion(4, time.Time{}))
+	require.NoError(t, h.eng.ForceReloadRegion(1, 4))
+	s := seen{}
+	st = h.watch("region 4 initialized again", 10*time.Second, s, func(st *snapshots.State) bool {
+		r := regionByID(st, 4)
+		return r != nil && r.State == snapshots.StateInitialized && s[4][snapshots.StateReloadWait]
+	})
+	require.NotEmpty(t, st.Actions)
+	require.Equal(t, "force-reload", st.Actions[len(st.Actions)-1].Action)
+	h.checkInvariants()
+}
+
+func TestPauseParksAndResumeRecovers(t *testing.T) {
+	h := startHarness(t, sim.Config{Stores: 3, Regions: 9, WriteRate: 300}, fastCfg)
+	h.waitFor("initialized", 20*time.Second, allInitialized(9))
+	require.NoError(t, h.eng.PauseStore(1))
+	st := h.waitFor("store 1 paused, its regions parked", 5*time.Second, func(st *snapshots.State) bool {
+		paused := false
+		for _, s := range st.Stores {
+			paused = paused || (s.ID == 1 && s.State == snapshots.StorePaused)
+		}
+		parked, onStore := 0, 0
+		for _, r := range st.Regions {
+			if r.StoreID == 1 {
+				onStore++
+				if r.State == snapshots.StateParked {
+					parked++
+				}
+			}
+		}
+		return paused && onStore > 0 && parked == onStore
+	})
+	require.Contains(t, st.Actions[len(st.Actions)-1].Result, "parked")
+	require.NoError(t, h.eng.ResumeStore(1))
+	h.waitFor("all initialized after resume", 10*time.Second, allInitialized(9))
+	h.checkInvariants()
+}
+
+func TestKillStreamAndMergeRecover(t *testing.T) {
+	h := startHarness(t, sim.Config{Stores: 3, Regions: 8, WriteRate: 500}, fastCfg)
+	h.waitFor("initialized", 20*time.Second, allInitialized(8))
+	require.NoError(t, h.sim.Cluster().KillStreams(1, codes.Unknown))
+	_, err := h.sim.Cluster().Merge(5)
+	require.NoError(t, err)
+	h.waitFor("7 regions initialized", 20*time.Second, allInitialized(7))
+	h.checkInvariants()
+}
+
+func TestHungStoreDetectedByIdleTimeout(t *testing.T) {
+	h := startHarness(t, sim.Config{Stores: 2, Regions: 4, WriteRate: 300}, func(c *engine.Config) {
+		fastCfg(c)
+		c.StreamIdleTimeout = 600 * time.Millisecond
+	})
+	h.waitFor("initialized", 20*time.Second, allInitialized(4))
+	require.NoError(t, h.sim.Cluster().SetStoreHung(1, time.Now().Add(2*time.Second)))
+	st := h.waitFor("idle stream failed", 10*time.Second, func(st *snapshots.State) bool {
+		return st.Totals.ErrorsByReason[snapshots.ReasonStoreFailure] > 0
+	})
+	require.Empty(t, st.EngineError)
+	h.waitFor("recovered after the hang", 20*time.Second, allInitialized(4))
+	h.checkInvariants()
+}
