@@ -66,9 +66,9 @@ var (
 func newStreamWorker(e *Engine, storeID uint64, addr string) *streamWorker {
 	return &streamWorker{
 		e: e, storeID: storeID, addr: addr,
-		logger:  e.logger.With(zap.Uint64("store", storeID), zap.String("addr", addr)),
-		notify:  make(chan struct{}, 1),
-		ack:     make(chan struct{}, 1),
+		logger:       e.logger.With(zap.Uint64("store", storeID), zap.String("addr", addr)),
+		notify:       make(chan struct{}, 1),
+		ack:          make(chan struct{}, 1),
 		regions:      make(map[dsKey]*regionState),
 		deregPending: make(map[dsKey]bool),
 	}
