@@ -74,6 +74,7 @@ func (q *retryQueue) cancel(key Key) (headChanged, found bool) {
 // dueAction is a retry the scheduler found due, on its way to the workers.
 type dueAction struct {
 	due    int64
+	seq    uint64
 	action func()
 }
 
@@ -84,7 +85,7 @@ func (q *retryQueue) popDue(now int64, fired []dueAction) []dueAction {
 		e := q.heap[0]
 		q.removeAt(0)
 		delete(q.byKey, e.retry.Key)
-		fired = append(fired, dueAction{due: e.due, action: e.action})
+		fired = append(fired, dueAction{due: e.due, seq: e.seq, action: e.action})
 		q.release(e)
 	}
 	return fired

@@ -65,26 +65,26 @@ type Scheduler struct {
 	epoch time.Time // due times are stored as nanoseconds since epoch
 
 	inboxMu sync.Mutex
-	inbox   []scheduleOp // Schedule calls not yet applied to queue, in call order
-	stopped bool         // guarded by inboxMu
+	inbox   opInbox // Schedule calls not yet applied to queue
+	stopped bool
+	// lookAt is when the scheduler goroutine will next take the inbox by
+	// itself: schedulerAwake while it runs, its timer's due time while it
+	// sleeps on the timer, math.MaxInt64 while it sleeps with nothing
+	// pending. Schedule wakes it only for a retry due before that, so a
+	// storm of retries costs one wake-up, not one per retry. Guarded by
+	// inboxMu.
+	lookAt int64
 
 	mu    sync.Mutex // lock order: mu before inboxMu
 	queue retryQueue
-	spare []scheduleOp // the other inbox buffer, swapped in by applyInboxLocked
 	stats SchedulerStats
 
-	wake    chan struct{} // capacity 1: "the inbox or the earliest due time changed"
+	wake    chan struct{} // capacity 1: "look at the inbox and the earliest due time again"
 	done    chan struct{}
 	actions *actionQueue
 
 	stopOnce sync.Once
 	wg       sync.WaitGroup
-}
-
-type scheduleOp struct {
-	retry  Retry
-	due    int64
-	action func()
 }
 
 // NewScheduler starts a scheduler reading time from clock. Stop ends its
@@ -142,65 +142,70 @@ func (s *Scheduler) schedule(r Retry, due int64, action func()) {
 		s.inboxMu.Unlock()
 		return
 	}
-	s.inbox = append(s.inbox, scheduleOp{retry: r, due: due, action: action})
-	first := len(s.inbox) == 1
+	s.inbox.add(scheduleOp{retry: r, due: due, action: action})
+	wake := due < s.lookAt
+	if wake {
+		s.lookAt = schedulerAwake
+	}
 	s.inboxMu.Unlock()
-	// Only the first op of a batch wakes the scheduler goroutine: until it
-	// has taken the inbox, that wake-up covers every later op too.
-	if first {
+	if wake {
 		s.poke()
 	}
 }
 
-// maxSpareInbox bounds the inbox buffer kept for reuse, so one burst of
-// retries does not pin its peak memory for good.
-const maxSpareInbox = 1 << 16
+// schedulerAwake is lookAt while the scheduler goroutine runs: it takes the
+// inbox again before it sleeps, so nobody needs to wake it.
+const schedulerAwake = math.MinInt64
 
-// takeInbox swaps out the Schedule calls made so far, in call order. The
-// caller holds mu and must pass the ops to applyLocked.
-func (s *Scheduler) takeInbox() []scheduleOp {
-	s.inboxMu.Lock()
-	ops := s.inbox
-	s.inbox = s.spare[:0]
+// takeInboxLocked empties the inbox and unlocks inboxMu. The caller holds
+// mu and must pass what it took to applyLocked.
+func (s *Scheduler) takeInboxLocked() []*opChunk {
+	taken := s.inbox.take()
 	s.inboxMu.Unlock()
-	s.spare = nil
-	return ops
+	return taken
 }
 
 // applyInboxLocked moves the inbox into the pending set and reports whether
 // the earliest due time changed. The caller holds mu.
 func (s *Scheduler) applyInboxLocked() (headChanged bool) {
-	return s.applyLocked(s.takeInbox(), 0, nil)
+	s.inboxMu.Lock()
+	return s.applyLocked(s.takeInboxLocked(), 0, nil)
 }
 
-// applyLocked adds ops to the pending set, in call order, and reports
-// whether the earliest due time changed. The caller holds mu.
+// applyLocked adds taken Schedule calls to the pending set, in call order,
+// recycles their chunks, and reports whether the earliest due time changed.
+// The caller holds mu.
 //
 // Only the scheduler goroutine passes fire: an op already due at now skips
 // the heap (replacing a pending entry for its key) and is appended to *fire,
 // which keeps the heap and its index small when retries are due at once.
 // Everyone else passes nil, so due-ness is decided on the scheduler goroutine
 // alone.
-func (s *Scheduler) applyLocked(ops []scheduleOp, now int64, fire *[]dueAction) (headChanged bool) {
-	s.stats.Scheduled += uint64(len(ops))
-	for i := range ops {
-		op := &ops[i]
-		var changed, replaced bool
-		if fire != nil && op.due <= now {
-			changed, replaced = s.queue.cancel(op.retry.Key)
-			*fire = append(*fire, dueAction{due: op.due, action: op.action})
-		} else {
-			changed, replaced = s.queue.schedule(op.retry, op.due, op.action)
-		}
-		headChanged = headChanged || changed
-		if replaced {
-			s.stats.Replaced++
+func (s *Scheduler) applyLocked(taken []*opChunk, now int64, fire *[]dueAction) (headChanged bool) {
+	if len(taken) == 0 {
+		return false
+	}
+	for _, chunk := range taken {
+		s.stats.Scheduled += uint64(chunk.n)
+		for i := range chunk.ops[:chunk.n] {
+			op := &chunk.ops[i]
+			var changed, replaced bool
+			if fire != nil && op.due <= now {
+				changed, replaced = s.queue.cancel(op.retry.Key)
+				s.queue.seq++
+				*fire = append(*fire, dueAction{due: op.due, seq: s.queue.seq, action: op.action})
+			} else {
+				changed, replaced = s.queue.schedule(op.retry, op.due, op.action)
+			}
+			headChanged = headChanged || changed
+			if replaced {
+				s.stats.Replaced++
+			}
 		}
 	}
-	clear(ops) // drop the closures and keys
-	if cap(ops) <= maxSpareInbox {
-		s.spare = ops[:0]
-	}
+	s.inboxMu.Lock()
+	s.inbox.recycle(taken)
+	s.inboxMu.Unlock()
 	return headChanged
 }
 
@@ -291,8 +296,7 @@ func (s *Scheduler) Stop() {
 		s.mu.Lock()
 		s.inboxMu.Lock()
 		s.stopped = true
-		clear(s.inbox)
-		s.inbox = nil
+		s.inbox.drop()
 		s.inboxMu.Unlock()
 		s.queue.clear()
 		s.mu.Unlock()
@@ -327,17 +331,21 @@ func (s *Scheduler) run() {
 	var armedDue int64
 	var batch []dueAction
 	for {
+		batch = batch[:0]
 		s.mu.Lock()
-		ops := s.takeInbox()
+		s.inboxMu.Lock()
+		s.lookAt = schedulerAwake
+		ops := s.takeInboxLocked()
 		// Read the clock after taking the inbox, so every op in it that
-		// was due when it was scheduled is due now; and pop the heap before
-		// applying the ops, so retries that were already waiting are handed
-		// off ahead of newcomers.
+		// was due when it was scheduled is due now. Apply the ops before
+		// popping the heap: a newer Schedule for a key replaces the pending
+		// entry even if that entry became due meanwhile.
 		now := s.sinceEpoch(s.clock.Now())
-		batch = s.queue.popDue(now, batch[:0])
 		s.applyLocked(ops, now, &batch)
-		// Newcomers that were already due were appended after the heap's:
-		// hand the batch off oldest-due first, as the heap would have.
+		batch = s.queue.popDue(now, batch)
+		// Newcomers that were already due come first in the batch: hand
+		// it off oldest-due first, as if every retry had gone through the
+		// heap.
 		sortByDue(batch)
 		s.stats.Fired += uint64(len(batch))
 		nextDue, pending := s.queue.headDue()
@@ -357,7 +365,26 @@ func (s *Scheduler) run() {
 			// nextDue > now: popDue took everything due at now.
 			timer.Reset(time.Duration(nextDue - now))
 			armed, armedDue = true, nextDue
+			// If the clock jumped past nextDue between reading now and
+			// arming (a FakeClock's Advance), the timer is armed too late:
+			// look again instead of sleeping.
+			if s.sinceEpoch(s.clock.Now()) >= nextDue {
+				continue
+			}
 		}
+
+		s.inboxMu.Lock()
+		if !s.inbox.empty() {
+			// More retries arrived while this round ran; their
+			// Schedule calls saw the goroutine awake and did not poke.
+			s.inboxMu.Unlock()
+			continue
+		}
+		s.lookAt = math.MaxInt64
+		if armed {
+			s.lookAt = armedDue
+		}
+		s.inboxMu.Unlock()
 
 		select {
 		case <-s.done:
@@ -369,15 +396,19 @@ func (s *Scheduler) run() {
 	}
 }
 
-// sortByDue orders a batch of due actions by due time, keeping ties in
-// scheduling order (heap entries come first and are older than the inbox's,
-// and both parts are in scheduling order); it costs one pass when the batch
-// is already in order.
+// sortByDue orders a batch of due actions by (due, seq), i.e. by due time
+// with ties in scheduling order; it costs one pass when the batch is already
+// in order.
 func sortByDue(batch []dueAction) {
 	if slices.IsSortedFunc(batch, compareDue) {
 		return
 	}
-	slices.SortStableFunc(batch, compareDue)
+	slices.SortFunc(batch, compareDue)
 }
 
-func compareDue(a, b dueAction) int { return cmp.Compare(a.due, b.due) }
+func compareDue(a, b dueAction) int {
+	if c := cmp.Compare(a.due, b.due); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.seq, b.seq)
+}
