@@ -72,7 +72,7 @@ func (rr *recentRows) events() []snapshots.Event {
 		x := rr.rows[(rr.next-rr.n+i+recentCapacity)%recentCapacity]
 		out = append(out, snapshots.Event{
 			Subscription: x.sub, RegionID: x.region, Op: x.op.String(),
-			Key: FormatKey(codec.EncodeBytes(nil, x.key)), StartTs: x.startTs, CommitTs: x.commitTs, ValueLen: x.valueLen,
+			Key: hex.EncodeToString(codec.EncodeBytes(nil, x.key)), StartTs: x.startTs, CommitTs: x.commitTs, ValueLen: x.valueLen,
 		})
 	}
 	return out

@@ -77,9 +77,7 @@ type Engine struct {
 	sink        *rowSink
 	truth       *truthChecker
 	seq         uint64
-	lastPublish time.Time
-	lastEvents  uint64
-	lagHistory  []int64
+	samples     []eventSample
 }
 
 // engineStats are cumulative counters for the snapshot totals.

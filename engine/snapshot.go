@@ -81,12 +81,7 @@ func (e *Engine) publish(now time.Time) {
 	}
 	t.Regions = len(regions)
 	t.Events = e.stats.events
-	if !e.lastPublish.IsZero() {
-		if dt := now.Sub(e.lastPublish).Seconds(); dt > 0 {
-			t.EventsPerSec = float64(e.stats.events-e.lastEvents) / dt
-		}
-	}
-	e.lastPublish, e.lastEvents = now, e.stats.events
+	t.EventsPerSec = e.eventRate(now)
 	t.RetriesFired = e.stats.retriesFired
 	t.RegionRequests = e.stats.regionRequests
 	aggStats := e.agg.Stats()
@@ -157,4 +152,30 @@ func (e *Engine) publish(now time.Time) {
 		st.Sim = &snapshots.SimGroundTruth{CommittedRows: e.truth.committed, MissingRows: e.truth.missing}
 	}
 	e.published.Store(st)
+}
+
+// rateWindow is how far back events/s looks: long enough that publishing
+// often (or a Refresh right after a tick) does not read as a zero rate.
+const rateWindow = 2 * time.Second
+
+type eventSample struct {
+	at     time.Time
+	events uint64
+}
+
+// eventRate records a sample and returns events per second over the
+// samples of the last rateWindow.
+func (e *Engine) eventRate(now time.Time) float64 {
+	e.samples = append(e.samples, eventSample{now, e.stats.events})
+	drop := 0
+	for drop < len(e.samples)-1 && now.Sub(e.samples[drop+1].at) >= rateWindow {
+		drop++
+	}
+	e.samples = e.samples[drop:]
+	oldest := e.samples[0]
+	dt := now.Sub(oldest.at).Seconds()
+	if dt <= 0 {
+		return 0
+	}
+	return float64(e.stats.events-oldest.events) / dt
 }

@@ -30,5 +30,6 @@ func newRootCommand(stdout, stderr io.Writer) *cobra.Command {
 		},
 	})
 	root.AddCommand(newSimCommand())
+	root.AddCommand(newHeadlessCommand())
 	return root
 }

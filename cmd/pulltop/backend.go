@@ -1,0 +1,139 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"go.uber.org/zap"
+
+	"pulltop/engine"
+	"pulltop/sim"
+)
+
+// connFlags are the connection flags of the root and headless commands.
+type connFlags struct {
+	pd         []string
+	ca         string
+	cert       string
+	key        string
+	spans      []string
+	startTs    string
+	readOnly   bool
+	staleAfter time.Duration
+	sink       string
+	logFile    string
+	sim        simFlags
+}
+
+func (f *connFlags) register(cmd *cobra.Command, defaultLog string) {
+	fs := cmd.Flags()
+	fs.StringSliceVar(&f.pd, "pd", nil, "PD address(es), host:port[,host:port...]; without it an embedded simulated cluster is started")
+	fs.StringVar(&f.ca, "ca", "", "TLS CA certificate `FILE` (as pd-ctl)")
+	fs.StringVar(&f.cert, "cert", "", "TLS client certificate `FILE`")
+	fs.StringVar(&f.key, "key", "", "TLS client key `FILE`")
+	fs.StringArrayVar(&f.spans, "span", nil, "span to subscribe: t:<tableID> or <hexstart>:<hexend> (repeatable; default: all TiDB table data)")
+	fs.StringVar(&f.startTs, "start-ts", "now", "where to start: now, a TSO, or an RFC3339 time")
+	fs.BoolVar(&f.readOnly, "read-only", false, "disable operator actions (pause store, force reload)")
+	fs.DurationVar(&f.staleAfter, "stale-after", 10*time.Second, "an initialized region whose resolved ts has not moved for this long is stale")
+	fs.StringVar(&f.sink, "sink", "", "write delivered rows to `FILE` as JSON lines")
+	fs.StringVar(&f.logFile, "log-file", defaultLog, "write logs to `FILE` (never to the terminal)")
+	f.sim.register(cmd)
+}
+
+// engineConfig validates the flags; every mistake is a usage error.
+func (f *connFlags) engineConfig() (engine.Config, error) {
+	cfg := engine.Config{
+		PD:         f.pd,
+		TLS:        engine.TLSConfig{CA: f.ca, Cert: f.cert, Key: f.key},
+		StaleAfter: f.staleAfter,
+		SinkPath:   f.sink,
+	}
+	for _, addr := range f.pd {
+		if !strings.Contains(addr, ":") {
+			return cfg, usageError("--pd %q: want host:port", addr)
+		}
+	}
+	for _, spec := range f.spans {
+		span, err := engine.ParseSpan(spec)
+		if err != nil {
+			return cfg, usageError("%v", err)
+		}
+		cfg.Spans = append(cfg.Spans, span)
+	}
+	ts, err := engine.ParseStartTs(f.startTs)
+	if err != nil {
+		return cfg, usageError("%v", err)
+	}
+	cfg.StartTs = ts
+	if f.staleAfter <= 0 {
+		return cfg, usageError("--stale-after %s: must be positive", f.staleAfter)
+	}
+	if len(f.pd) == 0 && cfg.TLS.Enabled() {
+		return cfg, usageError("--ca/--cert/--key need --pd: the embedded simulated cluster has no TLS")
+	}
+	if _, err := cfg.TLS.Load(); err != nil {
+		return cfg, usageError("%v", err)
+	}
+	return cfg, nil
+}
+
+// backend is a running engine, on the embedded sim when no --pd was given.
+type backend struct {
+	sim      *sim.Sim
+	engine   *engine.Engine
+	closeLog func()
+	logPath  string
+}
+
+func (b *backend) Close() {
+	if b.engine != nil {
+		b.engine.Close()
+	}
+	if b.sim != nil {
+		b.sim.Close()
+	}
+	if b.closeLog != nil {
+		b.closeLog()
+	}
+}
+
+func startBackend(f *connFlags) (*backend, error) {
+	cfg, err := f.engineConfig()
+	if err != nil {
+		return nil, err
+	}
+	var simCfg sim.Config
+	if len(f.pd) == 0 {
+		if simCfg, err = f.sim.config(); err != nil {
+			return nil, err
+		}
+	}
+	logger, closeLog, err := openLogger(f.logFile)
+	if err != nil {
+		return nil, usageError("%v", err)
+	}
+	b := &backend{closeLog: closeLog, logPath: f.logFile}
+	if len(f.pd) == 0 {
+		simCfg.Logger = logger.Named("sim")
+		if b.sim, err = sim.Start(simCfg); err != nil {
+			b.Close()
+			return nil, simStartError(err, "")
+		}
+		cfg.PD = []string{b.sim.PDAddr()}
+		cfg.EmbeddedSim = true
+		cfg.GroundTruth = b.sim.Cluster()
+	}
+	cfg.Logger = logger.Named("engine")
+	if b.engine, err = engine.Start(cfg); err != nil {
+		b.Close()
+		if errors.Is(err, engine.ErrPDUnreachable) {
+			return nil, err
+		}
+		return nil, fmt.Errorf("starting the engine: %w", err)
+	}
+	logger.Info("pulltop started", zap.Strings("pd", cfg.PD), zap.Bool("embedded_sim", cfg.EmbeddedSim), zap.Uint64("start_ts", b.engine.StartTs()))
+	return b, nil
+}

@@ -1,0 +1,121 @@
+package main
+
+import (
+	"encoding/json"
+	"net"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"pulltop/snapshots"
+)
+
+var statusLine = regexp.MustCompile(`^t=\S+ regions=(\d+) initialized=(\d+) lag_max=\d+\.\ds events/s=\d+ retries=\d+ reloads=\d+ stores_cooling=\d+ stores_paused=\d+ stale=(\d+)$`)
+
+// Issue 6: ten status lines, exit 0, a snapshot that loads with every
+// region initialized and nothing missing.
+func TestHeadlessTenSecondsOnEmbeddedSim(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "s.json")
+	out, stderr, code := runPulltop(t, "headless", "--duration", "10s", "--snapshot", path)
+	require.Equal(t, 0, code, stderr)
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	require.Len(t, lines, 10, out)
+	for _, l := range lines {
+		require.Regexp(t, statusLine, l)
+	}
+	require.True(t, strings.HasPrefix(lines[9], "t=10s regions=64 initialized=64 "), lines[9])
+	st, err := snapshots.Load(path)
+	require.NoError(t, err)
+	require.Len(t, st.Regions, 64)
+	for _, r := range st.Regions {
+		require.Equal(t, snapshots.StateInitialized, r.State, "region %d", r.ID)
+	}
+	require.NotNil(t, st.Sim)
+	require.Positive(t, st.Sim.CommittedRows)
+	require.Zero(t, st.Sim.MissingRows)
+}
+
+// Issue 6: a silenced region shows as stale in the status lines and in the
+// snapshot.
+func TestHeadlessSilencedRegionGoesStale(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	script := filepath.Join(dir, "silence.txt")
+	require.NoError(t, os.WriteFile(script, []byte("at 1s silence-region 7 for 1h\n"), 0o644))
+	path := filepath.Join(dir, "s.json")
+	out, stderr, code := runPulltop(t, "headless", "--duration", "15s", "--script", script, "--snapshot", path)
+	require.Equal(t, 0, code, stderr)
+	var stale []int
+	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+		m := statusLine.FindStringSubmatch(l)
+		require.NotNil(t, m, l)
+		n, _ := strconv.Atoi(m[3])
+		stale = append(stale, n)
+	}
+	require.Zero(t, stale[0], "nothing is stale at first: %v", stale)
+	require.Equal(t, 1, stale[len(stale)-1], "the silenced region is stale by the end: %v", stale)
+	st, err := snapshots.Load(path)
+	require.NoError(t, err)
+	found := false
+	for _, r := range st.Regions {
+		if r.ID == 7 {
+			found = true
+			require.Equal(t, snapshots.StateStale, r.State)
+		} else {
+			require.NotEqual(t, snapshots.StateStale, r.State, "region %d", r.ID)
+		}
+	}
+	require.True(t, found)
+}
+
+func TestHeadlessJSONLines(t *testing.T) {
+	t.Parallel()
+	out, stderr, code := runPulltop(t, "headless", "--duration", "2s", "--json", "--regions", "16")
+	require.Equal(t, 0, code, stderr)
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	require.Len(t, lines, 2)
+	var s status
+	require.NoError(t, json.Unmarshal([]byte(lines[1]), &s))
+	require.Equal(t, 16, s.Regions)
+	require.Equal(t, 2000, int(s.TMs/1000*1000))
+}
+
+// An unreachable PD is reported within 10 s, naming the address; exit 1.
+func TestHeadlessUnreachablePD(t *testing.T) {
+	t.Parallel()
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := lis.Addr().String()
+	require.NoError(t, lis.Close()) // nothing listens there now
+	start := time.Now()
+	_, stderr, code := runPulltop(t, "headless", "--duration", "5s", "--pd", addr)
+	require.Equal(t, 1, code, stderr)
+	require.Less(t, time.Since(start), 12*time.Second)
+	require.Contains(t, stderr, addr)
+	require.Contains(t, stderr, "cannot reach PD")
+}
+
+func TestHeadlessBadFlags(t *testing.T) {
+	t.Parallel()
+	for _, args := range [][]string{
+		{"headless"}, // --duration is required
+		{"headless", "--duration", "1s", "--span", "t:abc"},
+		{"headless", "--duration", "1s", "--span", "zz:00"},
+		{"headless", "--duration", "1s", "--start-ts", "yesterday"},
+		{"headless", "--duration", "1s", "--interval", "0s"},
+		{"headless", "--duration", "1s", "--pd", "127.0.0.1:1", "--ca", "/nonexistent/ca.pem"},
+	} {
+		_, stderr, code := runPulltop(t, args...)
+		require.Equal(t, 2, code, "%v: %s", args, stderr)
+		require.NotContains(t, stderr, "panic")
+	}
+	_, stderr, _ := runPulltop(t, "headless", "--duration", "1s", "--pd", "127.0.0.1:1", "--ca", "/nonexistent/ca.pem")
+	require.Contains(t, stderr, "/nonexistent/ca.pem")
+}
