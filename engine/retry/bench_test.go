@@ -21,10 +21,18 @@ func benchKeys(n int) []Key {
 	return keys
 }
 
-// benchDelay spreads due times over the next 100µs: short enough that a round
-// is bounded by scheduling cost, long enough that the heap (and, for the
-// baseline, the runtime timer heap) holds many entries.
-func benchDelay(i int) time.Duration { return time.Duration(i%100) * time.Microsecond }
+// benchSpreads are the delay ranges benchmarked. 100µs is the budget's
+// "short delays": a round is bounded by scheduling cost, yet retries are
+// still ordered by a heap. 50ms makes most retries wait in the heap (or, for
+// the baseline, the runtime timer heap) while the round is scheduled.
+var benchSpreads = []time.Duration{100 * time.Microsecond, 50 * time.Millisecond}
+
+// benchDelay spreads due times over [0, spread) in 1µs steps, interleaved so
+// consecutive retries are not in due order.
+func benchDelay(i int, spread time.Duration) time.Duration {
+	steps := int(spread / time.Microsecond)
+	return time.Duration((i*7919)%steps) * time.Microsecond
+}
 
 // roundCounter counts fired retries and closes done when a round is complete.
 type roundCounter struct {
@@ -44,18 +52,23 @@ func (c *roundCounter) fire() {
 // Scheduler and waits until every action has run.
 func BenchmarkScheduleFire(b *testing.B) {
 	keys := benchKeys(retriesPerRound)
-	s := NewScheduler(SystemClock(), SchedulerOptions{})
-	defer s.Stop()
-	b.ReportAllocs()
-	for b.Loop() {
-		round := newRoundCounter()
-		for i := range keys {
-			// A closure per retry, as the engine will capture its region task.
-			s.Schedule(Retry{Key: keys[i], Reason: ReasonNotLeader, Attempt: 1}, benchDelay(i), func() { round.fire() })
-		}
-		<-round.done
+	for _, spread := range benchSpreads {
+		b.Run("spread="+spread.String(), func(b *testing.B) {
+			s := NewScheduler(SystemClock(), SchedulerOptions{})
+			defer s.Stop()
+			b.ReportAllocs()
+			for b.Loop() {
+				round := newRoundCounter()
+				for i := range keys {
+					// A closure per retry, as the engine will capture its
+					// region task.
+					s.Schedule(Retry{Key: keys[i], Reason: ReasonNotLeader, Attempt: 1}, benchDelay(i, spread), func() { round.fire() })
+				}
+				<-round.done
+			}
+			b.ReportMetric(float64(b.N)*retriesPerRound/b.Elapsed().Seconds(), "ops/s")
+		})
 	}
-	b.ReportMetric(float64(b.N)*retriesPerRound/b.Elapsed().Seconds(), "ops/s")
 }
 
 // BenchmarkAfterFuncPerRetry is the baseline: TiCDC #5857's scheme of one
@@ -81,15 +94,19 @@ func BenchmarkAfterFuncPerRetry(b *testing.B) {
 			action()
 		})
 	}
-	b.ReportAllocs()
-	for b.Loop() {
-		round := newRoundCounter()
-		for i := range keys {
-			schedule(keys[i], benchDelay(i), func() { round.fire() })
-		}
-		<-round.done
+	for _, spread := range benchSpreads {
+		b.Run("spread="+spread.String(), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				round := newRoundCounter()
+				for i := range keys {
+					schedule(keys[i], benchDelay(i, spread), func() { round.fire() })
+				}
+				<-round.done
+			}
+			b.ReportMetric(float64(b.N)*retriesPerRound/b.Elapsed().Seconds(), "ops/s")
+		})
 	}
-	b.ReportMetric(float64(b.N)*retriesPerRound/b.Elapsed().Seconds(), "ops/s")
 }
 
 // BenchmarkPending measures the UI's once-a-second listing of 10k retries.

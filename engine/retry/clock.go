@@ -6,19 +6,21 @@ import "time"
 // engine) can drive it with a FakeClock instead of sleeping.
 type Clock interface {
 	Now() time.Time
-	// NewTimer returns an armed timer that delivers on C() once d has passed.
-	NewTimer(d time.Duration) Timer
+	// NewTimer returns a stopped timer.
+	NewTimer() Timer
 }
 
-// Timer is a resettable one-shot timer, the subset of *time.Timer the
-// scheduler needs.
+// Timer is a one-shot timer armed to an absolute deadline. Absolute, not
+// relative like time.Timer.Reset: a duration computed from an earlier Now()
+// would arm the timer late by however far the clock moved in between, which
+// on a FakeClock is a whole Advance.
 type Timer interface {
 	C() <-chan time.Time
-	// Reset re-arms the timer to fire once d has passed. No value from an
-	// earlier arming is delivered after Reset returns.
-	Reset(d time.Duration)
+	// ResetAt arms the timer to fire at deadline, at once if that has
+	// passed. No value from an earlier arming is delivered after it returns.
+	ResetAt(deadline time.Time)
 	// Stop disarms the timer and reports whether it was armed. No value is
-	// delivered after Stop returns.
+	// delivered after it returns.
 	Stop() bool
 }
 
@@ -29,7 +31,11 @@ type systemClock struct{}
 
 func (systemClock) Now() time.Time { return time.Now() }
 
-func (systemClock) NewTimer(d time.Duration) Timer { return systemTimer{time.NewTimer(d)} }
+func (systemClock) NewTimer() Timer {
+	t := systemTimer{time.NewTimer(time.Hour)}
+	t.Stop()
+	return t
+}
 
 type systemTimer struct{ t *time.Timer }
 
@@ -49,7 +55,7 @@ func (t systemTimer) Stop() bool {
 	return false
 }
 
-func (t systemTimer) Reset(d time.Duration) {
+func (t systemTimer) ResetAt(deadline time.Time) {
 	t.Stop()
-	t.t.Reset(d)
+	t.t.Reset(time.Until(deadline))
 }

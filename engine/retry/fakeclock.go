@@ -29,13 +29,12 @@ func (c *FakeClock) Now() time.Time {
 	return c.now
 }
 
-// NewTimer returns a timer armed to fire at Now()+d.
-func (c *FakeClock) NewTimer(d time.Duration) Timer {
+// NewTimer returns a stopped timer.
+func (c *FakeClock) NewTimer() Timer {
 	t := &fakeTimer{clock: c, ch: make(chan time.Time, 1)}
 	c.mu.Lock()
 	c.timers = append(c.timers, t)
 	c.mu.Unlock()
-	t.Reset(d)
 	return t
 }
 
@@ -50,9 +49,9 @@ func (c *FakeClock) Advance(d time.Duration) {
 	}
 }
 
-// Resets counts the Reset calls on this clock's timers (including the arming
-// done by NewTimer), so a test can check that the scheduler re-arms its timer
-// only when the earliest deadline changes.
+// Resets counts the ResetAt calls on this clock's timers, so a test can check
+// that the scheduler re-arms its timer only when the earliest deadline
+// changes.
 func (c *FakeClock) Resets() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -62,7 +61,7 @@ func (c *FakeClock) Resets() int {
 // WaitArmed blocks until some timer is armed to fire exactly at deadline, and
 // reports false if that has not happened within timeout (real time). It is
 // the sync point a test needs before asserting how the scheduler's timer is
-// armed; firing never needs it, because Advance and Reset fire timers whose
+// armed; firing never needs it, because Advance and ResetAt fire timers whose
 // deadline has already passed.
 func (c *FakeClock) WaitArmed(deadline time.Time, timeout time.Duration) bool {
 	giveUp := time.NewTimer(timeout)
@@ -100,13 +99,13 @@ type fakeTimer struct {
 
 func (t *fakeTimer) C() <-chan time.Time { return t.ch }
 
-func (t *fakeTimer) Reset(d time.Duration) {
+func (t *fakeTimer) ResetAt(deadline time.Time) {
 	c := t.clock
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.resets++
 	t.drainLocked()
-	t.deadline = c.now.Add(d)
+	t.deadline = deadline
 	t.armed = true
 	t.fireIfDueLocked()
 	c.notifyLocked()
@@ -123,8 +122,8 @@ func (t *fakeTimer) Stop() bool {
 	return wasArmed
 }
 
-// drainLocked discards an undelivered tick, giving Reset and Stop the Go 1.23
-// guarantee that no stale value is received afterwards.
+// drainLocked discards an undelivered tick, giving ResetAt and Stop the Go
+// 1.23 guarantee that no stale value is received afterwards.
 func (t *fakeTimer) drainLocked() {
 	select {
 	case <-t.ch:

@@ -8,16 +8,22 @@ package retry
 // guards it with Scheduler.mu. Entries are recycled through a free list so the
 // steady state allocates nothing per retry.
 type retryQueue struct {
-	heap  []*pendingEntry
+	heap  []heapSlot
 	byKey map[Key]*pendingEntry
 	free  []*pendingEntry
 	seq   uint64
 }
 
+// heapSlot keeps the ordering fields in the heap array itself, so sifting
+// compares without chasing entry pointers.
+type heapSlot struct {
+	due   int64 // nanoseconds since the scheduler's epoch
+	seq   uint64
+	entry *pendingEntry
+}
+
 type pendingEntry struct {
 	retry  Retry
-	due    int64 // nanoseconds since the scheduler's epoch
-	seq    uint64
 	index  int // position in heap
 	action func()
 }
@@ -43,14 +49,15 @@ func (q *retryQueue) schedule(r Retry, due int64, action func()) (headChanged, r
 	oldHead, oldDue := q.head()
 	q.seq++
 	if e, ok := q.byKey[r.Key]; ok {
-		e.retry, e.due, e.seq, e.action = r, due, q.seq, action
+		e.retry, e.action = r, action
+		q.heap[e.index].due, q.heap[e.index].seq = due, q.seq
 		q.fix(e.index)
 		replaced = true
 	} else {
 		e := q.alloc()
-		e.retry, e.due, e.seq, e.action = r, due, q.seq, action
+		e.retry, e.action = r, action
 		e.index = len(q.heap)
-		q.heap = append(q.heap, e)
+		q.heap = append(q.heap, heapSlot{due: due, seq: q.seq, entry: e})
 		q.byKey[r.Key] = e
 		q.up(e.index)
 	}
@@ -82,10 +89,11 @@ type dueAction struct {
 // appends it to fired.
 func (q *retryQueue) popDue(now int64, fired []dueAction) []dueAction {
 	for len(q.heap) > 0 && q.heap[0].due <= now {
-		e := q.heap[0]
+		head := q.heap[0]
+		e := head.entry
 		q.removeAt(0)
 		delete(q.byKey, e.retry.Key)
-		fired = append(fired, dueAction{due: e.due, seq: e.seq, action: e.action})
+		fired = append(fired, dueAction{due: head.due, seq: head.seq, action: e.action})
 		q.release(e)
 	}
 	return fired
@@ -93,8 +101,8 @@ func (q *retryQueue) popDue(now int64, fired []dueAction) []dueAction {
 
 // clear drops every entry.
 func (q *retryQueue) clear() {
-	for _, e := range q.heap {
-		q.release(e)
+	for _, slot := range q.heap {
+		q.release(slot.entry)
 	}
 	clear(q.heap)
 	q.heap = q.heap[:0]
@@ -105,7 +113,7 @@ func (q *retryQueue) head() (*pendingEntry, int64) {
 	if len(q.heap) == 0 {
 		return nil, 0
 	}
-	return q.heap[0], q.heap[0].due
+	return q.heap[0].entry, q.heap[0].due
 }
 
 func (q *retryQueue) alloc() *pendingEntry {
@@ -132,14 +140,14 @@ func (q *retryQueue) release(e *pendingEntry) {
 }
 
 func (q *retryQueue) less(i, j int) bool {
-	a, b := q.heap[i], q.heap[j]
+	a, b := &q.heap[i], &q.heap[j]
 	return a.due < b.due || (a.due == b.due && a.seq < b.seq)
 }
 
 func (q *retryQueue) swap(i, j int) {
 	q.heap[i], q.heap[j] = q.heap[j], q.heap[i]
-	q.heap[i].index = i
-	q.heap[j].index = j
+	q.heap[i].entry.index = i
+	q.heap[j].entry.index = j
 }
 
 func (q *retryQueue) removeAt(i int) {
@@ -147,7 +155,7 @@ func (q *retryQueue) removeAt(i int) {
 	if i != last {
 		q.swap(i, last)
 	}
-	q.heap[last] = nil
+	q.heap[last] = heapSlot{}
 	q.heap = q.heap[:last]
 	if i != last {
 		q.fix(i)

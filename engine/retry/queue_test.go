@@ -152,9 +152,9 @@ func TestQueueMatchesModel(t *testing.T) {
 		}
 		require.Equal(t, len(model), q.len(), "step %d", step)
 		require.Equal(t, len(model), len(q.byKey), "step %d", step)
-		for i, e := range q.heap {
-			require.Equal(t, i, e.index, "step %d", step)
-			require.Equal(t, model[e.retry.Key], e.due, "step %d", step)
+		for i, slot := range q.heap {
+			require.Equal(t, i, slot.entry.index, "step %d", step)
+			require.Equal(t, model[slot.entry.retry.Key], slot.due, "step %d", step)
 			if i > 0 {
 				require.False(t, q.less(i, (i-1)/2), "step %d: heap order broken at %d", step, i)
 			}

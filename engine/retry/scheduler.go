@@ -264,9 +264,9 @@ func (s *Scheduler) Pending() []PendingRetry {
 	headChanged := s.applyInboxLocked()
 	rows := make([]PendingRetry, len(s.queue.heap))
 	orders := make([]order, len(s.queue.heap))
-	for i, e := range s.queue.heap {
-		rows[i].Retry = e.retry
-		orders[i] = order{due: e.due, seq: e.seq, at: i}
+	for i, slot := range s.queue.heap {
+		rows[i].Retry = slot.entry.retry
+		orders[i] = order{due: slot.due, seq: slot.seq, at: i}
 	}
 	s.mu.Unlock()
 	if headChanged {
@@ -324,8 +324,7 @@ func (s *Scheduler) sinceEpoch(t time.Time) int64 {
 // re-arm the one timer if the earliest due time changed, and sleep until the
 // timer fires or a poke arrives.
 func (s *Scheduler) run() {
-	timer := s.clock.NewTimer(time.Hour)
-	timer.Stop()
+	timer := s.clock.NewTimer()
 	defer timer.Stop()
 	armed := false
 	var armedDue int64
@@ -363,14 +362,8 @@ func (s *Scheduler) run() {
 			}
 		case !armed || nextDue != armedDue:
 			// nextDue > now: popDue took everything due at now.
-			timer.Reset(time.Duration(nextDue - now))
+			timer.ResetAt(s.epoch.Add(time.Duration(nextDue)))
 			armed, armedDue = true, nextDue
-			// If the clock jumped past nextDue between reading now and
-			// arming (a FakeClock's Advance), the timer is armed too late:
-			// look again instead of sleeping.
-			if s.sinceEpoch(s.clock.Now()) >= nextDue {
-				continue
-			}
 		}
 
 		s.inboxMu.Lock()
