@@ -3,6 +3,7 @@ package sim
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -19,6 +20,7 @@ import (
 	"go.uber.org/zap"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/keepalive"
@@ -538,6 +540,7 @@ type storeServer struct {
 	cluster *Cluster
 	store   *storeState
 	logger  *zap.Logger
+	tls     *tls.Config // server TLS; nil serves plaintext. Set before Start.
 
 	mu   sync.Mutex
 	addr string
@@ -565,10 +568,14 @@ func (ss *storeServer) Start(addr string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("store %d: listen on %s: %w", ss.store.id, addr, err)
 	}
-	srv := grpc.NewServer(
+	opts := []grpc.ServerOption{
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: time.Second, PermitWithoutStream: true}),
-		grpc.MaxSendMsgSize(maxMessageBytes+(1<<20)),
-	)
+		grpc.MaxSendMsgSize(maxMessageBytes + (1 << 20)),
+	}
+	if ss.tls != nil {
+		opts = append(opts, grpc.Creds(credentials.NewTLS(ss.tls)))
+	}
+	srv := grpc.NewServer(opts...)
 	cdcpb.RegisterChangeDataServer(srv, &cdcService{ss: ss})
 	hs := health.NewServer()
 	healthpb.RegisterHealthServer(srv, hs)

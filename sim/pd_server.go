@@ -3,6 +3,7 @@ package sim
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -17,6 +18,7 @@ import (
 	"go.uber.org/zap"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/keepalive"
@@ -57,6 +59,9 @@ type pdServer struct {
 
 	backend pdBackend
 	logger  *zap.Logger
+	// tls is the server TLS config, nil for plaintext; set before the first
+	// Start and never changed. It also picks the advertised URL scheme.
+	tls *tls.Config
 
 	// lifecycle serialises Start and Stop. RPC handlers never take it, so
 	// Stop may hold it while it waits for them to return.
@@ -100,7 +105,7 @@ func (s *pdServer) Start(addr string) (string, error) {
 	s.addr.Store(&bound)
 
 	// A new grpc.Server each time: a stopped one cannot serve again.
-	srv := grpc.NewServer(
+	opts := []grpc.ServerOption{
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{
 			MinTime:             pdKeepaliveMinTime,
 			PermitWithoutStream: true,
@@ -108,7 +113,11 @@ func (s *pdServer) Start(addr string) (string, error) {
 		// Stop must not return while a handler may still call the backend
 		// or log: after Stop the sim is entitled to tear the model down.
 		grpc.WaitForHandlers(true),
-	)
+	}
+	if s.tls != nil {
+		opts = append(opts, grpc.Creds(credentials.NewTLS(s.tls)))
+	}
+	srv := grpc.NewServer(opts...)
 	pdpb.RegisterPDServer(srv, s)
 	healthServer := health.NewServer()
 	healthServer.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
@@ -181,7 +190,14 @@ func (s *pdServer) errorHeader(typ pdpb.ErrorType, msg string) *pdpb.ResponseHea
 }
 
 func (s *pdServer) member() *pdpb.Member {
-	url := "http://" + s.Addr()
+	// The pd client dials the advertised URL whose scheme matches its own
+	// TLS setting (tlsutil.PickMatchedURL), as real PD advertises https://
+	// when it serves TLS.
+	scheme := "http://"
+	if s.tls != nil {
+		scheme = "https://"
+	}
+	url := scheme + s.Addr()
 	return &pdpb.Member{
 		Name:       pdSimMemberName,
 		MemberId:   pdSimMemberID,

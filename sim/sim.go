@@ -9,6 +9,7 @@
 package sim
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"sync"
@@ -40,6 +41,12 @@ type Config struct {
 	// BusyBackoffMs is the BackoffMs in ServerIsBusy errors (500).
 	BusyBackoffMs uint64
 	Logger        *zap.Logger
+
+	// TLS, if set, makes PD and every store serve TLS with this server
+	// config (set ClientCAs and RequireAndVerifyClientCert for mutual TLS),
+	// and PD advertise https:// client URLs. Nil serves plaintext. It is for
+	// tests: the command line has no flag for it.
+	TLS *tls.Config
 }
 
 // MaxRegions bounds --regions: beyond it the sim's own memory, not the
@@ -115,6 +122,7 @@ func Start(cfg Config) (*Sim, error) {
 	}
 	for _, st := range c.stores {
 		ss := newStoreServer(c, st, cfg.Logger)
+		ss.tls = cfg.TLS
 		if _, err := ss.Start("127.0.0.1:0"); err != nil {
 			s.stopServers()
 			return nil, err
@@ -122,6 +130,7 @@ func Start(cfg Config) (*Sim, error) {
 		s.stores = append(s.stores, ss)
 	}
 	s.pd = newPDServer(c, cfg.Logger.Named("pd"))
+	s.pd.tls = cfg.TLS
 	if _, err := s.pd.Start(cfg.ListenPD); err != nil {
 		s.stopServers()
 		return nil, err
