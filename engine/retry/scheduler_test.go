@@ -77,6 +77,35 @@ func TestSchedulerFiresInDueOrder(t *testing.T) {
 	require.Equal(t, []string{"1s#1", "2s#3", "2s#5", "3s#4", "4s#2", "5s#0"}, fired)
 }
 
+// Retries the scheduler first sees when they are already overdue skip the
+// heap, yet are still handed off in due order together with the heap's.
+func TestSchedulerHandsOffOverdueRetriesInDueOrder(t *testing.T) {
+	s, clock := newTestScheduler(t, 1)
+	var mu sync.Mutex
+	var fired []string
+	all := make(chan struct{})
+	schedule := func(name string, d time.Duration) {
+		s.Schedule(Retry{Key: rangeKey(1, name, name+"~")}, d, func() {
+			mu.Lock()
+			defer mu.Unlock()
+			fired = append(fired, name)
+			if len(fired) == 4 {
+				close(all)
+			}
+		})
+	}
+	schedule("a1s", time.Second)
+	require.True(t, clock.WaitArmed(t0.Add(time.Second), waitLimit))
+	// Not earlier than the armed timer, so these wait in the inbox until it
+	// fires, and by then all are overdue.
+	schedule("x5s", 5*time.Second)
+	schedule("y2s", 2*time.Second)
+	schedule("z3s", 3*time.Second)
+	clock.Advance(10 * time.Second)
+	requireClosed(t, all, "all retries")
+	require.Equal(t, []string{"a1s", "y2s", "z3s", "x5s"}, fired)
+}
+
 func TestSchedulerRearmsTimerForEarlierRetry(t *testing.T) {
 	s, clock := newTestScheduler(t, 0)
 	late, lateFired := signal()
@@ -113,10 +142,35 @@ func TestSchedulerRearmsTimerOnlyWhenEarliestDueChanges(t *testing.T) {
 	// Neither of these is earlier than the head: the timer stays as it is.
 	schedule("b", 10*time.Second)
 	schedule("c", 7*time.Second)
+	// This one wakes the scheduler but fires at once, leaving the head as
+	// it was: no re-arm either.
+	now, nowFired := signal()
+	s.Schedule(Retry{Key: rangeKey(1, "now", "now~")}, 0, now)
+	requireClosed(t, nowFired, "zero-delay retry")
 	schedule("d", time.Second) // earlier: exactly one re-arm
 	require.True(t, clock.WaitArmed(t0.Add(time.Second), waitLimit), "timer re-armed for the earlier retry")
 	require.Equal(t, resets+1, clock.Resets(), "timer resets")
 	require.Equal(t, 4, s.Len())
+}
+
+func TestSchedulerPendingSortsManyRetries(t *testing.T) {
+	s, _ := newTestScheduler(t, 0)
+	const n = 500
+	for i := range n {
+		// Scattered due times with ties, so heap order is not sorted order.
+		delay := time.Duration(1+(i*7919)%97) * time.Millisecond
+		s.Schedule(Retry{Key: rangeKey(1, fmt.Sprint(i), ""), Attempt: i}, delay, func() {})
+	}
+	pending := s.Pending()
+	require.Len(t, pending, n)
+	for i := 1; i < n; i++ {
+		prev, cur := pending[i-1], pending[i]
+		require.False(t, cur.Due.Before(prev.Due), "position %d: %v after %v", i, cur.Due, prev.Due)
+		if cur.Due.Equal(prev.Due) {
+			// Attempt doubles as the scheduling order here.
+			require.Less(t, prev.Attempt, cur.Attempt, "tie at position %d out of scheduling order", i)
+		}
+	}
 }
 
 func TestSchedulerRescheduleReplacesPendingRetry(t *testing.T) {
@@ -241,6 +295,18 @@ func TestSchedulerPendingListsRetriesEarliestFirst(t *testing.T) {
 	require.Equal(t, 4, s.Len())
 }
 
+// stopWithin stops s, failing the test instead of hanging if Stop does not
+// return.
+func stopWithin(t *testing.T, s *Scheduler) {
+	t.Helper()
+	stopped := make(chan struct{})
+	go func() {
+		s.Stop()
+		close(stopped)
+	}()
+	requireClosed(t, stopped, "Stop")
+}
+
 func TestSchedulerStopEndsGoroutinesAndIgnoresLaterCalls(t *testing.T) {
 	before := goleak.IgnoreCurrent()
 	clock := NewFakeClock(t0)
@@ -248,7 +314,7 @@ func TestSchedulerStopEndsGoroutinesAndIgnoresLaterCalls(t *testing.T) {
 	dropped, droppedFired := signal()
 	s.Schedule(Retry{Key: rangeKey(1, "a", "b")}, time.Second, dropped)
 
-	s.Stop()
+	stopWithin(t, s)
 	goleak.VerifyNone(t, before)
 
 	s.Schedule(Retry{Key: rangeKey(1, "b", "c")}, 0, func() { t.Error("retry scheduled after Stop ran") })
@@ -257,7 +323,7 @@ func TestSchedulerStopEndsGoroutinesAndIgnoresLaterCalls(t *testing.T) {
 	require.Zero(t, s.Len())
 	require.Empty(t, s.Pending())
 	require.False(t, s.Cancel(rangeKey(1, "a", "b")))
-	s.Stop() // idempotent
+	stopWithin(t, s) // idempotent
 	requireOpen(t, droppedFired, "retry pending at Stop")
 }
 
