@@ -12,6 +12,7 @@ type retryQueue struct {
 	byKey map[Key]*pendingEntry
 	free  []*pendingEntry
 	seq   uint64
+	peak  int // most entries since byKey was made; Go maps never shrink
 }
 
 // heapSlot keeps the ordering fields in the heap array itself, so sifting
@@ -58,6 +59,7 @@ func (q *retryQueue) schedule(r Retry, due int64, action func()) (headChanged, r
 		e.retry, e.action = r, action
 		e.index = len(q.heap)
 		q.heap = append(q.heap, heapSlot{due: due, seq: q.seq, entry: e})
+		q.peak = max(q.peak, len(q.heap))
 		q.byKey[r.Key] = e
 		q.up(e.index)
 	}
@@ -75,6 +77,7 @@ func (q *retryQueue) cancel(key Key) (headChanged, found bool) {
 	q.removeAt(e.index)
 	delete(q.byKey, key)
 	q.release(e)
+	q.shrinkIfEmpty()
 	return headChanged, true
 }
 
@@ -96,7 +99,19 @@ func (q *retryQueue) popDue(now int64, fired []dueAction) []dueAction {
 		fired = append(fired, dueAction{due: head.due, seq: head.seq, action: e.action})
 		q.release(e)
 	}
+	q.shrinkIfEmpty()
 	return fired
+}
+
+// shrinkIfEmpty drops the index after a burst has drained: a map that once
+// held every region of a failed store keeps its size, and its lookups stay
+// slow, until it is replaced.
+func (q *retryQueue) shrinkIfEmpty() {
+	if len(q.heap) == 0 && q.peak > maxFreeEntries {
+		q.byKey = make(map[Key]*pendingEntry)
+		q.heap = nil
+		q.peak = 0
+	}
 }
 
 // clear drops every entry.
@@ -104,9 +119,9 @@ func (q *retryQueue) clear() {
 	for _, slot := range q.heap {
 		q.release(slot.entry)
 	}
-	clear(q.heap)
-	q.heap = q.heap[:0]
-	clear(q.byKey)
+	q.heap = nil
+	q.byKey = make(map[Key]*pendingEntry)
+	q.peak = 0
 }
 
 func (q *retryQueue) head() (*pendingEntry, int64) {

@@ -2,6 +2,7 @@ package retry
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -160,4 +161,20 @@ func TestQueueMatchesModel(t *testing.T) {
 			}
 		}
 	}
+}
+
+// After a burst drains, the heap array and the index are dropped, so their
+// peak size is not kept (Go maps never shrink) and lookups stay cheap.
+func TestQueueForgetsBurstSizeWhenDrained(t *testing.T) {
+	q := newRetryQueue()
+	for i := range 2 * maxFreeEntries {
+		q.schedule(Retry{Key: rangeKey(1, fmt.Sprint(i), "")}, int64(i), func() {})
+	}
+	require.Len(t, q.popDue(int64(maxFreeEntries), nil), maxFreeEntries+1)
+	require.NotZero(t, cap(q.heap), "not drained yet")
+	q.popDue(math.MaxInt64, nil)
+	require.Zero(t, q.len())
+	require.Zero(t, cap(q.heap))
+	require.Zero(t, q.peak)
+	require.Len(t, q.free, maxFreeEntries, "free list stays bounded")
 }

@@ -2,6 +2,7 @@ package retry
 
 import (
 	"cmp"
+	"fmt"
 	"math"
 	"slices"
 	"sync"
@@ -45,6 +46,13 @@ type SchedulerOptions struct {
 
 // Scheduler fires retries at their due time with one goroutine and one timer
 // for all of them, and lets the UI list what is waiting.
+//
+// The timer is re-armed only when the earliest due time changes. A Schedule
+// that makes something due earlier than the timer wakes the scheduler
+// goroutine at once; one that only moves the earliest retry later (a
+// replacement with a longer delay) does not, and the timer then fires early
+// once, finds nothing due and re-arms. Waking is never needed for lateness,
+// so a storm of retries costs one wake-up, not one per retry.
 //
 // Schedule only appends to an inbox (guarded by inboxMu), so callers on the
 // engine's hot paths never wait for heap work. The pending set — a heap
@@ -118,7 +126,8 @@ func NewScheduler(clock Clock, opts SchedulerOptions) *Scheduler {
 
 // Schedule arranges for action to run once delay has passed, replacing any
 // pending retry for r.Key (latest wins: the replaced action never runs). It
-// never waits for the scheduler goroutine and is a no-op after Stop.
+// never waits for the scheduler goroutine and is a no-op after Stop. A nil
+// action is a bug in the caller and panics here rather than in a worker.
 func (s *Scheduler) Schedule(r Retry, delay time.Duration, action func()) {
 	due := s.sinceEpoch(s.clock.Now())
 	if delay > 0 {
@@ -137,6 +146,9 @@ func (s *Scheduler) ScheduleAt(r Retry, due time.Time, action func()) {
 }
 
 func (s *Scheduler) schedule(r Retry, due int64, action func()) {
+	if action == nil {
+		panic(fmt.Sprintf("retry: nil action scheduled for %v", r.Key))
+	}
 	s.inboxMu.Lock()
 	if s.stopped {
 		s.inboxMu.Unlock()

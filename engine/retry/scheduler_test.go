@@ -395,3 +395,9 @@ func TestSchedulerConcurrentUse(t *testing.T) {
 	require.Equal(t, producers*perProducer/20, s.Len(), "far-off retries not canceled")
 	require.EqualValues(t, producers*perProducer, s.Stats().Fired)
 }
+
+func TestSchedulerNilActionPanicsAtCaller(t *testing.T) {
+	s, _ := newTestScheduler(t, 0)
+	require.Panics(t, func() { s.Schedule(Retry{Key: rangeKey(1, "a", "b")}, 0, nil) })
+	require.Zero(t, s.Len())
+}
