@@ -3,6 +3,7 @@ package retry
 import (
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -332,9 +333,11 @@ func TestSchedulerStopWaitsForRunningAction(t *testing.T) {
 	clock := NewFakeClock(t0)
 	s := NewScheduler(clock, SchedulerOptions{})
 	started, release := make(chan struct{}), make(chan struct{})
+	var actionReturned atomic.Bool
 	s.Schedule(Retry{Key: rangeKey(1, "a", "b")}, 0, func() {
 		close(started)
 		<-release
+		actionReturned.Store(true)
 	})
 	requireClosed(t, started, "blocking retry")
 	stopped := make(chan struct{})
@@ -342,9 +345,18 @@ func TestSchedulerStopWaitsForRunningAction(t *testing.T) {
 		s.Stop()
 		close(stopped)
 	}()
-	requireOpen(t, stopped, "Stop while an action runs")
+	// Stop has begun once done is closed. Proving it then does not return
+	// needs a grace period: no channel can show that something will not
+	// happen.
+	<-s.done
+	select {
+	case <-stopped:
+		t.Fatal("Stop returned while an action was running")
+	case <-time.After(20 * time.Millisecond):
+	}
 	close(release)
 	requireClosed(t, stopped, "Stop after the action returned")
+	require.True(t, actionReturned.Load(), "Stop returned before the running action")
 }
 
 // Many goroutines schedule, cancel and list at once on the real clock; the
