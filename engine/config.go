@@ -89,7 +89,7 @@ func ParseStartTs(spec string) (uint64, error) {
 }
 
 // TLSConfig names the PEM files for TLS to PD and the stores, as pd-ctl
-// takes them. All empty means plaintext.
+// takes them. All empty means plaintext; otherwise all three are needed.
 type TLSConfig struct {
 	CA, Cert, Key string
 }
@@ -98,15 +98,23 @@ type TLSConfig struct {
 func (c TLSConfig) Enabled() bool { return c.CA != "" || c.Cert != "" || c.Key != "" }
 
 // Load builds the client tls.Config, naming the file at fault on error.
+//
+// A CA alone is refused rather than half-honoured: the pd client turns TLS
+// on only when it has a client certificate and key (tlsutil.TLSConfig.
+// ToTLSConfig), so with --ca alone pulltop would probe PD over TLS and then
+// talk to it in plaintext.
 func (c TLSConfig) Load() (*tls.Config, error) {
 	if !c.Enabled() {
 		return nil, nil
 	}
-	if c.CA == "" {
-		return nil, fmt.Errorf("TLS: --ca is required with --cert/--key")
+	var missing []string
+	for _, f := range []struct{ flag, path string }{{"--ca", c.CA}, {"--cert", c.Cert}, {"--key", c.Key}} {
+		if f.path == "" {
+			missing = append(missing, f.flag)
+		}
 	}
-	if (c.Cert == "") != (c.Key == "") {
-		return nil, fmt.Errorf("TLS: --cert and --key go together")
+	if len(missing) > 0 {
+		return nil, fmt.Errorf("TLS: --ca, --cert and --key go together (as for pd-ctl); missing %s", strings.Join(missing, " and "))
 	}
 	pem, err := os.ReadFile(c.CA)
 	if err != nil {
@@ -116,21 +124,17 @@ func (c TLSConfig) Load() (*tls.Config, error) {
 	if !pool.AppendCertsFromPEM(pem) {
 		return nil, fmt.Errorf("TLS: --ca %s: no PEM certificate in the file", c.CA)
 	}
-	cfg := &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
-	if c.Cert != "" {
-		if _, err := os.Stat(c.Cert); err != nil {
-			return nil, fmt.Errorf("TLS: --cert %s: %w", c.Cert, err)
-		}
-		if _, err := os.Stat(c.Key); err != nil {
-			return nil, fmt.Errorf("TLS: --key %s: %w", c.Key, err)
-		}
-		pair, err := tls.LoadX509KeyPair(c.Cert, c.Key)
-		if err != nil {
-			return nil, fmt.Errorf("TLS: --cert %s / --key %s: %w", c.Cert, c.Key, err)
-		}
-		cfg.Certificates = []tls.Certificate{pair}
+	if _, err := os.Stat(c.Cert); err != nil {
+		return nil, fmt.Errorf("TLS: --cert %s: %w", c.Cert, err)
 	}
-	return cfg, nil
+	if _, err := os.Stat(c.Key); err != nil {
+		return nil, fmt.Errorf("TLS: --key %s: %w", c.Key, err)
+	}
+	pair, err := tls.LoadX509KeyPair(c.Cert, c.Key)
+	if err != nil {
+		return nil, fmt.Errorf("TLS: --cert %s / --key %s: %w", c.Cert, c.Key, err)
+	}
+	return &tls.Config{RootCAs: pool, Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS12}, nil
 }
 
 // GroundTruth is the embedded simulated cluster's record of every committed

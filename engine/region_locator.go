@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
+	"net"
 	"strings"
 	"sync"
 	"time"
@@ -17,8 +19,10 @@ import (
 	"github.com/tikv/pd/client/opt"
 	"go.uber.org/zap"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
 )
 
 // RegionLoc is one region as PD reported it, cut to nothing: the engine
@@ -88,26 +92,40 @@ func connectPD(addrs []string, tlsCfg *tls.Config, security pd.SecurityOption, t
 }
 
 // probePD asks every address for its members until one answers; the error
-// names each address with its failure.
+// names each address with its failure. A TLS mismatch (untrusted or
+// misnamed certificate, a rejected client certificate, TLS on one side only)
+// is reported as soon as it is seen: waiting does not heal it.
 func probePD(addrs []string, tlsCfg *tls.Config, deadline time.Time) (uint64, error) {
+	var failures []string
+	onlyTLS := true
+	for i, addr := range addrs {
+		// Split what is left of the deadline over the remaining addresses.
+		per := time.Until(deadline) / time.Duration(len(addrs)-i)
+		id, err := probeOne(addr, tlsCfg, per)
+		if err == nil {
+			return id, nil
+		}
+		var mismatch *tlsMismatchError
+		onlyTLS = onlyTLS && errors.As(err, &mismatch)
+		failures = append(failures, fmt.Sprintf("%s: %v", addr, err))
+	}
+	hint := " (is PD running there, and is --pd right?)"
+	if onlyTLS {
+		hint = "" // each TLS failure carries its own advice
+	}
+	return 0, fmt.Errorf("%w: %s%s", ErrPDUnreachable, strings.Join(failures, "; "), hint)
+}
+
+// probeInterval is how often the probe re-asks while the connection is
+// failing: gRPC fails such calls at once with the latest connection error,
+// and reconnects on its own backoff in between.
+const probeInterval = 100 * time.Millisecond
+
+func probeOne(addr string, tlsCfg *tls.Config, timeout time.Duration) (uint64, error) {
 	creds := insecure.NewCredentials()
 	if tlsCfg != nil {
 		creds = credentials.NewTLS(tlsCfg)
 	}
-	var failures []string
-	for i, addr := range addrs {
-		// Split what is left of the deadline over the remaining addresses.
-		per := time.Until(deadline) / time.Duration(len(addrs)-i)
-		id, err := probeOne(addr, creds, per)
-		if err == nil {
-			return id, nil
-		}
-		failures = append(failures, fmt.Sprintf("%s: %v", addr, err))
-	}
-	return 0, fmt.Errorf("%w: %s (is PD running there, and is --pd right?)", ErrPDUnreachable, strings.Join(failures, "; "))
-}
-
-func probeOne(addr string, creds credentials.TransportCredentials, timeout time.Duration) (uint64, error) {
 	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(creds))
 	if err != nil {
 		return 0, err
@@ -115,21 +133,128 @@ func probeOne(addr string, creds credentials.TransportCredentials, timeout time.
 	defer conn.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	resp, err := pdpb.NewPDClient(conn).GetMembers(ctx, &pdpb.GetMembersRequest{}, grpc.WaitForReady(true))
-	if err != nil {
-		if ctx.Err() != nil {
-			return 0, fmt.Errorf("no answer within %s", timeout.Round(time.Millisecond))
+	client := pdpb.NewPDClient(conn)
+	var lastErr string
+	for {
+		// Not WaitForReady: a failed connection comes back with its cause
+		// (refused, handshake failed), which the operator needs to see.
+		resp, err := client.GetMembers(ctx, &pdpb.GetMembersRequest{})
+		if err == nil {
+			if e := resp.GetHeader().GetError(); e != nil {
+				return 0, fmt.Errorf("PD error %s: %s", e.GetType(), e.GetMessage())
+			}
+			id := resp.GetHeader().GetClusterId()
+			if id == 0 {
+				return 0, errors.New("PD answered with cluster id 0 (not bootstrapped?)")
+			}
+			return id, nil
 		}
-		return 0, err
+		if ctx.Err() != nil {
+			break
+		}
+		if status.Code(err) != codes.Unavailable {
+			return 0, err
+		}
+		if msg := status.Convert(err).Message(); msg != lastErr {
+			// A new kind of failure: find out whether TLS is the cause.
+			lastErr = msg
+			if mismatch := diagnoseTLS(ctx, addr, tlsCfg); mismatch != nil {
+				return 0, mismatch
+			}
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(probeInterval):
+		}
 	}
-	if e := resp.GetHeader().GetError(); e != nil {
-		return 0, fmt.Errorf("PD error %s: %s", e.GetType(), e.GetMessage())
+	if lastErr != "" {
+		return 0, fmt.Errorf("no answer within %s; last error: %s", timeout.Round(time.Millisecond), lastErr)
 	}
-	id := resp.GetHeader().GetClusterId()
-	if id == 0 {
-		return 0, errors.New("PD answered with cluster id 0 (not bootstrapped?)")
+	return 0, fmt.Errorf("no answer within %s", timeout.Round(time.Millisecond))
+}
+
+// tlsMismatchError is a connection failure caused by the TLS settings on
+// one side or the other, with advice on which flag to fix.
+type tlsMismatchError struct {
+	problem string
+	cause   error
+	advice  string
+}
+
+func (e *tlsMismatchError) Error() string {
+	return fmt.Sprintf("%s: %v (%s)", e.problem, e.cause, e.advice)
+}
+
+func (e *tlsMismatchError) Unwrap() error { return e.cause }
+
+// diagnoseTLS opens one bare TLS (or, when pulltop has no TLS, one
+// unverified TLS) connection to addr to learn what gRPC only reports as a
+// failed connection, and returns a tlsMismatchError when TLS is the cause,
+// nil otherwise (refused, timed out, or TLS is fine). With TLS 1.3 the
+// server judges the client certificate after the client's side of the
+// handshake is done, so its verdict arrives with the first read.
+func diagnoseTLS(ctx context.Context, addr string, tlsCfg *tls.Config) error {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	if tlsCfg == nil {
+		// Does PD expect TLS? Only the handshake is looked at; nothing the
+		// unverified connection carries is used.
+		d := &tls.Dialer{Config: &tls.Config{InsecureSkipVerify: true, NextProtos: []string{"h2"}}} //nolint:gosec // diagnosis only
+		conn, err := d.DialContext(ctx, "tcp", addr)
+		if err != nil {
+			return nil
+		}
+		_ = conn.Close()
+		return &tlsMismatchError{problem: "PD speaks TLS", cause: errors.New("pulltop was given no --ca/--cert/--key"),
+			advice: "give --ca, --cert and --key, as for pd-ctl"}
 	}
-	return id, nil
+	cfg := tlsCfg.Clone()
+	cfg.NextProtos = []string{"h2"}
+	if cfg.ServerName == "" {
+		host, _, err := net.SplitHostPort(addr)
+		if err != nil {
+			return nil
+		}
+		cfg.ServerName = host
+	}
+	d := &tls.Dialer{Config: cfg}
+	conn, err := d.DialContext(ctx, "tcp", addr)
+	if err == nil {
+		deadline, _ := ctx.Deadline()
+		_ = conn.SetReadDeadline(deadline)
+		// A gRPC server speaks first (its HTTP/2 settings) once it accepts us.
+		_, err = conn.Read(make([]byte, 1))
+		_ = conn.Close()
+		if err == nil {
+			return nil
+		}
+	}
+	var (
+		unknownAuthority x509.UnknownAuthorityError
+		wrongHost        x509.HostnameError
+		invalid          x509.CertificateInvalidError
+		notTLS           tls.RecordHeaderError
+		opErr            *net.OpError
+	)
+	switch {
+	case errors.As(err, &unknownAuthority):
+		return &tlsMismatchError{problem: "TLS handshake failed: PD's certificate is not trusted", cause: unknownAuthority,
+			advice: "check --ca: it must be the CA that signed PD's certificate"}
+	case errors.As(err, &wrongHost):
+		return &tlsMismatchError{problem: "TLS handshake failed: PD's certificate is for another host", cause: wrongHost,
+			advice: "give --pd a host name or IP address the certificate names"}
+	case errors.As(err, &invalid):
+		return &tlsMismatchError{problem: "TLS handshake failed: PD's certificate is not valid", cause: invalid,
+			advice: "check PD's certificate and this machine's clock"}
+	case errors.As(err, &notTLS):
+		return &tlsMismatchError{problem: "TLS handshake failed: PD does not speak TLS", cause: errors.New(notTLS.Error()),
+			advice: "drop --ca/--cert/--key, or check --pd"}
+	case errors.As(err, &opErr) && opErr.Op == "remote error":
+		// An alert from PD: almost always its verdict on our certificate.
+		return &tlsMismatchError{problem: "PD refused pulltop's TLS handshake", cause: opErr,
+			advice: "check --cert/--key: PD must trust the CA that signed the client certificate"}
+	}
+	return nil
 }
 
 func (l *regionLocator) close() {
