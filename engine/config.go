@@ -172,7 +172,8 @@ type Config struct {
 	// has received nothing for this long (10s): a hung store keeps its
 	// connection open and answers keepalives, so only silence gives it away.
 	StreamIdleTimeout time.Duration
-	// DisableBackoff retries at once (test-only: measuring retry storms).
+	// DisableBackoff retries with no delay at all: no backoff and no reload
+	// debounce (test-only: the retry-storm measurement's baseline).
 	DisableBackoff bool
 
 	// EmbeddedSim and GroundTruth are set when the engine runs on the
@@ -185,6 +186,9 @@ type Config struct {
 	// them to check the invariants). They must be quick.
 	OnRow      func(sub uint64, row Row)
 	OnResolved func(sub uint64, ts uint64)
+	// DropRowForTest, if set and returning true, loses a row on purpose:
+	// it proves the ground-truth check can fail.
+	DropRowForTest func(sub uint64, row Row) bool
 }
 
 func (c *Config) withDefaults() error {

@@ -27,6 +27,9 @@ func (e *Engine) deliver(r *regionState, row Row) {
 			fmt.Sprintf("row at commit ts %d is behind the region's resolved ts %d", row.CommitTs, r.lock.ResolvedTs()), 0, nil)
 		return
 	}
+	if e.cfg.DropRowForTest != nil && e.cfg.DropRowForTest(r.sub.id, row) {
+		return
+	}
 	r.events++
 	r.sub.events++
 	e.stats.events++

@@ -242,3 +242,12 @@ func (s *pdServer) running() bool {
 	defer s.lifecycle.Unlock()
 	return s.grpcServer != nil
 }
+
+// RunScript starts another fault script now: its times count from this
+// call. The returned channel is closed once the script's stop-faults has
+// run (never, if it has none).
+func (s *Sim) RunScript(script *Script) <-chan struct{} {
+	f := newFaultRunner(s, s.cfg.Seed, s.done)
+	f.start(script, &s.wg)
+	return f.stopped
+}
