@@ -107,6 +107,26 @@ func (c TLSConfig) Load() (*tls.Config, error) {
 	if !c.Enabled() {
 		return nil, nil
 	}
+	// Files given but unusable first: that names the file the user typed.
+	var pool *x509.CertPool
+	if c.CA != "" {
+		pem, err := os.ReadFile(c.CA)
+		if err != nil {
+			return nil, fmt.Errorf("TLS: --ca %s: %w", c.CA, err)
+		}
+		pool = x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("TLS: --ca %s: no PEM certificate in the file", c.CA)
+		}
+	}
+	for _, f := range []struct{ flag, path string }{{"--cert", c.Cert}, {"--key", c.Key}} {
+		if f.path == "" {
+			continue
+		}
+		if _, err := os.Stat(f.path); err != nil {
+			return nil, fmt.Errorf("TLS: %s %s: %w", f.flag, f.path, err)
+		}
+	}
 	var missing []string
 	for _, f := range []struct{ flag, path string }{{"--ca", c.CA}, {"--cert", c.Cert}, {"--key", c.Key}} {
 		if f.path == "" {
@@ -115,20 +135,6 @@ func (c TLSConfig) Load() (*tls.Config, error) {
 	}
 	if len(missing) > 0 {
 		return nil, fmt.Errorf("TLS: --ca, --cert and --key go together (as for pd-ctl); missing %s", strings.Join(missing, " and "))
-	}
-	pem, err := os.ReadFile(c.CA)
-	if err != nil {
-		return nil, fmt.Errorf("TLS: --ca %s: %w", c.CA, err)
-	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(pem) {
-		return nil, fmt.Errorf("TLS: --ca %s: no PEM certificate in the file", c.CA)
-	}
-	if _, err := os.Stat(c.Cert); err != nil {
-		return nil, fmt.Errorf("TLS: --cert %s: %w", c.Cert, err)
-	}
-	if _, err := os.Stat(c.Key); err != nil {
-		return nil, fmt.Errorf("TLS: --key %s: %w", c.Key, err)
 	}
 	pair, err := tls.LoadX509KeyPair(c.Cert, c.Key)
 	if err != nil {
@@ -172,6 +178,10 @@ type Config struct {
 	// has received nothing for this long (10s): a hung store keeps its
 	// connection open and answers keepalives, so only silence gives it away.
 	StreamIdleTimeout time.Duration
+	// PDCheckInterval is how often the store list is refreshed from PD,
+	// which is also how a PD outage is noticed when no lookup is running
+	// (2s).
+	PDCheckInterval time.Duration
 	// DisableBackoff retries with no delay at all: no backoff and no reload
 	// debounce (test-only: the retry-storm measurement's baseline).
 	DisableBackoff bool
@@ -209,6 +219,9 @@ func (c *Config) withDefaults() error {
 	}
 	if c.ScansPerStore <= 0 {
 		c.ScansPerStore = 128
+	}
+	if c.PDCheckInterval <= 0 {
+		c.PDCheckInterval = 2 * time.Second
 	}
 	if c.StreamIdleTimeout <= 0 {
 		c.StreamIdleTimeout = 10 * time.Second

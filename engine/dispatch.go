@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"strconv"
 	"time"
 
@@ -58,6 +59,9 @@ func (e *Engine) handleLocated(task rangeTask, locs []RegionLoc, err error) {
 		return
 	}
 	sub := task.sub
+	if err == nil || errors.Is(err, errPDRequest) {
+		e.notePD(err)
+	}
 	if err != nil {
 		e.countError(snapshots.ReasonRPCCtxUnavailable)
 		key := retry.Key{Subscription: sub.id, Start: string(task.span.Start), End: string(task.span.End)}
@@ -338,11 +342,8 @@ func (e *Engine) refreshStores() {
 	go func() {
 		defer e.wg.Done()
 		stores, err := e.locator.allStores(e.ctx)
-		if err != nil {
-			e.logger.Debug("store refresh failed", zap.Error(err))
-			return
-		}
 		e.post(e.ctx, message{kind: msgFunc, fn: func() {
+			e.notePD(err)
 			for _, s := range stores {
 				e.learnStore(s.GetId(), s.GetAddress())
 			}
@@ -399,4 +400,20 @@ func (e *Engine) subByID(id uint64) *subscription {
 		return nil
 	}
 	return e.subs[id-1]
+}
+
+// notePD records whether PD answered the engine's last request, for the
+// operator: a PD outage stops region lookups, not streaming.
+func (e *Engine) notePD(err error) {
+	if err == nil {
+		if e.pdErr != "" {
+			e.logger.Info("PD is answering again")
+		}
+		e.pdErr = ""
+		return
+	}
+	if e.pdErr == "" {
+		e.logger.Warn("PD unavailable", zap.Error(err))
+	}
+	e.pdErr = err.Error()
 }

@@ -78,6 +78,7 @@ type Engine struct {
 	truth       *truthChecker
 	seq         uint64
 	samples     []eventSample
+	pdErr       string // last PD failure, "" when healthy
 }
 
 // engineStats are cumulative counters for the snapshot totals.
@@ -202,7 +203,7 @@ var errEngineClosed = errors.New("engine is closed")
 func (e *Engine) loop() {
 	tick := time.NewTicker(e.cfg.PublishInterval)
 	defer tick.Stop()
-	storeRefresh := time.NewTicker(10 * time.Second)
+	storeRefresh := time.NewTicker(e.cfg.PDCheckInterval)
 	defer storeRefresh.Stop()
 	for {
 		select {

@@ -193,3 +193,24 @@ func TestHungStoreDetectedByIdleTimeout(t *testing.T) {
 	h.waitFor("recovered after the hang", 20*time.Second, allInitialized(4))
 	h.checkInvariants()
 }
+
+func TestPDOutageKeepsStreamingAndRecovers(t *testing.T) {
+	h := startHarness(t, sim.Config{Stores: 3, Regions: 8, WriteRate: 500}, func(c *engine.Config) {
+		fastCfg(c)
+		c.PDCheckInterval = 100 * time.Millisecond
+	})
+	h.waitFor("initialized", 20*time.Second, allInitialized(8))
+	h.sim.PDDown()
+	st := h.waitFor("PD reported unavailable", 10*time.Second, func(st *snapshots.State) bool { return st.Source.PDError != "" })
+	events := st.Totals.Events
+	h.waitFor("rows still streaming from the stores", 10*time.Second, func(st *snapshots.State) bool {
+		return st.Totals.Events > events+100 && st.Source.PDError != "" && allInitialized(8)(st)
+	})
+	require.NoError(t, h.sim.PDUp())
+	h.waitFor("PD healthy again", 15*time.Second, func(st *snapshots.State) bool { return st.Source.PDError == "" })
+	// A split needs PD again: it works.
+	_, err := h.sim.Cluster().Split(2, 2)
+	require.NoError(t, err)
+	h.waitFor("9 regions initialized", 20*time.Second, allInitialized(9))
+	h.checkInvariants()
+}

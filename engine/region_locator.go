@@ -52,6 +52,10 @@ type regionLocator struct {
 	stores map[uint64]*metapb.Store
 }
 
+// errPDRequest marks a PD call that failed (PD down or slow), as opposed to
+// an answer PD gave that the engine cannot use yet (a hole in the regions).
+var errPDRequest = errors.New("PD request failed")
+
 // ErrPDUnreachable wraps every failure to reach PD at start.
 var ErrPDUnreachable = errors.New("cannot reach PD")
 
@@ -272,7 +276,7 @@ func (l *regionLocator) locateSpan(ctx context.Context, span Span) ([]RegionLoc,
 		regions, err := l.client.BatchScanRegions(ctx1, []router.KeyRange{{StartKey: cursor, EndKey: span.End}}, 1024)
 		cancel()
 		if err != nil {
-			return nil, fmt.Errorf("PD BatchScanRegions from %s: %w", FormatKey(cursor), err)
+			return nil, fmt.Errorf("%w: BatchScanRegions from %s: %w", errPDRequest, FormatKey(cursor), err)
 		}
 		if len(regions) == 0 {
 			return nil, fmt.Errorf("PD has no region for %s", FormatKey(cursor))
@@ -332,7 +336,7 @@ func (l *regionLocator) allStores(ctx context.Context) ([]*metapb.Store, error) 
 	defer cancel()
 	stores, err := l.client.GetAllStores(ctx1, opt.WithExcludeTombstone())
 	if err != nil {
-		return nil, fmt.Errorf("PD GetAllStores: %w", err)
+		return nil, fmt.Errorf("%w: GetAllStores: %w", errPDRequest, err)
 	}
 	l.mu.Lock()
 	for _, s := range stores {

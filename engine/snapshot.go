@@ -26,6 +26,7 @@ func (e *Engine) publish(now time.Time) {
 		Seq:     e.seq,
 		Source: snapshots.Source{
 			PD: append([]string(nil), e.cfg.PD...), ClusterID: e.locator.clusterID, EmbeddedSim: e.cfg.EmbeddedSim,
+			PDError: e.pdErr,
 		},
 	}
 	if err := e.Err(); err != nil {

@@ -103,7 +103,8 @@ func TestTLSMistakesFailFastAndSayWhy(t *testing.T) {
 
 // TestTLSFileMistakesNameTheFile: missing, unreadable-as-PEM, mismatched
 // or incomplete --ca/--cert/--key are refused before any connection, naming
-// the flag and the file.
+// the flag and the file (a file that is given but unusable is named even
+// when another flag is missing too).
 func TestTLSFileMistakesNameTheFile(t *testing.T) {
 	dir := t.TempDir()
 	certs := testcerts.Generate(t, dir)
@@ -118,6 +119,8 @@ func TestTLSFileMistakesNameTheFile(t *testing.T) {
 		want []string
 	}{
 		{"missing CA file", engine.TLSConfig{CA: missing, Cert: certs.ClientCert, Key: certs.ClientKey},
+			[]string{"TLS: --ca " + missing, "no such file or directory"}},
+		{"missing CA file given alone", engine.TLSConfig{CA: missing},
 			[]string{"TLS: --ca " + missing, "no such file or directory"}},
 		{"missing cert file", engine.TLSConfig{CA: certs.CA, Cert: missing, Key: certs.ClientKey},
 			[]string{"TLS: --cert " + missing, "no such file or directory"}},

@@ -25,7 +25,7 @@ func fullState() *State {
 	return &State{
 		Version: Version,
 		TakenAt: at,
-		Source:  Source{PD: []string{"127.0.0.1:2379", "127.0.0.1:2381"}, ClusterID: 7, EmbeddedSim: true},
+		Source:  Source{PD: []string{"127.0.0.1:2379", "127.0.0.1:2381"}, ClusterID: 7, EmbeddedSim: true, PDError: "PD GetAllStores: context deadline exceeded"},
 		Totals: Totals{
 			Regions: 64, Initialized: 60, Stale: 1, Events: 12345, EventsPerSec: 480.5,
 			ResolvedLagMaxMs: 1200,

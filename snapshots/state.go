@@ -71,6 +71,10 @@ type Source struct {
 	PD          []string `json:"pd"`
 	ClusterID   uint64   `json:"cluster_id"`
 	EmbeddedSim bool     `json:"embedded_sim"`
+	// PDError is why PD did not answer the engine's last request; empty
+	// while PD is healthy. The engine keeps streaming from the stores
+	// while PD is away; only region lookups wait.
+	PDError string `json:"pd_error,omitempty"`
 }
 
 // Totals are the cluster-wide counters shown on the Overview.
