@@ -306,7 +306,7 @@ func BenchmarkIngest(b *testing.B) {
 		eng, err := engine.Start(engine.Config{
 			PD:              []string{c.pdAddr},
 			StartTs:         ingestBaseTs + 2, // below every row, above the resolved ts
-			PublishInterval: time.Hour, // the snapshot builder is not what is measured
+			PublishInterval: time.Hour,        // the snapshot builder is not what is measured
 			OnRow: func(uint64, engine.Row) {
 				if rows.Add(1) == wantRows {
 					close(done)
