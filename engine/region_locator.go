@@ -205,10 +205,16 @@ func diagnoseTLS(ctx context.Context, addr string, tlsCfg *tls.Config) error {
 		// unverified connection carries is used.
 		d := &tls.Dialer{Config: &tls.Config{InsecureSkipVerify: true, NextProtos: []string{"h2"}}} //nolint:gosec // diagnosis only
 		conn, err := d.DialContext(ctx, "tcp", addr)
-		if err != nil {
+		var opErr *net.OpError
+		switch {
+		case err == nil:
+			_ = conn.Close()
+		case errors.As(err, &opErr) && opErr.Op == "remote error":
+			// A TLS alert (TLS 1.2 asks for the client certificate inside
+			// the handshake): PD speaks TLS all the same.
+		default:
 			return nil
 		}
-		_ = conn.Close()
 		return &tlsMismatchError{problem: "PD speaks TLS", cause: errors.New("pulltop was given no --ca/--cert/--key"),
 			advice: "give --ca, --cert and --key, as for pd-ctl"}
 	}

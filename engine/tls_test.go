@@ -1,6 +1,7 @@
 package engine_test
 
 import (
+	"crypto/tls"
 	"os"
 	"path/filepath"
 	"strings"
@@ -50,6 +51,13 @@ func TestTLSMistakesFailFastAndSayWhy(t *testing.T) {
 	plainSim, err := sim.Start(sim.Config{Stores: 1, Regions: 2})
 	require.NoError(t, err)
 	t.Cleanup(plainSim.Close)
+	// TLS 1.2 judges the client certificate inside the handshake, TLS 1.3
+	// after the client's side of it: both must be explained the same way.
+	tls12 := certs.ServerTLS(t, true)
+	tls12.MaxVersion = tls.VersionTLS12
+	tls12Sim, err := sim.Start(sim.Config{Stores: 1, Regions: 2, TLS: tls12})
+	require.NoError(t, err)
+	t.Cleanup(tls12Sim.Close)
 
 	for _, tc := range []struct {
 		name string
@@ -72,6 +80,17 @@ func TestTLSMistakesFailFastAndSayWhy(t *testing.T) {
 		{
 			name: "plaintext engine, TLS PD",
 			pd:   tlsSim.PDAddr(),
+			want: []string{"PD speaks TLS", "give --ca, --cert and --key"},
+		},
+		{
+			name: "client certificate from a CA PD does not trust, TLS 1.2",
+			pd:   tls12Sim.PDAddr(),
+			tls:  engine.TLSConfig{CA: certs.CA, Cert: other.ClientCert, Key: other.ClientKey},
+			want: []string{"PD refused pulltop's TLS handshake", "remote error: tls:", "check --cert/--key"},
+		},
+		{
+			name: "plaintext engine, TLS 1.2 PD",
+			pd:   tls12Sim.PDAddr(),
 			want: []string{"PD speaks TLS", "give --ca, --cert and --key"},
 		},
 		{
