@@ -214,3 +214,13 @@ func TestPDOutageKeepsStreamingAndRecovers(t *testing.T) {
 	h.waitFor("9 regions initialized", 20*time.Second, allInitialized(9))
 	h.checkInvariants()
 }
+
+// A PD of one cluster with stores of another: the engine stops with an
+// error naming both, instead of retrying forever.
+func TestClusterIDMismatchStopsTheEngine(t *testing.T) {
+	h := startHarness(t, sim.Config{Stores: 1, Regions: 2, StoresClusterID: 12345}, nil)
+	st := h.waitFor("the engine error", 10*time.Second, func(st *snapshots.State) bool { return st.EngineError != "" })
+	require.Contains(t, st.EngineError, "12345")
+	require.Contains(t, st.EngineError, "another cluster")
+	require.Error(t, h.eng.Err())
+}

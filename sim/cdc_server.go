@@ -274,8 +274,8 @@ func (c *Cluster) register(conn *cdcConn, req *cdcpb.ChangeDataRequest) {
 	reject := func(e *cdcpb.Error) {
 		conn.push(outItem{ev: &cdcpb.Event{RegionId: req.RegionId, RequestId: req.RequestId, Event: &cdcpb.Event_Error{Error: e}}})
 	}
-	if conn.validateClusterID && req.GetHeader().GetClusterId() != c.clusterID {
-		reject(&cdcpb.Error{ClusterIdMismatch: &cdcpb.ClusterIDMismatch{Current: c.clusterID, Request: req.GetHeader().GetClusterId()}})
+	if conn.validateClusterID && req.GetHeader().GetClusterId() != c.storeClusterID() {
+		reject(&cdcpb.Error{ClusterIdMismatch: &cdcpb.ClusterIDMismatch{Current: c.storeClusterID(), Request: req.GetHeader().GetClusterId()}})
 		return
 	}
 	if req.KvApi != cdcpb.ChangeDataRequest_TiDB {

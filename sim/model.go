@@ -43,9 +43,10 @@ type Cluster struct {
 	pdQueue []pdUpdate // heartbeats PD has not heard yet, in order
 	pdWake  chan struct{}
 
-	scanLimit     int
-	busyBackoffMs uint64
-	nextConnID    uint64
+	scanLimit       int
+	busyBackoffMs   uint64
+	nextConnID      uint64
+	storesClusterID uint64 // 0: same as clusterID
 }
 
 // CommittedRow is one row of the sim's ground truth.
@@ -120,6 +121,7 @@ type clusterConfig struct {
 	pdLag           time.Duration
 	scanLimit       int
 	busyBackoffMs   uint64
+	storesClusterID uint64
 	now             func() time.Time
 }
 
@@ -135,16 +137,17 @@ func newCluster(cfg clusterConfig) *Cluster {
 	}
 	rng := rand.New(rand.NewSource(cfg.seed))
 	c := &Cluster{
-		clusterID:     7000000000000000000 + uint64(rng.Int63n(1e15)) + 1,
-		tso:           newTSOOracle(cfg.now),
-		now:           cfg.now,
-		pdLag:         cfg.pdLag,
-		byID:          make(map[uint64]*region, cfg.regions),
-		rng:           rng,
-		pdWake:        make(chan struct{}, 1),
-		scanLimit:     cfg.scanLimit,
-		busyBackoffMs: cfg.busyBackoffMs,
-		nextPID:       1_000_000,
+		clusterID:       7000000000000000000 + uint64(rng.Int63n(1e15)) + 1,
+		tso:             newTSOOracle(cfg.now),
+		now:             cfg.now,
+		pdLag:           cfg.pdLag,
+		byID:            make(map[uint64]*region, cfg.regions),
+		rng:             rng,
+		pdWake:          make(chan struct{}, 1),
+		scanLimit:       cfg.scanLimit,
+		busyBackoffMs:   cfg.busyBackoffMs,
+		nextPID:         1_000_000,
+		storesClusterID: cfg.storesClusterID,
 	}
 	for i := 0; i < cfg.stores; i++ {
 		c.stores = append(c.stores, &storeState{
@@ -241,6 +244,16 @@ func (c *Cluster) store(id uint64) *storeState {
 
 // ClusterID is the id PD and every store report.
 func (c *Cluster) ClusterID() uint64 { return c.clusterID }
+
+// storeClusterID is the cluster id the stores check requests against: the
+// same as PD's, unless a test made them disagree (a --pd pointing at another
+// cluster than its stores).
+func (c *Cluster) storeClusterID() uint64 {
+	if c.storesClusterID != 0 {
+		return c.storesClusterID
+	}
+	return c.clusterID
+}
 
 // AllocTSO implements pdBackend.
 func (c *Cluster) AllocTSO(count uint32) (int64, int64) { return c.tso.alloc(count) }

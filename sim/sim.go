@@ -40,7 +40,10 @@ type Config struct {
 	ScanConcurrency int
 	// BusyBackoffMs is the BackoffMs in ServerIsBusy errors (500).
 	BusyBackoffMs uint64
-	Logger        *zap.Logger
+	// StoresClusterID, if set, makes the stores belong to another cluster
+	// than PD, so every registration gets ClusterIdMismatch.
+	StoresClusterID uint64
+	Logger          *zap.Logger
 
 	// TLS, if set, makes PD and every store serve TLS with this server
 	// config (set ClientCAs and RequireAndVerifyClientCert for mutual TLS),
@@ -108,7 +111,7 @@ func Start(cfg Config) (*Sim, error) {
 	}
 	c := newCluster(clusterConfig{
 		stores: cfg.Stores, regions: cfg.Regions, seed: cfg.Seed, pdLag: cfg.PDLag,
-		busyBackoffMs: cfg.BusyBackoffMs,
+		busyBackoffMs: cfg.BusyBackoffMs, storesClusterID: cfg.StoresClusterID,
 	})
 	s := &Sim{cfg: cfg, logger: cfg.Logger, cluster: c, done: make(chan struct{})}
 	if cfg.Script != nil {

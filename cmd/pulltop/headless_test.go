@@ -75,9 +75,10 @@ func TestHeadlessSilencedRegionGoesStale(t *testing.T) {
 	require.True(t, found)
 }
 
-func TestHeadlessJSONLines(t *testing.T) {
+func TestHeadlessJSONLinesAndSink(t *testing.T) {
 	t.Parallel()
-	out, stderr, code := runPulltop(t, "headless", "--duration", "2s", "--json", "--regions", "16")
+	sink := filepath.Join(t.TempDir(), "rows.jsonl")
+	out, stderr, code := runPulltop(t, "headless", "--duration", "2s", "--json", "--regions", "16", "--sink", sink)
 	require.Equal(t, 0, code, stderr)
 	lines := strings.Split(strings.TrimSpace(out), "\n")
 	require.Len(t, lines, 2)
@@ -85,6 +86,25 @@ func TestHeadlessJSONLines(t *testing.T) {
 	require.NoError(t, json.Unmarshal([]byte(lines[1]), &s))
 	require.Equal(t, 16, s.Regions)
 	require.Equal(t, 2000, int(s.TMs/1000*1000))
+
+	data, err := os.ReadFile(sink)
+	require.NoError(t, err)
+	rows := strings.Split(strings.TrimSpace(string(data)), "\n")
+	require.Greater(t, len(rows), 100, "the workload writes 500 rows/s")
+	for _, line := range rows {
+		var row struct {
+			Subscription uint64 `json:"subscription"`
+			Region       uint64 `json:"region"`
+			Op           string `json:"op"`
+			Key          string `json:"key"`
+			CommitTs     uint64 `json:"commit_ts"`
+		}
+		require.NoError(t, json.Unmarshal([]byte(line), &row), line)
+		require.Equal(t, uint64(1), row.Subscription)
+		require.Contains(t, []string{"put", "delete"}, row.Op)
+		require.NotEmpty(t, row.Key)
+		require.Positive(t, row.CommitTs)
+	}
 }
 
 // An unreachable PD is reported within 10 s, naming the address; exit 1.
