@@ -8,12 +8,22 @@ import (
 )
 
 func newRootCommand(stdout, stderr io.Writer) *cobra.Command {
+	var flags connFlags
 	root := &cobra.Command{
-		Use:           "pulltop",
-		Short:         "top for TiKV change-data pulling",
+		Use:   "pulltop",
+		Short: "top for TiKV change-data pulling",
+		Long: `pulltop runs a complete TiKV change-data puller in-process and shows, live,
+every region's state and lag, the retries waiting in the heap, the merged
+reload spans and the stores in cooldown. Without --pd it starts an embedded
+simulated cluster.`,
+		Args:          cobra.NoArgs,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		RunE: func(c *cobra.Command, _ []string) error {
+			return runTUI(c, &flags)
+		},
 	}
+	flags.register(root, defaultLogFile())
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	// Flag parse errors are usage errors: exit status 2.
@@ -31,5 +41,6 @@ func newRootCommand(stdout, stderr io.Writer) *cobra.Command {
 	})
 	root.AddCommand(newSimCommand())
 	root.AddCommand(newHeadlessCommand())
+	root.AddCommand(newReplayCommand())
 	return root
 }
