@@ -1,0 +1,194 @@
+package ui
+
+import (
+	"strconv"
+
+	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
+
+	"pulltop/snapshots"
+)
+
+// Operator actions change a production cluster's change feed, so each one
+// goes through a dialog that names its target by ID (never "the selected
+// row": rows move, k9s #1121 / bpytop #381), and runs from a tea.Cmd,
+// because the engine answers through its event loop.
+
+// confirmDialog is a pending action waiting for y.
+type confirmDialog struct {
+	prompt string       // names the target and the effect
+	what   string       // for the flash line: "pause store 2"
+	run    func() error // the Controller call
+}
+
+// answerConfirm runs the action on y; any other key cancels, so a stray
+// keypress can never pause a store.
+func (a *app) answerConfirm(msg tea.KeyMsg) tea.Cmd {
+	c := a.confirm
+	a.confirm = nil
+	if !key.Matches(msg, a.keys.Confirm) {
+		a.setFlash("cancelled: "+c.what, false)
+		return nil
+	}
+	a.inflight++
+	a.setFlash(c.what+"…", false)
+	what, run := c.what, c.run
+	return func() tea.Msg { return actionDoneMsg{what: what, err: run()} }
+}
+
+// askPause opens the pause (or resume) dialog for the store the operator is
+// looking at: the selected store, or the store of the selected region.
+func (a *app) askPause() {
+	id, ok := a.targetStore()
+	if !ok {
+		a.setFlash("P acts on a store: select one in Stores (5) or a region in Regions (2)", true)
+		return
+	}
+	st := findStore(a.shown, id)
+	if st == nil {
+		a.setFlash("store "+strconv.FormatUint(id, 10)+" is not in the current snapshot", true)
+		return
+	}
+	name := "store " + strconv.FormatUint(st.ID, 10) + " (" + st.Addr + ")"
+	ctrl := a.opts.Controller
+	if st.State == snapshots.StorePaused {
+		parked := 0
+		for i := range a.shown.Regions {
+			if r := &a.shown.Regions[i]; r.StoreID == id && r.State == snapshots.StateParked {
+				parked++
+			}
+		}
+		a.confirm = &confirmDialog{
+			prompt: "Resume " + name + "? Its " + strconv.Itoa(parked) +
+				" parked regions will be dispatched again. [y/N]",
+			what: "resume store " + strconv.FormatUint(id, 10),
+			run:  func() error { return ctrl.ResumeStore(id) },
+		}
+		return
+	}
+	a.confirm = &confirmDialog{
+		prompt: "Pause " + name + "? Its " + strconv.Itoa(st.Regions) +
+			" regions will be parked. [y/N]",
+		what: "pause store " + strconv.FormatUint(id, 10),
+		run:  func() error { return ctrl.PauseStore(id) },
+	}
+}
+
+func (a *app) targetStore() (uint64, bool) {
+	if a.shown == nil {
+		return 0, false
+	}
+	if d := a.detail; d != nil {
+		if d.store {
+			return d.id, true
+		}
+		if r := findRegion(a.shown, d.sub, d.id); r != nil {
+			return r.StoreID, true
+		}
+		return 0, false
+	}
+	l := a.lists[a.view]
+	if l == nil {
+		return 0, false
+	}
+	i, ok := l.selected()
+	if !ok {
+		return 0, false
+	}
+	switch a.view {
+	case viewStores:
+		return a.shown.Stores[i].ID, true
+	case viewRegions:
+		return a.shown.Regions[i].StoreID, true
+	}
+	return 0, false
+}
+
+// askReload opens the force-reload dialog: for the region in detail, the
+// selected region, the selected reload span, or — in Regions with a filter
+// on — the span covering every matching region.
+func (a *app) askReload() {
+	s, ctrl := a.shown, a.opts.Controller
+	if s == nil {
+		return
+	}
+	if d := a.detail; d != nil && !d.store {
+		a.askReloadRegion(d.sub, d.id)
+		return
+	}
+	l := a.lists[a.view]
+	if l == nil || a.detail != nil {
+		a.setFlash("R acts on a region or span: select one in Regions (2), Retries (3) or Reloads (4)", true)
+		return
+	}
+	i, ok := l.selected()
+	switch {
+	case a.view == viewRegions && l.filter.active():
+		a.askReloadFiltered(l)
+	case !ok:
+		a.setFlash("nothing selected", true)
+	case a.view == viewRegions:
+		a.askReloadRegion(s.Regions[i].Subscription, s.Regions[i].ID)
+	case a.view == viewRetries:
+		a.askReloadRegion(s.Retries[i].Subscription, s.Retries[i].RegionID)
+	case a.view == viewReloads:
+		rl := s.Reloads[i]
+		span := a.names.spanName(rl.Start, rl.End)
+		a.confirm = &confirmDialog{
+			prompt: "Force reload span " + span + " of subscription " + strconv.FormatUint(rl.Subscription, 10) +
+				"? Every region in it will be deregistered and reloaded. [y/N]",
+			what: "force reload span " + span,
+			run:  func() error { return ctrl.ForceReloadSpan(rl.Subscription, rl.Start, rl.End) },
+		}
+	default:
+		a.setFlash("R acts on a region or span: select one in Regions (2), Retries (3) or Reloads (4)", true)
+	}
+}
+
+func (a *app) askReloadRegion(sub, id uint64) {
+	ctrl := a.opts.Controller
+	span := ""
+	if r := findRegion(a.shown, sub, id); r != nil {
+		span = " " + a.names.spanName(r.Start, r.End)
+	}
+	a.confirm = &confirmDialog{
+		prompt: "Force reload region " + strconv.FormatUint(id, 10) + span + " of subscription " +
+			strconv.FormatUint(sub, 10) + "? It will be deregistered and reloaded. [y/N]",
+		what: "force reload region " + strconv.FormatUint(id, 10),
+		run:  func() error { return ctrl.ForceReloadRegion(sub, id) },
+	}
+}
+
+// askReloadFiltered offers the smallest span that covers every region the
+// filter matches. It also covers any region between them, which the dialog
+// says; regions of several subscriptions cannot share one span.
+func (a *app) askReloadFiltered(l *listView) {
+	s, ctrl := a.shown, a.opts.Controller
+	if len(l.idx) == 0 {
+		a.setFlash("the filter matches no region", true)
+		return
+	}
+	first := &s.Regions[l.idx[0]]
+	sub, start, end := first.Subscription, first.Start, first.End
+	for _, i := range l.idx {
+		r := &s.Regions[i]
+		if r.Subscription != sub {
+			a.setFlash("the filtered regions belong to several subscriptions; add sub:N to the filter", true)
+			return
+		}
+		if r.Start < start {
+			start = r.Start
+		}
+		if end != "" && (r.End == "" || r.End > end) {
+			end = r.End
+		}
+	}
+	span := a.names.spanName(start, end)
+	a.confirm = &confirmDialog{
+		prompt: "Force reload span " + span + " of subscription " + strconv.FormatUint(sub, 10) +
+			"? It covers the " + strconv.Itoa(len(l.idx)) + " regions matching \"" + l.filter.raw +
+			"\" and any region between them; each will be deregistered and reloaded. [y/N]",
+		what: "force reload span " + span,
+		run:  func() error { return ctrl.ForceReloadSpan(sub, start, end) },
+	}
+}

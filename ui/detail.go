@@ -1,0 +1,195 @@
+package ui
+
+import (
+	"strconv"
+	"strings"
+
+	"pulltop/snapshots"
+)
+
+// detailView is the drill-down (enter) on one region or one store: every
+// field of its current row, where it waits (retry heap, reload span), and
+// the history the UI has accumulated for it. It follows the object by ID,
+// so it stays on the same region while snapshots come and go.
+type detailView struct {
+	store  bool   // a store; otherwise a region
+	sub    uint64 // regions only
+	id     uint64
+	scroll int
+}
+
+func (d *detailView) title() string {
+	if d.store {
+		return "store " + strconv.FormatUint(d.id, 10)
+	}
+	return "region " + strconv.FormatUint(d.id, 10) + " (subscription " + strconv.FormatUint(d.sub, 10) + ")"
+}
+
+// findRegion returns the region in s, or nil.
+func findRegion(s *snapshots.State, sub, id uint64) *snapshots.Region {
+	if s == nil {
+		return nil
+	}
+	for i := range s.Regions {
+		if r := &s.Regions[i]; r.ID == id && r.Subscription == sub {
+			return r
+		}
+	}
+	return nil
+}
+
+func findStore(s *snapshots.State, id uint64) *snapshots.Store {
+	if s == nil {
+		return nil
+	}
+	for i := range s.Stores {
+		if st := &s.Stores[i]; st.ID == id {
+			return st
+		}
+	}
+	return nil
+}
+
+// lines renders the detail body.
+func (a *app) detailLines(d *detailView) []string {
+	if d.store {
+		return a.storeDetailLines(d)
+	}
+	return a.regionDetailLines(d)
+}
+
+func (a *app) regionDetailLines(d *detailView) []string {
+	s, th, names := a.shown, a.theme, a.names
+	var out []string
+	kv := func(k, v string) { out = append(out, "   "+th.Section.render(fit(k, 14))+" "+v) }
+	out = append(out, " "+th.Title.render("Region "+strconv.FormatUint(d.id, 10))+
+		"  subscription "+strconv.FormatUint(d.sub, 10)+"   (esc: back)")
+	r := findRegion(s, d.sub, d.id)
+	if r == nil {
+		out = append(out, "   not in the current snapshot: split, merged away or unsubscribed. History below.")
+	} else {
+		init := "not initialized"
+		if r.Initialized {
+			init = "initialized"
+		}
+		kv("state", th.RegionState(r.State).render(regionStateWord(r.State))+"  ("+init+")")
+		store := "store " + strconv.FormatUint(r.StoreID, 10)
+		if st := findStore(s, r.StoreID); st != nil {
+			store += "  " + st.Addr + "  " + storeStateWord(st.State)
+		}
+		kv("store", store+"   leader peer "+strconv.FormatUint(r.LeaderPeer, 10))
+		kv("epoch", "version "+strconv.FormatUint(r.EpochVersion, 10)+", conf ver "+strconv.FormatUint(r.EpochConfVer, 10))
+		kv("span", names.spanName(r.Start, r.End))
+		kv("", "start "+hexOr(r.Start, "(keyspace start)"))
+		kv("", "end   "+hexOr(r.End, "(keyspace end)"))
+		lag := "-"
+		if r.Initialized || r.ResolvedLagMs > 0 {
+			lag = fmtDur(r.ResolvedLagMs)
+		}
+		kv("resolved ts", strconv.FormatUint(r.ResolvedTs, 10)+"   lag "+lag)
+		kv("events", strconv.FormatUint(r.Events, 10))
+		kv("retries", strconv.Itoa(r.RetryAttempts)+" attempts")
+		kv("last error", orDash(r.LastError))
+		kv("retry heap", a.pendingRetry(r))
+		kv("reload", a.pendingReload(r))
+	}
+	out = append(out, "")
+	out = append(out, " "+th.ColHeader.render("HISTORY")+"  newest first; changes this UI has seen, up to "+
+		strconv.Itoa(regionHistoryLen))
+	if t := a.hist.region(d.sub, d.id); t != nil {
+		out = a.appendChanges(out, &t.hist)
+	} else {
+		out = append(out, "   none")
+	}
+	return out
+}
+
+func (a *app) storeDetailLines(d *detailView) []string {
+	s, th := a.shown, a.theme
+	var out []string
+	kv := func(k, v string) { out = append(out, "   "+th.Section.render(fit(k, 14))+" "+v) }
+	out = append(out, " "+th.Title.render("Store "+strconv.FormatUint(d.id, 10))+"   (esc: back)")
+	st := findStore(s, d.id)
+	if st == nil {
+		out = append(out, "   not in the current snapshot.")
+	} else {
+		kv("address", st.Addr)
+		kv("state", th.StoreState(st.State).render(storeStateWord(st.State)))
+		kv("cooldown", cooldownText(st, a.ctx.elapsed))
+		kv("failures", strconv.Itoa(st.Failures))
+		kv("streams", strconv.Itoa(st.Streams))
+		kv("regions", strconv.Itoa(st.Regions))
+		counts := map[string]int{}
+		for i := range s.Regions {
+			if s.Regions[i].StoreID == st.ID {
+				counts[s.Regions[i].State]++
+			}
+		}
+		kv("by state", countWords(counts, snapshots.RegionStates(), regionStateWord))
+	}
+	out = append(out, "")
+	out = append(out, " "+th.ColHeader.render("HISTORY")+"  newest first; changes this UI has seen")
+	if t := a.hist.stores[d.id]; t != nil {
+		out = a.appendChanges(out, &t.hist)
+	} else {
+		out = append(out, "   none")
+	}
+	return out
+}
+
+func (a *app) appendChanges(out []string, r *ring) []string {
+	seq := uint64(0)
+	if a.shown != nil {
+		seq = a.shown.Seq
+	}
+	loc := a.opts.Now().Location()
+	for _, c := range r.newestFirst(seq) {
+		out = append(out, "   "+c.at.In(loc).Format("15:04:05.000")+"  "+c.describe())
+	}
+	return out
+}
+
+func (a *app) pendingRetry(r *snapshots.Region) string {
+	for _, rt := range a.shown.Retries {
+		if rt.RegionID == r.ID && rt.Subscription == r.Subscription {
+			due := rt.DueInMs - a.ctx.elapsed
+			when := "due now"
+			if due > 0 {
+				when = "due in " + fmtDur(due)
+			}
+			return rt.Reason + ", attempt " + strconv.Itoa(rt.Attempt) + ", " + when
+		}
+	}
+	return "not waiting"
+}
+
+func (a *app) pendingReload(r *snapshots.Region) string {
+	for _, rl := range a.shown.Reloads {
+		if rl.Subscription == r.Subscription && spanCovers(rl.Start, rl.End, r.Start) {
+			return "waiting in " + a.names.spanName(rl.Start, rl.End) + ", merged from " +
+				strconv.Itoa(rl.MergedFrom) + ", queued " + fmtDur(rl.QueuedMsAgo+a.ctx.elapsed) + " ago (" + rl.Reason + ")"
+		}
+	}
+	return "not waiting"
+}
+
+// spanCovers reports whether key lies in [start, end). Keys are lowercase
+// hex of memcomparable keys, whose string order is the key order; the empty
+// end is the end of the keyspace.
+func spanCovers(start, end, key string) bool {
+	return strings.ToLower(key) >= strings.ToLower(start) && (end == "" || strings.ToLower(key) < strings.ToLower(end))
+}
+
+func hexOr(h, empty string) string {
+	if h == "" {
+		return empty
+	}
+	return h
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}

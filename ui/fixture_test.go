@@ -1,0 +1,252 @@
+package ui
+
+import (
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/tikv/client-go/v2/util/codec"
+
+	"pulltop/snapshots"
+)
+
+// fixtureNow is the clock of every golden: half a second after the
+// fixture snapshot was taken.
+var (
+	fixtureTaken = time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
+	fixtureNow   = fixtureTaken.Add(500 * time.Millisecond)
+)
+
+// rowKeyHex is the hex memcomparable key of TiDB row (table, handle).
+func rowKeyHex(table, handle int64) string {
+	raw := codec.EncodeInt([]byte{'t'}, table)
+	raw = append(raw, '_', 'r')
+	raw = codec.EncodeInt(raw, handle)
+	return hex.EncodeToString(codec.EncodeBytes(nil, raw))
+}
+
+// tablePrefixHex is the key of a table's row data start ("t{table}_r").
+func tablePrefixHex(table int64, suffix byte) string {
+	raw := codec.EncodeInt([]byte{'t'}, table)
+	raw = append(raw, '_', suffix)
+	return hex.EncodeToString(codec.EncodeBytes(nil, raw))
+}
+
+func rawHex(raw string) string { return hex.EncodeToString(codec.EncodeBytes(nil, []byte(raw))) }
+
+// fixtureState is the deterministic snapshot behind the goldens: four
+// stores (up, cooling, paused, down), regions in every state, retries,
+// reloads with merged_from, events and actions.
+func fixtureState() *snapshots.State {
+	s := &snapshots.State{
+		Version: snapshots.Version,
+		TakenAt: fixtureTaken,
+		Seq:     42,
+		Source: snapshots.Source{
+			PD:          []string{"127.0.0.1:2379"},
+			ClusterID:   7021974512398765432,
+			EmbeddedSim: true,
+		},
+		Subscriptions: []snapshots.Subscription{
+			{ID: 1, Start: rawHex("t"), End: rawHex("u"), ResolvedTs: 450000000000000000, ResolvedLagMs: 12300, Initialized: false, Events: 9876},
+			{ID: 2, Start: tablePrefixHex(107, 'r'), End: tablePrefixHex(107, 's'), ResolvedTs: 450000000000001000, ResolvedLagMs: 800, Initialized: true, Events: 321},
+		},
+		Stores: []snapshots.Store{
+			{ID: 1, Addr: "127.0.0.1:20160", State: snapshots.StoreUp, Failures: 0, Streams: 2, Regions: 7},
+			{ID: 2, Addr: "127.0.0.1:20161", State: snapshots.StoreCooldown, CooldownMsLeft: 1600, Failures: 3, Streams: 0, Regions: 4},
+			{ID: 3, Addr: "127.0.0.1:20162", State: snapshots.StorePaused, Failures: 0, Streams: 0, Regions: 3},
+			{ID: 4, Addr: "127.0.0.1:20163", State: snapshots.StoreDown, Failures: 7, Streams: 0, Regions: 1},
+		},
+		Actions: []snapshots.Action{
+			{At: fixtureTaken.Add(-90 * time.Second), Action: "pause-store", Target: "store 3 (127.0.0.1:20162)", Result: "ok: 3 regions parked"},
+			{At: fixtureTaken.Add(-40 * time.Second), Action: "force-reload", Target: "region 9 (subscription 1)", Result: "ok"},
+			{At: fixtureTaken.Add(-5 * time.Second), Action: "resume-store", Target: "store 9", Result: "unknown store 9"},
+		},
+		Sim: &snapshots.SimGroundTruth{CommittedRows: 10500, MissingRows: 0},
+	}
+	type reg struct {
+		id, store   uint64
+		state       string
+		lag, events int64
+		err         string
+		attempts    int
+	}
+	regs := []reg{
+		{2, 1, snapshots.StateInitialized, 300, 1200, "", 0},
+		{3, 1, snapshots.StateInitialized, 450, 980, "", 0},
+		{4, 1, snapshots.StateStale, 12300, 400, "", 0},
+		{5, 1, snapshots.StateRequested, 0, 0, "", 0},
+		{6, 1, snapshots.StateRetryWait, 0, 55, "not_leader: leader is on store 2", 3},
+		{7, 1, snapshots.StateLocating, 0, 0, "epoch_not_match", 1},
+		{8, 2, snapshots.StateParked, 0, 10, "store_failure: connection refused", 2},
+		{9, 2, snapshots.StateReloadWait, 0, 77, "", 0},
+		{10, 2, snapshots.StateRetryWait, 0, 0, "server_is_busy", 5},
+		{11, 2, snapshots.StateQueued, 0, 0, "", 0},
+		{12, 3, snapshots.StateParked, 0, 31, "", 0},
+		{13, 3, snapshots.StateParked, 0, 12, "", 0},
+		{14, 3, snapshots.StateParked, 0, 0, "", 0},
+		{15, 4, snapshots.StateRetryWait, 0, 0, "rpc_ctx_unavailable", 4},
+		{16, 1, snapshots.StateInitialized, 150, 6000, "", 0},
+	}
+	for k, r := range regs {
+		start := rowKeyHex(100, int64(k)*1000)
+		end := rowKeyHex(100, int64(k+1)*1000)
+		if k == 0 {
+			start = rawHex("t")
+		}
+		s.Regions = append(s.Regions, snapshots.Region{
+			ID: r.id, Subscription: 1, Start: start, End: end, StoreID: r.store,
+			LeaderPeer: r.id*10 + r.store, EpochVersion: 5, EpochConfVer: 1, State: r.state,
+			Initialized: r.state == snapshots.StateInitialized || r.state == snapshots.StateStale,
+			ResolvedTs:  449999999000000000 + uint64(r.id), ResolvedLagMs: r.lag, Events: uint64(r.events),
+			LastError: r.err, RetryAttempts: r.attempts,
+		})
+	}
+	s.Regions[len(s.Regions)-1].End = rawHex("u")
+	// Subscription 2: one table, one region.
+	s.Regions = append(s.Regions, snapshots.Region{
+		ID: 20, Subscription: 2, Start: tablePrefixHex(107, 'r'), End: tablePrefixHex(107, 's'), StoreID: 1,
+		LeaderPeer: 201, EpochVersion: 2, EpochConfVer: 1, State: snapshots.StateInitialized, Initialized: true,
+		ResolvedTs: 450000000000001000, ResolvedLagMs: 800, Events: 321,
+	})
+	s.Retries = []snapshots.Retry{
+		{Subscription: 1, RegionID: 10, Start: s.Regions[8].Start, End: s.Regions[8].End, Reason: snapshots.ReasonServerIsBusy, Attempt: 5, DueInMs: 2400},
+		{Subscription: 1, RegionID: 6, Start: s.Regions[4].Start, End: s.Regions[4].End, Reason: snapshots.ReasonNotLeader, Attempt: 3, DueInMs: 120},
+		{Subscription: 1, RegionID: 15, Start: s.Regions[13].Start, End: s.Regions[13].End, Reason: snapshots.ReasonRPCCtxUnavailable, Attempt: 4, DueInMs: -30},
+	}
+	s.Reloads = []snapshots.Reload{
+		{Subscription: 1, Start: s.Regions[7].Start, End: s.Regions[8].End, Reason: snapshots.ReasonForceReload, MergedFrom: 5, QueuedMsAgo: 18},
+		{Subscription: 1, Start: rowKeyHex(101, 0), End: rowKeyHex(101, 5000), Reason: snapshots.ReasonStale, MergedFrom: 1, QueuedMsAgo: 4},
+	}
+	for k := range 12 {
+		op := "put"
+		if k%4 == 3 {
+			op = "delete"
+		}
+		s.Events = append(s.Events, snapshots.Event{
+			Subscription: 1, RegionID: uint64(2 + k%3), Op: op, Key: rowKeyHex(100, int64(k*37)),
+			StartTs: 449999990000000000 + uint64(k)*1000, CommitTs: 449999990000000500 + uint64(k)*1000, ValueLen: 16 + k,
+		})
+	}
+	var initialized, stale int
+	var lagMax int64
+	for _, r := range s.Regions {
+		if r.Initialized {
+			initialized++
+		}
+		if r.State == snapshots.StateStale {
+			stale++
+		}
+		lagMax = max(lagMax, r.ResolvedLagMs)
+	}
+	s.Totals = snapshots.Totals{
+		Regions: len(s.Regions), Initialized: initialized, Stale: stale,
+		Events: 10197, EventsPerSec: 482.5, ResolvedLagMaxMs: lagMax,
+		ErrorsByReason: map[string]int64{
+			snapshots.ReasonNotLeader: 14, snapshots.ReasonEpochNotMatch: 3, snapshots.ReasonServerIsBusy: 9,
+			snapshots.ReasonStoreFailure: 6, snapshots.ReasonRPCCtxUnavailable: 2, snapshots.ReasonForceReload: 1,
+			snapshots.ReasonCongested: 0,
+		},
+		RetriesFired: 31, ReloadsFlushed: 7, ReloadSpansMerged: 19, RegionRequests: 240,
+	}
+	if err := s.Validate(); err != nil {
+		panic(err)
+	}
+	return s
+}
+
+// next returns a copy of s one refresh later, with changed applied to it.
+func next(s *snapshots.State, changed func(*snapshots.State)) *snapshots.State {
+	c := *s
+	c.Seq++
+	c.TakenAt = c.TakenAt.Add(time.Second)
+	c.Regions = append([]snapshots.Region(nil), s.Regions...)
+	c.Stores = append([]snapshots.Store(nil), s.Stores...)
+	c.Retries = append([]snapshots.Retry(nil), s.Retries...)
+	c.Reloads = append([]snapshots.Reload(nil), s.Reloads...)
+	c.Actions = append([]snapshots.Action(nil), s.Actions...)
+	c.Events = append([]snapshots.Event(nil), s.Events...)
+	c.Totals.ErrorsByReason = map[string]int64{}
+	for k, v := range s.Totals.ErrorsByReason {
+		c.Totals.ErrorsByReason[k] = v
+	}
+	if changed != nil {
+		changed(&c)
+	}
+	return &c
+}
+
+// bigState has n regions over 4 stores, in a spread of states, for the
+// benchmarks and the big-table tests.
+func bigState(n int) *snapshots.State {
+	s := fixtureState()
+	s.Regions = make([]snapshots.Region, n)
+	states := snapshots.RegionStates()
+	for i := range s.Regions {
+		k := uint64(i)
+		// A cheap mixing function so sort order differs from ID order.
+		h := (k*2654435761 + 12345) % 1000003
+		s.Regions[i] = snapshots.Region{
+			ID: k + 1, Subscription: 1 + k%2, StoreID: 1 + k%4,
+			Start: rowKeyHex(100+int64(k/100000), int64(k%100000)*10), End: rowKeyHex(100+int64(k/100000), int64(k%100000)*10+10),
+			State: states[h%uint64(len(states))], Initialized: h%3 == 0,
+			ResolvedLagMs: int64(h % 60000), Events: h % 5000, RetryAttempts: int(h % 7),
+		}
+		if h%11 == 0 {
+			s.Regions[i].LastError = "not_leader: leader moved to store 3"
+		}
+	}
+	s.Totals.Regions = n
+	return s
+}
+
+// fakeSource hands out whatever snapshot the test put in.
+type fakeSource struct {
+	mu sync.Mutex
+	s  *snapshots.State
+}
+
+func (f *fakeSource) Snapshot() *snapshots.State {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.s
+}
+
+func (f *fakeSource) set(s *snapshots.State) {
+	f.mu.Lock()
+	f.s = s
+	f.mu.Unlock()
+}
+
+// fakeController records the actions it is asked for.
+type fakeController struct {
+	mu    sync.Mutex
+	calls []string
+	err   error
+}
+
+func (c *fakeController) record(call string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.calls = append(c.calls, call)
+	return c.err
+}
+
+func (c *fakeController) PauseStore(id uint64) error  { return c.record(fmt.Sprintf("pause %d", id)) }
+func (c *fakeController) ResumeStore(id uint64) error { return c.record(fmt.Sprintf("resume %d", id)) }
+func (c *fakeController) ForceReloadRegion(sub, id uint64) error {
+	return c.record(fmt.Sprintf("reload-region %d/%d", sub, id))
+}
+func (c *fakeController) ForceReloadSpan(sub uint64, start, end string) error {
+	return c.record(fmt.Sprintf("reload-span %d %s %s", sub, start, end))
+}
+
+func (c *fakeController) Calls() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]string(nil), c.calls...)
+}
+
+var errStoreGone = errors.New("unknown store 3")

@@ -1,0 +1,101 @@
+package ui
+
+import "github.com/charmbracelet/bubbles/key"
+
+// KeyMap is every binding the UI answers to. The help overlay and the footer
+// are generated from it, so a binding that is disabled (read-only mode, no
+// save function) disappears from both.
+type KeyMap struct {
+	Up       key.Binding
+	Down     key.Binding
+	PageUp   key.Binding
+	PageDown key.Binding
+	HalfUp   key.Binding
+	HalfDown key.Binding
+	Top      key.Binding
+	Bottom   key.Binding
+
+	NextView key.Binding
+	PrevView key.Binding
+	Views    key.Binding // 1–7
+	Detail   key.Binding
+	Back     key.Binding
+
+	Filter      key.Binding
+	Sort        key.Binding
+	SortReverse key.Binding
+
+	Freeze  key.Binding
+	Slower  key.Binding
+	Faster  key.Binding
+	Save    key.Binding
+	Pause   key.Binding
+	Reload  key.Binding
+	Help    key.Binding
+	Quit    key.Binding
+	ForceQ  key.Binding
+	Confirm key.Binding
+
+	// ReadOnlyAction catches P and R while they are disabled, so the
+	// operator is told why nothing happens. It never shows in help.
+	ReadOnlyAction key.Binding
+}
+
+// DefaultKeyMap returns the conventional bindings (reference/tui.md §2.3).
+// readOnly disables the operator actions; canSave enables ctrl+s.
+func DefaultKeyMap(readOnly, canSave bool) KeyMap {
+	km := KeyMap{
+		Up:       key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑/k", "up")),
+		Down:     key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓/j", "down")),
+		PageUp:   key.NewBinding(key.WithKeys("pgup"), key.WithHelp("pgup", "page up")),
+		PageDown: key.NewBinding(key.WithKeys("pgdown"), key.WithHelp("pgdn", "page down")),
+		HalfUp:   key.NewBinding(key.WithKeys("ctrl+u"), key.WithHelp("ctrl+u", "half page up")),
+		HalfDown: key.NewBinding(key.WithKeys("ctrl+d"), key.WithHelp("ctrl+d", "half page down")),
+		Top:      key.NewBinding(key.WithKeys("g", "home"), key.WithHelp("g", "top")),
+		Bottom:   key.NewBinding(key.WithKeys("G", "end"), key.WithHelp("G", "bottom")),
+
+		NextView: key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "next view")),
+		PrevView: key.NewBinding(key.WithKeys("shift+tab"), key.WithHelp("shift+tab", "previous view")),
+		Views:    key.NewBinding(key.WithKeys("1", "2", "3", "4", "5", "6", "7"), key.WithHelp("1-7", "views")),
+		Detail:   key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "detail")),
+		Back:     key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back / clear filter")),
+
+		Filter:      key.NewBinding(key.WithKeys("/"), key.WithHelp("/", "filter")),
+		Sort:        key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "sort")),
+		SortReverse: key.NewBinding(key.WithKeys("S"), key.WithHelp("S", "reverse")),
+
+		Freeze: key.NewBinding(key.WithKeys(" "), key.WithHelp("space", "freeze")),
+		Slower: key.NewBinding(key.WithKeys("+", "="), key.WithHelp("+", "refresh slower")),
+		Faster: key.NewBinding(key.WithKeys("-", "_"), key.WithHelp("-", "refresh faster")),
+		Save:   key.NewBinding(key.WithKeys("ctrl+s"), key.WithHelp("ctrl+s", "save snapshot")),
+		Pause:  key.NewBinding(key.WithKeys("P"), key.WithHelp("P", "pause/resume")),
+		Reload: key.NewBinding(key.WithKeys("R"), key.WithHelp("R", "reload")),
+		Help:   key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
+		Quit:   key.NewBinding(key.WithKeys("q"), key.WithHelp("q", "quit")),
+		ForceQ: key.NewBinding(key.WithKeys("ctrl+c")),
+		Confirm: key.NewBinding(key.WithKeys("y", "Y"),
+			key.WithHelp("y", "confirm")),
+
+		ReadOnlyAction: key.NewBinding(key.WithKeys("P", "R")),
+	}
+	km.Pause.SetEnabled(!readOnly)
+	km.Reload.SetEnabled(!readOnly)
+	km.ReadOnlyAction.SetEnabled(readOnly)
+	km.Save.SetEnabled(canSave)
+	return km
+}
+
+// ShortHelp is the footer: the keys an operator needs first.
+func (k KeyMap) ShortHelp() []key.Binding {
+	return []key.Binding{k.Help, k.Views, k.Filter, k.Sort, k.Detail, k.Freeze, k.Pause, k.Reload, k.Quit}
+}
+
+// FullHelp is the ? overlay, one column per group.
+func (k KeyMap) FullHelp() [][]key.Binding {
+	return [][]key.Binding{
+		{k.Up, k.Down, k.PageUp, k.PageDown, k.HalfUp, k.HalfDown, k.Top, k.Bottom},
+		{k.NextView, k.PrevView, k.Views, k.Detail, k.Back},
+		{k.Filter, k.Sort, k.SortReverse, k.Freeze, k.Slower, k.Faster},
+		{k.Pause, k.Reload, k.Save, k.Help, k.Quit},
+	}
+}

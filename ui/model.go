@@ -1,0 +1,588 @@
+package ui
+
+import (
+	"io"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/charmbracelet/bubbles/help"
+	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
+
+	"pulltop/snapshots"
+)
+
+// Source is where snapshots come from: the live engine, or a file in replay
+// mode. Snapshot must not block: the UI calls it on every refresh tick from
+// its event loop. It may return the same *State again (nothing changed) or
+// nil (nothing published yet).
+type Source interface{ Snapshot() *snapshots.State }
+
+// Controller carries out operator actions; nil in replay and --read-only
+// mode. Calls may block briefly (they go through the engine's event loop),
+// so the UI makes them from a tea.Cmd, never from Update.
+type Controller interface {
+	PauseStore(storeID uint64) error
+	ResumeStore(storeID uint64) error
+	ForceReloadRegion(subscription, regionID uint64) error
+	ForceReloadSpan(subscription uint64, startHex, endHex string) error
+}
+
+// Options configure the UI.
+type Options struct {
+	Source Source
+	// Controller nil means read-only: P and R are disabled and hidden.
+	Controller Controller
+	// ReadOnlyReason is shown when the operator presses P or R in
+	// read-only mode, e.g. "replay of snap.json: actions are disabled" or
+	// "--read-only". Setting it also makes the UI read-only.
+	ReadOnlyReason string
+	// RefreshInterval is how often the Source is polled (default 1s);
+	// + and - move it between 250ms and 5s.
+	RefreshInterval time.Duration
+	// SaveSnapshot writes the snapshot on screen (ctrl+s) and returns its
+	// path. nil disables ctrl+s.
+	SaveSnapshot func(*snapshots.State) (path string, err error)
+	// Now is the clock (default time.Now); tests pin it.
+	Now func() time.Time
+	// SourceLabel names the source in the header, e.g. "replay snap.json".
+	// Empty derives it from the snapshot (PD addresses, embedded sim).
+	SourceLabel string
+}
+
+// Minimum terminal size; below it the UI shows a notice instead of views
+// that would be cut into nonsense.
+const (
+	minWidth  = 60
+	minHeight = 15
+)
+
+// flashFor is how long a flash message stays in the status line.
+const flashFor = 8 * time.Second
+
+// refreshSteps are the intervals + and - step through. Below 250ms the UI
+// would spend its time re-sorting (btop #793: input lags below ~1s); above
+// 5s an operator thinks it has hung.
+var refreshSteps = []time.Duration{
+	250 * time.Millisecond, 500 * time.Millisecond, time.Second,
+	2 * time.Second, 3 * time.Second, 5 * time.Second,
+}
+
+type viewID int
+
+const (
+	viewOverview viewID = iota
+	viewRegions
+	viewRetries
+	viewReloads
+	viewStores
+	viewEvents
+	viewActions
+	numViews
+)
+
+var viewNames = [numViews]string{"Overview", "Regions", "Retries", "Reloads", "Stores", "Events", "Actions"}
+
+// Messages.
+type (
+	tickMsg       struct{}
+	actionDoneMsg struct {
+		what string
+		err  error
+	}
+	savedMsg struct {
+		path string
+		err  error
+	}
+)
+
+// Model is the root bubbletea model. It is a handle: copies share one
+// state, which bubbletea never notices because it only ever holds the
+// latest copy; it lets View reuse buffers across frames.
+type Model struct{ a *app }
+
+// app is the UI's state. Owned by the bubbletea goroutine: Update and View
+// run there, and everything else reaches it through messages.
+type app struct {
+	opts     Options
+	readOnly bool
+	keys     KeyMap
+	theme    *Theme
+	help     help.Model
+	names    *keyNames
+	hist     *history
+	ctx      *renderCtx
+
+	width, height int
+	bodyHeight    int
+
+	shown    *snapshots.State // the snapshot on screen
+	latest   *snapshots.State // the newest one the Source gave
+	received int              // distinct snapshots seen; >1 means the source is live
+	frozen   bool
+	frozenAt time.Time
+	behind   uint64
+	interval time.Duration
+
+	view     viewID
+	lists    [numViews]*listView // nil for the Overview
+	overview *overviewView
+	detail   *detailView
+	confirm  *confirmDialog
+	showHelp bool
+
+	filtering    bool
+	filterInput  lineEdit
+	filterBefore string
+
+	flash    string
+	flashErr bool
+	flashAt  time.Time
+	inflight int
+
+	quit     chan struct{} // closed on quit, to release a pending tick
+	quitOnce sync.Once
+
+	frame      []byte // reused frame buffer
+	footer     string // cached short help
+	footerSize int
+}
+
+// New builds the UI model and takes the first snapshot, so the first frame
+// already has data.
+func New(opts Options) Model {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.RefreshInterval <= 0 {
+		opts.RefreshInterval = time.Second
+	}
+	opts.RefreshInterval = min(max(opts.RefreshInterval, refreshSteps[0]), refreshSteps[len(refreshSteps)-1])
+	readOnly := opts.Controller == nil || opts.ReadOnlyReason != ""
+	if readOnly && opts.ReadOnlyReason == "" {
+		opts.ReadOnlyReason = "read-only: no controller, actions are disabled"
+	}
+	a := &app{
+		opts:     opts,
+		readOnly: readOnly,
+		keys:     DefaultKeyMap(readOnly, opts.SaveSnapshot != nil),
+		theme:    NewTheme(),
+		help:     help.New(),
+		names:    newKeyNames(),
+		hist:     newHistory(),
+		interval: opts.RefreshInterval,
+		quit:     make(chan struct{}),
+	}
+	a.ctx = &renderCtx{names: a.names, theme: a.theme}
+	a.overview = &overviewView{ctx: a.ctx}
+	a.lists[viewRegions] = newListView(&regionsView{ctx: a.ctx}, a.names)
+	a.lists[viewRetries] = newListView(&retriesView{ctx: a.ctx}, a.names)
+	a.lists[viewReloads] = newListView(&reloadsView{ctx: a.ctx}, a.names)
+	a.lists[viewStores] = newListView(&storesView{ctx: a.ctx}, a.names)
+	a.lists[viewEvents] = newListView(&eventsView{ctx: a.ctx}, a.names)
+	a.lists[viewActions] = newListView(&actionsView{ctx: a.ctx, loc: opts.Now().Location()}, a.names)
+
+	if opts.Source != nil {
+		a.pull()
+	}
+	return Model{a: a}
+}
+
+// Init starts the refresh timer.
+func (m Model) Init() tea.Cmd { return m.a.tick() }
+
+// Update handles one message.
+func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	cmd := m.a.update(msg)
+	m.a.layout()
+	return m, cmd
+}
+
+// View renders the screen.
+func (m Model) View() string { return m.a.render() }
+
+// Idle reports whether no operator action is in flight, so tests can wait
+// for "press key → action done" without sleeping (lazygit's busy/idle).
+func (m Model) Idle() bool { return m.a.inflight == 0 }
+
+// Run runs the UI full-screen until the operator quits. nil input or output
+// mean the process's terminal.
+func Run(opts Options, input io.Reader, output io.Writer) error {
+	m := New(opts)
+	popts := []tea.ProgramOption{tea.WithAltScreen()}
+	if input != nil {
+		popts = append(popts, tea.WithInput(input))
+	}
+	if output != nil {
+		popts = append(popts, tea.WithOutput(output))
+	}
+	_, err := tea.NewProgram(m, popts...).Run()
+	m.a.stop()
+	return err
+}
+
+func (a *app) stop() { a.quitOnce.Do(func() { close(a.quit) }) }
+
+func (a *app) quitCmd() tea.Cmd {
+	a.stop()
+	return tea.Quit
+}
+
+// tick arms the next refresh. It is re-armed only after a tick has been
+// handled, so a slow refresh can never pile ticks up. Unlike tea.Tick, it
+// returns early when the UI quits, so no goroutine outlives the program.
+func (a *app) tick() tea.Cmd {
+	d, quit := a.interval, a.quit
+	return func() tea.Msg {
+		t := time.NewTimer(d)
+		defer t.Stop()
+		select {
+		case <-t.C:
+			return tickMsg{}
+		case <-quit:
+			return nil
+		}
+	}
+}
+
+func (a *app) update(msg tea.Msg) tea.Cmd {
+	switch msg := msg.(type) {
+	case tea.WindowSizeMsg:
+		a.width, a.height = msg.Width, msg.Height
+		a.help.Width = msg.Width
+		return nil
+	case tickMsg:
+		a.pull()
+		return a.tick()
+	case actionDoneMsg:
+		a.inflight--
+		if msg.err != nil {
+			a.setFlash(msg.what+" failed: "+msg.err.Error(), true)
+		} else {
+			a.setFlash(msg.what+": done", false)
+		}
+		a.pull()
+		return nil
+	case savedMsg:
+		if msg.err != nil {
+			a.setFlash("saving snapshot failed: "+msg.err.Error(), true)
+		} else {
+			a.setFlash("snapshot saved to "+msg.path, false)
+		}
+		return nil
+	case tea.KeyMsg:
+		return a.handleKey(msg)
+	}
+	return nil
+}
+
+// pull takes the Source's newest snapshot. An unchanged one costs nothing;
+// while frozen a new one is only counted.
+func (a *app) pull() {
+	s := a.opts.Source.Snapshot()
+	if s == nil || s == a.latest || (a.latest != nil && s.Seq != 0 && s.Seq == a.latest.Seq) {
+		return
+	}
+	a.latest = s
+	a.received++
+	a.hist.observe(s)
+	if a.frozen {
+		if a.shown != nil && s.Seq > a.shown.Seq {
+			a.behind = s.Seq - a.shown.Seq
+		} else {
+			a.behind++
+		}
+		return
+	}
+	a.accept(s)
+}
+
+// accept puts s on screen and derives the visible view's rows.
+func (a *app) accept(s *snapshots.State) {
+	prev := a.shown
+	a.shown = s
+	a.names.setLimit(2 * (len(s.Regions) + len(s.Retries) + len(s.Reloads) + len(s.Events)))
+	for _, l := range a.lists {
+		if l != nil {
+			l.setState(s)
+		}
+	}
+	a.overview.setState(s, prev)
+	a.deriveVisible()
+}
+
+// deriveVisible derives the rows of the view on screen; the others wait
+// until they are shown, so a refresh costs one view's sort, not six.
+func (a *app) deriveVisible() {
+	a.ctx.elapsed = a.elapsedMs()
+	if l := a.lists[a.view]; l != nil {
+		l.derive()
+	}
+}
+
+// elapsedMs is how far the view clock is past the shown snapshot. Countdowns
+// advance by it only while the source is live and the snapshot fresh; a
+// replayed file or a stalled engine shows the values as they were taken.
+func (a *app) elapsedMs() int64 {
+	if a.shown == nil || a.received < 2 {
+		return 0
+	}
+	now := a.opts.Now()
+	if a.frozen {
+		now = a.frozenAt
+	}
+	d := now.Sub(a.shown.TakenAt)
+	if d < 0 || d > 3*a.interval {
+		return 0
+	}
+	return d.Milliseconds()
+}
+
+func (a *app) setFlash(text string, isErr bool) {
+	a.flash, a.flashErr, a.flashAt = text, isErr, a.opts.Now()
+}
+
+func (a *app) tooSmall() bool { return a.width < minWidth || a.height < minHeight }
+
+// layout gives the visible table the rows left between header and footer.
+func (a *app) layout() {
+	if a.tooSmall() {
+		return
+	}
+	a.bodyHeight = a.height - 4 - len(a.banners())
+	if l := a.lists[a.view]; l != nil && (l.tbl.width != a.width || l.tbl.rows != a.bodyHeight-1) {
+		l.tbl.setSize(a.width, a.bodyHeight)
+	}
+}
+
+func (a *app) switchView(v viewID) {
+	a.view = (v + numViews) % numViews
+	a.detail = nil
+	a.layout()
+	a.deriveVisible()
+}
+
+func (a *app) setFrozen(on bool) {
+	if on == a.frozen {
+		return
+	}
+	a.frozen = on
+	if on {
+		a.frozenAt, a.behind = a.opts.Now(), 0
+		return
+	}
+	a.behind = 0
+	if a.latest != nil && a.latest != a.shown {
+		a.accept(a.latest)
+	}
+}
+
+func (a *app) stepInterval(d int) {
+	i := 0
+	for i < len(refreshSteps)-1 && refreshSteps[i] < a.interval {
+		i++
+	}
+	i = max(0, min(i+d, len(refreshSteps)-1))
+	a.interval = refreshSteps[i]
+	a.setFlash("refresh every "+a.interval.String(), false)
+}
+
+func (a *app) handleKey(msg tea.KeyMsg) tea.Cmd {
+	km := &a.keys
+	if key.Matches(msg, km.ForceQ) {
+		return a.quitCmd()
+	}
+	if a.confirm != nil {
+		return a.answerConfirm(msg)
+	}
+	if a.filtering {
+		a.filterKey(msg)
+		return nil
+	}
+	if a.tooSmall() {
+		// The operator cannot see what a key would do; only quitting is safe.
+		if key.Matches(msg, km.Quit) {
+			return a.quitCmd()
+		}
+		return nil
+	}
+	if a.showHelp {
+		switch {
+		case key.Matches(msg, km.Quit):
+			return a.quitCmd()
+		case key.Matches(msg, km.Help, km.Back):
+			a.showHelp = false
+		}
+		return nil
+	}
+
+	switch {
+	case key.Matches(msg, km.Quit):
+		return a.quitCmd()
+	case key.Matches(msg, km.Help):
+		a.showHelp = true
+		return nil
+	case key.Matches(msg, km.NextView):
+		a.switchView(a.view + 1)
+		return nil
+	case key.Matches(msg, km.PrevView):
+		a.switchView(a.view - 1)
+		return nil
+	case key.Matches(msg, km.Views):
+		a.switchView(viewID(msg.String()[0] - '1'))
+		return nil
+	case key.Matches(msg, km.Freeze):
+		a.setFrozen(!a.frozen)
+		return nil
+	case key.Matches(msg, km.Slower):
+		a.stepInterval(+1)
+		return nil
+	case key.Matches(msg, km.Faster):
+		a.stepInterval(-1)
+		return nil
+	case key.Matches(msg, km.Save):
+		return a.save()
+	case key.Matches(msg, km.Pause):
+		a.askPause()
+		return nil
+	case key.Matches(msg, km.Reload):
+		a.askReload()
+		return nil
+	case key.Matches(msg, km.ReadOnlyAction):
+		a.setFlash(a.opts.ReadOnlyReason, true)
+		return nil
+	}
+
+	if a.detail != nil {
+		switch {
+		case key.Matches(msg, km.Back):
+			a.detail = nil
+		case key.Matches(msg, km.Up):
+			a.detail.scroll = max(0, a.detail.scroll-1)
+		case key.Matches(msg, km.Down):
+			a.detail.scroll++
+		case key.Matches(msg, km.Top):
+			a.detail.scroll = 0
+		}
+		return nil
+	}
+
+	l := a.lists[a.view]
+	if l == nil {
+		return nil
+	}
+	rows := max(1, l.tbl.rows)
+	switch {
+	case key.Matches(msg, km.Up):
+		l.move(func(t *table) { t.moveBy(-1) })
+	case key.Matches(msg, km.Down):
+		l.move(func(t *table) { t.moveBy(1) })
+	case key.Matches(msg, km.PageUp):
+		l.move(func(t *table) { t.moveBy(-rows) })
+	case key.Matches(msg, km.PageDown):
+		l.move(func(t *table) { t.moveBy(rows) })
+	case key.Matches(msg, km.HalfUp):
+		l.move(func(t *table) { t.moveBy(-max(1, rows/2)) })
+	case key.Matches(msg, km.HalfDown):
+		l.move(func(t *table) { t.moveBy(max(1, rows/2)) })
+	case key.Matches(msg, km.Top):
+		l.move(func(t *table) { t.moveTo(0) })
+	case key.Matches(msg, km.Bottom):
+		l.move(func(t *table) { t.moveTo(t.n - 1) })
+	case key.Matches(msg, km.Sort):
+		l.cycleSort()
+		a.deriveVisible()
+	case key.Matches(msg, km.SortReverse):
+		l.reverseSort()
+		a.deriveVisible()
+	case key.Matches(msg, km.Filter):
+		a.filtering = true
+		a.filterBefore = l.filter.raw
+		a.filterInput.set(l.filter.raw)
+	case key.Matches(msg, km.Detail):
+		a.openDetail(l)
+	case key.Matches(msg, km.Back):
+		if l.filter.active() {
+			l.setFilter("")
+			a.deriveVisible()
+		}
+	}
+	return nil
+}
+
+// filterKey edits the filter; it applies as it is typed, so the match
+// count answers "is this the filter I want" before enter.
+func (a *app) filterKey(msg tea.KeyMsg) {
+	l := a.lists[a.view]
+	switch msg.Type {
+	case tea.KeyEnter:
+		a.filtering = false
+		return
+	case tea.KeyEsc:
+		a.filtering = false
+		l.setFilter(a.filterBefore)
+		a.deriveVisible()
+		return
+	}
+	if a.filterInput.update(msg) {
+		l.setFilter(a.filterInput.String())
+		a.deriveVisible()
+	}
+}
+
+func (a *app) openDetail(l *listView) {
+	i, ok := l.selected()
+	if !ok || a.shown == nil {
+		return
+	}
+	s := a.shown
+	switch a.view {
+	case viewRegions:
+		r := &s.Regions[i]
+		a.detail = &detailView{sub: r.Subscription, id: r.ID}
+	case viewRetries:
+		r := &s.Retries[i]
+		a.detail = &detailView{sub: r.Subscription, id: r.RegionID}
+	case viewEvents:
+		e := &s.Events[i]
+		a.detail = &detailView{sub: e.Subscription, id: e.RegionID}
+	case viewStores:
+		a.detail = &detailView{store: true, id: s.Stores[i].ID}
+	}
+}
+
+func (a *app) save() tea.Cmd {
+	s, saveFn := a.shown, a.opts.SaveSnapshot
+	if s == nil {
+		a.setFlash("no snapshot to save yet", true)
+		return nil
+	}
+	a.setFlash("saving snapshot…", false)
+	return func() tea.Msg {
+		path, err := saveFn(s)
+		return savedMsg{path: path, err: err}
+	}
+}
+
+// frameStatus is the snapshot age etc. for the header.
+func (a *app) sourceLabel() string {
+	if a.opts.SourceLabel != "" {
+		return a.opts.SourceLabel
+	}
+	s := a.shown
+	if s == nil {
+		return "no snapshot yet"
+	}
+	pd := "PD -"
+	if len(s.Source.PD) > 0 {
+		pd = "PD " + s.Source.PD[0]
+		if len(s.Source.PD) > 1 {
+			pd += " +" + strconv.Itoa(len(s.Source.PD)-1)
+		}
+	}
+	if s.Source.EmbeddedSim {
+		return "embedded sim, " + pd
+	}
+	return pd
+}

@@ -1,0 +1,210 @@
+package ui
+
+import (
+	"cmp"
+	"strings"
+
+	"pulltop/snapshots"
+)
+
+// renderCtx is what row formatting needs beyond the row itself. The root
+// model owns it and updates elapsed before each frame.
+type renderCtx struct {
+	names *keyNames
+	theme *Theme
+	// elapsed is how far (ms) the view clock is past the snapshot's
+	// taken_at; countdowns and ages move by it between snapshots.
+	elapsed int64
+}
+
+// regionsView lists every subscribed region (Regions, key 2).
+type regionsView struct {
+	ctx *renderCtx
+	s   *snapshots.State
+}
+
+const (
+	regColID = iota
+	regColSub
+	regColStore
+	regColState
+	regColLag
+	regColEvents
+	regColRetries
+	regColSpan
+	regColError
+)
+
+func (v *regionsView) noun() string { return "regions" }
+
+func (v *regionsView) columns() []column {
+	return []column{
+		regColID:      {title: "REGION", width: 9, right: true},
+		regColSub:     {title: "SUB", width: 4, right: true, drop: 4},
+		regColStore:   {title: "STORE", width: 5, right: true},
+		regColState:   {title: "STATE", width: 11},
+		regColLag:     {title: "LAG", width: 7, right: true},
+		regColEvents:  {title: "EVENTS", width: 9, right: true, drop: 3},
+		regColRetries: {title: "RETRY", width: 5, right: true, drop: 2},
+		regColSpan:    {title: "SPAN", width: 20, flex: 3, drop: 1},
+		regColError:   {title: "LAST ERROR", width: 10, flex: 2, drop: 5},
+	}
+}
+
+func (v *regionsView) defaultSort() (int, bool) { return regColLag, true }
+
+func (v *regionsView) fields() []field {
+	r := func(i int32) *snapshots.Region { return &v.s.Regions[i] }
+	return []field{
+		{name: "region", aliases: []string{"id"}, kind: fieldNum, free: true, num: func(i int32) int64 { return int64(r(i).ID) }},
+		{name: "sub", aliases: []string{"subscription"}, kind: fieldNum, num: func(i int32) int64 { return int64(r(i).Subscription) }},
+		{name: "store", kind: fieldNum, num: func(i int32) int64 { return int64(r(i).StoreID) }},
+		{name: "state", kind: fieldText, free: true, text: func(i int32) string { return r(i).State }},
+		{name: "lag", kind: fieldDur, num: func(i int32) int64 { return r(i).ResolvedLagMs }},
+		{name: "events", kind: fieldNum, num: func(i int32) int64 { return int64(r(i).Events) }},
+		{name: "retries", aliases: []string{"attempts", "attempt", "retry"}, kind: fieldNum, num: func(i int32) int64 { return int64(r(i).RetryAttempts) }},
+		{name: "key", aliases: []string{"span"}, kind: fieldKey, free: true, keys: func(i int32) (string, string) { return r(i).Start, r(i).End }},
+		{name: "error", aliases: []string{"err"}, kind: fieldText, free: true, text: func(i int32) string { return r(i).LastError }},
+		{name: "leader", kind: fieldNum, num: func(i int32) int64 { return int64(r(i).LeaderPeer) }},
+	}
+}
+
+func (v *regionsView) setState(s *snapshots.State) { v.s = s }
+
+func (v *regionsView) length() int {
+	if v.s == nil {
+		return 0
+	}
+	return len(v.s.Regions)
+}
+
+func (v *regionsView) rowID(i int32) rowID {
+	r := &v.s.Regions[i]
+	return rowID{a: r.Subscription, b: r.ID}
+}
+
+func (v *regionsView) compare(a, b int32, col int) int {
+	x, y := &v.s.Regions[a], &v.s.Regions[b]
+	switch col {
+	case regColID:
+		return cmp.Or(cmp.Compare(x.ID, y.ID), cmp.Compare(x.Subscription, y.Subscription))
+	case regColSub:
+		return cmp.Compare(x.Subscription, y.Subscription)
+	case regColStore:
+		return cmp.Compare(x.StoreID, y.StoreID)
+	case regColState:
+		return cmp.Compare(regionStateRank(x.State), regionStateRank(y.State))
+	case regColLag:
+		return cmp.Compare(x.ResolvedLagMs, y.ResolvedLagMs)
+	case regColEvents:
+		return cmp.Compare(x.Events, y.Events)
+	case regColRetries:
+		return cmp.Compare(x.RetryAttempts, y.RetryAttempts)
+	case regColSpan:
+		return cmp.Or(cmp.Compare(x.Subscription, y.Subscription), strings.Compare(x.Start, y.Start))
+	case regColError:
+		return strings.Compare(x.LastError, y.LastError)
+	}
+	return 0
+}
+
+func (v *regionsView) appendCell(dst []byte, i int32, col, w int, plain bool) []byte {
+	r := &v.s.Regions[i]
+	switch col {
+	case regColID:
+		return appendUintCell(dst, r.ID, w)
+	case regColSub:
+		return appendUintCell(dst, r.Subscription, w)
+	case regColStore:
+		return appendUintCell(dst, r.StoreID, w)
+	case regColState:
+		return appendStateCell(dst, regionStateWord(r.State), v.ctx.theme.RegionState(r.State), w, plain)
+	case regColLag:
+		if !r.Initialized && r.ResolvedLagMs <= 0 {
+			return appendCell(dst, "-", w, true)
+		}
+		return appendDurCell(dst, r.ResolvedLagMs, w)
+	case regColEvents:
+		return appendUintCell(dst, r.Events, w)
+	case regColRetries:
+		return appendIntCell(dst, int64(r.RetryAttempts), w)
+	case regColSpan:
+		return v.ctx.names.appendSpan(dst, r.Start, r.End, w)
+	case regColError:
+		return appendCell(dst, r.LastError, w, false)
+	}
+	return appendSpaces(dst, w)
+}
+
+// appendStateCell appends a state word, painted unless plain.
+func appendStateCell(dst []byte, word string, p paint, w int, plain bool) []byte {
+	if plain {
+		return appendCell(dst, word, w, false)
+	}
+	dst = append(dst, p.pre...)
+	dst = appendCell(dst, word, w, false)
+	return append(dst, p.post...)
+}
+
+// regionStateRank orders states as a region moves through them, so sorting
+// by state groups the stuck ones at one end.
+func regionStateRank(s string) int {
+	switch s {
+	case snapshots.StateQueued:
+		return 0
+	case snapshots.StateLocating:
+		return 1
+	case snapshots.StateParked:
+		return 2
+	case snapshots.StateRequested:
+		return 3
+	case snapshots.StateInitialized:
+		return 4
+	case snapshots.StateRetryWait:
+		return 5
+	case snapshots.StateReloadWait:
+		return 6
+	case snapshots.StateStale:
+		return 7
+	}
+	return 8
+}
+
+// regionStateWord is the word shown for a state. States are words, never
+// colours alone (NO_COLOR, reference/tui.md §4.4); upper case makes them
+// stand out from the numbers around them.
+func regionStateWord(s string) string {
+	switch s {
+	case snapshots.StateQueued:
+		return "QUEUED"
+	case snapshots.StateLocating:
+		return "LOCATING"
+	case snapshots.StateParked:
+		return "PARKED"
+	case snapshots.StateRequested:
+		return "REQUESTED"
+	case snapshots.StateInitialized:
+		return "INITIALIZED"
+	case snapshots.StateRetryWait:
+		return "RETRY-WAIT"
+	case snapshots.StateReloadWait:
+		return "RELOAD-WAIT"
+	case snapshots.StateStale:
+		return "STALE"
+	}
+	return strings.ToUpper(s)
+}
+
+func storeStateWord(s string) string {
+	switch s {
+	case snapshots.StoreUp:
+		return "UP"
+	case snapshots.StoreCooldown:
+		return "COOLDOWN"
+	case snapshots.StorePaused:
+		return "PAUSED"
+	case snapshots.StoreDown:
+		return "DOWN"
+	}
+	return strings.ToUpper(s)
+}
