@@ -169,7 +169,8 @@ type Config struct {
 
 	// PublishInterval is how often a snapshot is published (500ms).
 	PublishInterval time.Duration
-	// ConnectTimeout bounds reaching PD at start (10s).
+	// ConnectTimeout bounds reaching PD at start (8s, so that an unreachable
+	// PD is reported within 10s of starting, DESIGN §1).
 	ConnectTimeout time.Duration
 	// ScansPerStore bounds requested-but-not-initialized regions per store
 	// (128), like TiCDC's admission window.
@@ -215,7 +216,7 @@ func (c *Config) withDefaults() error {
 		c.PublishInterval = 500 * time.Millisecond
 	}
 	if c.ConnectTimeout <= 0 {
-		c.ConnectTimeout = 10 * time.Second
+		c.ConnectTimeout = 8 * time.Second
 	}
 	if c.ScansPerStore <= 0 {
 		c.ScansPerStore = 128

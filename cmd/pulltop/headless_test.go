@@ -117,7 +117,7 @@ func TestHeadlessUnreachablePD(t *testing.T) {
 	start := time.Now()
 	_, stderr, code := runPulltop(t, "headless", "--duration", "5s", "--pd", addr)
 	require.Equal(t, 1, code, stderr)
-	require.Less(t, time.Since(start), 12*time.Second)
+	require.Less(t, time.Since(start), 10*time.Second)
 	require.Contains(t, stderr, addr)
 	require.Contains(t, stderr, "cannot reach PD")
 }
