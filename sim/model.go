@@ -899,33 +899,32 @@ func (c *Cluster) withStore(store uint64, fn func(*storeState)) error {
 	return nil
 }
 
-// CongestRegion fails a region's downstreams with Congested and refuses new
-// registrations with it until `until`.
-func (c *Cluster) CongestRegion(regionID uint64, until time.Time) error {
+func (c *Cluster) withRegion(regionID uint64, fn func(*region)) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	r, ok := c.byID[regionID]
 	if !ok {
 		return fmt.Errorf("unknown region %d", regionID)
 	}
-	r.congestedUntil = until
-	c.failRegion(r, func(*downstream) *cdcpb.Error {
-		return &cdcpb.Error{Congested: &cdcpb.Congested{RegionId: r.id}}
-	})
+	fn(r)
 	return nil
+}
+
+// CongestRegion fails a region's downstreams with Congested and refuses new
+// registrations with it until `until`.
+func (c *Cluster) CongestRegion(regionID uint64, until time.Time) error {
+	return c.withRegion(regionID, func(r *region) {
+		r.congestedUntil = until
+		c.failRegion(r, func(*downstream) *cdcpb.Error {
+			return &cdcpb.Error{Congested: &cdcpb.Congested{RegionId: r.id}}
+		})
+	})
 }
 
 // SilenceRegion stops a region's resolved ts without any error until `until`
 // (the silent stuck region of TiCDC #5096).
 func (c *Cluster) SilenceRegion(regionID uint64, until time.Time) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	r, ok := c.byID[regionID]
-	if !ok {
-		return fmt.Errorf("unknown region %d", regionID)
-	}
-	r.silencedUntil = until
-	return nil
+	return c.withRegion(regionID, func(r *region) { r.silencedUntil = until })
 }
 
 // ClearFaultWindows ends every hang, slowness, busy, congestion and silence
