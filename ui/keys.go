@@ -90,12 +90,20 @@ func (k KeyMap) ShortHelp() []key.Binding {
 	return []key.Binding{k.Help, k.Views, k.Filter, k.Sort, k.Detail, k.Freeze, k.Pause, k.Reload, k.Quit}
 }
 
-// FullHelp is the ? overlay, one column per group.
+// FullHelp is the ? overlay, one column per group. It has room for longer
+// descriptions than the footer.
 func (k KeyMap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		{k.Up, k.Down, k.PageUp, k.PageDown, k.HalfUp, k.HalfDown, k.Top, k.Bottom},
 		{k.NextView, k.PrevView, k.Views, k.Detail, k.Back},
-		{k.Filter, k.Sort, k.SortReverse, k.Freeze, k.Slower, k.Faster},
-		{k.Pause, k.Reload, k.Save, k.Help, k.Quit},
+		{k.Filter, withDesc(k.Sort, "next sort column"), withDesc(k.SortReverse, "reverse sort"),
+			withDesc(k.Freeze, "freeze / resume view"), k.Slower, k.Faster},
+		{withDesc(k.Pause, "pause/resume store"), withDesc(k.Reload, "force reload region/span"), k.Save, k.Help, k.Quit},
 	}
+}
+
+// withDesc is b with another description (enabled state kept).
+func withDesc(b key.Binding, desc string) key.Binding {
+	b.SetHelp(b.Help().Key, desc)
+	return b
 }

@@ -68,7 +68,7 @@ func (a *app) banners() []string {
 	var out []string
 	if a.shown != nil && a.shown.EngineError != "" {
 		out = append(out, a.theme.EngineErr.render(fitANSI(
-			" ENGINE STOPPED: "+a.shown.EngineError+" — the data below is the last the engine published", a.width)))
+			" ENGINE STOPPED: "+a.shown.EngineError+" (below: its last snapshot)", a.width)))
 	}
 	if a.frozen {
 		text := " FROZEN — " + strconv.FormatUint(a.behind, 10) + " updates behind (since " +
@@ -155,7 +155,13 @@ func (a *app) appendStatus(b []byte) []byte {
 			left += "  " + th.FlashError.render("invalid filter: "+l.filter.err)
 		}
 	case a.detail != nil:
-		left = " " + a.detail.title() + " — enter: detail of the selected row; esc: back"
+		left = " detail of " + a.detail.title() + "; esc: back"
+		if !a.readOnly {
+			left += "; P pauses the store"
+			if !a.detail.store {
+				left += ", R reloads the region"
+			}
+		}
 	case l != nil && l.filter.active():
 		left = " filter " + strconv.Quote(l.filter.raw) + ": " + a.matchText(l) + "  (esc clears)"
 		if l.filter.err != "" {
@@ -200,11 +206,7 @@ func (a *app) helpLines() []string {
 		" " + a.theme.Title.render("Keys") + "   (? or esc closes)",
 		"",
 	}
-	full := a.help
-	full.Width = a.width - 2
-	for _, line := range strings.Split(full.FullHelpView(a.keys.FullHelp()), "\n") {
-		out = append(out, "  "+line)
-	}
+	out = append(out, a.fullHelp(a.width-2)...)
 	out = append(out, "",
 		"  "+a.theme.Section.render("Filter")+"  text  !text (inverse)  field:value (text: contains, number: equal, duration: at least)",
 		"          field>value  field<value  (lag>5s, retries>3); terms are AND-ed; the filter stays across refreshes",
@@ -215,6 +217,33 @@ func (a *app) helpLines() []string {
 		out = append(out, "", "  "+a.theme.Warn.render("Read-only: "+a.opts.ReadOnlyReason))
 	}
 	return out
+}
+
+// fullHelp lays the KeyMap's help groups out in as few rows as fit: all
+// four side by side on a wide terminal, two by two, or one under another.
+func (a *app) fullHelp(width int) []string {
+	groups := a.keys.FullHelp()
+	full := a.help
+	full.Width = 0 // measure, never truncate: the layout below decides
+	var lines []string
+	for _, perRow := range []int{len(groups), 2, 1} {
+		lines = lines[:0]
+		fits := true
+		for i := 0; i < len(groups); i += perRow {
+			block := full.FullHelpView(groups[i:min(i+perRow, len(groups))])
+			if lipgloss.Width(block) > width {
+				fits = false
+			}
+			for _, line := range strings.Split(block, "\n") {
+				lines = append(lines, "  "+line)
+			}
+			lines = append(lines, "")
+		}
+		if fits {
+			break
+		}
+	}
+	return lines
 }
 
 // overlayDialog draws the confirm dialog over the middle of the body. It

@@ -13,6 +13,7 @@ type column struct {
 	title string
 	width int  // cells; the minimum for a flex column
 	flex  int  // share of the width left over once every column has its width
+	max   int  // a flex column grows no wider (0: no limit)
 	right bool // numbers are right-aligned so magnitudes line up
 	drop  int  // on a narrow terminal the highest drop goes first; 0 never
 }
@@ -33,6 +34,7 @@ type table struct {
 	cols     []column
 	widths   []int // per column for the current width; 0 = dropped
 	width    int
+	used     int // cells the columns take; the cursor row is padded beyond
 	rows     int // data rows that fit under the header
 	n        int // rows in the derived list
 	cursor   int
@@ -86,40 +88,35 @@ func (t *table) layout() {
 	left := max(0, t.width-need())
 	flexTotal := 0
 	for i, c := range t.cols {
+		t.widths[i] = 0
 		if !dropped[i] {
+			t.widths[i] = c.width
 			flexTotal += c.flex
 		}
 	}
+	// Share what is left by flex weight; a column at its max passes the
+	// rest on to the last flex column without one (a span never needs more
+	// than its longest key pair, an error message always can use more).
+	given, sink := 0, -1
 	for i, c := range t.cols {
-		switch {
-		case dropped[i]:
-			t.widths[i] = 0
-		case c.flex > 0:
-			extra := left * c.flex / flexTotal
-			t.widths[i] = c.width + extra
-		default:
-			t.widths[i] = c.width
+		if dropped[i] || c.flex == 0 {
+			continue
 		}
+		extra := left * c.flex / flexTotal
+		if c.max > 0 {
+			extra = min(extra, max(0, c.max-c.width))
+		} else {
+			sink = i
+		}
+		t.widths[i] += extra
+		given += extra
 	}
-	// Rounding leaves a few cells; give them to the last flex column so
-	// the row ends flush with the screen.
-	if flexTotal > 0 {
-		used := markerWidth
-		k := 0
-		last := -1
-		for i, w := range t.widths {
-			if w > 0 {
-				used += w
-				k++
-				if t.cols[i].flex > 0 {
-					last = i
-				}
-			}
-		}
-		used += max(0, k-1) * colGap
-		if last >= 0 && used < t.width {
-			t.widths[last] += t.width - used
-		}
+	if sink >= 0 {
+		t.widths[sink] += left - given
+	}
+	t.used = need() + given
+	if sink >= 0 {
+		t.used += left - given
 	}
 }
 
@@ -219,6 +216,8 @@ func (t *table) appendRows(dst []byte, idx []int32, r rowRenderer, th *Theme) []
 			dst = r.appendCell(dst, idx[p], c, w, cur)
 		}
 		if cur {
+			// The cursor bar spans the screen, so the row reads as one.
+			dst = appendSpaces(dst, t.width-t.used)
 			dst = append(dst, th.Cursor.post...)
 		} else {
 			dst = trimSpaces(dst)

@@ -28,8 +28,8 @@ func (v *actionsView) columns() []column {
 	return []column{
 		actColAt:     {title: "TIME", width: 8},
 		actColAction: {title: "ACTION", width: 14},
-		actColTarget: {title: "TARGET", width: 20, flex: 2},
-		actColResult: {title: "RESULT", width: 16, flex: 3},
+		actColTarget: {title: "TARGET", width: 14, flex: 2},
+		actColResult: {title: "RESULT", width: 12, flex: 3},
 	}
 }
 

@@ -32,7 +32,7 @@ func (v *eventsView) columns() []column {
 		evColSub:      {title: "SUB", width: 4, right: true, drop: 4},
 		evColRegion:   {title: "REGION", width: 9, right: true},
 		evColOp:       {title: "OP", width: 6},
-		evColKey:      {title: "KEY", width: 16, flex: 1},
+		evColKey:      {title: "KEY", width: 16, flex: 1, max: 40},
 		evColStartTs:  {title: "START TS", width: 19, right: true, drop: 2},
 		evColCommitTs: {title: "COMMIT TS", width: 19, right: true},
 		evColBytes:    {title: "BYTES", width: 6, right: true, drop: 1},

@@ -46,7 +46,7 @@ func (v *regionsView) columns() []column {
 		regColLag:     {title: "LAG", width: 7, right: true},
 		regColEvents:  {title: "EVENTS", width: 9, right: true, drop: 3},
 		regColRetries: {title: "RETRY", width: 5, right: true, drop: 2},
-		regColSpan:    {title: "SPAN", width: 20, flex: 3, drop: 1},
+		regColSpan:    {title: "SPAN", width: 20, flex: 3, max: 36, drop: 1},
 		regColError:   {title: "LAST ERROR", width: 10, flex: 2, drop: 5},
 	}
 }

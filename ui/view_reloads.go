@@ -28,7 +28,7 @@ func (v *reloadsView) columns() []column {
 	return []column{
 		relColAge:    {title: "AGE", width: 7, right: true},
 		relColSub:    {title: "SUB", width: 4, right: true, drop: 2},
-		relColReason: {title: "REASON", width: 19, flex: 1, drop: 1},
+		relColReason: {title: "REASON", width: 19, flex: 1, max: 24, drop: 1},
 		relColMerged: {title: "MERGED", width: 6, right: true},
 		relColSpan:   {title: "SPAN", width: 24, flex: 3},
 	}

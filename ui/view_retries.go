@@ -30,9 +30,9 @@ func (v *retriesView) columns() []column {
 		retColDue:     {title: "DUE IN", width: 8, right: true},
 		retColSub:     {title: "SUB", width: 4, right: true, drop: 2},
 		retColRegion:  {title: "REGION", width: 9, right: true},
-		retColReason:  {title: "REASON", width: 19, flex: 1},
+		retColReason:  {title: "REASON", width: 19, flex: 1, max: 24},
 		retColAttempt: {title: "ATTEMPT", width: 7, right: true},
-		retColSpan:    {title: "SPAN", width: 20, flex: 3, drop: 1},
+		retColSpan:    {title: "SPAN", width: 20, flex: 3, max: 36, drop: 1},
 	}
 }
 

@@ -28,7 +28,7 @@ func (v *storesView) noun() string { return "stores" }
 func (v *storesView) columns() []column {
 	return []column{
 		stoColID:       {title: "STORE", width: 5, right: true},
-		stoColAddr:     {title: "ADDRESS", width: 15, flex: 1},
+		stoColAddr:     {title: "ADDRESS", width: 15, flex: 1, max: 40},
 		stoColState:    {title: "STATE", width: 8},
 		stoColCooldown: {title: "COOLDOWN", width: 8, right: true},
 		stoColFailures: {title: "FAILURES", width: 8, right: true, drop: 1},
