@@ -173,6 +173,10 @@ func New(opts Options) Model {
 		hist:     newHistory(),
 		interval: opts.RefreshInterval,
 		quit:     make(chan struct{}),
+		// Until bubbletea reports the size (it cannot when the output is
+		// not a terminal), assume the classic one.
+		width:  80,
+		height: 24,
 	}
 	a.ctx = &renderCtx{names: a.names, theme: a.theme}
 	a.overview = &overviewView{ctx: a.ctx}
