@@ -69,9 +69,13 @@ func (e *Engine) publish(now time.Time) {
 			State: r.state, Initialized: r.initialized, ResolvedTs: rts,
 			Events: r.events, LastError: r.lastError, RetryAttempts: r.retryAttempts,
 		}
-		if r.initialized {
+		if rts != 0 {
+			// Held ranges only: a parked or re-scanning region's lag grows
+			// while it waits, and that is what the operator must see.
 			row.ResolvedLagMs = lag(rts)
 			t.ResolvedLagMaxMs = max(t.ResolvedLagMaxMs, row.ResolvedLagMs)
+		}
+		if r.initialized {
 			t.Initialized++
 		}
 		if r.state == snapshots.StateStale {

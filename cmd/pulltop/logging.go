@@ -30,7 +30,9 @@ func openLogger(path string) (*zap.Logger, func(), error) {
 			return nil, nil, fmt.Errorf("--log-file %s: %w", path, err)
 		}
 		sync = zapcore.Lock(f)
-		enc := zapcore.NewConsoleEncoder(zap.NewProductionEncoderConfig())
+		encCfg := zap.NewProductionEncoderConfig()
+		encCfg.EncodeTime = zapcore.ISO8601TimeEncoder
+		enc := zapcore.NewConsoleEncoder(encCfg)
 		core = zapcore.NewCore(enc, sync, level)
 		closer = func() { _ = f.Sync(); _ = f.Close() }
 	}
