@@ -245,7 +245,6 @@ func (e *Engine) regionFailed(r *regionState, reason, detail string, serverBacko
 // handleStreamFailure fails every region the worker carried, cools the
 // store down, and lets the worker reconnect.
 func (e *Engine) handleStreamFailure(w *streamWorker, err error) {
-	st := e.stores[w.storeID]
 	cooldown := e.storeCooldown.Failure(w.storeID)
 	e.logger.Info("store stream failed", zap.Uint64("store", w.storeID), zap.Duration("cooldown", cooldown), zap.Error(err))
 	detail := err.Error()
@@ -264,7 +263,6 @@ func (e *Engine) handleStreamFailure(w *streamWorker, err error) {
 	w.takeQueue()
 	w.initialized.Store(0)
 	clear(w.deregPending) // the next stream starts clean
-	_ = st
 	select {
 	case w.ack <- struct{}{}:
 	default:
