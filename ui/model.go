@@ -393,6 +393,9 @@ func (a *app) stepInterval(d int) {
 }
 
 func (a *app) handleKey(msg tea.KeyMsg) tea.Cmd {
+	if msg.Type == tea.KeyRunes && len(msg.Runes) > 1 && !a.filtering && a.confirm == nil {
+		return a.handleRunes(msg)
+	}
 	km := &a.keys
 	if key.Matches(msg, km.ForceQ) {
 		return a.quitCmd()
@@ -513,6 +516,32 @@ func (a *app) handleKey(msg tea.KeyMsg) tea.Cmd {
 		}
 	}
 	return nil
+}
+
+// handleRunes splits a run of characters into keys. bubbletea reports
+// characters that arrive in one read as one message ("5j"), which happens
+// whenever the operator types ahead of a busy UI, or through tmux.
+func (a *app) handleRunes(msg tea.KeyMsg) tea.Cmd {
+	if msg.Paste {
+		return nil // a paste is text, not commands
+	}
+	var cmds []tea.Cmd
+	for k, r := range msg.Runes {
+		cmds = append(cmds, a.handleKey(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{r}}))
+		switch {
+		case a.filtering:
+			// "/" opened the filter: the rest is its text.
+			if rest := msg.Runes[k+1:]; len(rest) > 0 {
+				a.filterKey(tea.KeyMsg{Type: tea.KeyRunes, Runes: rest})
+			}
+			return tea.Batch(cmds...)
+		case a.confirm != nil:
+			// A dialog must be answered by a key typed after it could
+			// be seen; typed-ahead characters never confirm an action.
+			return tea.Batch(cmds...)
+		}
+	}
+	return tea.Batch(cmds...)
 }
 
 // filterKey edits the filter; it applies as it is typed, so the match

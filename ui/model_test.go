@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	tea "github.com/charmbracelet/bubbletea"
 	"github.com/stretchr/testify/require"
 
 	"pulltop/snapshots"
@@ -548,4 +549,28 @@ func TestRegionStatesAllShown(t *testing.T) {
 	for _, st := range snapshots.RegionStates() {
 		h.requireContains(regionStateWord(st))
 	}
+}
+
+func TestRunsOfCharactersAreSeparateKeys(t *testing.T) {
+	h := newHarness(t, fixtureState())
+	h.update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("5jj")})
+	require.Equal(t, viewStores, h.m.a.view)
+	require.Contains(t, h.cursorLine(), "127.0.0.1:20162")
+
+	// Typed-ahead characters never answer a dialog.
+	h.update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("Py")})
+	require.NotNil(t, h.m.a.confirm)
+	require.Empty(t, h.ctrl.Calls())
+	h.press("n")
+
+	// "/" takes the rest as filter text.
+	h.update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("2/store:2")})
+	require.True(t, h.m.a.filtering)
+	h.requireContains("/store:2█", "4 of 16 regions match")
+	h.press("enter")
+
+	// A paste is never a command.
+	h.update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("q1"), Paste: true})
+	require.False(t, h.quit)
+	require.Equal(t, viewRegions, h.m.a.view)
 }
