@@ -16,6 +16,33 @@ type detailView struct {
 	sub    uint64 // regions only
 	id     uint64
 	scroll int
+
+	// Looking the object up is O(regions); it is done once per snapshot,
+	// not per frame.
+	cachedFor   *snapshots.State
+	region      *snapshots.Region
+	storeCounts map[string]int
+}
+
+// lookup finds the object in s, reusing the last answer for the same s.
+func (d *detailView) lookup(s *snapshots.State) {
+	if d.cachedFor == s {
+		return
+	}
+	d.cachedFor = s
+	if !d.store {
+		d.region = findRegion(s, d.sub, d.id)
+		return
+	}
+	d.storeCounts = map[string]int{}
+	if s == nil {
+		return
+	}
+	for i := range s.Regions {
+		if s.Regions[i].StoreID == d.id {
+			d.storeCounts[s.Regions[i].State]++
+		}
+	}
 }
 
 func (d *detailView) title() string {
@@ -64,7 +91,8 @@ func (a *app) regionDetailLines(d *detailView) []string {
 	kv := func(k, v string) { out = append(out, "   "+th.Section.render(fit(k, 14))+" "+v) }
 	out = append(out, " "+th.Title.render("Region "+strconv.FormatUint(d.id, 10))+
 		"  subscription "+strconv.FormatUint(d.sub, 10)+"   (esc: back)")
-	r := findRegion(s, d.sub, d.id)
+	d.lookup(s)
+	r := d.region
 	if r == nil {
 		out = append(out, "   not in the current snapshot: split, merged away or unsubscribed. History below.")
 	} else {
@@ -119,13 +147,8 @@ func (a *app) storeDetailLines(d *detailView) []string {
 		kv("failures", strconv.Itoa(st.Failures))
 		kv("streams", strconv.Itoa(st.Streams))
 		kv("regions", strconv.Itoa(st.Regions))
-		counts := map[string]int{}
-		for i := range s.Regions {
-			if s.Regions[i].StoreID == st.ID {
-				counts[s.Regions[i].State]++
-			}
-		}
-		kv("by state", countWords(counts, snapshots.RegionStates(), regionStateWord))
+		d.lookup(s)
+		kv("by state", countWords(d.storeCounts, snapshots.RegionStates(), regionStateWord))
 	}
 	out = append(out, "")
 	out = append(out, " "+th.ColHeader.render("HISTORY")+"  newest first; changes this UI has seen")

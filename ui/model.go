@@ -3,6 +3,7 @@ package ui
 import (
 	"io"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -160,6 +161,11 @@ func New(opts Options) Model {
 	}
 	opts.RefreshInterval = min(max(opts.RefreshInterval, refreshSteps[0]), refreshSteps[len(refreshSteps)-1])
 	readOnly := opts.Controller == nil || opts.ReadOnlyReason != ""
+	if opts.SourceLabel == "" && strings.HasPrefix(opts.ReadOnlyReason, "replay") {
+		// Replay says so in its reason ("replay of snap.json: …"); the
+		// header must not let a saved snapshot pass for a live cluster.
+		opts.SourceLabel, _, _ = strings.Cut(opts.ReadOnlyReason, ":")
+	}
 	if readOnly && opts.ReadOnlyReason == "" {
 		opts.ReadOnlyReason = "read-only: no controller, actions are disabled"
 	}
@@ -187,9 +193,7 @@ func New(opts Options) Model {
 	a.lists[viewEvents] = newListView(&eventsView{ctx: a.ctx}, a.names)
 	a.lists[viewActions] = newListView(&actionsView{ctx: a.ctx, loc: opts.Now().Location()}, a.names)
 
-	if opts.Source != nil {
-		a.pull()
-	}
+	a.pull()
 	return Model{a: a}
 }
 
@@ -284,6 +288,9 @@ func (a *app) update(msg tea.Msg) tea.Cmd {
 // pull takes the Source's newest snapshot. An unchanged one costs nothing;
 // while frozen a new one is only counted.
 func (a *app) pull() {
+	if a.opts.Source == nil {
+		return
+	}
 	s := a.opts.Source.Snapshot()
 	if s == nil || s == a.latest || (a.latest != nil && s.Seq != 0 && s.Seq == a.latest.Seq) {
 		return
@@ -354,7 +361,7 @@ func (a *app) layout() {
 	if a.tooSmall() {
 		return
 	}
-	a.bodyHeight = a.height - 4 - len(a.banners())
+	a.bodyHeight = a.height - 4 - a.bannerCount()
 	if l := a.lists[a.view]; l != nil && (l.tbl.width != a.width || l.tbl.rows != a.bodyHeight-1) {
 		l.tbl.setSize(a.width, a.bodyHeight)
 	}

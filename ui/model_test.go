@@ -574,3 +574,27 @@ func TestRunsOfCharactersAreSeparateKeys(t *testing.T) {
 	require.False(t, h.quit)
 	require.Equal(t, viewRegions, h.m.a.view)
 }
+
+func TestNoSnapshotYet(t *testing.T) {
+	h := newHarness(t, nil)
+	h.requireContains("no snapshot yet", "waiting for the first snapshot")
+	for _, k := range []string{"2", "enter", "P", "R", "3", "5", "P", "ctrl+s", "6", "7", "?"} {
+		h.press(k)
+	}
+	require.Empty(t, h.ctrl.Calls())
+	h.press("esc")
+	h.refresh(fixtureState())
+	h.press("2")
+	h.requireContains("16 regions")
+
+	m := New(Options{}) // no source at all: nothing to show, nothing to panic on
+	m.Update(tickMsg{})
+	require.NotEmpty(t, m.View())
+}
+
+func TestReplayLabel(t *testing.T) {
+	h := newHarness(t, fixtureState(), readOnly("replay of snap.json: a saved snapshot, actions are disabled"))
+	h.requireContains(" pulltop  replay of snap.json  snapshot #42")
+	h2 := newHarness(t, fixtureState(), func(o *Options) { o.SourceLabel = "PD 10.0.0.1:2379 (prod-east)" })
+	h2.requireContains("PD 10.0.0.1:2379 (prod-east)")
+}

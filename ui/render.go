@@ -62,6 +62,19 @@ func (a *app) shownSeq() uint64 {
 	return a.shown.Seq
 }
 
+// bannerCount is len(banners()) without drawing them, for the layout that
+// runs after every message.
+func (a *app) bannerCount() int {
+	n := 0
+	if a.shown != nil && a.shown.EngineError != "" {
+		n++
+	}
+	if a.frozen {
+		n++
+	}
+	return n
+}
+
 // banners are the full-width warnings between tabs and body. An engine
 // error comes first: it means everything below has stopped moving.
 func (a *app) banners() []string {

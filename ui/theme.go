@@ -42,12 +42,10 @@ func (p paint) render(s string) string {
 // colour profile is known) and never per frame.
 type Theme struct {
 	Title      paint
-	Header     paint
 	TabActive  paint
 	TabIdle    paint
 	ColHeader  paint
 	Cursor     paint
-	Dim        paint
 	Frozen     paint
 	EngineErr  paint
 	Warn       paint
@@ -55,10 +53,9 @@ type Theme struct {
 	FlashError paint
 	Section    paint
 
-	// Dialog and HelpBox frame the confirm dialog and the help overlay;
-	// they are drawn rarely enough for lipgloss.
-	Dialog  lipgloss.Style
-	HelpBox lipgloss.Style
+	// Dialog frames the confirm dialog; it is drawn rarely enough for
+	// lipgloss.
+	Dialog lipgloss.Style
 
 	regionState map[string]paint
 	storeState  map[string]paint
@@ -76,12 +73,10 @@ func NewTheme() *Theme {
 	fg := func(c lipgloss.TerminalColor) paint { return newPaint(lipgloss.NewStyle().Foreground(c)) }
 	t := &Theme{
 		Title:      newPaint(lipgloss.NewStyle().Bold(true)),
-		Header:     newPaint(lipgloss.NewStyle()),
 		TabActive:  newPaint(lipgloss.NewStyle().Bold(true).Reverse(true)),
 		TabIdle:    fg(grey),
 		ColHeader:  newPaint(lipgloss.NewStyle().Bold(true).Underline(true)),
 		Cursor:     newPaint(lipgloss.NewStyle().Reverse(true)),
-		Dim:        fg(grey),
 		Frozen:     newPaint(lipgloss.NewStyle().Bold(true).Foreground(lipgloss.Color("0")).Background(yellow)),
 		EngineErr:  newPaint(lipgloss.NewStyle().Bold(true).Foreground(lipgloss.Color("15")).Background(red)),
 		Warn:       fg(yellow),
@@ -90,7 +85,6 @@ func NewTheme() *Theme {
 		Section:    newPaint(lipgloss.NewStyle().Bold(true)),
 		Dialog: lipgloss.NewStyle().Border(lipgloss.RoundedBorder()).
 			BorderForeground(yellow).Padding(0, 1),
-		HelpBox: lipgloss.NewStyle().Padding(0, 1),
 		regionState: map[string]paint{
 			snapshots.StateQueued:      fg(grey),
 			snapshots.StateLocating:    fg(blue),
