@@ -45,6 +45,10 @@ type listView struct {
 	hasSel bool
 	dirty  bool
 	names  *keyNames
+	// stickyTop keeps a cursor on the first row there, instead of
+	// following that row down: in a log (events, actions) the top is
+	// "the newest", and that is what an operator at the top wants to see.
+	stickyTop bool
 }
 
 func newListView(m listModel, names *keyNames) *listView {
@@ -122,8 +126,9 @@ func (l *listView) derive() {
 // keeps its position when that row is gone (or filtered out).
 func (l *listView) follow() {
 	line := l.tbl.cursor - l.tbl.offset
+	atTop := l.tbl.cursor == 0
 	l.tbl.setLen(len(l.idx))
-	if l.hasSel {
+	if l.hasSel && !(l.stickyTop && atTop) {
 		for p, i := range l.idx {
 			if l.model.rowID(i) == l.sel {
 				l.tbl.place(p, line)

@@ -192,6 +192,8 @@ func New(opts Options) Model {
 	a.lists[viewStores] = newListView(&storesView{ctx: a.ctx}, a.names)
 	a.lists[viewEvents] = newListView(&eventsView{ctx: a.ctx}, a.names)
 	a.lists[viewActions] = newListView(&actionsView{ctx: a.ctx, loc: opts.Now().Location()}, a.names)
+	a.lists[viewEvents].stickyTop = true
+	a.lists[viewActions].stickyTop = true
 
 	a.pull()
 	return Model{a: a}

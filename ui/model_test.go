@@ -598,3 +598,19 @@ func TestReplayLabel(t *testing.T) {
 	h2 := newHarness(t, fixtureState(), func(o *Options) { o.SourceLabel = "PD 10.0.0.1:2379 (prod-east)" })
 	h2.requireContains("PD 10.0.0.1:2379 (prod-east)")
 }
+
+func TestLogViewsStayOnTheNewest(t *testing.T) {
+	h := newHarness(t, fixtureState())
+	h.press("7")
+	require.Contains(t, h.cursorLine(), "resume-store")
+	add := func(s *snapshots.State) {
+		s.Actions = append(s.Actions, snapshots.Action{At: s.TakenAt, Action: "pause-store", Target: "store 1", Result: "ok"})
+	}
+	h.refresh(next(h.src.s, add))
+	require.Contains(t, h.cursorLine(), "store 1", "at the top, the newest action is selected")
+	// Away from the top, the cursor follows its row.
+	h.press("j")
+	require.Contains(t, h.cursorLine(), "resume-store")
+	h.refresh(next(h.src.s, add))
+	require.Contains(t, h.cursorLine(), "resume-store")
+}
