@@ -1,7 +1,6 @@
 package ui
 
 import (
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -20,7 +19,6 @@ func TestMain(m *testing.M) {
 	lipgloss.SetColorProfile(termenv.Ascii)
 	lipgloss.SetHasDarkBackground(true)
 	goleak.VerifyTestMain(m)
-	_ = os.Stdout
 }
 
 // key turns a key name into the message bubbletea would send: named keys
