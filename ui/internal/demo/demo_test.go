@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"pulltop/ui/internal/tmuxtest"
+	"pulltop/internal/tmuxtest"
 )
 
 var screenshots = flag.String("screenshots", "",
