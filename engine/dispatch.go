@@ -98,6 +98,7 @@ func (e *Engine) handleLocated(task rangeTask, locs []RegionLoc, err error) {
 			continue
 		}
 		e.regions[key] = r
+		e.orderDirty = true
 		e.tryLock(r)
 	}
 	// Records superseded by this answer: waiting in the span, not in it.
@@ -115,6 +116,7 @@ func (e *Engine) forget(r *regionState) {
 	}
 	if e.regions[r.key()] == r {
 		delete(e.regions, r.key())
+		e.orderDirty = true
 	}
 	if st := e.stores[r.storeID]; st != nil {
 		delete(st.parked, r)

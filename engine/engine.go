@@ -67,6 +67,8 @@ type Engine struct {
 	aggTimer    *time.Timer
 	subs        []*subscription
 	regions     map[regionKey]*regionState
+	order       []*regionState // regions in (subscription, start key) order, for snapshots
+	orderDirty  bool           // regions were added or removed since order was built
 	stores      map[uint64]*storeInfo
 	workerCtx   context.Context
 	stopWorkers context.CancelFunc
