@@ -22,16 +22,7 @@ func appendCell(dst []byte, s string, w int, right bool) []byte {
 	if !plainASCII(s) {
 		return appendWideCell(dst, s, w, right)
 	}
-	if len(s) > w {
-		dst = append(dst, s[:w-1]...)
-		return append(dst, ellipsis...)
-	}
-	if right {
-		dst = appendSpaces(dst, w-len(s))
-		return append(dst, s...)
-	}
-	dst = append(dst, s...)
-	return appendSpaces(dst, w-len(s))
+	return appendASCIICell(dst, s, w, right)
 }
 
 // appendCellBytes is appendCell for text formatted into a scratch buffer.
@@ -39,6 +30,11 @@ func appendCellBytes(dst, s []byte, w int, right bool) []byte {
 	if w <= 0 {
 		return dst
 	}
+	return appendASCIICell(dst, s, w, right)
+}
+
+// appendASCIICell fits one-byte-per-cell text into w > 0 cells.
+func appendASCIICell[S ~string | ~[]byte](dst []byte, s S, w int, right bool) []byte {
 	if len(s) > w {
 		dst = append(dst, s[:w-1]...)
 		return append(dst, ellipsis...)
