@@ -35,7 +35,9 @@ func (e *Engine) deliver(r *regionState, row Row) {
 	e.stats.events++
 	e.recent.add(r.sub.id, r.id, row)
 	if e.sink != nil {
-		e.sink.write(r.sub.id, r.id, row)
+		if err := e.sink.write(r.sub.id, r.id, row); err != nil {
+			e.fatal(err) // a sink that silently drops rows would lose data
+		}
 	}
 	if e.truth != nil {
 		e.truth.delivered(r.sub.id, row.Key, row.CommitTs)
@@ -83,9 +85,10 @@ func (rr *recentRows) events() []snapshots.Event {
 
 // rowSink writes delivered rows as JSON lines (--sink).
 type rowSink struct {
-	f   *os.File
-	w   *bufio.Writer
-	buf []byte
+	path string
+	f    *os.File
+	w    *bufio.Writer
+	buf  []byte
 }
 
 func openSink(path string) (*rowSink, error) {
@@ -93,10 +96,10 @@ func openSink(path string) (*rowSink, error) {
 	if err != nil {
 		return nil, fmt.Errorf("--sink %s: %w", path, err)
 	}
-	return &rowSink{f: f, w: bufio.NewWriterSize(f, 64<<10)}, nil
+	return &rowSink{path: path, f: f, w: bufio.NewWriterSize(f, 64<<10)}, nil
 }
 
-func (s *rowSink) write(sub, region uint64, row Row) {
+func (s *rowSink) write(sub, region uint64, row Row) error {
 	b := s.buf[:0]
 	b = append(b, `{"subscription":`...)
 	b = strconv.AppendUint(b, sub, 10)
@@ -116,14 +119,25 @@ func (s *rowSink) write(sub, region uint64, row Row) {
 	b = hex.AppendEncode(b, row.OldValue)
 	b = append(b, "\"}\n"...)
 	s.buf = b
-	_, _ = s.w.Write(b)
+	if _, err := s.w.Write(b); err != nil {
+		return fmt.Errorf("--sink %s: %w", s.path, err)
+	}
+	return nil
 }
 
-func (s *rowSink) flush() { _ = s.w.Flush() }
+func (s *rowSink) flush() error {
+	if err := s.w.Flush(); err != nil {
+		return fmt.Errorf("--sink %s: %w", s.path, err)
+	}
+	return nil
+}
 
-func (s *rowSink) close() {
-	s.flush()
-	_ = s.f.Close()
+func (s *rowSink) close() error {
+	err := s.flush()
+	if cerr := s.f.Close(); err == nil && cerr != nil {
+		err = fmt.Errorf("--sink %s: %w", s.path, cerr)
+	}
+	return err
 }
 
 // truthChecker compares delivered rows with the embedded sim's ground truth:

@@ -250,8 +250,10 @@ func (e *Engine) handle(m message) {
 func (e *Engine) onTick(now time.Time) {
 	e.detectStale(now)
 	e.policy.GC(now)
-	if e.sink != nil {
-		e.sink.flush()
+	if e.sink != nil && e.Err() == nil {
+		if err := e.sink.flush(); err != nil {
+			e.fatal(err)
+		}
 	}
 	e.publish(now)
 }
@@ -298,7 +300,9 @@ func (e *Engine) Close() {
 		e.sched.Stop()
 		e.locator.close()
 		if e.sink != nil {
-			e.sink.close()
+			if err := e.sink.close(); err != nil {
+				e.logger.Error("closing the sink", zap.Error(err))
+			}
 		}
 	})
 }

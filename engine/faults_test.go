@@ -1,6 +1,7 @@
 package engine_test
 
 import (
+	"os"
 	"testing"
 	"time"
 
@@ -223,4 +224,17 @@ func TestClusterIDMismatchStopsTheEngine(t *testing.T) {
 	require.Contains(t, st.EngineError, "12345")
 	require.Contains(t, st.EngineError, "another cluster")
 	require.Error(t, h.eng.Err())
+}
+
+// A sink that cannot be written stops the engine with an error naming the
+// file, rather than dropping rows silently.
+func TestSinkWriteFailureStopsTheEngine(t *testing.T) {
+	if _, err := os.Stat("/dev/full"); err != nil {
+		t.Skip("no /dev/full on this system")
+	}
+	h := startHarness(t, sim.Config{Stores: 1, Regions: 2, WriteRate: 2000}, func(c *engine.Config) {
+		c.SinkPath = "/dev/full"
+	})
+	st := h.waitFor("the sink error", 20*time.Second, func(st *snapshots.State) bool { return st.EngineError != "" })
+	require.Contains(t, st.EngineError, "--sink /dev/full")
 }
