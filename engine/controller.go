@@ -130,10 +130,7 @@ func (e *Engine) forceReload(r *regionState) {
 		e.sched.Cancel(r.retryKey)
 		r.retryKey = retryKeyZero
 	}
-	if r.worker != nil {
-		e.deregister(r)
-	}
-	e.detach(r)
+	e.deregister(r) // detaches; tells the store only if r was on a stream
 	e.unlock(r)
 	if st := e.stores[r.storeID]; st != nil {
 		delete(st.parked, r)

@@ -162,9 +162,7 @@ func (e *Engine) unlock(r *regionState) {
 		e.logger.Warn("range unlock failed", zap.Uint64("region", r.id), zap.Error(err))
 	}
 	r.lock = nil
-	if r.initialized {
-		r.initialized = false
-	}
+	r.initialized = false
 	for _, w := range woken {
 		if e.regions[w.key()] == w && w.waitingLock {
 			w.waitingLock = false
@@ -286,14 +284,21 @@ func (e *Engine) detach(r *regionState) {
 		}
 		r.worker = nil
 	}
-	if r.scanning {
-		r.scanning = false
-		if st := e.stores[r.storeID]; st != nil {
-			st.inflight--
-			e.admitNext(st)
-		}
-	}
+	e.releaseScanSlot(r)
 	r.matcher.Clear()
+}
+
+// releaseScanSlot frees r's place among its store's in-flight scans (on
+// INITIALIZED, an error or a detach) and lets the next waiting region in.
+func (e *Engine) releaseScanSlot(r *regionState) {
+	if !r.scanning {
+		return
+	}
+	r.scanning = false
+	if st := e.stores[r.storeID]; st != nil {
+		st.inflight--
+		e.admitNext(st)
+	}
 }
 
 // deregister detaches r and tells the store to drop it (per-region

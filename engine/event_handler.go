@@ -99,16 +99,11 @@ func (e *Engine) regionInitialized(r *regionState) {
 	r.state = snapshots.StateInitialized
 	r.lastAdvance = time.Now()
 	r.retryAttempts = 0
-	// Backoff is reset here (and only here and on a successful request),
-	// never on resolved ts: a region that flaps must keep backing off.
+	// Backoff is reset here, when the store has accepted the region and
+	// finished its scan, and never on resolved ts: a region that flaps
+	// must keep backing off.
 	e.policy.Reset(r.rangeKey())
-	if r.scanning {
-		r.scanning = false
-		if st := e.stores[r.storeID]; st != nil {
-			st.inflight--
-			e.admitNext(st)
-		}
-	}
+	e.releaseScanSlot(r)
 	rows, _ := r.matcher.MarkInitialized()
 	for _, row := range rows {
 		e.deliver(r, row)
@@ -188,7 +183,8 @@ func (e *Engine) handleRegionError(r *regionState, cdcErr *cdcpb.Error) {
 	}
 }
 
-// retryRegionReasons re-lock the same region (same epoch) after a backoff;
+// retriesRegion tells whether a reason re-locks the same region (same epoch)
+// after its backoff;
 // the others reload the range from PD through the aggregator.
 func retriesRegion(reason string, leader *metapb.Peer) bool {
 	switch reason {
