@@ -183,9 +183,9 @@ func (e *Engine) handleRegionError(r *regionState, cdcErr *cdcpb.Error) {
 	}
 }
 
-// retriesRegion tells whether a reason re-locks the same region (same epoch)
-// after its backoff;
-// the others reload the range from PD through the aggregator.
+// retriesRegion tells whether a reason re-locks the same region (same
+// epoch) after its backoff; the others reload the range from PD through the
+// aggregator.
 func retriesRegion(reason string, leader *metapb.Peer) bool {
 	switch reason {
 	case snapshots.ReasonNotLeader:
