@@ -143,8 +143,9 @@ func TestInvariantCheckerCatchesALostRow(t *testing.T) {
 			return false
 		}
 	})
-	st := h.waitFor("the dropped row to be noticed", 20*time.Second, func(*snapshots.State) bool {
-		st := h.eng.Refresh()
+	// The predicate must judge the snapshot waitFor returns: judging a
+	// fresher one (Refresh) and returning the older made this test flaky.
+	st := h.waitFor("the dropped row to be noticed", 20*time.Second, func(st *snapshots.State) bool {
 		return st.Sim != nil && st.Sim.MissingRows > 0
 	})
 	require.True(t, dropped)
