@@ -31,11 +31,11 @@ type VersionError struct {
 func (e *VersionError) Error() string {
 	switch {
 	case e.Missing:
-		return fmt.Sprintf(`%s: not a pulltop snapshot: no "version" field (this pulltop reads version %d)`, e.Name, Version)
+		return fmt.Sprintf(`%s: not a pulltop snapshot: no "version" field (this pulltop reads versions %d to %d)`, e.Name, MinVersion, Version)
 	case e.Version > Version:
-		return fmt.Sprintf("%s: snapshot version %d is not supported by this pulltop (reads version %d); upgrade pulltop", e.Name, e.Version, Version)
+		return fmt.Sprintf("%s: snapshot version %d is not supported by this pulltop (reads versions %d to %d); upgrade pulltop", e.Name, e.Version, MinVersion, Version)
 	default:
-		return fmt.Sprintf("%s: invalid snapshot version %d (this pulltop reads version %d)", e.Name, e.Version, Version)
+		return fmt.Sprintf("%s: invalid snapshot version %d (this pulltop reads versions %d to %d)", e.Name, e.Version, MinVersion, Version)
 	}
 }
 
@@ -43,20 +43,19 @@ func (e *VersionError) Error() string {
 // the struct declarations and map keys are sorted, so the same State always
 // gives the same bytes and two snapshots diff cleanly.
 //
-// A zero Version is written as Version. s itself is not modified: a published
-// State may be read concurrently. An invalid State (see Validate) is refused,
+// The file always carries Version: a State loaded from an older file is
+// written in the current format (version 2 only added fields). s itself is
+// not modified: a published State may be read concurrently. An invalid State (see Validate) is refused,
 // so that every file pulltop writes is one it can load again.
 func Marshal(s *State) ([]byte, error) {
 	if s == nil {
 		return nil, errors.New("snapshot: nil State")
 	}
 	c := *s
-	if c.Version == 0 {
-		c.Version = Version
-	}
-	if c.Version != Version {
+	if c.Version > Version {
 		return nil, fmt.Errorf("snapshot has version %d, but this pulltop writes version %d", c.Version, Version)
 	}
+	c.Version = Version
 	if err := c.Validate(); err != nil {
 		return nil, fmt.Errorf("invalid snapshot: %w", err)
 	}
@@ -131,7 +130,7 @@ func Load(path string) (*State, error) {
 //
 // The version is checked before anything else is decoded, because a file of
 // another version may decode "successfully" into nonsense. Fields this build
-// does not know are ignored: within version 1 new fields may only be added,
+// does not know are ignored: within a version new fields may only be added,
 // never changed in meaning (a change of meaning bumps Version), so an older
 // pulltop can still replay everything it understands in a newer file. After
 // decoding, the State is checked with Validate, so the UI can trust what it
@@ -154,14 +153,14 @@ func Unmarshal(data []byte, name string) (*State, error) {
 			if typeErr.Field == "" {
 				return nil, fmt.Errorf("%s: not a pulltop snapshot: want a JSON object, found %s", name, typeErr.Value)
 			}
-			return nil, fmt.Errorf(`%s: not a pulltop snapshot: "version" is %s, want an integer (this pulltop reads version %d)`, name, typeErr.Value, Version)
+			return nil, fmt.Errorf(`%s: not a pulltop snapshot: "version" is %s, want an integer (this pulltop reads versions %d to %d)`, name, typeErr.Value, MinVersion, Version)
 		}
 		return nil, decodeError(name, data, err)
 	}
 	if probe.Version == nil {
 		return nil, &VersionError{Name: name, Missing: true}
 	}
-	if *probe.Version != Version {
+	if *probe.Version < MinVersion || *probe.Version > Version {
 		return nil, &VersionError{Name: name, Version: *probe.Version}
 	}
 
@@ -270,6 +269,9 @@ func (s *State) Validate() error {
 		if err == nil && r.Attempt < 0 {
 			err = fmt.Errorf("attempt is negative (%d)", r.Attempt)
 		}
+		if err == nil && r.DueInMs < 0 {
+			err = fmt.Errorf("due_in_ms is negative (%d)", r.DueInMs)
+		}
 		if err != nil {
 			return fmt.Errorf("retries[%d] (region %d): %w", i, r.RegionID, err)
 		}
@@ -284,6 +286,40 @@ func (s *State) Validate() error {
 		}
 		if err != nil {
 			return fmt.Errorf("reloads[%d] (subscription %d): %w", i, r.Subscription, err)
+		}
+	}
+	for i, c := range s.Causes {
+		if !slices.Contains(Causes(), c.Cause) {
+			return fmt.Errorf("causes[%d]: unknown cause %q (known: %s)", i, c.Cause, strings.Join(Causes(), ", "))
+		}
+		if c.Regions < 0 {
+			return fmt.Errorf("causes[%d] (%s): regions is negative (%d)", i, c.Cause, c.Regions)
+		}
+	}
+	for i, r := range s.RecentReloads {
+		err := checkSpan(r.Start, r.End)
+		if err == nil && r.MergedFrom < 0 {
+			err = fmt.Errorf("merged_from is negative (%d)", r.MergedFrom)
+		}
+		if err == nil && r.Regions < -1 {
+			err = fmt.Errorf("regions is %d, want -1 (unknown) or more", r.Regions)
+		}
+		for j := 0; err == nil && j < len(r.Absorbed); j++ {
+			if err = checkSpan(r.Absorbed[j].Start, r.Absorbed[j].End); err != nil {
+				err = fmt.Errorf("absorbed[%d]: %w", j, err)
+			}
+		}
+		if err != nil {
+			return fmt.Errorf("recent_reloads[%d] (subscription %d): %w", i, r.Subscription, err)
+		}
+	}
+	for i, r := range s.RecentRetries {
+		err := checkSpan(r.Start, r.End)
+		if err == nil && r.Attempt < 0 {
+			err = fmt.Errorf("attempt is negative (%d)", r.Attempt)
+		}
+		if err != nil {
+			return fmt.Errorf("recent_retries[%d] (region %d): %w", i, r.RegionID, err)
 		}
 	}
 	for i, e := range s.Events {
@@ -304,6 +340,9 @@ func checkStore(st Store) error {
 	if !slices.Contains(StoreStates(), st.State) {
 		return fmt.Errorf("unknown state %q (known: %s)", st.State, strings.Join(StoreStates(), ", "))
 	}
+	if st.Condition != "" && !slices.Contains(Causes(), st.Condition) {
+		return fmt.Errorf("unknown condition %q (known: %s)", st.Condition, strings.Join(Causes(), ", "))
+	}
 	for _, c := range []struct {
 		what string
 		n    int64
@@ -312,6 +351,8 @@ func checkStore(st Store) error {
 		{"failures", int64(st.Failures)},
 		{"streams", int64(st.Streams)},
 		{"regions", int64(st.Regions)},
+		{"max_lag_ms", st.MaxLagMs},
+		{"waiting", int64(st.Waiting)},
 	} {
 		if c.n < 0 {
 			return fmt.Errorf("%s is negative (%d)", c.what, c.n)
@@ -329,6 +370,12 @@ func checkRegion(r Region) error {
 	}
 	if r.RetryAttempts < 0 {
 		return fmt.Errorf("retry_attempts is negative (%d)", r.RetryAttempts)
+	}
+	if r.ResolvedLagMs < 0 {
+		return fmt.Errorf("resolved_lag_ms is negative (%d)", r.ResolvedLagMs)
+	}
+	if r.Cause != "" && !slices.Contains(Causes(), r.Cause) {
+		return fmt.Errorf("unknown cause %q (known: %s)", r.Cause, strings.Join(Causes(), ", "))
 	}
 	return nil
 }

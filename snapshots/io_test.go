@@ -25,22 +25,33 @@ func fullState() *State {
 	return &State{
 		Version: Version,
 		TakenAt: at,
-		Source:  Source{PD: []string{"127.0.0.1:2379", "127.0.0.1:2381"}, ClusterID: 7, EmbeddedSim: true, PDError: "PD GetAllStores: context deadline exceeded"},
+		Source: Source{PD: []string{"127.0.0.1:2379", "127.0.0.1:2381"}, ClusterID: 7, EmbeddedSim: true, PDError: "PD GetAllStores: context deadline exceeded",
+			PDErrorSince: at.Add(-3 * time.Second), PDLastOK: at.Add(-4 * time.Second), PDFailuresPerSec: 1.5,
+			ClockSkewMs: 1500, StaleAfterMs: 10000, HistoryMs: 900000},
 		Totals: Totals{
 			Regions: 64, Initialized: 60, Stale: 1, Events: 12345, EventsPerSec: 480.5,
 			ResolvedLagMaxMs: 1200,
 			ErrorsByReason:   map[string]int64{ReasonNotLeader: 3, ReasonServerIsBusy: 1},
 			RetriesFired:     4, ReloadsFlushed: 2, ReloadSpansMerged: 9, RegionRequests: 70,
+			SubLagMs: 800, SubLagID: 1, WorstRegion: 12, WorstStore: 2,
+			ErrorsLastMinute: map[string]int64{ReasonNotLeader: 1},
+			ErrorStores:      map[string][]uint64{ReasonNotLeader: {2}},
 		},
 		Subscriptions: []Subscription{{ID: 1, Start: "7480000000000000ff", End: "7480000000000001ff",
 			ResolvedTs: 4000, ResolvedLagMs: 800, Initialized: true, Events: 99}},
 		Stores: []Store{{ID: 2, Addr: "127.0.0.1:20161", State: StoreCooldown, CooldownMsLeft: 150,
-			Failures: 2, Streams: 1, Regions: 21}},
+			Failures: 2, Streams: 1, Regions: 21,
+			Condition: CauseStoreCooling, Since: at.Add(-2 * time.Second), Diagnosis: "stream failed twice",
+			Version: "8.5.0", MaxLagMs: 900, Waiting: 3, LastMsgAt: at.Add(-time.Second),
+			LastError: "store_failure: connection refused", LastErrorAt: at.Add(-2 * time.Second), Suspect: true}},
 		Regions: []Region{{ID: 12, Subscription: 1, Start: "7480", End: "7481", StoreID: 2, LeaderPeer: 13,
 			EpochVersion: 5, EpochConfVer: 1, State: StateRetryWait, Initialized: true, ResolvedTs: 3999,
-			ResolvedLagMs: 900, Events: 40, LastError: "not leader", RetryAttempts: 3}},
+			ResolvedLagMs: 900, Events: 40, LastError: "not leader", RetryAttempts: 3,
+			Cause: CauseRegionChurn, Since: at.Add(-5 * time.Second), Diagnosis: "3 not_leader in 10s",
+			LastErrorAt: at.Add(-time.Second), LastAdvanceAt: at.Add(-900 * time.Millisecond),
+			Lineage: []Origin{{Kind: "split", From: 8, At: at.Add(-time.Minute)}}}},
 		Retries: []Retry{{Subscription: 1, RegionID: 12, Start: "7480", End: "7481", Reason: ReasonNotLeader,
-			Attempt: 3, DueInMs: -5}},
+			Attempt: 3, DueInMs: 5, StoreID: 2}},
 		Reloads: []Reload{{Subscription: 1, Start: "74", End: "75", Reason: ReasonForceReload,
 			MergedFrom: 4, QueuedMsAgo: 20}},
 		Actions: []Action{{At: at.Add(-time.Second), Action: "pause-store", Target: "store 2", Result: "ok"}},
@@ -50,6 +61,16 @@ func fullState() *State {
 		EngineError: "pd: context deadline exceeded",
 		Seq:         42,
 		Extra:       map[string]int64{"goroutines": 17},
+		Progress:    Progress{Phase: PhaseScanning, Located: 64, Scanned: 60, Detail: "initial scans 60/64"},
+		Causes: []CauseRow{{Cause: CauseRegionChurn, Regions: 1, Stores: []uint64{2}, Since: at.Add(-5 * time.Second),
+			Example: "3 not_leader in 10s", ExampleRegion: 12}},
+		RecentReloads: []RecentReload{{At: at.Add(-time.Second), Subscription: 1, Start: "74", End: "75",
+			Reasons: []string{ReasonEpochNotMatch}, MergedFrom: 2,
+			Absorbed: []SpanReason{{Start: "74", End: "7480", Reason: ReasonEpochNotMatch}}, Regions: 3}},
+		RecentRetries: []RecentRetry{{At: at.Add(-time.Second), Subscription: 1, RegionID: 12, StoreID: 2,
+			Start: "7480", End: "7481", Reason: ReasonNotLeader, Attempt: 2, Outcome: OutcomeRelock}},
+		Log:     []LogEntry{{At: at.Add(-time.Second), Kind: LogStore, Subject: "store 2", Text: "stream failed"}},
+		History: &History{},
 	}
 }
 
@@ -111,7 +132,7 @@ func TestMarshalIsStableAndSnakeCase(t *testing.T) {
 		require.Equal(t, string(first), string(again))
 	}
 	text := string(first)
-	assert.True(t, strings.HasPrefix(text, "{\n  \"version\": 1,\n  \"taken_at\": \"2026-11-25T20:30:00.123456789Z\",\n"), "starts:\n%.120s", text)
+	assert.True(t, strings.HasPrefix(text, "{\n  \"version\": 2,\n  \"taken_at\": \"2026-11-25T20:30:00.123456789Z\",\n"), "starts:\n%.120s", text)
 	assert.True(t, strings.HasSuffix(text, "}\n"))
 	assert.Less(t, strings.Index(text, `"a": 2`), strings.Index(text, `"m": 3`))
 	assert.Less(t, strings.Index(text, `"m": 3`), strings.Index(text, `"z": 1`))
@@ -125,7 +146,7 @@ func TestMarshalFillsVersionWithoutModifyingState(t *testing.T) {
 	s.Version = 0
 	data, err := Marshal(s)
 	require.NoError(t, err)
-	assert.Contains(t, string(data), `"version": 1,`)
+	assert.Contains(t, string(data), `"version": 2,`)
 	assert.Equal(t, 0, s.Version, "Marshal must not modify a published State")
 
 	path := filepath.Join(t.TempDir(), "snap.json")
@@ -141,9 +162,9 @@ func TestMarshalRefuses(t *testing.T) {
 	assert.EqualError(t, err, "snapshot: nil State")
 
 	s := fullState()
-	s.Version = 2
+	s.Version = 3
 	_, err = Marshal(s)
-	assert.EqualError(t, err, "snapshot has version 2, but this pulltop writes version 1")
+	assert.EqualError(t, err, "snapshot has version 3, but this pulltop writes version 2")
 
 	s = fullState()
 	s.Regions[0].State = ""
@@ -219,16 +240,16 @@ func TestUnmarshalVersion(t *testing.T) {
 		missing          bool
 		version          int
 	}{
-		{"newer", `{"version": 2, "regions": "a v2 shape"}`,
-			"snap.json: snapshot version 2 is not supported by this pulltop (reads version 1); upgrade pulltop", false, 2},
+		{"newer", `{"version": 3, "regions": "a v3 shape"}`,
+			"snap.json: snapshot version 3 is not supported by this pulltop (reads versions 1 to 2); upgrade pulltop", false, 3},
 		{"missing", `{"taken_at": "2026-11-25T20:30:00Z"}`,
-			`snap.json: not a pulltop snapshot: no "version" field (this pulltop reads version 1)`, true, 0},
+			`snap.json: not a pulltop snapshot: no "version" field (this pulltop reads versions 1 to 2)`, true, 0},
 		{"null", `{"version": null}`,
-			`snap.json: not a pulltop snapshot: no "version" field (this pulltop reads version 1)`, true, 0},
+			`snap.json: not a pulltop snapshot: no "version" field (this pulltop reads versions 1 to 2)`, true, 0},
 		{"zero", `{"version": 0}`,
-			"snap.json: invalid snapshot version 0 (this pulltop reads version 1)", false, 0},
+			"snap.json: invalid snapshot version 0 (this pulltop reads versions 1 to 2)", false, 0},
 		{"negative", `{"version": -3}`,
-			"snap.json: invalid snapshot version -3 (this pulltop reads version 1)", false, -3},
+			"snap.json: invalid snapshot version -3 (this pulltop reads versions 1 to 2)", false, -3},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -265,9 +286,9 @@ func TestUnmarshalMalformed(t *testing.T) {
 		{"array", `[{"version": 1}]`, "snap.json: not a pulltop snapshot: want a JSON object, found array"},
 		{"string", `"snap"`, "snap.json: not a pulltop snapshot: want a JSON object, found string"},
 		{"version string", `{"version": "1"}`,
-			`snap.json: not a pulltop snapshot: "version" is string, want an integer (this pulltop reads version 1)`},
+			`snap.json: not a pulltop snapshot: "version" is string, want an integer (this pulltop reads versions 1 to 2)`},
 		{"version float", `{"version": 1.5}`,
-			`snap.json: not a pulltop snapshot: "version" is number 1.5, want an integer (this pulltop reads version 1)`},
+			`snap.json: not a pulltop snapshot: "version" is number 1.5, want an integer (this pulltop reads versions 1 to 2)`},
 		{"wrong field type", "{\"version\": 1,\n \"regions\": [{\"id\": 3, \"state\": 5}]}",
 			`snap.json: bad snapshot at line 2, column 33 (byte offset 47): json: cannot unmarshal number into Go struct field Region.regions.state of type string`},
 		{"negative uint", `{"version": 1, "seq": -1}`,

@@ -9,8 +9,14 @@ package snapshots
 
 import "time"
 
-// Version is the JSON format version this build reads and writes.
-const Version = 1
+// Version is the JSON format version this build writes. It reads every
+// version from MinVersion to Version: version 2 only added fields (causes,
+// diagnosis, timeline, recent flushes and retries, store conditions), so a
+// version 1 file decodes into the same State with those left empty.
+const (
+	Version    = 2
+	MinVersion = 1
+)
 
 // Region states shown to the operator (DESIGN §4).
 const (
@@ -22,6 +28,51 @@ const (
 	StateRetryWait   = "retry-wait"  // waiting in the retry heap
 	StateReloadWait  = "reload-wait" // waiting in the reload aggregator
 	StateStale       = "stale"       // initialized, but resolved ts stuck for the stale threshold
+)
+
+// Causes: why a region (or a store) is not healthy, decided in the engine
+// from the evidence it holds (DESIGN §5, version 2). Every region carries one;
+// a healthy region carries CauseHealthy.
+const (
+	CauseHealthy       = "healthy"
+	CauseLock          = "lock"           // resolved ts pinned by an uncommitted transaction seen on the stream
+	CauseStoreDown     = "store_down"     // its store's stream failed and does not come back
+	CauseStoreStalled  = "store_stalled"  // its store's regions stopped advancing together
+	CauseStorePaused   = "store_paused"   // the operator paused its store
+	CauseStoreCooling  = "store_cooling"  // its store is in cooldown after failures
+	CauseStoreBusy     = "store_busy"     // ServerIsBusy / Congested / RegionNotFound from raftstore
+	CausePDUnreachable = "pd_unreachable" // PD does not answer: no lookups, no TSO, resolved ts stops
+	CauseRegionChurn   = "region_churn"   // repeated EpochNotMatch / NotLeader: splits, merges, leader moves
+	CauseScanPending   = "scan_pending"   // waiting for a scan slot, or in its initial scan
+	CauseSilent        = "silent"         // stalled with no evidence of anything above (TiCDC #5096)
+	CauseIncompatible  = "incompatible"   // the store cannot serve pulltop (version, protocol)
+)
+
+// Causes lists every cause, healthy first, then roughly from the most to the
+// least specific evidence.
+func Causes() []string {
+	return []string{CauseHealthy, CauseLock, CauseStoreDown, CauseStoreStalled, CauseStorePaused,
+		CauseStoreCooling, CauseStoreBusy, CausePDUnreachable, CauseRegionChurn, CauseScanPending,
+		CauseSilent, CauseIncompatible}
+}
+
+// Outcomes of a fired retry (RecentRetry.Outcome).
+const (
+	OutcomeRelock     = "relock"     // the same region was locked and sent again
+	OutcomeReload     = "reload"     // its range went to the reload aggregator
+	OutcomeRelocate   = "relocate"   // a failed PD lookup was asked again
+	OutcomeSuperseded = "superseded" // the region changed while it waited; nothing was done
+)
+
+// Kinds of log entries (State.Log): what happened, for the Events view.
+const (
+	LogState  = "state"  // a region or store changed condition
+	LogStore  = "store"  // a store stream failed or recovered
+	LogPD     = "pd"     // PD stopped or started answering
+	LogAction = "action" // an operator action
+	LogFault  = "fault"  // a fault-script line fired (embedded sim only)
+	LogEngine = "engine" // the engine started, changed phase or stopped
+	LogRegion = "region" // a region split, merged or moved
 )
 
 // Store states.
@@ -64,6 +115,110 @@ type State struct {
 	EngineError   string           `json:"engine_error,omitempty"`
 	Seq           uint64           `json:"seq"`
 	Extra         map[string]int64 `json:"extra,omitempty"`
+
+	// Version 2.
+
+	// Progress says what the engine is doing as a whole (locating regions
+	// from PD, initial scans, streaming), so the first screen is useful at
+	// any cluster size.
+	Progress Progress `json:"progress"`
+	// Causes has one row per cause that affects at least one region or
+	// store, healthy excluded; the Overview's causes board.
+	Causes []CauseRow `json:"causes,omitempty"`
+	// RecentReloads are the last flushes of the reload aggregator, newest
+	// last (bounded, e.g. 256); Reloads only shows what waits right now.
+	RecentReloads []RecentReload `json:"recent_reloads,omitempty"`
+	// RecentRetries are the last fired retries with their outcome, newest
+	// last (bounded, e.g. 256).
+	RecentRetries []RecentRetry `json:"recent_retries,omitempty"`
+	// Log is what happened, newest last (bounded, e.g. 1000): state
+	// changes, store failures and recoveries, PD errors, operator actions,
+	// fault-script lines. Events are delivered rows; this is the event log.
+	Log []LogEntry `json:"log,omitempty"`
+	// History is the timeline kept for scrubbing (--history); nil when not
+	// kept. Its encoding lives in history.go.
+	History *History `json:"history,omitempty"`
+}
+
+// Progress is the engine's phase and its counters.
+type Progress struct {
+	// Phase is one of PhaseConnecting, PhaseLocating, PhaseScanning,
+	// PhaseStreaming, PhaseStopped; empty in version 1 files.
+	Phase string `json:"phase,omitempty"`
+	// Located counts regions PD has answered for so far; Scanned counts
+	// regions whose initial scan finished (initialized at least once).
+	Located int `json:"located"`
+	Scanned int `json:"scanned"`
+	// Detail is one line for the operator, e.g. "locating 340k regions from
+	// PD" or "initial scans 120k/1M".
+	Detail string `json:"detail,omitempty"`
+}
+
+// Engine phases (Progress.Phase).
+const (
+	PhaseConnecting = "connecting"
+	PhaseLocating   = "locating"
+	PhaseScanning   = "scanning"
+	PhaseStreaming  = "streaming"
+	PhaseStopped    = "stopped"
+)
+
+// CauseRow is one row of the causes board.
+type CauseRow struct {
+	Cause   string    `json:"cause"`
+	Regions int       `json:"regions"`
+	Stores  []uint64  `json:"stores,omitempty"`
+	Since   time.Time `json:"since"` // the earliest Since among its regions and stores
+	// Example is one affected region's diagnosis; ExampleRegion its id (0
+	// when the cause affects only stores).
+	Example       string `json:"example,omitempty"`
+	ExampleRegion uint64 `json:"example_region,omitempty"`
+}
+
+// RecentReload is one flush of the reload aggregator: the spans it
+// absorbed and the span it became.
+type RecentReload struct {
+	At           time.Time `json:"at"`
+	Subscription uint64    `json:"subscription"`
+	Start        string    `json:"start"` // the merged span
+	End          string    `json:"end"`
+	Reasons      []string  `json:"reasons"`
+	MergedFrom   int       `json:"merged_from"` // requests absorbed
+	// Absorbed are the requested spans before merging (possibly capped,
+	// MergedFrom is the true count).
+	Absorbed []SpanReason `json:"absorbed,omitempty"`
+	// Regions is how many regions PD answered for the merged span; -1
+	// until the lookup is answered, or when it failed.
+	Regions int `json:"regions"`
+}
+
+// SpanReason is a key range with why it was asked for.
+type SpanReason struct {
+	Start  string `json:"start"`
+	End    string `json:"end"`
+	Reason string `json:"reason"`
+}
+
+// RecentRetry is one fired retry and what came of it.
+type RecentRetry struct {
+	At           time.Time `json:"at"`
+	Subscription uint64    `json:"subscription"`
+	RegionID     uint64    `json:"region_id"` // 0 for a range retry (a failed PD lookup)
+	StoreID      uint64    `json:"store_id,omitempty"`
+	Start        string    `json:"start"`
+	End          string    `json:"end"`
+	Reason       string    `json:"reason"`
+	Attempt      int       `json:"attempt"`
+	Outcome      string    `json:"outcome"` // Outcome* constants
+}
+
+// LogEntry is one line of the event log.
+type LogEntry struct {
+	At   time.Time `json:"at"`
+	Kind string    `json:"kind"` // Log* constants
+	// Subject names what it is about: "region 60", "store 2", "pd".
+	Subject string `json:"subject,omitempty"`
+	Text    string `json:"text"`
 }
 
 // Source says where the data came from.
@@ -75,6 +230,23 @@ type Source struct {
 	// while PD is healthy. The engine keeps streaming from the stores
 	// while PD is away; only region lookups wait.
 	PDError string `json:"pd_error,omitempty"`
+
+	// Version 2.
+
+	// PDErrorSince is when PD stopped answering (zero while healthy);
+	// PDLastOK is PD's last good answer.
+	PDErrorSince time.Time `json:"pd_error_since,omitempty"`
+	PDLastOK     time.Time `json:"pd_last_ok,omitempty"`
+	// PDFailuresPerSec is failed PD requests per second over the last minute.
+	PDFailuresPerSec float64 `json:"pd_failures_per_sec,omitempty"`
+	// ClockSkewMs is PD's clock (from TSO round trips) minus this host's:
+	// lag is computed in PD's time, and a skew above 1 s is shown.
+	ClockSkewMs int64 `json:"clock_skew_ms,omitempty"`
+	// StaleAfterMs is the --stale-after threshold the engine used, so the
+	// UI (and a replay) can colour lag against it.
+	StaleAfterMs int64 `json:"stale_after_ms,omitempty"`
+	// HistoryMs is how far back the timeline goes (--history); 0 when off.
+	HistoryMs int64 `json:"history_ms,omitempty"`
 }
 
 // Totals are the cluster-wide counters shown on the Overview.
@@ -90,6 +262,20 @@ type Totals struct {
 	ReloadsFlushed    uint64           `json:"reloads_flushed"`
 	ReloadSpansMerged uint64           `json:"reload_spans_merged"`
 	RegionRequests    uint64           `json:"region_requests"`
+
+	// Version 2.
+
+	// SubLagMs is the worst subscription's resolved-ts lag, the headline
+	// number (what a changefeed's checkpoint would lag); SubLagID names it.
+	SubLagMs int64  `json:"sub_lag_ms"`
+	SubLagID uint64 `json:"sub_lag_id,omitempty"`
+	// WorstRegion and WorstStore name the region with the largest lag.
+	WorstRegion uint64 `json:"worst_region,omitempty"`
+	WorstStore  uint64 `json:"worst_store,omitempty"`
+	// ErrorsLastMinute is errors by reason over the last minute, and
+	// ErrorStores the stores each reason came from.
+	ErrorsLastMinute map[string]int64    `json:"errors_last_minute,omitempty"`
+	ErrorStores      map[string][]uint64 `json:"error_stores,omitempty"`
 }
 
 // Subscription is one subscribed span.
@@ -112,6 +298,30 @@ type Store struct {
 	Failures       int    `json:"failures"`
 	Streams        int    `json:"streams"`
 	Regions        int    `json:"regions"`
+
+	// Version 2.
+
+	// Condition is the store's own cause (Cause* constants: healthy,
+	// store_down, store_stalled, store_paused, store_cooling, store_busy,
+	// pd_unreachable, incompatible), Since when it began, Diagnosis one line
+	// of evidence ("resolved ts stalled since 14:03:07, 22 regions").
+	Condition string    `json:"condition,omitempty"`
+	Since     time.Time `json:"since,omitempty"`
+	Diagnosis string    `json:"diagnosis,omitempty"`
+	// Version is the TiKV version PD reports for the store.
+	Version string `json:"version,omitempty"`
+	// MaxLagMs is the largest lag among its regions; Waiting counts its
+	// regions that are not initialized.
+	MaxLagMs int64 `json:"max_lag_ms"`
+	Waiting  int   `json:"waiting"`
+	// LastMsgAt is when its stream last delivered anything (zero: never).
+	LastMsgAt time.Time `json:"last_msg_at,omitempty"`
+	// LastError and LastErrorAt are its last stream or region error.
+	LastError   string    `json:"last_error,omitempty"`
+	LastErrorAt time.Time `json:"last_error_at,omitempty"`
+	// Suspect: its stream has been quiet for half the suspicion window
+	// while it carries regions that should be advancing.
+	Suspect bool `json:"suspect,omitempty"`
 }
 
 // Region is one subscribed region (or region part, when a subscription cuts it).
@@ -131,6 +341,32 @@ type Region struct {
 	Events        uint64 `json:"events"`
 	LastError     string `json:"last_error"`
 	RetryAttempts int    `json:"retry_attempts"`
+
+	// Version 2.
+
+	// Cause is why the region is not healthy (Cause* constants; healthy
+	// when it is), Since when the current condition began, Diagnosis one
+	// line with its evidence ("pinned 25s by txn 4707… holding t101_r146…;
+	// no commit or rollback seen").
+	Cause     string    `json:"cause,omitempty"`
+	Since     time.Time `json:"since,omitempty"`
+	Diagnosis string    `json:"diagnosis,omitempty"`
+	// LastErrorAt is when LastError happened, so its age can be shown and an
+	// error older than the current condition is never read as its cause.
+	LastErrorAt time.Time `json:"last_error_at,omitempty"`
+	// LastAdvanceAt is when the region's resolved ts last moved; it
+	// survives re-registrations of the same range.
+	LastAdvanceAt time.Time `json:"last_advance_at,omitempty"`
+	// Lineage is where the region came from when it split or merged,
+	// newest first ("split from 70 at 00:28:20").
+	Lineage []Origin `json:"lineage,omitempty"`
+}
+
+// Origin is one step of a region's lineage.
+type Origin struct {
+	Kind string    `json:"kind"` // split | merge
+	From uint64    `json:"from"`
+	At   time.Time `json:"at"`
 }
 
 // Retry is one entry waiting in the retry heap.
@@ -142,6 +378,8 @@ type Retry struct {
 	Reason       string `json:"reason"`
 	Attempt      int    `json:"attempt"`
 	DueInMs      int64  `json:"due_in_ms"`
+	// StoreID is the store the region was on (0 for a range retry).
+	StoreID uint64 `json:"store_id,omitempty"`
 }
 
 // Reload is one merged span waiting in the reload aggregator.

@@ -114,7 +114,7 @@ func fixtureState() *snapshots.State {
 	s.Retries = []snapshots.Retry{
 		{Subscription: 1, RegionID: 10, Start: s.Regions[8].Start, End: s.Regions[8].End, Reason: snapshots.ReasonServerIsBusy, Attempt: 5, DueInMs: 2400},
 		{Subscription: 1, RegionID: 6, Start: s.Regions[4].Start, End: s.Regions[4].End, Reason: snapshots.ReasonNotLeader, Attempt: 3, DueInMs: 120},
-		{Subscription: 1, RegionID: 15, Start: s.Regions[13].Start, End: s.Regions[13].End, Reason: snapshots.ReasonRPCCtxUnavailable, Attempt: 4, DueInMs: -30},
+		{Subscription: 1, RegionID: 15, Start: s.Regions[13].Start, End: s.Regions[13].End, Reason: snapshots.ReasonRPCCtxUnavailable, Attempt: 4, DueInMs: 0},
 	}
 	s.Reloads = []snapshots.Reload{
 		{Subscription: 1, Start: s.Regions[7].Start, End: s.Regions[8].End, Reason: snapshots.ReasonForceReload, MergedFrom: 5, QueuedMsAgo: 18},

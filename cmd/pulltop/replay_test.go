@@ -16,12 +16,12 @@ func TestReplayBadFiles(t *testing.T) {
 	corrupt := filepath.Join(dir, "corrupt.json")
 	require.NoError(t, os.WriteFile(corrupt, []byte(`{"version": 1, "regions": [`), 0o644))
 	future := filepath.Join(dir, "future.json")
-	require.NoError(t, os.WriteFile(future, []byte(`{"version": 2}`), 0o644))
+	require.NoError(t, os.WriteFile(future, []byte(`{"version": 3}`), 0o644))
 	garbage := filepath.Join(dir, "garbage.json")
 	require.NoError(t, os.WriteFile(garbage, []byte("\x00\x01 not json"), 0o644))
 	for _, tc := range []struct{ file, want string }{
 		{corrupt, "truncated"},
-		{future, "version 2"},
+		{future, "version 3"},
 		{garbage, "garbage.json"},
 		{filepath.Join(dir, "missing.json"), "missing.json"},
 	} {
