@@ -67,9 +67,11 @@ func (e *Engine) handleLocated(task rangeTask, locs []RegionLoc, err error) {
 		key := retry.Key{Subscription: sub.id, Start: string(task.span.Start), End: string(task.span.End)}
 		delay, attempt := e.policy.Next(time.Now(), key, retry.ReasonRPCCtxUnavailable, 0)
 		e.logger.Info("locating regions failed", zap.Uint64("subscription", sub.id), zap.Stringer("span", task.span), zap.Error(err))
+		at := time.Now().UnixNano()
 		for _, r := range e.regionsIn(sub, task.span) {
 			if r.lock == nil && !r.waitingLock {
 				r.state, r.lastError = snapshots.StateRetryWait, err.Error()
+				r.failReason, r.lastErrorAt = snapshots.ReasonRPCCtxUnavailable, at
 			}
 		}
 		e.sched.Schedule(retry.Retry{Key: key, Reason: retry.ReasonRPCCtxUnavailable, Attempt: attempt}, delay,
@@ -87,7 +89,8 @@ func (e *Engine) handleLocated(task rangeTask, locs []RegionLoc, err error) {
 			e.learnStore(loc.Leader.GetStoreId(), loc.LeaderAddr)
 		}
 		key := regionKey{sub.id, loc.ID}
-		if old := e.regions[key]; old != nil {
+		old := e.regions[key]
+		if old != nil {
 			if old.lock != nil || old.waitingLock {
 				continue // still owns (or waits for) its range; the lock decides
 			}
@@ -96,6 +99,11 @@ func (e *Engine) handleLocated(task rangeTask, locs []RegionLoc, err error) {
 		r := newRegionState(sub, loc)
 		if r.start >= r.end && r.end != "" {
 			continue
+		}
+		if old != nil {
+			// The same region found again (reloaded after an error): to
+			// the operator it is one region, with one incident.
+			r.inheritDiagnosis(old)
 		}
 		e.regions[key] = r
 		e.orderDirty = true
@@ -265,6 +273,7 @@ func (e *Engine) send(r *regionState, st *storeInfo) {
 	}
 	r.worker, r.scanning, r.initialized = w, true, false
 	r.state = snapshots.StateRequested
+	r.requestedAt = time.Now().UnixNano()
 	w.regions[key] = r
 	st.inflight++
 	e.stats.regionRequests++

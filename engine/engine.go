@@ -81,6 +81,7 @@ type Engine struct {
 	seq         uint64
 	samples     []eventSample
 	pdErr       string // last PD failure, "" when healthy
+	diag        diagState
 }
 
 // engineStats are cumulative counters for the snapshot totals.

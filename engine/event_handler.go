@@ -99,6 +99,7 @@ func (e *Engine) regionInitialized(r *regionState) {
 	r.state = snapshots.StateInitialized
 	r.lastAdvance = time.Now()
 	r.retryAttempts = 0
+	r.failReason = "" // what it recovered from is no longer its cause
 	// Backoff is reset here, when the store has accepted the region and
 	// finished its scan, and never on resolved ts: a region that flaps
 	// must keep backing off.
@@ -208,6 +209,7 @@ func (e *Engine) regionFailed(r *regionState, reason, detail string, serverBacko
 		delete(st.parked, r)
 	}
 	r.lastError = reason + ": " + detail
+	e.noteRegionError(r, reason, time.Now().UnixNano())
 	byRegion := retriesRegion(reason, leader)
 	if reason == snapshots.ReasonNotLeader && byRegion {
 		if st := e.stores[leader.GetStoreId()]; st != nil && st.addr != "" {
@@ -246,6 +248,12 @@ func (e *Engine) handleStreamFailure(w *streamWorker, err error) {
 	detail := err.Error()
 	if errors.Is(err, errStreamIdle) {
 		detail = "stream idle: " + detail
+	}
+	if st := e.stores[w.storeID]; st != nil {
+		if st.failingSince == 0 {
+			st.failingSince = time.Now().UnixNano()
+		}
+		st.lastFailure = detail
 	}
 	regions := make([]*regionState, 0, len(w.regions))
 	for _, r := range w.regions {

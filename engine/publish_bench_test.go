@@ -23,7 +23,9 @@ func newPublishEngine(tb testing.TB, n int) *Engine {
 	now := time.Now()
 	startTs := oracle.GoTimeToTS(now.Add(-time.Minute))
 	e := &Engine{
-		cfg:           Config{PD: []string{"127.0.0.1:2379"}, StaleAfter: 10 * time.Second},
+		// StaleAfter is long so that the healthy regions stay healthy
+		// however many publishes the benchmark runs.
+		cfg:           Config{PD: []string{"127.0.0.1:2379"}, StaleAfter: 24 * time.Hour},
 		locator:       &regionLocator{},
 		sched:         retry.NewScheduler(retry.SystemClock(), retry.SchedulerOptions{}),
 		storeCooldown: storebackoff.New(time.Now),

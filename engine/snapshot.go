@@ -62,7 +62,8 @@ func (e *Engine) publish(now time.Time) {
 	for k, v := range e.stats.errorsByReason {
 		t.ErrorsByReason[k] = v
 	}
-	perStore := map[uint64]int{}
+	e.diagBegin(now)
+	nowNs := now.UnixNano()
 	st.Regions = make([]snapshots.Region, len(regions))
 	for i, r := range regions {
 		rts := r.resolvedTs()
@@ -88,7 +89,7 @@ func (e *Engine) publish(now time.Time) {
 		if r.state == snapshots.StateStale {
 			t.Stale++
 		}
-		perStore[r.storeID]++
+		e.diagRegion(r, &row, i, nowNs)
 		st.Regions[i] = row
 	}
 	t.Regions = len(regions)
@@ -138,9 +139,11 @@ func (e *Engine) publish(now time.Time) {
 		}
 		st.Stores = append(st.Stores, snapshots.Store{
 			ID: id, Addr: s.addr, State: state, CooldownMsLeft: cooling[id],
-			Failures: failures[id], Streams: streams, Regions: perStore[id],
+			Failures: failures[id], Streams: streams, Regions: e.diag.stores[id].ev.Regions,
 		})
 	}
+
+	e.diagFinish(now, st, regions)
 
 	for _, p := range e.sched.Pending() {
 		if p.Key.Start == storeWakePrefix {

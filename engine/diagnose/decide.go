@@ -48,10 +48,14 @@ type Store struct {
 	// regions wait for a scan slot.
 	Inflight, Admission int
 
-	// Tallied from its regions (Tally).
+	// Tallied from its regions (Tally, Pin, TallyStalled).
 	Regions   int
 	Advancing int // initialized and not stalled
-	Stalled   int // stalled with no open transaction to explain it
+	// Pins are its regions whose resolved ts an open transaction holds.
+	Pins []Pin
+	// Stalled counts stalled regions that no open transaction explains,
+	// neither their own nor a batch-mate's (see PinFor).
+	Stalled int
 	// StalledSince is the latest last-advance among the stalled regions:
 	// the moment the last of them stopped.
 	StalledSince int64
@@ -61,7 +65,17 @@ type Store struct {
 	Since int64
 }
 
-// Tally counts one of the store's regions.
+// Pin is a region whose resolved ts an open transaction holds.
+type Pin struct {
+	RegionID   uint64
+	ResolvedTs uint64
+	Lock       OpenTxn
+}
+
+// Tally counts one of the store's regions. A store's regions are tallied
+// in two steps, because a stalled region may be explained by another one's
+// lock: Tally every region (which pins the locked ones), then
+// TallyStalled every stalled one.
 func (s *Store) Tally(r *Region, now int64, staleAfter time.Duration) {
 	s.Regions++
 	if !r.Initialized {
@@ -72,10 +86,35 @@ func (s *Store) Tally(r *Region, now int64, staleAfter time.Duration) {
 		return
 	}
 	if r.LockPins() {
+		s.Pins = append(s.Pins, Pin{RegionID: r.ID, ResolvedTs: r.ResolvedTs, Lock: r.Lock})
+	}
+}
+
+// TallyStalled counts a stalled region that its own lock does not
+// explain, after every region of the store was tallied.
+func (s *Store) TallyStalled(r *Region) {
+	if r.LockPins() || s.PinFor(r) != nil {
 		return
 	}
 	s.Stalled++
 	s.StalledSince = max(s.StalledSince, r.LastAdvance)
+}
+
+// PinFor is the lock that holds a stalled region with no open transaction
+// of its own: TiKV sends resolved ts for a batch of regions (the 8, then
+// 32, 128 … with the smallest resolved ts) at the batch's minimum, so a
+// lock in one region holds its batch-mates at exactly its resolved ts.
+// nil when no pinned region of the store has that resolved ts.
+func (s *Store) PinFor(r *Region) *Pin {
+	if r.ResolvedTs == 0 {
+		return nil
+	}
+	for i := range s.Pins {
+		if p := &s.Pins[i]; p.ResolvedTs == r.ResolvedTs && p.RegionID != r.ID {
+			return p
+		}
+	}
+	return nil
 }
 
 // Thresholds.
@@ -104,10 +143,9 @@ func (s *Store) decide(pd *PD, now int64) (Cause, int64) {
 	case s.Paused:
 		return StorePaused, 0
 	case s.Failures > 0 && !s.Connected:
-		// One failure in cooldown may be a killed stream that reconnects at
-		// once; a second, or a cooldown that ran out with nothing working,
-		// is a store that does not come back.
-		if s.Failures >= 2 || s.CoolingLeft <= 0 {
+		// One failure may be a killed stream that reconnects at the next
+		// try; a failed reconnect is a store that does not come back.
+		if s.Failures >= 2 {
 			return StoreDown, s.FailingSince
 		}
 		return StoreCooling, s.FailingSince
@@ -118,7 +156,9 @@ func (s *Store) decide(pd *PD, now int64) (Cause, int64) {
 			return PDUnreachable, minNonZero(pd.Since, s.StalledSince)
 		}
 		return StoreStalled, s.StalledSince
-	case s.Busy.Count(now) >= busyMin && now-s.BusyLastAt <= int64(busyHold):
+	case s.Busy.Count(now) >= busyMin && now-s.BusyLastAt <= int64(busyHold) && s.Advancing < s.Regions:
+		// Busy errors, and regions still waiting because of them; once
+		// they stream again the store is not holding anything up.
 		return StoreBusy, 0
 	}
 	return Healthy, 0
@@ -210,6 +250,8 @@ func DecideRegion(r *Region, s *Store, pd *PD, now int64, staleAfter time.Durati
 	if stalled {
 		switch {
 		case r.LockPins():
+			return Lock, r.LastAdvance
+		case s != nil && s.PinFor(r) != nil:
 			return Lock, r.LastAdvance
 		case storeCause == StoreStalled:
 			return StoreStalled, r.LastAdvance

@@ -59,7 +59,12 @@ func (d *Describer) Store(s *Store, pd *PD, now int64) string {
 			b.WriteString("; last: " + s.LastFailure)
 		}
 	case StoreCooling:
-		b.WriteString(name + " cooling down after a stream failure, next try in " + Age(int64(s.CoolingLeft)))
+		b.WriteString(name + " cooling down after a stream failure")
+		if s.CoolingLeft > 0 {
+			b.WriteString(", next try in " + Age(int64(s.CoolingLeft)))
+		} else {
+			b.WriteString(", reconnecting")
+		}
 		if s.LastFailure != "" {
 			b.WriteString(": " + s.LastFailure)
 		}
@@ -108,6 +113,13 @@ func (d *Describer) Region(c Cause, r *Region, s *Store, storeText string, pd *P
 		return "waiting to retry (attempt " + strconv.Itoa(r.Attempts) + ") after its store's stream failed " +
 			Age(now-r.LastErrorAt) + " ago: " + r.LastError
 	case Lock:
+		if !r.LockPins() && s != nil {
+			if p := s.PinFor(r); p != nil {
+				return "held at the resolved ts of region " + strconv.FormatUint(p.RegionID, 10) + ", which txn " +
+					strconv.FormatUint(p.Lock.StartTs, 10) + " pins (TiKV sends resolved ts to a batch of regions at the batch's minimum); stuck " +
+					Age(now-r.LastAdvance)
+			}
+		}
 		var b strings.Builder
 		b.WriteString("pinned " + Age(now-r.LastAdvance) + " by txn " + strconv.FormatUint(r.Lock.StartTs, 10))
 		if started := oracle.ExtractPhysical(r.Lock.StartTs) * int64(time.Millisecond); started > 0 && started <= now {

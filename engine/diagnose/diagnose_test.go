@@ -118,15 +118,16 @@ func TestDecideStore(t *testing.T) {
 		{"paused", Store{Paused: true, Failures: 3}, pdOK, StorePaused, 0},
 		{"one failure in cooldown: cooling", Store{Failures: 1, CoolingLeft: 150 * time.Millisecond, FailingSince: at(-time.Second)}, pdOK, StoreCooling, at(-time.Second)},
 		{"second failure: down", Store{Failures: 2, CoolingLeft: 300 * time.Millisecond, FailingSince: at(-2 * time.Second)}, pdOK, StoreDown, at(-2 * time.Second)},
-		{"cooldown over and still failing: down", Store{Failures: 1, FailingSince: at(-time.Second)}, pdOK, StoreDown, at(-time.Second)},
+		{"cooldown over, not tried again yet: still cooling", Store{Failures: 1, FailingSince: at(-time.Second)}, pdOK, StoreCooling, at(-time.Second)},
 		{"failures but reconnected: not down", Store{Failures: 1, Connected: true, Regions: 1, Advancing: 1}, pdOK, Healthy, 0},
 		{"all its regions stalled together", Store{Connected: true, Regions: 4, Stalled: 4, StalledSince: at(-11 * time.Second)}, pdOK, StoreStalled, at(-11 * time.Second)},
 		{"one stalled region is that region's business", Store{Connected: true, Regions: 4, Stalled: 1, StalledSince: at(-11 * time.Second)}, pdOK, Healthy, 0},
 		{"stalled while others advance: not the store", Store{Connected: true, Regions: 4, Stalled: 2, Advancing: 2}, pdOK, Healthy, 0},
 		{"stalled with PD down: PD", Store{Connected: true, Regions: 4, Stalled: 4, StalledSince: at(-11 * time.Second)}, pdDown, PDUnreachable, at(-11 * time.Second)},
-		{"busy", Store{Connected: true, Busy: windowOf(at(-time.Second), 3), BusyLastAt: at(-time.Second)}, pdOK, StoreBusy, 0},
-		{"one busy error is not a busy store", Store{Connected: true, Busy: windowOf(at(-time.Second), 1), BusyLastAt: at(-time.Second)}, pdOK, Healthy, 0},
-		{"busy long ago", Store{Connected: true, Busy: windowOf(at(-20*time.Second), 3), BusyLastAt: at(-20 * time.Second)}, pdOK, Healthy, 0},
+		{"busy", Store{Connected: true, Regions: 3, Advancing: 1, Busy: windowOf(at(-time.Second), 3), BusyLastAt: at(-time.Second)}, pdOK, StoreBusy, 0},
+		{"busy but every region streams again", Store{Connected: true, Regions: 3, Advancing: 3, Busy: windowOf(at(-time.Second), 3), BusyLastAt: at(-time.Second)}, pdOK, Healthy, 0},
+		{"one busy error is not a busy store", Store{Connected: true, Regions: 3, Busy: windowOf(at(-time.Second), 1), BusyLastAt: at(-time.Second)}, pdOK, Healthy, 0},
+		{"busy long ago", Store{Connected: true, Regions: 3, Busy: windowOf(at(-20*time.Second), 3), BusyLastAt: at(-20 * time.Second)}, pdOK, Healthy, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -177,6 +178,8 @@ func TestDecideRegion(t *testing.T) {
 		{"stale by time before the tick marks it", func() Region { r := streaming; r.LastAdvance = at(-10 * time.Second); return r }(), up, pdOK, Silent, at(-10 * time.Second)},
 		{"open prewrite at resolved ts: lock", locked, up, pdOK, Lock, at(-12 * time.Second)},
 		{"open prewrite below resolved ts does not pin", oldLock, up, pdOK, Silent, at(-12 * time.Second)},
+		{"batch-mate of a locked region: lock", stale, &Store{ID: 2, Pins: []Pin{{RegionID: 9, ResolvedTs: rts}}}, pdOK, Lock, at(-12 * time.Second)},
+		{"another resolved ts than the pinned one: silent", stale, &Store{ID: 2, Pins: []Pin{{RegionID: 9, ResolvedTs: rts - 1}}}, pdOK, Silent, at(-12 * time.Second)},
 		{"lock beats a stalled store", locked, storeWith(StoreStalled, at(-11*time.Second)), pdOK, Lock, at(-12 * time.Second)},
 		{"stalled store", stale, storeWith(StoreStalled, at(-11*time.Second)), pdOK, StoreStalled, at(-12 * time.Second)},
 		{"PD down beats a lock", locked, up, pdDown, PDUnreachable, at(-12 * time.Second)},
@@ -214,19 +217,30 @@ func TestDecideRegion(t *testing.T) {
 func TestTally(t *testing.T) {
 	s := Store{}
 	rts := uint64(100)
-	for _, r := range []Region{
-		{Initialized: true, LastAdvance: at(-time.Second)},                                                    // advancing
-		{Initialized: true, LastAdvance: at(-20 * time.Second), ResolvedTs: rts},                              // stalled
-		{Initialized: true, LastAdvance: at(-15 * time.Second), ResolvedTs: rts},                              // stalled, later
-		{Initialized: true, LastAdvance: at(-30 * time.Second), ResolvedTs: rts, Lock: OpenTxn{StartTs: rts}}, // explained by a lock
-		{State: snapshots.StateRequested},
-	} {
-		s.Tally(&r, t0, staleAfter)
+	regions := []Region{
+		{ID: 1, Initialized: true, LastAdvance: at(-time.Second)},                                                    // advancing
+		{ID: 2, Initialized: true, LastAdvance: at(-20 * time.Second), ResolvedTs: rts + 5},                          // stalled
+		{ID: 3, Initialized: true, LastAdvance: at(-15 * time.Second), ResolvedTs: rts + 7},                          // stalled, later
+		{ID: 4, Initialized: true, LastAdvance: at(-30 * time.Second), ResolvedTs: rts, Lock: OpenTxn{StartTs: rts}}, // its own lock
+		{ID: 5, Initialized: true, LastAdvance: at(-30 * time.Second), ResolvedTs: rts},                              // region 4's batch-mate
+		{ID: 6, State: snapshots.StateRequested},
 	}
-	require.Equal(t, 5, s.Regions)
+	for i := range regions {
+		s.Tally(&regions[i], t0, staleAfter)
+	}
+	for i := range regions {
+		if regions[i].Stalled(t0, staleAfter) {
+			s.TallyStalled(&regions[i])
+		}
+	}
+	require.Equal(t, 6, s.Regions)
 	require.Equal(t, 1, s.Advancing)
-	require.Equal(t, 2, s.Stalled)
+	require.Equal(t, []Pin{{RegionID: 4, ResolvedTs: rts, Lock: OpenTxn{StartTs: rts}}}, s.Pins)
+	require.Equal(t, 2, s.Stalled, "regions 2 and 3; 4 and 5 are explained by the lock")
 	require.Equal(t, at(-15*time.Second), s.StalledSince)
+	require.Equal(t, uint64(4), s.PinFor(&regions[4]).RegionID)
+	require.Nil(t, s.PinFor(&regions[1]))
+	require.Nil(t, s.PinFor(&regions[3]), "a region is not its own batch-mate")
 }
 
 func TestDescribe(t *testing.T) {
@@ -238,6 +252,13 @@ func TestDescribe(t *testing.T) {
 		d.Region(Lock, &r, nil, "", &PD{}, t0))
 	r.Lock.InScan, r.Lock.Open = true, 3
 	require.Contains(t, d.Region(Lock, &r, nil, "", &PD{}, t0), "(prewrite found by the initial scan); 3 prewrites open")
+
+	mate := r
+	mate.ID, mate.Lock = 8, OpenTxn{}
+	pinned := &Store{Pins: []Pin{{RegionID: 7, ResolvedTs: r.ResolvedTs, Lock: r.Lock}}}
+	require.Equal(t, "held at the resolved ts of region 7, which txn "+strconv.FormatUint(startTs, 10)+
+		" pins (TiKV sends resolved ts to a batch of regions at the batch's minimum); stuck 25s",
+		d.Region(Lock, &mate, pinned, "", &PD{}, t0))
 
 	s := Store{ID: 2, Addr: "127.0.0.1:20161", Connected: true, Stalled: 22, LastMsgAt: at(-12 * time.Second),
 		Cause: StoreStalled, Since: at(0)}
@@ -280,6 +301,7 @@ func TestDecidingAllocatesNothing(t *testing.T) {
 	var m Mark
 	allocs := testing.AllocsPerRun(100, func() {
 		s.Tally(&r, t0, staleAfter)
+		s.TallyStalled(&r)
 		s.Decide(pd, t0)
 		c, since := DecideRegion(&r, s, pd, t0, staleAfter)
 		m.Update(c, since, t0, staleAfter)
