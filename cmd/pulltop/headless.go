@@ -6,6 +6,7 @@ import (
 	"io"
 	"os/signal"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -117,7 +118,16 @@ type status struct {
 	StoresCooling int     `json:"stores_cooling"`
 	StoresPaused  int     `json:"stores_paused"`
 	Stale         int     `json:"stale"`
-	EngineError   string  `json:"engine_error,omitempty"`
+	// Causes counts regions by cause (healthy left out), in the order of
+	// the causes board; a store condition with no region counts 0.
+	Causes      []causeCount `json:"causes"`
+	EngineError string       `json:"engine_error,omitempty"`
+}
+
+// causeCount is one cause of a status line: {"cause":"lock","regions":1}.
+type causeCount struct {
+	Cause   string `json:"cause"`
+	Regions int    `json:"regions"`
 }
 
 func statusOf(st *snapshots.State, elapsed time.Duration) status {
@@ -126,6 +136,10 @@ func statusOf(st *snapshots.State, elapsed time.Duration) status {
 		Regions: st.Totals.Regions, Initialized: st.Totals.Initialized, LagMaxMs: st.Totals.ResolvedLagMaxMs,
 		EventsPerSec: st.Totals.EventsPerSec, Retries: len(st.Retries), Reloads: len(st.Reloads),
 		Stale: st.Totals.Stale, EngineError: st.EngineError,
+		Causes: make([]causeCount, 0, len(st.Causes)),
+	}
+	for _, c := range st.Causes {
+		s.Causes = append(s.Causes, causeCount{Cause: c.Cause, Regions: c.Regions})
 	}
 	for _, store := range st.Stores {
 		switch store.State {
@@ -153,6 +167,7 @@ func writeStatus(w io.Writer, st *snapshots.State, elapsed time.Duration, asJSON
 	line := fmt.Sprintf("t=%s regions=%d initialized=%d lag_max=%s events/s=%s retries=%d reloads=%d stores_cooling=%d stores_paused=%d stale=%d",
 		s.T, s.Regions, s.Initialized, fmtLag(s.LagMaxMs), strconv.FormatFloat(s.EventsPerSec, 'f', 0, 64),
 		s.Retries, s.Reloads, s.StoresCooling, s.StoresPaused, s.Stale)
+	line += " causes=" + causesField(s.Causes)
 	if s.EngineError != "" {
 		line += " engine_error=" + strconv.Quote(s.EngineError)
 	}
@@ -162,4 +177,16 @@ func writeStatus(w io.Writer, st *snapshots.State, elapsed time.Duration, asJSON
 
 func fmtLag(ms int64) string {
 	return strconv.FormatFloat(float64(ms)/1000, 'f', 1, 64) + "s"
+}
+
+// causesField is the causes= value: lock:1,store_down:21, or none.
+func causesField(causes []causeCount) string {
+	if len(causes) == 0 {
+		return "none"
+	}
+	parts := make([]string, len(causes))
+	for i, c := range causes {
+		parts[i] = c.Cause + ":" + strconv.Itoa(c.Regions)
+	}
+	return strings.Join(parts, ",")
 }
