@@ -28,8 +28,13 @@ func newWorkload(c *Cluster, seed int64, rate float64) *workload {
 	return w
 }
 
+// setRate changes the rate; a value outside [0, MaxWriteRate] (NaN, Inf)
+// was refused at parse time and is clamped here all the same.
 func (w *workload) setRate(rowsPerSec float64) {
-	w.rate.Store(math.Float64bits(max(0, rowsPerSec)))
+	if math.IsNaN(rowsPerSec) {
+		rowsPerSec = 0
+	}
+	w.rate.Store(math.Float64bits(min(max(0, rowsPerSec), MaxWriteRate)))
 }
 
 func (w *workload) currentRate() float64 { return math.Float64frombits(w.rate.Load()) }
@@ -44,12 +49,25 @@ func (w *workload) run(done <-chan struct{}) {
 		case <-done:
 			return
 		case now := <-t.C:
-			owed += w.currentRate() * now.Sub(last).Seconds()
+			rate := w.currentRate()
+			owed += rate * now.Sub(last).Seconds()
 			last = now
-			if owed > w.currentRate() { // never try to catch up more than a second
-				owed = w.currentRate()
+			// Never try to catch up more than a tick's worth beyond a
+			// tenth of a second: a loaded machine must not build a burst
+			// that keeps this loop from seeing done.
+			owed = min(owed, rate/10+1)
+			if w.c.PDDown() {
+				owed = 0 // TiDB cannot get a TSO: nothing commits
+				continue
 			}
-			for owed >= 1 {
+			for n := 0; owed >= 1; n++ {
+				if n%64 == 63 {
+					select {
+					case <-done:
+						return
+					default:
+					}
+				}
 				owed -= float64(w.txn(int(min(owed, 4))))
 			}
 		}
