@@ -80,8 +80,8 @@ type downstream struct {
 	// the scan rows are still being sent (interleaving on).
 	initializing bool
 	normal       bool // scanned and INITIALIZED sent: live rows and resolved ts flow
-	removed    bool
-	resolvedTs uint64
+	removed      bool
+	resolvedTs   uint64
 }
 
 func (conn *cdcConn) push(it outItem) {
