@@ -54,10 +54,11 @@ type cdcConn struct {
 	downstreams       map[dsKey]*downstream
 	closed            bool
 
-	qmu    sync.Mutex
-	queue  []outItem
-	notify chan struct{}
-	kill   chan error
+	qmu      sync.Mutex
+	queue    []outItem
+	inFlight bool // items taken from queue and not yet sent
+	notify   chan struct{}
+	kill     chan error
 }
 
 type outItem struct {
@@ -95,12 +96,19 @@ func (conn *cdcConn) push(it outItem) {
 	}
 }
 
+func (conn *cdcConn) setInFlight(v bool) {
+	conn.qmu.Lock()
+	conn.inFlight = v
+	conn.qmu.Unlock()
+}
+
 // drain appends every queued item to buf.
 func (conn *cdcConn) drain(buf []outItem) []outItem {
 	conn.qmu.Lock()
 	buf = append(buf, conn.queue...)
 	clear(conn.queue)
 	conn.queue = conn.queue[:0]
+	conn.inFlight = len(buf) > 0
 	conn.qmu.Unlock()
 	return buf
 }
@@ -897,6 +905,7 @@ func (svc *cdcService) serve(stream eventFeedStream, v2 bool) error {
 			return err
 		}
 		held = append(held[:0], held[n:]...)
+		conn.setInFlight(len(held) > 0)
 		if len(held) > 0 {
 			resetTimer(timer, held[0].at.Add(delay).Sub(now))
 		}

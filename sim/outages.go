@@ -252,3 +252,26 @@ func (c *Cluster) storeRemoved(id uint64) bool {
 	s := c.store(id)
 	return s != nil && s.state != metapb.StoreState_Up
 }
+
+// waitSent waits until every connection of a store has sent what was queued
+// to it (at most timeout, or until done).
+func (c *Cluster) waitSent(id uint64, timeout time.Duration, done <-chan struct{}) {
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		c.mu.Lock()
+		s := c.store(id)
+		pending := false
+		for conn := range s.conns {
+			conn.qmu.Lock()
+			pending = pending || len(conn.queue) > 0 || conn.inFlight
+			conn.qmu.Unlock()
+		}
+		c.mu.Unlock()
+		if !pending {
+			return
+		}
+		if !sleepOrDone(5*time.Millisecond, done) {
+			return
+		}
+	}
+}

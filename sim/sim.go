@@ -289,6 +289,9 @@ func (s *Sim) DrainStore(id uint64) error {
 	if !ss.running() {
 		return nil
 	}
+	// The NotLeader answers go out before the store stops, as TiKV waits
+	// for its leaders to move (graceful_shutdown_timeout, 20s).
+	s.cluster.waitSent(id, 20*time.Second, s.done)
 	ss.Stop()
 	s.cluster.storeCrashed(id) // what had no other live peer is re-elected later
 	return nil
@@ -304,6 +307,7 @@ func (s *Sim) RemoveStore(id uint64) error {
 	if err := s.cluster.RemoveStore(id); err != nil {
 		return err
 	}
+	s.cluster.waitSent(id, 20*time.Second, s.done)
 	ss.Stop()
 	return nil
 }
