@@ -971,3 +971,22 @@ func sendItems(stream eventFeedStream, items []outItem, s *storeState) error {
 	}
 	return flush()
 }
+
+// ScanningDownstreams is how many registrations of a region have their scan
+// snapshot taken and are still sending scan rows (interleaving on): a test
+// that must commit "during the scan" waits for it.
+func (c *Cluster) ScanningDownstreams(regionID uint64) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	r := c.byID[regionID]
+	if r == nil {
+		return 0
+	}
+	n := 0
+	for _, ds := range r.downstreams {
+		if ds.initializing {
+			n++
+		}
+	}
+	return n
+}
