@@ -74,6 +74,10 @@ type Config struct {
 	// (default 1M rows).
 	KeepGroundTruth bool
 	GroundTruthRows int
+	// WorkingSetRows is how many distinct rows the workload writes (default
+	// max(64Ki, 4 per region)); with MVCC GC below the safe point it bounds
+	// the sim's data.
+	WorkingSetRows int64
 	// StoresClusterID, if set, makes the stores belong to another cluster
 	// than PD, so every registration gets ClusterIdMismatch.
 	StoresClusterID uint64
@@ -227,7 +231,13 @@ func Start(cfg Config) (*Sim, error) {
 		s.wg.Add(1)
 		go func() { defer s.wg.Done(); c.runResolvedTs(st, cfg.MinTsInterval, s.done) }()
 	}
-	s.work = newWorkload(c, cfg.Seed, cfg.WriteRate)
+	s.wg.Add(1)
+	go func() { defer s.wg.Done(); c.runGC(s.done) }()
+	rows := cfg.WorkingSetRows
+	if rows <= 0 {
+		rows = workingSet(cfg.Regions)
+	}
+	s.work = newWorkload(c, cfg.Seed, cfg.WriteRate, rows)
 	s.wg.Add(1)
 	go func() { defer s.wg.Done(); s.work.run(s.done) }()
 	s.faults = newFaultRunner(s, cfg.Seed, s.done)

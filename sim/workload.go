@@ -1,8 +1,10 @@
 package sim
 
 import (
+	"bytes"
 	"math"
 	"math/rand"
+	"slices"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -18,12 +20,20 @@ type workload struct {
 	rng  *rand.Rand
 	rate atomic.Uint64 // math.Float64bits of rows/s
 	seq  uint64
+	// rows is how many distinct rows the workload writes, spread evenly over
+	// the keyspace: like an OLTP workload it updates a bounded table, so
+	// that (with MVCC GC) the sim's data stays bounded in a long run.
+	rows int64
 }
+
+// workingSet is how many distinct rows the workload writes: at least 64Ki,
+// and 4 per region so every region gets writes.
+func workingSet(regions int) int64 { return max(1<<16, 4*int64(regions)) }
 
 const workloadTick = 10 * time.Millisecond
 
-func newWorkload(c *Cluster, seed int64, rate float64) *workload {
-	w := &workload{c: c, rng: rand.New(rand.NewSource(seed ^ 0x5eed))}
+func newWorkload(c *Cluster, seed int64, rate float64, rows int64) *workload {
+	w := &workload{c: c, rng: rand.New(rand.NewSource(seed ^ 0x5eed)), rows: min(rows, maxPos)}
 	w.setRate(rate)
 	return w
 }
@@ -88,8 +98,11 @@ func (w *workload) txn(maxRows int) int {
 		} else {
 			value = strconv.AppendUint([]byte("v"), w.seq, 10)
 		}
-		muts[i] = Mutation{Key: RandomKey(w.rng), Op: op, Value: value}
+		muts[i] = Mutation{Key: posKey(w.rng.Int63n(w.rows) * (maxPos / w.rows)), Op: op, Value: value}
 	}
+	// A transaction writes a key once (TiDB merges its mutations).
+	slices.SortFunc(muts, func(a, b Mutation) int { return bytes.Compare(a.Key, b.Key) })
+	muts = slices.CompactFunc(muts, func(a, b Mutation) bool { return bytes.Equal(a.Key, b.Key) })
 	if w.rng.Intn(4) == 0 {
 		w.c.Commit1PC(muts)
 		return n
