@@ -169,7 +169,11 @@ func (a *app) appendStatus(b []byte) []byte {
 		}
 	case a.detail != nil:
 		left = " detail of " + a.detail.title() + "; esc: back"
-		if !a.readOnly {
+		switch {
+		case a.readOnly:
+		case a.detail.flush != nil:
+			left += "; R reloads the merged span again"
+		default:
 			left += "; P pauses the store"
 			if !a.detail.store {
 				left += ", R reloads the region"
