@@ -183,8 +183,8 @@ func TestLoadRefusesNonSnapshotsAtOnceAndCutsHugeStrings(t *testing.T) {
 // A hostile snapshot file loads clean, and pulltop never writes one.
 func TestLoadAndMarshalClean(t *testing.T) {
 	s := fullState()
-	s.Stores[0].Addr = Hostile
-	s.EngineError = Hostile
+	s.Stores[0].Addr = hostile
+	s.EngineError = hostile
 	data, err := Marshal(s)
 	require.NoError(t, err)
 	assert.NotContains(t, string(data), "\u009b", "C1 controls written raw")
