@@ -67,6 +67,13 @@ func TestGoldenScreens(t *testing.T) {
 			}))
 			h.press("2")
 		}},
+		{name: "overview_pd_error", setup: func(h *harness) {
+			h.refresh(next(h.src.s, func(s *snapshots.State) {
+				s.Source.PDError = "GetRegion: rpc error: code = Unavailable desc = connection refused"
+				s.Source.PDErrorSince = s.TakenAt.Add(-22 * time.Second)
+			}))
+			h.press("1")
+		}},
 		{name: "filter_typing", setup: func(h *harness) {
 			h.press("2", "/")
 			h.typeText("store:2 !state:parked")
