@@ -161,8 +161,15 @@ func (a *app) flushPicture(f *snapshots.RecentReload) []string {
 	bounds = bounds[lo : hi+1]
 	steps := max(1, len(bounds)-1)
 
-	const labelRoom, indent = 34, 11
-	width := min(64, max(16, a.width-indent-labelRoom))
+	// The bars take what the longest label leaves, between 16 and 64 cells.
+	const indent = 11
+	labels := make([]string, len(f.Absorbed))
+	longest := 0
+	for k, s := range f.Absorbed {
+		labels[k] = names.spanName(s.Start, s.End) + "  " + orDash(s.Reason)
+		longest = max(longest, textWidth(labels[k]))
+	}
+	width := min(64, max(16, a.width-1-indent-2-longest))
 	pos := func(key string) int {
 		i, _ := slices.BinarySearch(bounds, key)
 		return min(steps, i) * width / steps
@@ -183,7 +190,7 @@ func (a *app) flushPicture(f *snapshots.RecentReload) []string {
 	if gap >= 1 {
 		out = append(out, pad+left+strings.Repeat(" ", gap)+right)
 	} else {
-		out = append(out, pad+fit(left+" … "+right, width+1))
+		out = append(out, pad+left+" to "+right+" (left to right)")
 	}
 	axis := []byte(strings.Repeat("-", width+1))
 	for _, b := range bounds {
@@ -192,8 +199,7 @@ func (a *app) flushPicture(f *snapshots.RecentReload) []string {
 	out = append(out, pad+string(axis))
 	for k, s := range f.Absorbed {
 		num := strconv.Itoa(k + 1)
-		out = append(out, "   "+strings.Repeat(" ", max(0, 6-len(num)))+num+"  "+bar(s.Start, s.End)+"  "+
-			names.spanName(s.Start, s.End)+"  "+orDash(s.Reason))
+		out = append(out, "   "+strings.Repeat(" ", max(0, 6-len(num)))+num+"  "+bar(s.Start, s.End)+"  "+labels[k])
 	}
 	if more := f.MergedFrom - len(f.Absorbed); more > 0 {
 		out = append(out, pad+"… and "+plural(more, "more request", "more requests")+
