@@ -3,6 +3,9 @@ package ui
 import (
 	"strconv"
 	"strings"
+	"time"
+
+	"github.com/charmbracelet/x/ansi"
 
 	"pulltop/snapshots"
 )
@@ -109,6 +112,10 @@ func (a *app) regionDetailLines(d *detailView) []string {
 			init = "initialized"
 		}
 		kv("state", th.RegionState(r.State).render(regionStateWord(r.State))+"  ("+init+")")
+		kv("cause", a.causeSince(r.Cause, r.Since))
+		for _, line := range wrapText(r.Diagnosis, a.width-19) {
+			kv("", line)
+		}
 		store := "store " + strconv.FormatUint(r.StoreID, 10)
 		if st := findStore(s, r.StoreID); st != nil {
 			store += "  " + st.Addr + "  " + storeStateWord(st.State)
@@ -125,7 +132,9 @@ func (a *app) regionDetailLines(d *detailView) []string {
 		kv("resolved ts", strconv.FormatUint(r.ResolvedTs, 10)+"   lag "+lag)
 		kv("events", strconv.FormatUint(r.Events, 10))
 		kv("retries", strconv.Itoa(r.RetryAttempts)+" attempts")
-		kv("last error", orDash(r.LastError))
+		for k, line := range wrapText(a.errorWithAge(r.LastError, r.LastErrorAt, r.Since), a.width-19) {
+			kv(map[bool]string{true: "last error"}[k == 0], line)
+		}
 		kv("retry heap", a.pendingRetry(r))
 		kv("reload", a.pendingReload(r))
 	}
@@ -151,6 +160,12 @@ func (a *app) storeDetailLines(d *detailView) []string {
 	} else {
 		kv("address", st.Addr)
 		kv("state", th.StoreState(st.State).render(storeStateWord(st.State)))
+		if st.Condition != "" {
+			kv("condition", a.causeSince(st.Condition, st.Since))
+			for _, line := range wrapText(st.Diagnosis, a.width-19) {
+				kv("", line)
+			}
+		}
 		kv("cooldown", cooldownText(st, a.ctx.elapsed))
 		kv("failures", strconv.Itoa(st.Failures))
 		kv("streams", strconv.Itoa(st.Streams))
@@ -223,4 +238,48 @@ func orDash(s string) string {
 		return "-"
 	}
 	return s
+}
+
+// causeSince is "lock since 11:59:48 (12s)": the cause and since when, as
+// of the snapshot on screen.
+func (a *app) causeSince(cause string, since time.Time) string {
+	if cause == "" {
+		return "- (not diagnosed: a snapshot from before causes)"
+	}
+	if since.IsZero() {
+		return cause
+	}
+	return cause + " since " + a.clockAge(since)
+}
+
+// clockAge is "11:59:48 (12s ago)" as of the snapshot on screen.
+func (a *app) clockAge(t time.Time) string {
+	age := a.shown.TakenAt.Sub(t).Milliseconds() + a.ctx.elapsed
+	return t.In(a.opts.Now().Location()).Format("15:04:05") + " (" + fmtDur(max(age, 0)) + " ago)"
+}
+
+// errorWithAge is the last error with when it happened, marked when it is
+// older than the current condition: then it is history, not the cause.
+func (a *app) errorWithAge(text string, at, since time.Time) string {
+	if text == "" {
+		return "-"
+	}
+	if at.IsZero() {
+		return text
+	}
+	out := text + "  at " + a.clockAge(at)
+	if !since.IsZero() && at.Before(since) {
+		out += "  [before the current condition: not its cause]"
+	}
+	return out
+}
+
+// wrapText breaks text into lines of at most width cells, at spaces where
+// it can; nil for "".
+func wrapText(text string, width int) []string {
+	if text == "" {
+		return nil
+	}
+	width = max(width, 20)
+	return strings.Split(ansi.Wrap(text, width, ""), "\n")
 }

@@ -500,6 +500,10 @@ func (a *app) handleKey(msg tea.KeyMsg) tea.Cmd {
 		return nil
 	}
 
+	if a.view == viewOverview {
+		a.overviewKey(msg)
+		return nil
+	}
 	l := a.lists[a.view]
 	if l == nil {
 		return nil
@@ -541,6 +545,35 @@ func (a *app) handleKey(msg tea.KeyMsg) tea.Cmd {
 		}
 	}
 	return nil
+}
+
+// overviewKey moves the causes board's selection; enter opens the regions
+// (or, for a cause only stores have, the stores) it names.
+func (a *app) overviewKey(msg tea.KeyMsg) {
+	km, board := &a.keys, &a.overview.board
+	switch {
+	case key.Matches(msg, km.Up):
+		board.move(a.shown, -1)
+	case key.Matches(msg, km.Down):
+		board.move(a.shown, 1)
+	case key.Matches(msg, km.Top):
+		board.move(a.shown, -len(board.rows(a.shown)))
+	case key.Matches(msg, km.Bottom):
+		board.move(a.shown, len(board.rows(a.shown)))
+	case key.Matches(msg, km.Detail):
+		rows := board.rows(a.shown)
+		i := board.selected(a.shown)
+		if i < 0 {
+			a.setFlash("every region is healthy: no cause to open", false)
+			return
+		}
+		target := viewRegions
+		if rows[i].Regions == 0 {
+			target = viewStores
+		}
+		a.lists[target].setFilter("cause:" + rows[i].Cause)
+		a.switchView(target)
+	}
 }
 
 // handleRunes splits a run of characters into keys. bubbletea reports

@@ -25,6 +25,7 @@ type overviewView struct {
 	// rates are errors per second by reason, between the previous snapshot
 	// shown and this one.
 	rates map[string]float64
+	board causeBoard
 }
 
 func (v *overviewView) setState(s *snapshots.State, prev *snapshots.State) {
@@ -106,6 +107,9 @@ func (v *overviewView) lines(lag []lagSample, width int) []string {
 		}
 		add("PD", th.FlashError.render(text)+": "+s.Source.PDError+" (streams go on; region lookups wait)")
 	}
+	// Why before how much: the causes board comes first.
+	out = append(out, v.boardLines(width)...)
+	out = append(out, "")
 	add("Subscriptions", strconv.Itoa(len(s.Subscriptions))+" ("+strconv.Itoa(v.subsInit)+" initialized)")
 	add("Stores", strconv.Itoa(len(s.Stores))+" total: "+countWords(v.storeStates, snapshots.StoreStates(), storeStateWord))
 	add("Regions", strconv.Itoa(len(s.Regions))+" total, "+strconv.Itoa(s.Totals.Initialized)+" initialized, "+
