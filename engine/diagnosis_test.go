@@ -36,7 +36,7 @@ type diagScenario struct {
 	// snapshot, rather than all of them in one.
 	transient bool
 	// check looks at the snapshot that named the cause.
-	check func(t *testing.T, st *snapshots.State)
+	check func(t *testing.T, h *harness, st *snapshots.State)
 	stop  func(t *testing.T, h *harness)
 }
 
@@ -81,7 +81,7 @@ func diagScenarios() []diagScenario {
 				require.NotEmpty(t, c.Prewrite(*lockStartTs, []sim.Mutation{{Key: key, Op: cdcpb.Event_Row_PUT, Value: []byte("held")}}))
 				return inSet(storesRegions(before, regionByID(before, 4).StoreID))
 			},
-			check: func(t *testing.T, st *snapshots.State) {
+			check: func(t *testing.T, h *harness, st *snapshots.State) {
 				r := regionByID(st, 4)
 				require.Contains(t, r.Diagnosis, "by txn "+strconv.FormatUint(*lockStartTs, 10))
 				require.Contains(t, r.Diagnosis, "holding "+engine.FormatKey(sim.EncodeKey(*lockKey))+"; no commit or rollback seen")
@@ -113,7 +113,7 @@ func diagScenarios() []diagScenario {
 				require.NoError(t, h.sim.StopStore(2))
 				return inSet(storesRegions(before, 2))
 			},
-			check: func(t *testing.T, st *snapshots.State) {
+			check: func(t *testing.T, h *harness, st *snapshots.State) {
 				requireStoreCondition(t, st, 2, snapshots.CauseStoreDown)
 			},
 			stop: func(t *testing.T, h *harness) { require.NoError(t, h.sim.StartStore(2)) },
@@ -124,7 +124,7 @@ func diagScenarios() []diagScenario {
 				require.NoError(t, h.eng.PauseStore(2))
 				return inSet(storesRegions(before, 2))
 			},
-			check: func(t *testing.T, st *snapshots.State) {
+			check: func(t *testing.T, h *harness, st *snapshots.State) {
 				requireStoreCondition(t, st, 2, snapshots.CauseStorePaused)
 			},
 			stop: func(t *testing.T, h *harness) { require.NoError(t, h.eng.ResumeStore(2)) },
@@ -135,7 +135,7 @@ func diagScenarios() []diagScenario {
 				require.NoError(t, h.sim.Cluster().SetStoreHung(2, time.Now().Add(time.Hour)))
 				return inSet(storesRegions(before, 2))
 			},
-			check: func(t *testing.T, st *snapshots.State) {
+			check: func(t *testing.T, h *harness, st *snapshots.State) {
 				s := requireStoreCondition(t, st, 2, snapshots.CauseStoreStalled)
 				require.Contains(t, s.Diagnosis, "resolved ts stalled on store 2")
 			},
@@ -146,6 +146,54 @@ func diagScenarios() []diagScenario {
 			fault: func(t *testing.T, h *harness, before *snapshots.State) func(*snapshots.State, *snapshots.Region) bool {
 				require.NoError(t, h.sim.Cluster().SetStoreBusy(2, time.Now().Add(time.Hour)))
 				return inSet(storesRegions(before, 2))
+			},
+			stop: func(t *testing.T, h *harness) { h.sim.Cluster().ClearFaultWindows() },
+		},
+		{
+			// TiKV needs PD's TSO to advance resolved ts: with PD down every
+			// region stalls, and PD is named, not the stores.
+			name: "PD down", cause: snapshots.CausePDUnreachable,
+			cfg: func(c *engine.Config) { c.PDCheckInterval = 500 * time.Millisecond },
+			fault: func(t *testing.T, h *harness, _ *snapshots.State) func(*snapshots.State, *snapshots.Region) bool {
+				h.sim.PDDown()
+				return func(*snapshots.State, *snapshots.Region) bool { return true }
+			},
+			check: func(t *testing.T, h *harness, st *snapshots.State) {
+				require.NotEmpty(t, st.Source.PDError)
+				for _, s := range st.Stores {
+					require.NotContains(t, []string{snapshots.CauseStoreStalled, snapshots.CauseStoreDown}, s.Condition, "store %d: %s", s.ID, s.Diagnosis)
+				}
+			},
+			stop: func(t *testing.T, h *harness) { require.NoError(t, h.sim.PDUp()) },
+		},
+		{
+			// One scan slot per store and a slow store: reloaded regions
+			// queue for admission.
+			name: "scans waiting for a slot", cause: snapshots.CauseScanPending,
+			cfg: func(c *engine.Config) { c.ScansPerStore = 1 },
+			fault: func(t *testing.T, h *harness, before *snapshots.State) func(*snapshots.State, *snapshots.Region) bool {
+				require.NoError(t, h.sim.Cluster().SetStoreSlow(2, 500*time.Millisecond, time.Now().Add(time.Hour)))
+				regions := storesRegions(before, 2)
+				for id := range regions {
+					require.NoError(t, h.eng.ForceReloadRegion(1, id))
+				}
+				return inSet(regions)
+			},
+			check: func(t *testing.T, h *harness, st *snapshots.State) {
+				// Then, one scanning and the others queued behind it.
+				h.waitFor("a region queued for a scan slot", 5*time.Second, func(st *snapshots.State) bool {
+					scanning, queued := 0, 0
+					for _, r := range st.Regions {
+						switch {
+						case r.Cause != snapshots.CauseScanPending:
+						case strings.HasPrefix(r.Diagnosis, "initial scan running on store 2 for "):
+							scanning++
+						case strings.HasPrefix(r.Diagnosis, "waiting for a scan slot on store 2: 1 of "):
+							queued++
+						}
+					}
+					return scanning == 1 && queued == 1
+				})
 			},
 			stop: func(t *testing.T, h *harness) { h.sim.Cluster().ClearFaultWindows() },
 		},
@@ -269,7 +317,7 @@ func TestDiagnosisScenarios(t *testing.T) {
 				require.NotZero(t, row.ExampleRegion)
 			}
 			if sc.check != nil {
-				sc.check(t, named)
+				sc.check(t, h, named)
 			}
 
 			sc.stop(t, h)

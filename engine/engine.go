@@ -84,6 +84,7 @@ type Engine struct {
 	samples     []eventSample
 	pdErr       string // last PD failure, "" when healthy
 	diag        diagState
+	lastPublish time.Time
 }
 
 // engineStats are cumulative counters for the snapshot totals.

@@ -17,6 +17,13 @@ const maxActions = 1000
 // publish builds an immutable snapshot of everything the event loop owns
 // and swaps it in; readers never wait for the loop.
 func (e *Engine) publish(now time.Time) {
+	// A tick carries the time it fired, which can be older than a Refresh
+	// published while the tick waited: snapshot times never go back (a
+	// since would read as later than its snapshot).
+	if now.Before(e.lastPublish) {
+		now = e.lastPublish
+	}
+	e.lastPublish = now
 	if e.truth != nil {
 		e.truth.check(e.subs)
 	}

@@ -133,7 +133,7 @@ func fixtureState() *snapshots.State {
 			r.LastErrorAt = fixtureTaken.Add(-time.Second)
 		}
 	}
-	s.Regions[5].LastErrorAt = fixtureTaken.Add(-2 * time.Second) // region 7
+	s.Regions[5].LastErrorAt = fixtureTaken.Add(-2 * time.Second)  // region 7
 	s.Regions[4].LastErrorAt = fixtureTaken.Add(-45 * time.Second) // region 6: before its condition
 	conditions := []struct {
 		cause, diagnosis string
