@@ -142,9 +142,12 @@ func (s *Store) decide(pd *PD, now int64) (Cause, int64) {
 		return Incompatible, 0
 	case s.Paused:
 		return StorePaused, 0
-	case s.Failures > 0 && !s.Connected:
+	case s.Failures > 0 && !s.Connected && s.Regions > 0:
 		// One failure may be a killed stream that reconnects at the next
-		// try; a failed reconnect is a store that does not come back.
+		// try; a failed reconnect is a store that does not come back. A
+		// failed store that no longer leads any subscribed region (its
+		// leaders moved) holds nothing up, and nothing will try it again
+		// to find out whether it is back.
 		if s.Failures >= 2 {
 			return StoreDown, s.FailingSince
 		}
