@@ -601,6 +601,10 @@ func (a *app) openDetail(l *listView) {
 		a.detail = &detailView{sub: r.Subscription, id: r.ID}
 	case viewRetries:
 		r := a.lists[viewRetries].model.(*retriesView).row(i)
+		if r.region() == 0 {
+			a.setFlash("a range retry (a failed PD lookup) has no region to show; its span is in the row", false)
+			return
+		}
 		a.detail = &detailView{sub: r.sub(), id: r.region()}
 	case viewReloads:
 		a.detail = a.reloadDetail(a.lists[viewReloads].model.(*reloadsView), i)
