@@ -118,6 +118,7 @@ func startBackend(f *connFlags) (*backend, error) {
 	b := &backend{closeLog: closeLog, logPath: f.logFile}
 	if len(f.pd) == 0 {
 		simCfg.Logger = logger.Named("sim")
+		simCfg.KeepGroundTruth = true // the engine checks it for lost rows
 		if b.sim, err = sim.Start(simCfg); err != nil {
 			b.Close()
 			return nil, simStartError(err, "")
