@@ -28,6 +28,9 @@ type Controller interface {
 	ResumeStore(storeID uint64) error
 	ForceReloadRegion(subscription, regionID uint64) error
 	ForceReloadSpan(subscription uint64, startHex, endHex string) error
+	// ForceReloadRegions reloads exactly these regions (merging only those
+	// that touch): R on a filtered region list.
+	ForceReloadRegions(subscription uint64, regionIDs []uint64) error
 }
 
 // Options configure the UI.
