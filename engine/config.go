@@ -165,7 +165,10 @@ type Config struct {
 	StaleAfter time.Duration
 	// SinkPath, if set, receives delivered rows as JSON lines.
 	SinkPath string
-	Logger   *zap.Logger
+	// SinkStallTimeout is how long a --sink reader (a pipe) may take
+	// nothing before the engine stops with an error (10s).
+	SinkStallTimeout time.Duration
+	Logger           *zap.Logger
 
 	// PublishInterval is how often a snapshot is published (500ms).
 	PublishInterval time.Duration

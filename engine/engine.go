@@ -119,7 +119,7 @@ func Start(cfg Config) (*Engine, error) {
 	}
 	var sink *rowSink
 	if cfg.SinkPath != "" {
-		if sink, err = openSink(cfg.SinkPath); err != nil {
+		if sink, err = openSink(cfg.SinkPath, cfg.SinkStallTimeout); err != nil {
 			locator.close()
 			return nil, err
 		}
@@ -251,7 +251,8 @@ func (e *Engine) onTick(now time.Time) {
 	e.detectStale(now)
 	e.policy.GC(now)
 	if e.sink != nil && e.Err() == nil {
-		if err := e.sink.flush(); err != nil {
+		// Never waits: the file is written off the loop.
+		if err := e.sink.handoff(); err != nil {
 			e.fatal(err)
 		}
 	}
@@ -290,6 +291,27 @@ func (e *Engine) fatal(err error) {
 	e.logger.Error("engine stopped", zap.Error(err))
 	e.stopWorkers()
 	e.publish(time.Now())
+}
+
+// FlushSink hands every row delivered so far to the --sink and waits up to
+// timeout for the file to take them. A failure stops the engine with it, so
+// the final snapshot and the exit status say that rows were not written.
+// Call it before the final snapshot; nil without a sink.
+func (e *Engine) FlushSink(timeout time.Duration) error {
+	if e.sink == nil {
+		return nil
+	}
+	var err error
+	if derr := e.do(func() { err = e.sink.handoff() }); derr != nil {
+		return derr
+	}
+	if err == nil {
+		err = e.sink.drain(timeout)
+	}
+	if err != nil {
+		_ = e.do(func() { e.fatal(err) })
+	}
+	return err
 }
 
 // Close stops everything and waits for every goroutine the engine started.
