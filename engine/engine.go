@@ -268,6 +268,28 @@ func (e *Engine) Refresh() *snapshots.State {
 	return e.Snapshot()
 }
 
+// RefreshWithin is Refresh waiting at most d for the event loop; past it
+// (a loop flooded with events), it returns the last published snapshot.
+// Headless uses it so that --duration holds whatever the load.
+func (e *Engine) RefreshWithin(d time.Duration) *snapshots.State {
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	done := make(chan struct{})
+	select {
+	case e.inbox <- message{kind: msgFunc, fn: func() { e.publish(time.Now()); close(done) }}:
+	case <-timer.C:
+		return e.Snapshot()
+	case <-e.ctx.Done():
+		return e.Snapshot()
+	}
+	select {
+	case <-done:
+	case <-timer.C:
+	case <-e.ctx.Done():
+	}
+	return e.Snapshot()
+}
+
 // Err returns the fatal error that stopped the engine, if any.
 func (e *Engine) Err() error {
 	if p := e.fatalErr.Load(); p != nil {

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"context"
 	"io"
 	"strconv"
 	"strings"
@@ -53,6 +54,10 @@ type Options struct {
 	// SourceLabel names the source in the header, e.g. "replay snap.json".
 	// Empty derives it from the snapshot (PD addresses, embedded sim).
 	SourceLabel string
+	// Context, when cancelled, stops the UI at once with the terminal
+	// restored (Run returns tea.ErrProgramKilled): the command cancels it
+	// on SIGHUP, which would otherwise leave the terminal raw.
+	Context context.Context
 }
 
 // Minimum terminal size; below it the UI shows a notice instead of views
@@ -232,6 +237,9 @@ func (m Model) Idle() bool { return m.a.inflight == 0 }
 func Run(opts Options, input io.Reader, output io.Writer) error {
 	m := New(opts)
 	popts := []tea.ProgramOption{tea.WithAltScreen()}
+	if opts.Context != nil {
+		popts = append(popts, tea.WithContext(opts.Context))
+	}
 	if input != nil {
 		popts = append(popts, tea.WithInput(input))
 	}
