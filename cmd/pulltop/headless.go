@@ -85,7 +85,7 @@ type headlessRun struct {
 	sigs               chan os.Signal
 
 	b          *backend
-	startedAt     time.Time
+	startedAt  time.Time
 	faultsSeen int
 }
 
