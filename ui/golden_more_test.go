@@ -43,6 +43,23 @@ func TestGoldenScreens(t *testing.T) {
 			h.press("enter", "enter")
 		}},
 		{name: "store_detail", setup: func(h *harness) { h.press("5", "j", "enter") }},
+		{name: "reload_flush_detail", setup: func(h *harness) {
+			h.press("4", "/")
+			h.typeText("merged:4")
+			h.press("enter", "enter")
+		}},
+		{name: "reload_flush_detail_narrow", size: [2]int{72, 24}, setup: func(h *harness) {
+			h.press("4", "/")
+			h.typeText("merged:4")
+			h.press("enter", "enter")
+		}},
+		{name: "reload_flush_unanswered_to_inf", setup: func(h *harness) {
+			h.press("4", "/")
+			h.typeText("store_failure")
+			h.press("enter", "enter")
+		}},
+		{name: "minimum_size_retries", size: [2]int{60, 15}, setup: func(h *harness) { h.press("3") }},
+		{name: "minimum_size_reloads", size: [2]int{60, 15}, setup: func(h *harness) { h.press("4") }},
 		{name: "frozen", setup: func(h *harness) {
 			h.press("2", "space")
 			h.refresh(next(h.src.s, nil))

@@ -128,6 +128,11 @@ func driveEveryScreen(t *testing.T, s *snapshots.State, colour bool) {
 		check("action failed in view " + key)
 		h.press("esc")
 	}
+	h.press("4", "G", "enter") // the oldest flush: its absorbed-spans picture
+	check("flush detail")
+	h.press("esc", "3", "G", "enter")
+	check("detail of a fired retry")
+	h.press("esc")
 	h.press("2", "k", "R")
 	check("reload region dialog")
 	h.press("y")

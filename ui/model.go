@@ -611,8 +611,10 @@ func (a *app) openDetail(l *listView) {
 		r := &s.Regions[i]
 		a.detail = &detailView{sub: r.Subscription, id: r.ID}
 	case viewRetries:
-		r := &s.Retries[i]
-		a.detail = &detailView{sub: r.Subscription, id: r.RegionID}
+		r := a.lists[viewRetries].model.(*retriesView).row(i)
+		a.detail = &detailView{sub: r.sub(), id: r.region()}
+	case viewReloads:
+		a.detail = a.reloadDetail(a.lists[viewReloads].model.(*reloadsView), i)
 	case viewEvents:
 		e := &s.Events[i]
 		a.detail = &detailView{sub: e.Subscription, id: e.RegionID}

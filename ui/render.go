@@ -227,7 +227,11 @@ func (a *app) appendStatus(b []byte) []byte {
 		}
 	case a.detail != nil:
 		left = " detail of " + a.detail.title() + "; esc: back"
-		if !a.readOnly {
+		switch {
+		case a.readOnly:
+		case a.detail.flush != nil:
+			left += "; R reloads the merged span again"
+		default:
 			left += "; P pauses the store"
 			if !a.detail.store {
 				left += ", R reloads the region"
@@ -282,6 +286,7 @@ func (a *app) helpLines() []string {
 		"  "+a.theme.Section.render("Filter")+"  text  !text (inverse)  field:value (text: contains, number: equal, duration: at least)",
 		"          field>value  field<value  (lag>5s, retries>3); terms are AND-ed; the filter stays across refreshes",
 		"          regions: region sub store state lag events retries key error leader    stores: store addr state failures",
+		"          retries: outcome store reason attempt due ago    reloads: state merged regions reason age  (state:flushed merged>1)",
 		"  "+a.theme.Section.render("Freeze")+"  space stops taking new snapshots into the view; the engine keeps running",
 	)
 	if a.readOnly {
