@@ -108,7 +108,7 @@ func Start(cfg Config) (*Engine, error) {
 		creds = credentials.NewTLS(tlsCfg)
 	}
 	locator, err := connectPD(cfg.PD, tlsCfg, pd.SecurityOption{CAPath: cfg.TLS.CA, CertPath: cfg.TLS.Cert, KeyPath: cfg.TLS.Key},
-		cfg.ConnectTimeout, cfg.Logger)
+		cfg.ConnectTimeout, cfg.Logger, cfg.DialOptions...)
 	if err != nil {
 		return nil, err
 	}
