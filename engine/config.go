@@ -149,8 +149,11 @@ func (c TLSConfig) Load() (*tls.Config, error) {
 type GroundTruth interface {
 	// CommittedFrom calls fn for committed rows from index from on, in
 	// commit order, until fn returns false; it returns the index of the first
-	// row not consumed.
-	CommittedFrom(from int, fn func(rawKey []byte, commitTs uint64) bool) int
+	// row not consumed. The engine is its only reader: rows before from
+	// may be forgotten. droppedTs is the highest commit ts of rows the truth
+	// dropped before they were read (to bound its memory while the engine's
+	// resolved ts is stuck): they can no longer be checked.
+	CommittedFrom(from int, fn func(rawKey []byte, commitTs uint64) bool) (next int, droppedTs uint64)
 }
 
 // Config is what the engine needs to run.

@@ -171,6 +171,14 @@ func (w *streamWorker) runStream(ctx context.Context) error {
 	}
 	idle := time.NewTicker(w.e.cfg.StreamIdleTimeout / 4)
 	defer idle.Stop()
+	// What was queued before the stream opened goes out now: the wake-up
+	// that started this stream was already taken by run, and waiting for
+	// another would strand a lone request until something else is queued.
+	for _, req := range w.takeQueue() {
+		if err := stream.Send(req); err != nil {
+			return fail("send: %w", stop(err))
+		}
+	}
 	for {
 		select {
 		case <-ctx.Done():

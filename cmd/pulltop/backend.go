@@ -140,6 +140,7 @@ func startBackend(c *cobra.Command, f *connFlags, notices io.Writer) (*backend, 
 	b := &backend{closeLog: closeLog, logPath: f.logFile, log: logSink}
 	if len(cfg.PD) == 0 {
 		simCfg.Logger = logger.Named("sim")
+		simCfg.KeepGroundTruth = true // the engine checks it for lost rows
 		if b.sim, err = sim.Start(simCfg); err != nil {
 			b.Close()
 			return nil, simStartError(err, "")
