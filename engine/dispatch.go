@@ -71,7 +71,7 @@ func (e *Engine) handleLocated(task rangeTask, locs []RegionLoc, err error) {
 		at := time.Now().UnixNano()
 		for _, r := range e.regionsIn(sub, task.span) {
 			if r.lock == nil && !r.waitingLock {
-				r.state, r.lastError = snapshots.StateRetryWait, err.Error()
+				r.state, r.lastError = snapshots.StateRetryWait, snapshots.CleanString(err.Error())
 				r.failReason, r.lastErrorAt = snapshots.ReasonRPCCtxUnavailable, at
 			}
 		}
@@ -350,6 +350,8 @@ func (e *Engine) learnStore(id uint64, addr string) *storeInfo {
 		st = &storeInfo{id: id}
 		e.stores[id] = st
 	}
+	// The address is PD's text and is shown; a real one is clean already.
+	addr = snapshots.CleanString(addr)
 	if addr != "" && st.addr != addr {
 		st.addr = addr
 		e.storeCooldown.SetAddr(id, addr)
@@ -447,5 +449,5 @@ func (e *Engine) notePD(err error) {
 	if e.pdErr == "" {
 		e.logger.Warn("PD unavailable", zap.Error(err))
 	}
-	e.pdErr = err.Error()
+	e.pdErr = snapshots.CleanString(err.Error()) // PD's own words: text from outside
 }

@@ -16,7 +16,7 @@ import (
 	"pulltop/snapshots"
 )
 
-var statusLine = regexp.MustCompile(`^t=\S+ regions=(\d+) initialized=(\d+) lag_max=\d+\.\ds events/s=\d+ retries=\d+ reloads=\d+ stores_cooling=\d+ stores_paused=\d+ stale=(\d+) causes=(none|[a-z_]+:\d+(?:,[a-z_]+:\d+)*)$`)
+var statusLine = regexp.MustCompile(`^t=\S+ regions=(\d+) initialized=(\d+) lag_max=\d+\.\ds events/s=\d+ retries=\d+ reloads=\d+ stores_cooling=\d+ stores_paused=\d+ stale=(\d+) sub_lag=\d+\.\ds causes=(none|[a-z_]+:\d+(?:,[a-z_]+:\d+)*)$`)
 
 // Issue 6: ten status lines, exit 0, a snapshot that loads with every
 // region initialized and nothing missing.
@@ -154,18 +154,18 @@ func TestStatusLineCauses(t *testing.T) {
 		{Cause: snapshots.CauseLock, Regions: 1}, {Cause: snapshots.CauseStoreDown, Regions: 21, Stores: []uint64{2}},
 	}}
 	var text strings.Builder
-	require.NoError(t, writeStatus(&text, st, 5*time.Second, false))
+	require.NoError(t, writeStatus(&text, st, 5*time.Second, false, ""))
 	require.Regexp(t, statusLine, strings.TrimSpace(text.String()))
 	require.True(t, strings.HasSuffix(text.String(), " causes=lock:1,store_down:21\n"), text.String())
 
 	var js strings.Builder
-	require.NoError(t, writeStatus(&js, st, 5*time.Second, true))
+	require.NoError(t, writeStatus(&js, st, 5*time.Second, true, ""))
 	require.Contains(t, js.String(), `"causes":[{"cause":"lock","regions":1},{"cause":"store_down","regions":21}]`)
 
 	text.Reset()
-	require.NoError(t, writeStatus(&text, &snapshots.State{}, time.Second, false))
+	require.NoError(t, writeStatus(&text, &snapshots.State{}, time.Second, false, ""))
 	require.True(t, strings.HasSuffix(text.String(), " causes=none\n"), text.String())
 	js.Reset()
-	require.NoError(t, writeStatus(&js, &snapshots.State{}, time.Second, true))
+	require.NoError(t, writeStatus(&js, &snapshots.State{}, time.Second, true, ""))
 	require.Contains(t, js.String(), `"causes":[]`)
 }
