@@ -1,0 +1,279 @@
+package snapshots
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+)
+
+// mark is what the timeline keeps of one region at one moment. Times are
+// unix milliseconds (0: unset); indexes point into the History's tables.
+type mark struct {
+	store    uint64
+	lagRef   int64 // lagTracking: the lag (ms); lagFrozen: when resolved ts stopped (unix ms)
+	since    int64
+	errAt    int64
+	attempts int32
+	err      int32 // Strings index; 0 is ""
+	diag     int32 // Strings index
+	state    uint8 // States index; 0: the region is not there
+	cause    uint8 // Causes index
+	flags    uint8
+	lag      uint8 // lagNone, lagTracking, lagFrozen
+}
+
+const (
+	lagNone     = 0
+	lagTracking = 1
+	lagFrozen   = 2
+
+	flagInitialized = 1
+)
+
+// Field groups of a delta: the mask byte says which follow.
+const (
+	fState    = 1 << iota // state, cause, flags
+	fStore                // store id
+	fSince                // since
+	fLag                  // lag model
+	fAttempts             // retry attempts
+	fErr                  // last error and its time
+	fDiag                 // diagnosis
+	fAll      = fState | fStore | fSince | fLag | fAttempts | fErr | fDiag
+)
+
+func diffMask(o, n *mark) byte {
+	var m byte
+	if o.state != n.state || o.cause != n.cause || o.flags != n.flags {
+		m |= fState
+	}
+	if o.store != n.store {
+		m |= fStore
+	}
+	if o.since != n.since {
+		m |= fSince
+	}
+	if o.lag != n.lag || o.lagRef != n.lagRef {
+		m |= fLag
+	}
+	if o.attempts != n.attempts {
+		m |= fAttempts
+	}
+	if o.err != n.err || o.errAt != n.errAt {
+		m |= fErr
+	}
+	if o.diag != n.diag {
+		m |= fDiag
+	}
+	return m
+}
+
+// appendDelta encodes slot's change from o to n, times relative to the
+// frame's time at (small numbers, short varints).
+func appendDelta(b []byte, slot int, o, n *mark, at int64) []byte {
+	mask := diffMask(o, n)
+	b = binary.AppendUvarint(b, uint64(slot))
+	b = append(b, mask)
+	for _, m := range [2]*mark{o, n} {
+		b = appendFields(b, mask, m, at)
+	}
+	return b
+}
+
+func appendFields(b []byte, mask byte, m *mark, at int64) []byte {
+	if mask&fState != 0 {
+		b = binary.AppendUvarint(b, uint64(m.state)|uint64(m.cause)<<8|uint64(m.flags)<<16)
+	}
+	if mask&fStore != 0 {
+		b = binary.AppendUvarint(b, m.store)
+	}
+	if mask&fSince != 0 {
+		b = appendTime(b, m.since, at)
+	}
+	if mask&fLag != 0 {
+		b = append(b, m.lag)
+		switch m.lag {
+		case lagTracking:
+			b = binary.AppendVarint(b, m.lagRef)
+		case lagFrozen:
+			b = binary.AppendVarint(b, at-m.lagRef)
+		}
+	}
+	if mask&fAttempts != 0 {
+		b = binary.AppendUvarint(b, uint64(uint32(m.attempts)))
+	}
+	if mask&fErr != 0 {
+		b = binary.AppendUvarint(b, uint64(m.err))
+		b = appendTime(b, m.errAt, at)
+	}
+	if mask&fDiag != 0 {
+		b = binary.AppendUvarint(b, uint64(m.diag))
+	}
+	return b
+}
+
+// appendTime writes 0 for unset, else 1 + zigzag(at - t).
+func appendTime(b []byte, t, at int64) []byte {
+	if t == 0 {
+		return binary.AppendUvarint(b, 0)
+	}
+	d := at - t
+	return binary.AppendUvarint(b, 1+uint64(d<<1^d>>63))
+}
+
+// deltaReader decodes a frame's deltas (or the base), checking every index
+// against the tables, so a corrupt or hostile file is an error, not a panic.
+type deltaReader struct {
+	b       []byte
+	at      int64
+	slots   int // valid slots are < slots
+	states  int // table sizes
+	causes  int
+	strings int
+	err     error
+}
+
+var errHistoryCorrupt = errors.New("history: corrupt deltas")
+
+func (d *deltaReader) uvarint() uint64 {
+	if d.err != nil {
+		return 0
+	}
+	v, n := binary.Uvarint(d.b)
+	if n <= 0 {
+		d.err = errHistoryCorrupt
+		return 0
+	}
+	d.b = d.b[n:]
+	return v
+}
+
+func (d *deltaReader) varint() int64 {
+	if d.err != nil {
+		return 0
+	}
+	v, n := binary.Varint(d.b)
+	if n <= 0 {
+		d.err = errHistoryCorrupt
+		return 0
+	}
+	d.b = d.b[n:]
+	return v
+}
+
+func (d *deltaReader) byte() byte {
+	if d.err != nil {
+		return 0
+	}
+	if len(d.b) == 0 {
+		d.err = errHistoryCorrupt
+		return 0
+	}
+	c := d.b[0]
+	d.b = d.b[1:]
+	return c
+}
+
+func (d *deltaReader) time() int64 {
+	v := d.uvarint()
+	if v == 0 {
+		return 0
+	}
+	v--
+	return d.at - (int64(v>>1) ^ -int64(v&1))
+}
+
+func (d *deltaReader) index(v uint64, size int, what string) int32 {
+	if d.err == nil && v >= uint64(size) {
+		d.err = fmt.Errorf("history: %s index %d out of range (table has %d)", what, v, size)
+	}
+	return int32(v)
+}
+
+func (d *deltaReader) fields(mask byte, m *mark) {
+	if mask&fState != 0 {
+		v := d.uvarint()
+		m.state = uint8(d.index(v&0xff, d.states, "state"))
+		m.cause = uint8(d.index(v>>8&0xff, d.causes, "cause"))
+		m.flags = uint8(v >> 16)
+	}
+	if mask&fStore != 0 {
+		m.store = d.uvarint()
+	}
+	if mask&fSince != 0 {
+		m.since = d.time()
+	}
+	if mask&fLag != 0 {
+		m.lag = d.byte()
+		switch m.lag {
+		case lagNone:
+			m.lagRef = 0
+		case lagTracking:
+			m.lagRef = d.varint()
+		case lagFrozen:
+			m.lagRef = d.at - d.varint()
+		default:
+			if d.err == nil {
+				d.err = fmt.Errorf("history: unknown lag kind %d", m.lag)
+			}
+		}
+	}
+	if mask&fAttempts != 0 {
+		m.attempts = int32(uint32(d.uvarint()))
+	}
+	if mask&fErr != 0 {
+		m.err = d.index(d.uvarint(), d.strings, "string")
+		m.errAt = d.time()
+	}
+	if mask&fDiag != 0 {
+		m.diag = d.index(d.uvarint(), d.strings, "string")
+	}
+}
+
+// next decodes one delta: the slot, which fields changed, and their old and
+// new values (the other fields of o and n are left as they were). false at
+// the end or on an error (then d.err is set).
+func (d *deltaReader) next(o, n *mark) (slot int, mask byte, ok bool) {
+	if d.err != nil || len(d.b) == 0 {
+		return 0, 0, false
+	}
+	s := d.uvarint()
+	if d.err == nil && s >= uint64(d.slots) {
+		d.err = fmt.Errorf("history: region slot %d out of range (%d regions)", s, d.slots)
+	}
+	mask = d.byte()
+	if d.err == nil && mask&^fAll != 0 {
+		d.err = fmt.Errorf("history: unknown field mask %#x", mask)
+	}
+	d.fields(mask, o)
+	d.fields(mask, n)
+	if d.err != nil {
+		return 0, 0, false
+	}
+	return int(s), mask, true
+}
+
+// setFields copies the fields of mask from src to dst.
+func setFields(dst, src *mark, mask byte) {
+	if mask&fState != 0 {
+		dst.state, dst.cause, dst.flags = src.state, src.cause, src.flags
+	}
+	if mask&fStore != 0 {
+		dst.store = src.store
+	}
+	if mask&fSince != 0 {
+		dst.since = src.since
+	}
+	if mask&fLag != 0 {
+		dst.lag, dst.lagRef = src.lag, src.lagRef
+	}
+	if mask&fAttempts != 0 {
+		dst.attempts = src.attempts
+	}
+	if mask&fErr != 0 {
+		dst.err, dst.errAt = src.err, src.errAt
+	}
+	if mask&fDiag != 0 {
+		dst.diag = src.diag
+	}
+}
