@@ -215,8 +215,8 @@ func TestCorruptHistoryIsAnError(t *testing.T) {
 		damage func(h *History)
 		want   string
 	}{
-		"truncated deltas": {func(h *History) { f := &h.Frames[5]; f.Deltas = f.Deltas[:len(f.Deltas)-1] }, "corrupt"},
-		"slot out of range": {func(h *History) { h.Regions = h.Regions[:2] }, "slot"},
+		"truncated deltas":    {func(h *History) { f := &h.Frames[5]; f.Deltas = f.Deltas[:len(f.Deltas)-1] }, "corrupt"},
+		"slot out of range":   {func(h *History) { h.Regions = h.Regions[:2] }, "slot"},
 		"string out of range": {func(h *History) { h.Strings = h.Strings[:1] }, "string index"},
 		"no empty entry":      {func(h *History) { h.States[0] = "x" }, "tables"},
 		"frames out of order": {func(h *History) { h.Frames[2].At = h.Frames[8].At }, "time order"},

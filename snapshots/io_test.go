@@ -69,7 +69,7 @@ func fullState() *State {
 			Absorbed: []SpanReason{{Start: "74", End: "7480", Reason: ReasonEpochNotMatch}}, Regions: 3}},
 		RecentRetries: []RecentRetry{{At: at.Add(-time.Second), Subscription: 1, RegionID: 12, StoreID: 2,
 			Start: "7480", End: "7481", Reason: ReasonNotLeader, Attempt: 2, Outcome: OutcomeRelock}},
-		Log:     []LogEntry{{At: at.Add(-time.Second), Kind: LogStore, Subject: "store 2", Text: "stream failed"}},
+		Log: []LogEntry{{At: at.Add(-time.Second), Kind: LogStore, Subject: "store 2", Text: "stream failed"}},
 	}
 }
 
