@@ -261,7 +261,7 @@ func (e *Engine) handleStreamFailure(w *streamWorker, err error) {
 		if st.failingSince == 0 {
 			st.failingSince = time.Now().UnixNano()
 		}
-		st.lastFailure = detail
+		st.lastFailure = snapshots.CleanString(detail) // a server's own words
 	}
 	regions := make([]*regionState, 0, len(w.regions))
 	for _, r := range w.regions {
