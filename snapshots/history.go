@@ -36,6 +36,8 @@ type History struct {
 	States  []string `json:"states"`
 	Causes  []string `json:"causes"`
 	Strings []string `json:"strings"`
+	// StoreIDs are the stores a mark's store index names (index 0: none).
+	StoreIDs []uint64 `json:"store_ids"`
 	// Base is every region's mark at the newest frame, encoded as deltas
 	// from nothing.
 	Base []byte `json:"base"`

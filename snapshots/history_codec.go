@@ -4,22 +4,47 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 )
 
-// mark is what the timeline keeps of one region at one moment. Times are
-// unix milliseconds (0: unset); indexes point into the History's tables.
+// mark is what the timeline keeps of one region at one moment: 32 bytes,
+// as there is one per region in the base and in every cursor. Times are
+// milliseconds since the recorder's epoch (its first moment) in an int32,
+// so they reach ±24 days around it (farther ones are clamped); noTime is
+// unset. Indexes point into the History's tables.
 type mark struct {
-	store    uint64
-	lagRef   int64 // lagTracking: the lag (ms); lagFrozen: when resolved ts stopped (unix ms)
-	since    int64
-	errAt    int64
+	lagRef   int32 // lagTracking: the lag (ms); lagFrozen: when resolved ts stopped
+	since    int32
+	errAt    int32
 	attempts int32
 	err      int32 // Strings index; 0 is ""
 	diag     int32 // Strings index
-	state    uint8 // States index; 0: the region is not there
-	cause    uint8 // Causes index
+	store    uint16 // StoreIDs index; 0: none
+	state    uint8  // States index; 0: the region is not there
+	cause    uint8  // Causes index
 	flags    uint8
 	lag      uint8 // lagNone, lagTracking, lagFrozen
+}
+
+// noTime is an unset time in a mark.
+const noTime = math.MinInt32
+
+// epochTime converts between unix milliseconds (0: unset) and a mark's
+// time relative to epoch.
+type epochTime int64
+
+func (e epochTime) rel(ms int64) int32 {
+	if ms == 0 {
+		return noTime
+	}
+	return int32(min(max(ms-int64(e), math.MinInt32+1), math.MaxInt32))
+}
+
+func (e epochTime) abs(v int32) int64 {
+	if v == noTime {
+		return 0
+	}
+	return int64(e) + int64(v)
 }
 
 const (
@@ -68,35 +93,49 @@ func diffMask(o, n *mark) byte {
 	return m
 }
 
-// appendDelta encodes slot's change from o to n, times relative to the
-// frame's time at (small numbers, short varints).
-func appendDelta(b []byte, slot int, o, n *mark, at int64) []byte {
-	mask := diffMask(o, n)
-	b = binary.AppendUvarint(b, uint64(slot))
-	b = append(b, mask)
-	for _, m := range [2]*mark{o, n} {
-		b = appendFields(b, mask, m, at)
-	}
-	return b
+// deltaWriter encodes a frame's deltas: slots relative to the previous
+// one (regions change in runs, in slot order: mostly one byte), times
+// relative to the frame's time (small numbers, short varints).
+type deltaWriter struct {
+	b     []byte
+	at    int64 // the frame's time, unix ms
+	epoch epochTime
+	prev  int // the previous delta's slot; -1 at the start
 }
 
-func appendFields(b []byte, mask byte, m *mark, at int64) []byte {
+func newDeltaWriter(buf []byte, at int64, epoch epochTime) deltaWriter {
+	return deltaWriter{b: buf[:0], at: at, epoch: epoch, prev: -1}
+}
+
+// add encodes slot's change from o to n.
+func (w *deltaWriter) add(slot int, o, n *mark) {
+	mask := diffMask(o, n)
+	w.b = binary.AppendVarint(w.b, int64(slot-w.prev-1))
+	w.b = append(w.b, mask)
+	w.fields(mask, o)
+	w.fields(mask, n)
+	w.prev = slot
+}
+
+func (w *deltaWriter) fields(mask byte, m *mark) {
+	b, at := w.b, w.at
+	defer func() { w.b = b }()
 	if mask&fState != 0 {
-		b = binary.AppendUvarint(b, uint64(m.state)|uint64(m.cause)<<8|uint64(m.flags)<<16)
+		b = binary.AppendUvarint(b, uint64(m.flags&1)|uint64(m.state)<<1|uint64(m.cause)<<9)
 	}
 	if mask&fStore != 0 {
-		b = binary.AppendUvarint(b, m.store)
+		b = binary.AppendUvarint(b, uint64(m.store))
 	}
 	if mask&fSince != 0 {
-		b = appendTime(b, m.since, at)
+		b = appendTime(b, w.epoch.abs(m.since), at)
 	}
 	if mask&fLag != 0 {
 		b = append(b, m.lag)
 		switch m.lag {
 		case lagTracking:
-			b = binary.AppendVarint(b, m.lagRef)
+			b = binary.AppendVarint(b, int64(m.lagRef))
 		case lagFrozen:
-			b = binary.AppendVarint(b, at-m.lagRef)
+			b = binary.AppendVarint(b, at-w.epoch.abs(m.lagRef))
 		}
 	}
 	if mask&fAttempts != 0 {
@@ -104,12 +143,11 @@ func appendFields(b []byte, mask byte, m *mark, at int64) []byte {
 	}
 	if mask&fErr != 0 {
 		b = binary.AppendUvarint(b, uint64(m.err))
-		b = appendTime(b, m.errAt, at)
+		b = appendTime(b, w.epoch.abs(m.errAt), at)
 	}
 	if mask&fDiag != 0 {
 		b = binary.AppendUvarint(b, uint64(m.diag))
 	}
-	return b
 }
 
 // appendTime writes 0 for unset, else 1 + zigzag(at - t).
@@ -126,9 +164,12 @@ func appendTime(b []byte, t, at int64) []byte {
 type deltaReader struct {
 	b       []byte
 	at      int64
+	epoch   epochTime
+	prev    int // the previous delta's slot, -1 at the start
 	slots   int // valid slots are < slots
 	states  int // table sizes
 	causes  int
+	stores  int
 	strings int
 	err     error
 }
@@ -193,15 +234,15 @@ func (d *deltaReader) index(v uint64, size int, what string) int32 {
 func (d *deltaReader) fields(mask byte, m *mark) {
 	if mask&fState != 0 {
 		v := d.uvarint()
-		m.state = uint8(d.index(v&0xff, d.states, "state"))
-		m.cause = uint8(d.index(v>>8&0xff, d.causes, "cause"))
-		m.flags = uint8(v >> 16)
+		m.flags = uint8(v & 1)
+		m.state = uint8(d.index(v>>1&0xff, d.states, "state"))
+		m.cause = uint8(d.index(v>>9, d.causes, "cause"))
 	}
 	if mask&fStore != 0 {
-		m.store = d.uvarint()
+		m.store = uint16(d.index(d.uvarint(), d.stores, "store"))
 	}
 	if mask&fSince != 0 {
-		m.since = d.time()
+		m.since = d.epoch.rel(d.time())
 	}
 	if mask&fLag != 0 {
 		m.lag = d.byte()
@@ -209,9 +250,9 @@ func (d *deltaReader) fields(mask byte, m *mark) {
 		case lagNone:
 			m.lagRef = 0
 		case lagTracking:
-			m.lagRef = d.varint()
+			m.lagRef = int32(min(max(d.varint(), math.MinInt32), math.MaxInt32))
 		case lagFrozen:
-			m.lagRef = d.at - d.varint()
+			m.lagRef = d.epoch.rel(d.at - d.varint())
 		default:
 			if d.err == nil {
 				d.err = fmt.Errorf("history: unknown lag kind %d", m.lag)
@@ -223,7 +264,7 @@ func (d *deltaReader) fields(mask byte, m *mark) {
 	}
 	if mask&fErr != 0 {
 		m.err = d.index(d.uvarint(), d.strings, "string")
-		m.errAt = d.time()
+		m.errAt = d.epoch.rel(d.time())
 	}
 	if mask&fDiag != 0 {
 		m.diag = d.index(d.uvarint(), d.strings, "string")
@@ -237,8 +278,8 @@ func (d *deltaReader) next(o, n *mark) (slot int, mask byte, ok bool) {
 	if d.err != nil || len(d.b) == 0 {
 		return 0, 0, false
 	}
-	s := d.uvarint()
-	if d.err == nil && s >= uint64(d.slots) {
+	s := int64(d.prev) + 1 + d.varint()
+	if d.err == nil && (s < 0 || s >= int64(d.slots)) {
 		d.err = fmt.Errorf("history: region slot %d out of range (%d regions)", s, d.slots)
 	}
 	mask = d.byte()
@@ -250,6 +291,7 @@ func (d *deltaReader) next(o, n *mark) (slot int, mask byte, ok bool) {
 	if d.err != nil {
 		return 0, 0, false
 	}
+	d.prev = int(s)
 	return int(s), mask, true
 }
 

@@ -22,39 +22,50 @@ type Recorder struct {
 
 	regions []HistoryRegion // by slot
 	base    []mark          // every slot's mark at the newest frame
-	lastRts []uint64        // the resolved ts each slot had at the newest frame
 	seen    []uint32        // the observation that last saw each slot
-	slots   map[historyKey]int32
+	slots   map[uint64]int32 // by historyKey
 	order   []int32 // the slot of each region of the last snapshot, in its order
 	gen     uint32
 
 	states, causes []string
 	strings        []string
+	stores         []uint64
 	stateIdx       map[string]uint8
 	causeIdx       map[string]uint8
 	stringIdx      map[string]int32
+	storeIdx       map[uint64]uint16
 
-	buf []byte
+	epoch epochTime // mark times count from here: the first moment
+	buf   []byte
 }
 
-type historyKey struct{ sub, id uint64 }
+// historyKey packs (subscription, region id) into one map key: region ids
+// stay far below 2^52 (PD allocates them one by one) and subscriptions
+// below 2^12.
+func historyKey(sub, id uint64) uint64 { return id ^ sub<<52 }
 
-// lagTolerance is how far (ms) a region's lag may drift from its recorded
-// model before it is recorded again, at least; a quarter of the lag beyond
-// 4s. Lag is shown in tenths of seconds; a sawtooth of a second is what a
-// healthy region's lag does between two resolved-ts messages.
-const lagTolerance = 1000
+// A region's lag in the timeline is right to within lagTolerance (ms): a
+// healthy region's lag saws by a second or two between resolved-ts
+// messages, and recording that would cost more than everything else. A lag
+// above frozenAbove is modelled as a stopped resolved ts. (The totals of
+// each moment, lag max and subscription lag, are kept exactly.)
+const (
+	lagTolerance = 2000
+	frozenAbove  = 3000
+)
 
 // NewRecorder keeps the last window of what it observes; a window of 0
 // keeps nothing (--history 0).
 func NewRecorder(window time.Duration) *Recorder {
 	r := &Recorder{
 		window:    window,
-		slots:     map[historyKey]int32{},
+		slots:     map[uint64]int32{},
 		stateIdx:  map[string]uint8{},
 		causeIdx:  map[string]uint8{},
 		stringIdx: map[string]int32{},
+		storeIdx:  map[uint64]uint16{},
 	}
+	r.stores = []uint64{0}
 	r.states = []string{""}
 	for _, s := range RegionStates() {
 		r.stateIdx[s] = uint8(len(r.states))
@@ -88,8 +99,11 @@ func (r *Recorder) Observe(s *State) {
 		}
 	}
 	at := s.TakenAt.UnixMilli()
+	if len(r.frames) == 0 && len(r.base) == 0 {
+		r.epoch = epochTime(at)
+	}
 	r.gen++
-	buf := r.buf[:0]
+	w := newDeltaWriter(r.buf, at, r.epoch)
 	prevOrder := r.order
 	if cap(r.order) < len(s.Regions) {
 		r.order = make([]int32, len(s.Regions))
@@ -112,24 +126,27 @@ func (r *Recorder) Observe(s *State) {
 		r.seen[slot] = r.gen
 		m := r.markOf(reg, slot, at)
 		if old := &r.base[slot]; m != *old {
-			buf = appendDelta(buf, int(slot), old, &m, at)
+			w.add(int(slot), old, &m)
 			*old = m
 		}
 	}
 	var gone mark
 	for slot := range r.base {
 		if r.seen[slot] != r.gen && r.base[slot].state != 0 {
-			buf = appendDelta(buf, slot, &r.base[slot], &gone, at)
-			r.base[slot], r.lastRts[slot] = gone, 0
+			w.add(slot, &r.base[slot], &gone)
+			r.base[slot] = gone
 		}
 	}
-	r.buf = buf
+	r.buf = w.b
+	if cap(r.buf) > 256<<10 {
+		r.buf = nil // an outage's frame was big; do not keep its buffer for the quiet ones
+	}
 	f := HistoryFrame{
 		At: s.TakenAt, Seq: s.Seq, Source: s.Source, Totals: s.Totals, Progress: s.Progress,
 		Subscriptions: s.Subscriptions, Stores: s.Stores, Causes: s.Causes, EngineError: s.EngineError, Sim: s.Sim,
 	}
-	if len(buf) > 0 {
-		f.Deltas = bytes.Clone(buf)
+	if len(w.b) > 0 {
+		f.Deltas = bytes.Clone(w.b)
 	}
 	r.frames = append(r.frames, f)
 	r.trim()
@@ -158,7 +175,7 @@ func (r *Recorder) trim() {
 
 // slot finds or makes reg's slot.
 func (r *Recorder) slot(reg *Region) int32 {
-	k := historyKey{reg.Subscription, reg.ID}
+	k := historyKey(reg.Subscription, reg.ID)
 	if slot, ok := r.slots[k]; ok {
 		return slot
 	}
@@ -166,7 +183,6 @@ func (r *Recorder) slot(reg *Region) int32 {
 	r.slots[k] = slot
 	r.regions = append(r.regions, HistoryRegion{Subscription: reg.Subscription, ID: reg.ID, Start: reg.Start, End: reg.End})
 	r.base = append(r.base, mark{})
-	r.lastRts = append(r.lastRts, 0)
 	r.seen = append(r.seen, 0)
 	return slot
 }
@@ -184,7 +200,7 @@ func unixMs(t time.Time) int64 {
 func (r *Recorder) markOf(reg *Region, slot int32, at int64) mark {
 	old := &r.base[slot]
 	m := mark{
-		store: reg.StoreID, since: unixMs(reg.Since), errAt: unixMs(reg.LastErrorAt),
+		store: r.storeIndex(reg.StoreID), since: r.epoch.rel(unixMs(reg.Since)), errAt: r.epoch.rel(unixMs(reg.LastErrorAt)),
 		attempts: int32(reg.RetryAttempts), state: r.stateIndex(reg.State), cause: r.causeIndex(reg.Cause),
 	}
 	if reg.Initialized {
@@ -207,22 +223,24 @@ func (r *Recorder) markOf(reg *Region, slot int32, at int64) mark {
 		m.diag = r.intern(reg.Diagnosis)
 	}
 
-	rts, lag := reg.ResolvedTs, reg.ResolvedLagMs
-	prevRts := r.lastRts[slot]
-	r.lastRts[slot] = rts
-	tol := func(l int64) int64 { return max(lagTolerance, l/4) }
+	// Lag is kept as a model, re-recorded only when the lag leaves it: a
+	// small lag as "tracking at L" (a healthy region's lag saws between
+	// 0 and ~2 s with every resolved-ts message: that is noise to the
+	// timeline), a large one as "frozen since T", which is what a stuck
+	// resolved ts does (its lag grows with the clock).
+	lag := reg.ResolvedLagMs
 	switch {
-	case rts == 0 && lag <= 0:
-	case old.lag == lagTracking && abs64(lag-old.lagRef) <= tol(old.lagRef):
+	case reg.ResolvedTs == 0 && lag <= 0:
+	case old.lag == lagTracking && abs64(lag-int64(old.lagRef)) <= lagTolerance:
 		m.lag, m.lagRef = old.lag, old.lagRef
-	case old.lag == lagFrozen && abs64(at-old.lagRef-lag) <= lagTolerance:
+	case old.lag == lagFrozen && abs64(at-r.epoch.abs(old.lagRef)-lag) <= lagTolerance:
 		m.lag, m.lagRef = old.lag, old.lagRef
-	case (rts != 0 && rts == prevRts) || (rts == 0 && old.lag != lagNone):
-		// Resolved ts did not move (or the region holds no range and its
-		// lag counts on): its lag grows with the clock from here.
-		m.lag, m.lagRef = lagFrozen, at-lag
+	case lag > frozenAbove || reg.State != StateInitialized:
+		// Large, or not advancing (stale, or waiting to be streamed again):
+		// its lag grows with the clock from here.
+		m.lag, m.lagRef = lagFrozen, r.epoch.rel(at-lag)
 	default:
-		m.lag, m.lagRef = lagTracking, lag
+		m.lag, m.lagRef = lagTracking, int32(lag)
 	}
 	return m
 }
@@ -260,6 +278,22 @@ func (r *Recorder) causeIndex(c string) uint8 {
 	i := uint8(len(r.causes))
 	r.causeIdx[c] = i
 	r.causes = append(r.causes, c)
+	return i
+}
+
+func (r *Recorder) storeIndex(id uint64) uint16 {
+	if id == 0 {
+		return 0
+	}
+	if i, ok := r.storeIdx[id]; ok {
+		return i
+	}
+	if len(r.stores) > 65535 {
+		return 0
+	}
+	i := uint16(len(r.stores))
+	r.storeIdx[id] = i
+	r.stores = append(r.stores, id)
 	return i
 }
 
@@ -306,19 +340,20 @@ func (r *Recorder) History() *History {
 	if len(r.frames) == 0 {
 		return nil
 	}
-	at := r.frames[len(r.frames)-1].At.UnixMilli()
-	var base []byte
+	w := newDeltaWriter(nil, r.frames[len(r.frames)-1].At.UnixMilli(), r.epoch)
 	var none mark
 	for slot := range r.base {
 		if r.base[slot] != none {
-			base = appendDelta(base, slot, &none, &r.base[slot], at)
+			w.add(slot, &none, &r.base[slot])
 		}
 	}
+	base := w.b
 	return &History{
 		WindowMs: r.window.Milliseconds(),
 		Regions:  slices.Clone(r.regions),
 		States:   slices.Clone(r.states),
 		Causes:   slices.Clone(r.causes),
+		StoreIDs: slices.Clone(r.stores),
 		Strings:  slices.Clone(r.strings),
 		Base:     base,
 		Frames:   slices.Clone(r.frames),
@@ -349,16 +384,24 @@ func NewRecorderFrom(h *History) (*Recorder, error) {
 	for i, c := range r.causes {
 		r.causeIdx[c] = uint8(i)
 	}
+	if len(h.StoreIDs) == 0 || h.StoreIDs[0] != 0 || len(h.StoreIDs) > 65536 {
+		return nil, errHistoryTables
+	}
+	r.stores = append([]uint64{}, h.StoreIDs...)
+	clear(r.storeIdx)
+	for i, id := range r.stores {
+		r.storeIdx[id] = uint16(i)
+	}
 	r.strings = append([]string{}, h.Strings...)
 	for i, s := range r.strings {
 		r.stringIdx[s] = int32(i)
 	}
 	r.regions = append([]HistoryRegion{}, h.Regions...)
 	for i, reg := range r.regions {
-		r.slots[historyKey{reg.Subscription, reg.ID}] = int32(i)
+		r.slots[historyKey(reg.Subscription, reg.ID)] = int32(i)
 	}
 	n := len(r.regions)
-	r.base, r.lastRts, r.seen = make([]mark, n), make([]uint64, n), make([]uint32, n)
+	r.base, r.seen = make([]mark, n), make([]uint32, n)
 	r.frames = append([]HistoryFrame{}, h.Frames...)
 	if len(r.frames) == 0 {
 		if len(h.Base) > 0 {
@@ -371,6 +414,7 @@ func NewRecorderFrom(h *History) (*Recorder, error) {
 			return nil, errHistoryOrder
 		}
 	}
+	r.epoch = epochTime(r.frames[0].At.UnixMilli())
 	d := r.reader(h.Base, len(r.frames)-1)
 	var o, nm mark
 	for {
@@ -399,12 +443,12 @@ func NewRecorderFrom(h *History) (*Recorder, error) {
 }
 
 func (r *Recorder) reader(b []byte, frame int) deltaReader {
-	return deltaReader{b: b, at: r.frames[frame].At.UnixMilli(), slots: len(r.regions),
-		states: len(r.states), causes: len(r.causes), strings: len(r.strings)}
+	return deltaReader{b: b, at: r.frames[frame].At.UnixMilli(), epoch: r.epoch, prev: -1, slots: len(r.regions),
+		states: len(r.states), causes: len(r.causes), stores: len(r.stores), strings: len(r.strings)}
 }
 
 var (
-	errHistoryTables = historyError("history: state, cause and string tables must start with an empty entry (and hold at most 255 states and causes)")
+	errHistoryTables = historyError("history: state, cause, store and string tables must start with an empty entry (and hold at most 255 states and causes, 65535 stores)")
 	errHistoryOrder  = historyError("history: frames are not in time order")
 )
 

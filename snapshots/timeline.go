@@ -130,19 +130,20 @@ func (c *Cursor) State(latest *State) *State {
 		}
 		reg := &r.regions[slot]
 		row := Region{
-			ID: reg.ID, Subscription: reg.Subscription, Start: reg.Start, End: reg.End, StoreID: m.store,
+			ID: reg.ID, Subscription: reg.Subscription, Start: reg.Start, End: reg.End, StoreID: r.stores[m.store],
 			State: r.states[m.state], Initialized: m.flags&flagInitialized != 0, Cause: r.causes[m.cause],
-			Since: timeMs(m.since), Diagnosis: r.strings[m.diag], LastError: r.strings[m.err],
-			LastErrorAt: timeMs(m.errAt), RetryAttempts: int(m.attempts),
+			Since: timeMs(r.epoch.abs(m.since)), Diagnosis: r.strings[m.diag], LastError: r.strings[m.err],
+			LastErrorAt: timeMs(r.epoch.abs(m.errAt)), RetryAttempts: int(m.attempts),
 		}
 		switch m.lag {
 		case lagTracking:
-			row.ResolvedLagMs = m.lagRef
-			row.ResolvedTs = physicalTs(at - m.lagRef)
+			row.ResolvedLagMs = int64(m.lagRef)
+			row.ResolvedTs = physicalTs(at - int64(m.lagRef))
 		case lagFrozen:
-			row.ResolvedLagMs = max(at-m.lagRef, 0)
-			row.ResolvedTs = physicalTs(m.lagRef)
-			row.LastAdvanceAt = timeMs(m.lagRef)
+			stopped := r.epoch.abs(m.lagRef)
+			row.ResolvedLagMs = max(at-stopped, 0)
+			row.ResolvedTs = physicalTs(stopped)
+			row.LastAdvanceAt = timeMs(stopped)
 		}
 		s.Regions = append(s.Regions, row)
 	}
@@ -209,7 +210,7 @@ type RegionPoint struct {
 // first: where it was at the oldest moment kept, then every change. nil if
 // the timeline never saw the region.
 func (r *Recorder) RegionTimeline(sub, id uint64) []RegionPoint {
-	slot, ok := r.slots[historyKey{sub, id}]
+	slot, ok := r.slots[historyKey(sub, id)]
 	if !ok || len(r.frames) == 0 {
 		return nil
 	}
