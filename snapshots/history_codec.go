@@ -17,8 +17,8 @@ type mark struct {
 	since    int32
 	errAt    int32
 	attempts int32
-	err      int32 // Strings index; 0 is ""
-	diag     int32 // Strings index
+	err      int32  // Strings index; 0 is ""
+	diag     int32  // Strings index
 	store    uint16 // StoreIDs index; 0: none
 	state    uint8  // States index; 0: the region is not there
 	cause    uint8  // Causes index

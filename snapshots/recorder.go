@@ -20,11 +20,11 @@ type Recorder struct {
 	frames []HistoryFrame
 	first  uint64 // frame number of frames[0]; numbers never repeat
 
-	regions []HistoryRegion // by slot
-	base    []mark          // every slot's mark at the newest frame
-	seen    []uint32        // the observation that last saw each slot
+	regions []HistoryRegion  // by slot
+	base    []mark           // every slot's mark at the newest frame
+	seen    []uint32         // the observation that last saw each slot
 	slots   map[uint64]int32 // by historyKey
-	order   []int32 // the slot of each region of the last snapshot, in its order
+	order   []int32          // the slot of each region of the last snapshot, in its order
 	gen     uint32
 
 	states, causes []string
