@@ -314,7 +314,8 @@ func (s *Session) WaitForFunc(what string, timeout time.Duration, cond func(scre
 // Screenshot waits until the screen is settled (two captures in a row
 // alike) and cond holds on it, the evidence that it is the screen name
 // promises, then writes it to dir/name.txt as plain text and dir/name.ansi
-// with its colours, both from the same capture. It returns the plain text.
+// with its colours (FlattenColour: ready for a picture renderer), both from
+// the same capture. It returns the plain text.
 // It fails the test with the last capture when cond never holds.
 func (s *Session) Screenshot(dir, name, what string, cond func(plain string) bool) string {
 	s.t.Helper()
@@ -330,7 +331,7 @@ func (s *Session) Screenshot(dir, name, what string, cond func(plain string) boo
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		s.t.Fatal(err)
 	}
-	for file, text := range map[string]string{name + ".txt": plain, name + ".ansi": colour} {
+	for file, text := range map[string]string{name + ".txt": plain, name + ".ansi": FlattenColour(colour)} {
 		if err := os.WriteFile(filepath.Join(dir, file), []byte(text), 0o644); err != nil {
 			s.t.Fatal(err)
 		}

@@ -61,7 +61,7 @@ func TestScreenshot(t *testing.T) {
 		t.Fatalf("plain screenshot %q", plain)
 	}
 	colour := readFile(t, dir+"/shot.ansi")
-	if !strings.Contains(colour, "\x1b[1mbold") {
+	if !strings.Contains(colour, "\x1b[0;1mbold") {
 		t.Fatalf("coloured screenshot lost the bold attribute: %q", colour)
 	}
 	if got := readFile(t, dir+"/shot.txt"); got != plain {
@@ -135,4 +135,26 @@ func readFile(t *testing.T, path string) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+func TestFlattenColour(t *testing.T) {
+	for _, tc := range []struct{ name, in, want string }{
+		{"plain text stays plain", "abc\ndef", "abc\ndef"},
+		{"reverse becomes swapped default colours",
+			"\x1b[1;7m[2 Regions]\x1b[0m x",
+			"\x1b[0;1;38;2;23;23;23;48;2;196;196;196m[2 Regions]\x1b[0m x"},
+		{"reverse of a coloured run",
+			"\x1b[38;2;255;95;95m\x1b[7mDOWN\x1b[27m!\x1b[39m",
+			"\x1b[0;38;2;23;23;23;48;2;255;95;95mDOWN\x1b[0;38;2;255;95;95m!\x1b[0m"},
+		{"palette colours become RGB", "\x1b[31ma\x1b[38;5;196mb\x1b[48;5;240mc\x1b[0m",
+			"\x1b[0;38;2;215;78;111ma\x1b[0;38;2;255;0;0mb\x1b[0;38;2;255;0;0;48;2;88;88;88mc\x1b[0m"},
+		{"a style is restated on the next line", "\x1b[4mab\ncd\x1b[24m",
+			"\x1b[0;4mab\x1b[0m\n\x1b[0;4mcd\x1b[0m"},
+		{"faint is dimmer", "\x1b[2mx", "\x1b[0;38;2;109;109;109mx\x1b[0m"},
+		{"hyperlinks and cursor moves drop", "\x1b]8;;http://x\x1b\\a\x1b]8;;\x07\x1b[2Kb", "ab"},
+	} {
+		if got := FlattenColour(tc.in); got != tc.want {
+			t.Errorf("%s:\n got %q\nwant %q", tc.name, got, tc.want)
+		}
+	}
 }
