@@ -4,13 +4,16 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/spf13/cobra"
 	"go.uber.org/zap"
 
 	"pulltop/engine"
+	"pulltop/metrics"
 	"pulltop/sim"
+	"pulltop/snapshots"
 )
 
 // connFlags are the connection flags of the root and headless commands.
@@ -25,6 +28,7 @@ type connFlags struct {
 	staleAfter time.Duration
 	sink       string
 	logFile    string
+	metrics    string
 	sim        simFlags
 }
 
@@ -40,6 +44,7 @@ func (f *connFlags) register(cmd *cobra.Command, defaultLog string) {
 	fs.DurationVar(&f.staleAfter, "stale-after", 10*time.Second, "an initialized region whose resolved ts has not moved for this long is stale")
 	fs.StringVar(&f.sink, "sink", "", "write delivered rows to `FILE` as JSON lines")
 	fs.StringVar(&f.logFile, "log-file", defaultLog, "write logs to `FILE` (never to the terminal)")
+	fs.StringVar(&f.metrics, "metrics-addr", "", "serve Prometheus metrics on http://`HOST:PORT`/metrics (and the latest snapshot on /snapshot)")
 	f.sim.register(cmd)
 }
 
@@ -77,18 +82,40 @@ func (f *connFlags) engineConfig() (engine.Config, error) {
 	if _, err := cfg.TLS.Load(); err != nil {
 		return cfg, usageError("%v", err)
 	}
+	if f.metrics != "" {
+		if err := metrics.ParseAddr(f.metrics); err != nil {
+			return cfg, usageError("%v", err)
+		}
+	}
 	return cfg, nil
 }
 
-// backend is a running engine, on the embedded sim when no --pd was given.
+// backend is a running engine, on the embedded sim when no --pd was given,
+// and its --metrics-addr server.
 type backend struct {
 	sim      *sim.Sim
 	engine   *engine.Engine
+	metrics  *metrics.Server
 	closeLog func()
 	logPath  string
 }
 
+// engineSource is the metrics' view of the engine: nothing until it started
+// (the metrics address is bound first, so a port in use fails before the
+// engine connects anywhere).
+type engineSource struct{ engine atomic.Pointer[engine.Engine] }
+
+func (s *engineSource) Snapshot() *snapshots.State {
+	if e := s.engine.Load(); e != nil {
+		return e.Snapshot()
+	}
+	return nil
+}
+
 func (b *backend) Close() {
+	if b.metrics != nil {
+		_ = b.metrics.Close()
+	}
 	if b.engine != nil {
 		b.engine.Close()
 	}
@@ -116,6 +143,14 @@ func startBackend(f *connFlags) (*backend, error) {
 		return nil, usageError("%v", err)
 	}
 	b := &backend{closeLog: closeLog, logPath: f.logFile}
+	var metricsSource engineSource
+	if f.metrics != "" {
+		if b.metrics, err = metrics.Listen(f.metrics, &metricsSource, zap.NewStdLog(logger.Named("metrics"))); err != nil {
+			b.Close()
+			return nil, usageError("%v", err)
+		}
+		logger.Info("serving metrics", zap.String("addr", b.metrics.Addr()))
+	}
 	if len(f.pd) == 0 {
 		simCfg.Logger = logger.Named("sim")
 		if b.sim, err = sim.Start(simCfg); err != nil {
@@ -134,6 +169,7 @@ func startBackend(f *connFlags) (*backend, error) {
 		}
 		return nil, fmt.Errorf("starting the engine: %w", err)
 	}
+	metricsSource.engine.Store(b.engine)
 	logger.Info("pulltop started", zap.Strings("pd", cfg.PD), zap.Bool("embedded_sim", cfg.EmbeddedSim), zap.Uint64("start_ts", b.engine.StartTs()))
 	return b, nil
 }

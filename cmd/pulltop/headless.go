@@ -42,6 +42,11 @@ engine failed, 2 for bad flags.`,
 				return err
 			}
 			defer b.Close()
+			if b.metrics != nil {
+				// On stderr: stdout is the status lines'. With port 0 this
+				// is where the chosen port shows.
+				fmt.Fprintf(c.ErrOrStderr(), "metrics: http://%s/metrics\n", b.metrics.Addr())
+			}
 			ctx, stop := signal.NotifyContext(c.Context(), syscall.SIGINT, syscall.SIGTERM)
 			defer stop()
 			out := c.OutOrStdout()
