@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"strconv"
 	"time"
@@ -74,11 +75,15 @@ func (e *Engine) handleLocated(task rangeTask, locs []RegionLoc, err error) {
 		}
 		e.sched.Schedule(retry.Retry{Key: key, Reason: retry.ReasonRPCCtxUnavailable, Attempt: attempt}, delay,
 			e.onLoop(func() {
-				e.stats.retriesFired++
+				e.retryFired(snapshots.RecentRetry{
+					Subscription: sub.id, Start: hex.EncodeToString(task.span.Start), End: hex.EncodeToString(task.span.End),
+					Reason: snapshots.ReasonRPCCtxUnavailable, Attempt: attempt, Outcome: snapshots.OutcomeRelocate,
+				})
 				e.locate(task)
 			}))
 		return
 	}
+	e.flushAnswered(task.flushSeq, len(locs))
 	spanStart, spanEnd := string(task.span.Start), string(task.span.End)
 	seen := make(map[uint64]bool, len(locs))
 	for _, loc := range locs {
@@ -382,9 +387,19 @@ func (e *Engine) armAggTimer(now time.Time) {
 
 func (e *Engine) flushReloads(now time.Time) {
 	tasks := e.agg.Tick(now)
+	// Recorded in the aggregator's order (subscription, start key), all of
+	// them, so the history adds up to the aggregator's counters. Sequence
+	// numbers are consecutive: task i is first+i.
+	var first uint64
+	for i, t := range tasks {
+		seq := e.recordFlush(t, now)
+		if i == 0 {
+			first = seq
+		}
+	}
 	// Urgent (operator) reloads first.
 	for _, prio := range []reload.Priority{reload.High, reload.Low} {
-		for _, t := range tasks {
+		for i, t := range tasks {
 			if t.Priority != prio {
 				continue
 			}
@@ -396,7 +411,8 @@ func (e *Engine) flushReloads(now time.Time) {
 			if len(t.Reasons) > 0 {
 				reason = t.Reasons[0]
 			}
-			e.locate(rangeTask{sub: sub, span: Span{Start: []byte(t.Span.Start), End: []byte(t.Span.End)}, reason: reason})
+			e.locate(rangeTask{sub: sub, span: Span{Start: []byte(t.Span.Start), End: []byte(t.Span.End)}, reason: reason,
+				flushSeq: first + uint64(i)})
 		}
 	}
 	e.armAggTimer(now)

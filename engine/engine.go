@@ -76,6 +76,8 @@ type Engine struct {
 	stats       engineStats
 	actions     []snapshots.Action
 	recent      recentRows
+	flushes     history[snapshots.RecentReload] // recent reload flushes
+	fired       history[snapshots.RecentRetry]  // recently fired retries
 	sink        *rowSink
 	truth       *truthChecker
 	seq         uint64
@@ -138,6 +140,8 @@ func Start(cfg Config) (*Engine, error) {
 		stats:         engineStats{errorsByReason: map[string]int64{}},
 		sink:          sink,
 		aggTimer:      time.NewTimer(time.Hour),
+		flushes:       newHistory[snapshots.RecentReload](recentFlushCapacity),
+		fired:         newHistory[snapshots.RecentRetry](recentRetryCapacity),
 	}
 	aggCfg := reload.Config{}
 	if cfg.DisableBackoff {

@@ -208,6 +208,7 @@ func (e *Engine) regionFailed(r *regionState, reason, detail string, serverBacko
 		delete(st.parked, r)
 	}
 	r.lastError = reason + ": " + detail
+	failedStore := r.storeID // before a NotLeader hint moves it
 	byRegion := retriesRegion(reason, leader)
 	if reason == snapshots.ReasonNotLeader && byRegion {
 		if st := e.stores[leader.GetStoreId()]; st != nil && st.addr != "" {
@@ -221,18 +222,23 @@ func (e *Engine) regionFailed(r *regionState, reason, detail string, serverBacko
 	r.retryAttempts = attempt
 	r.state = snapshots.StateRetryWait
 	r.retryKey = key
-	e.sched.Schedule(retry.Retry{Key: key, RegionID: r.id, Reason: retry.Reason(reason), Attempt: attempt}, delay,
+	e.sched.Schedule(retry.Retry{Key: key, RegionID: r.id, StoreID: failedStore, Reason: retry.Reason(reason), Attempt: attempt}, delay,
 		e.onLoop(func() {
 			if e.regions[r.key()] != r || r.state != snapshots.StateRetryWait {
-				return // superseded while it waited
+				// Superseded while it waited (a newer record took the
+				// range, or the operator moved it on): nothing to do, but
+				// it did fire, and a burst of these says churn.
+				e.retryFired(firedRegionRetry(r, failedStore, reason, attempt, snapshots.OutcomeSuperseded))
+				return
 			}
-			e.stats.retriesFired++
 			r.retryKey = retry.Key{}
 			if byRegion {
+				e.retryFired(firedRegionRetry(r, failedStore, reason, attempt, snapshots.OutcomeRelock))
 				r.state = snapshots.StateQueued
 				e.tryLock(r)
 				return
 			}
+			e.retryFired(firedRegionRetry(r, failedStore, reason, attempt, snapshots.OutcomeReload))
 			r.state = snapshots.StateReloadWait
 			e.addReload(r.sub, r.span(), reload.Low, reason)
 		}))

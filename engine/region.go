@@ -113,6 +113,9 @@ type rangeTask struct {
 	sub    *subscription
 	span   Span
 	reason string
+	// flushSeq is the reload flush that asked for it (its row in the flush
+	// history), 0 otherwise.
+	flushSeq uint64
 }
 
 func overlapsRange(aStart, aEnd, bStart, bEnd string) bool {

@@ -150,6 +150,7 @@ func (e *Engine) publish(now time.Time) {
 			Subscription: p.Key.Subscription, RegionID: p.RegionID,
 			Start: hex.EncodeToString([]byte(p.Key.Start)), End: hex.EncodeToString([]byte(p.Key.End)),
 			Reason: string(p.Reason), Attempt: p.Attempt, DueInMs: max(p.Due.Sub(now).Milliseconds(), 0),
+			StoreID: p.StoreID,
 		})
 	}
 	for _, p := range e.agg.Pending(now) {
@@ -158,6 +159,8 @@ func (e *Engine) publish(now time.Time) {
 			Reason: strings.Join(p.Reasons, ","), MergedFrom: p.MergedFrom, QueuedMsAgo: p.QueuedFor.Milliseconds(),
 		})
 	}
+	st.RecentReloads = e.flushes.snapshot()
+	st.RecentRetries = e.fired.snapshot()
 	st.Actions = append([]snapshots.Action(nil), e.actions...)
 	st.Events = e.recent.events()
 	if e.truth != nil {

@@ -7,15 +7,20 @@ package snapshots
 // half-written file behind.
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -51,7 +56,9 @@ func Marshal(s *State) ([]byte, error) {
 	if s == nil {
 		return nil, errors.New("snapshot: nil State")
 	}
-	c := *s
+	// Every file pulltop writes is safe to cat to a terminal: JSON escapes
+	// C0 controls but writes C1 controls and bidi overrides as they are.
+	c := *Clean(s)
 	if c.Version > Version {
 		return nil, fmt.Errorf("snapshot has version %d, but this pulltop writes version %d", c.Version, Version)
 	}
@@ -67,9 +74,15 @@ func Marshal(s *State) ([]byte, error) {
 }
 
 // Save writes s to path as Marshal encodes it, creating missing parent
-// directories. The file is written to a temporary file in the same directory
-// and renamed into place, so a crash or a full disk never leaves a truncated
-// snapshot under the final name, and a reader never sees a half-written one.
+// directories. A regular file is written to a temporary file in the same
+// directory and renamed into place, so a crash or a full disk never leaves a
+// truncated snapshot under the final name, and a reader never sees a
+// half-written one.
+//
+// A symbolic link is followed: the snapshot replaces the link's target and
+// the link stays. A path that is not a regular file (a terminal such as
+// /dev/stdout, a named pipe) is written into, never replaced; a named pipe
+// with no reader is an error, not a hang. A directory is refused.
 //
 // New directories get mode 0700, as the XDG spec asks, and the file gets
 // 0600 (also when it replaces an older one): a snapshot names the cluster's
@@ -79,48 +92,230 @@ func Save(path string, s *State) error {
 	if err != nil {
 		return fmt.Errorf("saving snapshot %s: %w", path, err)
 	}
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	if err := save(path, data); err != nil {
 		return fmt.Errorf("saving snapshot %s: %w", path, err)
-	}
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("saving snapshot %s: %w", path, err)
-	}
-	if err := writeAndRename(tmp, data, path); err != nil {
-		os.Remove(tmp.Name()) // best effort; the error that matters is err
-		return fmt.Errorf("saving snapshot %s: %w", path, err)
-	}
-	// Make the rename itself durable. Not every platform can sync a
-	// directory, and the file is complete either way, so errors are ignored.
-	if d, err := os.Open(dir); err == nil {
-		d.Sync()
-		d.Close()
 	}
 	return nil
 }
 
-func writeAndRename(tmp *os.File, data []byte, path string) error {
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
+func save(path string, data []byte) error {
+	target, fi, err := resolveSavePath(path)
+	if err != nil {
 		return err
 	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
+	if fi != nil && !fi.Mode().IsRegular() {
+		return writeInto(target, data)
+	}
+	dir := filepath.Dir(target)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
 	}
-	if err := tmp.Close(); err != nil {
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(target)+".tmp-*")
+	if err != nil {
 		return err
 	}
-	return os.Rename(tmp.Name(), path)
+	if err := writeAndClose(tmp, data); err != nil {
+		os.Remove(tmp.Name()) // best effort; the error that matters is err
+		return err
+	}
+	if err := os.Rename(tmp.Name(), target); err != nil {
+		os.Remove(tmp.Name())
+		return err
+	}
+	syncDir(dir)
+	return nil
 }
 
+// CheckSavePath reports, before a run, whether Save(path) could write there:
+// the path is not a directory, its directory exists (or can be created) and
+// takes new files, and a pipe or device named is writable. It creates
+// nothing that stays.
+func CheckSavePath(path string) error {
+	target, fi, err := resolveSavePath(path)
+	if err != nil {
+		return err
+	}
+	if fi != nil && !fi.Mode().IsRegular() {
+		// A terminal or a pipe: only opening it tells; a pipe's reader may
+		// come later, so only permission is checked.
+		return syscall.Access(target, 2 /* W_OK */)
+	}
+	dir := filepath.Dir(target)
+	for d := dir; ; d = filepath.Dir(d) {
+		// The nearest existing ancestor must be a directory that takes files.
+		st, err := os.Stat(d)
+		if errors.Is(err, fs.ErrNotExist) && d != filepath.Dir(d) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if !st.IsDir() {
+			return fmt.Errorf("%s is not a directory", d)
+		}
+		if d != dir {
+			return syscall.Access(d, 2|1 /* W_OK|X_OK */)
+		}
+		break
+	}
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(target)+".check-*")
+	if err != nil {
+		return err
+	}
+	tmp.Close()
+	return os.Remove(tmp.Name())
+}
+
+// resolveSavePath follows symbolic links from path to the file a snapshot
+// should go to, even when the last link dangles (the target is then
+// created). fi is the target's info, nil when it does not exist yet.
+func resolveSavePath(path string) (target string, fi fs.FileInfo, err error) {
+	target = path
+	for hops := 0; ; hops++ {
+		fi, err = os.Lstat(target)
+		if errors.Is(err, fs.ErrNotExist) {
+			return target, nil, nil
+		}
+		if err != nil {
+			return "", nil, err
+		}
+		if fi.Mode()&fs.ModeSymlink == 0 {
+			break
+		}
+		if hops == 40 {
+			return "", nil, fmt.Errorf("too many levels of symbolic links")
+		}
+		link, err := os.Readlink(target)
+		if err != nil {
+			return "", nil, err
+		}
+		if !filepath.IsAbs(link) {
+			link = filepath.Join(filepath.Dir(target), link)
+		}
+		target = link
+	}
+	if fi.IsDir() {
+		return "", nil, fmt.Errorf("%s is a directory; name a file (in it)", target)
+	}
+	return target, fi, nil
+}
+
+// writeInto writes into a file that is not a regular one (a terminal, a
+// named pipe) without replacing it. Opening non-blocking makes a pipe with
+// no reader fail at once (ENXIO) instead of hanging the exit.
+func writeInto(target string, data []byte) error {
+	f, err := os.OpenFile(target, os.O_WRONLY|syscall.O_NONBLOCK, 0)
+	if errors.Is(err, syscall.ENXIO) {
+		return fmt.Errorf("%s is a named pipe or socket with no reader", target)
+	}
+	if err != nil {
+		return err
+	}
+	// A slow reader gets a minute, not forever.
+	_ = f.SetWriteDeadline(time.Now().Add(time.Minute))
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// SaveNew writes s to a new file in dir named for the time t
+// (NewFileName), never overwriting a file: when the name is taken (two
+// saves in one second), it tries name_2, name_3, ... It returns the path
+// written.
+func SaveNew(dir string, t time.Time, s *State) (string, error) {
+	data, err := Marshal(s)
+	if err != nil {
+		return "", fmt.Errorf("saving snapshot in %s: %w", dir, err)
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", fmt.Errorf("saving snapshot in %s: %w", dir, err)
+	}
+	tmp, err := os.CreateTemp(dir, ".pulltop-new.tmp-*")
+	if err != nil {
+		return "", fmt.Errorf("saving snapshot in %s: %w", dir, err)
+	}
+	defer os.Remove(tmp.Name())
+	if err := writeAndClose(tmp, data); err != nil {
+		return "", fmt.Errorf("saving snapshot in %s: %w", dir, err)
+	}
+	base := strings.TrimSuffix(NewFileName(t), ".json")
+	for n := 1; n <= 1000; n++ {
+		name := base + ".json"
+		if n > 1 {
+			name = base + "_" + strconv.Itoa(n) + ".json"
+		}
+		path := filepath.Join(dir, name)
+		// A hard link, unlike a rename, fails when the name is taken, and
+		// the file appears complete under its name at once.
+		err := os.Link(tmp.Name(), path)
+		if errors.Is(err, fs.ErrExist) {
+			continue
+		}
+		if err != nil {
+			return "", fmt.Errorf("saving snapshot %s: %w", path, err)
+		}
+		syncDir(dir)
+		return path, nil
+	}
+	return "", fmt.Errorf("saving snapshot in %s: %s_2.json to _1000.json are all taken", dir, base)
+}
+
+func writeAndClose(f *os.File, data []byte) error {
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// syncDir makes a rename or link durable. Not every platform can sync a
+// directory, and the file is complete either way, so errors are ignored.
+func syncDir(dir string) {
+	if d, err := os.Open(dir); err == nil {
+		d.Sync()
+		d.Close()
+	}
+}
+
+// MaxFileSize bounds what Load reads: a snapshot of two million regions is
+// about 1.5 GB; beyond 4 GiB it is not a snapshot pulltop wrote.
+const MaxFileSize = 4 << 30
+
 // Load reads the snapshot at path. See Unmarshal for what is checked.
+//
+// It reads at most MaxFileSize bytes, and looks at the first bytes before
+// reading on, so `replay /dev/zero` or a binary file is refused at once
+// instead of filling memory.
 func Load(path string) (*State, error) {
-	data, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		// The *PathError names the file; errors.Is(err, fs.ErrNotExist) works.
 		return nil, fmt.Errorf("loading snapshot: %w", err)
+	}
+	defer f.Close()
+	if fi, err := f.Stat(); err == nil && fi.IsDir() {
+		return nil, fmt.Errorf("%s: is a directory, not a snapshot file", path)
+	}
+	r := bufio.NewReader(io.LimitReader(f, MaxFileSize+1))
+	head, err := r.Peek(512)
+	if err != nil && err != io.EOF {
+		return nil, fmt.Errorf("loading snapshot: %s: %w", path, err)
+	}
+	if trimmed := bytes.TrimLeft(head, " \t\r\n"); len(trimmed) > 0 && trimmed[0] != '{' {
+		return nil, fmt.Errorf("%s: not a pulltop snapshot: it starts with byte 0x%02x, not a JSON object", path, trimmed[0])
+	}
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return nil, fmt.Errorf("loading snapshot: %s: %w", path, err)
+	}
+	if len(data) > MaxFileSize {
+		return nil, fmt.Errorf("%s: larger than %d GiB: not a snapshot pulltop wrote", path, MaxFileSize>>30)
 	}
 	return Unmarshal(data, path)
 }
@@ -171,7 +366,9 @@ func Unmarshal(data []byte, name string) (*State, error) {
 	if err := s.Validate(); err != nil {
 		return nil, fmt.Errorf("%s: bad snapshot: %w", name, err)
 	}
-	return &s, nil
+	// A snapshot file is text from outside: nothing in it may reach the
+	// terminal as a control sequence, and no string is huge.
+	return Clean(&s), nil
 }
 
 // decodeError places a JSON error in the file, as line, column and byte
@@ -422,7 +619,7 @@ func DefaultDir() (string, error) {
 
 // NewFileName names a snapshot taken at t, e.g. "pulltop-20261125-203000.json".
 // It uses t's location, so pass local time for names the operator recognises.
-// Names sort by time; two snapshots in the same second share a name.
+// Names sort by time; SaveNew adds _2, _3 to a name already taken.
 func NewFileName(t time.Time) string {
 	return "pulltop-" + t.Format("20060102-150405") + ".json"
 }

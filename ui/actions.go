@@ -104,12 +104,17 @@ func (a *app) targetStore() (uint64, bool) {
 	return 0, false
 }
 
-// askReload opens the force-reload dialog: for the region in detail, the
+// askReload opens the force-reload dialog: for the region or flush in detail, the
 // selected region, the selected reload span, or — in Regions with a filter
 // on — the span covering every matching region.
 func (a *app) askReload() {
-	s, ctrl := a.shown, a.opts.Controller
+	s := a.shown
 	if s == nil {
+		return
+	}
+	if d := a.detail; d != nil && d.flush != nil {
+		start, end := d.flush.span()
+		a.askReloadSpan(d.sub, start, end)
 		return
 	}
 	if d := a.detail; d != nil && !d.store {
@@ -130,18 +135,32 @@ func (a *app) askReload() {
 	case a.view == viewRegions:
 		a.askReloadRegion(s.Regions[i].Subscription, s.Regions[i].ID)
 	case a.view == viewRetries:
-		a.askReloadRegion(s.Retries[i].Subscription, s.Retries[i].RegionID)
-	case a.view == viewReloads:
-		rl := s.Reloads[i]
-		span := a.names.spanName(rl.Start, rl.End)
-		a.confirm = &confirmDialog{
-			prompt: "Force reload span " + span + " of subscription " + strconv.FormatUint(rl.Subscription, 10) +
-				"? Every region in it will be deregistered and reloaded. [y/N]",
-			what: "force reload span " + span,
-			run:  func() error { return ctrl.ForceReloadSpan(rl.Subscription, rl.Start, rl.End) },
+		r := l.model.(*retriesView).row(i)
+		if r.region() == 0 {
+			// A range retry (a failed PD lookup) names no region.
+			start, end := r.span()
+			a.askReloadSpan(r.sub(), start, end)
+			return
 		}
+		a.askReloadRegion(r.sub(), r.region())
+	case a.view == viewReloads:
+		// A waiting span, or a flushed one to reload again.
+		r := l.model.(*reloadsView).row(i)
+		start, end := r.span()
+		a.askReloadSpan(r.sub(), start, end)
 	default:
 		a.setFlash("R acts on a region or span: select one in Regions (2), Retries (3) or Reloads (4)", true)
+	}
+}
+
+func (a *app) askReloadSpan(sub uint64, start, end string) {
+	ctrl := a.opts.Controller
+	span := a.names.spanName(start, end)
+	a.confirm = &confirmDialog{
+		prompt: "Force reload span " + span + " of subscription " + strconv.FormatUint(sub, 10) +
+			"? Every region in it will be deregistered and reloaded. [y/N]",
+		what: "force reload span " + span,
+		run:  func() error { return ctrl.ForceReloadSpan(sub, start, end) },
 	}
 }
 

@@ -16,6 +16,8 @@ type detailView struct {
 	sub    uint64 // regions only
 	id     uint64
 	scroll int
+	// flush, when set, is a row of the Reloads view (detail_reload.go).
+	flush *flushDetail
 
 	// Looking the object up is O(regions); it is done once per snapshot,
 	// not per frame.
@@ -46,6 +48,9 @@ func (d *detailView) lookup(s *snapshots.State) {
 }
 
 func (d *detailView) title() string {
+	if d.flush != nil {
+		return d.flush.title()
+	}
 	if d.store {
 		return "store " + strconv.FormatUint(d.id, 10)
 	}
@@ -79,6 +84,9 @@ func findStore(s *snapshots.State, id uint64) *snapshots.Store {
 
 // lines renders the detail body.
 func (a *app) detailLines(d *detailView) []string {
+	if d.flush != nil {
+		return a.flushDetailLines(d.flush)
+	}
 	if d.store {
 		return a.storeDetailLines(d)
 	}

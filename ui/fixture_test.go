@@ -112,13 +112,49 @@ func fixtureState() *snapshots.State {
 		ResolvedTs: 450000000000001000, ResolvedLagMs: 800, Events: 321,
 	})
 	s.Retries = []snapshots.Retry{
-		{Subscription: 1, RegionID: 10, Start: s.Regions[8].Start, End: s.Regions[8].End, Reason: snapshots.ReasonServerIsBusy, Attempt: 5, DueInMs: 2400},
-		{Subscription: 1, RegionID: 6, Start: s.Regions[4].Start, End: s.Regions[4].End, Reason: snapshots.ReasonNotLeader, Attempt: 3, DueInMs: 120},
-		{Subscription: 1, RegionID: 15, Start: s.Regions[13].Start, End: s.Regions[13].End, Reason: snapshots.ReasonRPCCtxUnavailable, Attempt: 4, DueInMs: 0},
+		{Subscription: 1, RegionID: 10, StoreID: 2, Start: s.Regions[8].Start, End: s.Regions[8].End, Reason: snapshots.ReasonServerIsBusy, Attempt: 5, DueInMs: 2400},
+		{Subscription: 1, RegionID: 6, StoreID: 1, Start: s.Regions[4].Start, End: s.Regions[4].End, Reason: snapshots.ReasonNotLeader, Attempt: 3, DueInMs: 120},
+		{Subscription: 1, RegionID: 15, StoreID: 4, Start: s.Regions[13].Start, End: s.Regions[13].End, Reason: snapshots.ReasonRPCCtxUnavailable, Attempt: 4, DueInMs: 0},
 	}
 	s.Reloads = []snapshots.Reload{
 		{Subscription: 1, Start: s.Regions[7].Start, End: s.Regions[8].End, Reason: snapshots.ReasonForceReload, MergedFrom: 5, QueuedMsAgo: 18},
 		{Subscription: 1, Start: rowKeyHex(101, 0), End: rowKeyHex(101, 5000), Reason: snapshots.ReasonStale, MergedFrom: 1, QueuedMsAgo: 4},
+	}
+	// Recent flushes, oldest first: one that merged four requests (two
+	// adjacent, a duplicate, one overlapping) that PD has answered, one not
+	// answered yet, single ones, and one of subscription 2.
+	s.RecentReloads = []snapshots.RecentReload{
+		{At: fixtureTaken.Add(-2500 * time.Millisecond), Subscription: 2, Start: tablePrefixHex(107, 'r'), End: tablePrefixHex(107, 's'),
+			Reasons: []string{snapshots.ReasonForceReload}, MergedFrom: 1, Regions: 1,
+			Absorbed: []snapshots.SpanReason{{Start: tablePrefixHex(107, 'r'), End: tablePrefixHex(107, 's'), Reason: snapshots.ReasonForceReload}}},
+		{At: fixtureTaken.Add(-1200 * time.Millisecond), Subscription: 1, Start: rowKeyHex(100, 9000), End: rowKeyHex(100, 10000),
+			Reasons: []string{snapshots.ReasonRegionNotFound}, MergedFrom: 1, Regions: 1,
+			Absorbed: []snapshots.SpanReason{{Start: rowKeyHex(100, 9000), End: rowKeyHex(100, 10000), Reason: snapshots.ReasonRegionNotFound}}},
+		{At: fixtureTaken.Add(-300 * time.Millisecond), Subscription: 1, Start: rowKeyHex(100, 1000), End: rowKeyHex(100, 5000),
+			Reasons: []string{snapshots.ReasonEpochNotMatch, snapshots.ReasonStale}, MergedFrom: 4, Regions: 3,
+			Absorbed: []snapshots.SpanReason{
+				{Start: rowKeyHex(100, 1000), End: rowKeyHex(100, 2000), Reason: snapshots.ReasonEpochNotMatch},
+				{Start: rowKeyHex(100, 2000), End: rowKeyHex(100, 3000), Reason: snapshots.ReasonEpochNotMatch},
+				{Start: rowKeyHex(100, 2000), End: rowKeyHex(100, 3000), Reason: snapshots.ReasonEpochNotMatch},
+				{Start: rowKeyHex(100, 2500), End: rowKeyHex(100, 5000), Reason: snapshots.ReasonStale},
+			}},
+		{At: fixtureTaken.Add(-40 * time.Millisecond), Subscription: 1, Start: rowKeyHex(100, 13000), End: rawHex("u"),
+			Reasons: []string{snapshots.ReasonStoreFailure}, MergedFrom: 2, Regions: -1,
+			Absorbed: []snapshots.SpanReason{
+				{Start: rowKeyHex(100, 13000), End: rowKeyHex(100, 14000), Reason: snapshots.ReasonStoreFailure},
+				{Start: rowKeyHex(100, 14000), End: rawHex("u"), Reason: snapshots.ReasonStoreFailure},
+			}},
+	}
+	// Recently fired retries, oldest first, one of each outcome.
+	s.RecentRetries = []snapshots.RecentRetry{
+		{At: fixtureTaken.Add(-1500 * time.Millisecond), Subscription: 1, RegionID: 11, StoreID: 2, Start: s.Regions[9].Start, End: s.Regions[9].End,
+			Reason: snapshots.ReasonServerIsBusy, Attempt: 3, Outcome: snapshots.OutcomeSuperseded},
+		{At: fixtureTaken.Add(-900 * time.Millisecond), Subscription: 1, Start: rowKeyHex(101, 0), End: rowKeyHex(101, 5000),
+			Reason: snapshots.ReasonRPCCtxUnavailable, Attempt: 1, Outcome: snapshots.OutcomeRelocate},
+		{At: fixtureTaken.Add(-250 * time.Millisecond), Subscription: 1, RegionID: 6, StoreID: 2, Start: s.Regions[4].Start, End: s.Regions[4].End,
+			Reason: snapshots.ReasonNotLeader, Attempt: 2, Outcome: snapshots.OutcomeRelock},
+		{At: fixtureTaken.Add(-100 * time.Millisecond), Subscription: 1, RegionID: 7, StoreID: 1, Start: s.Regions[5].Start, End: s.Regions[5].End,
+			Reason: snapshots.ReasonEpochNotMatch, Attempt: 1, Outcome: snapshots.OutcomeReload},
 	}
 	for k := range 12 {
 		op := "put"

@@ -38,6 +38,23 @@ func TestGoldenScreens(t *testing.T) {
 			h.press("enter", "enter")
 		}},
 		{name: "store_detail", setup: func(h *harness) { h.press("5", "j", "enter") }},
+		{name: "reload_flush_detail", setup: func(h *harness) {
+			h.press("4", "/")
+			h.typeText("merged:4")
+			h.press("enter", "enter")
+		}},
+		{name: "reload_flush_detail_narrow", size: [2]int{72, 24}, setup: func(h *harness) {
+			h.press("4", "/")
+			h.typeText("merged:4")
+			h.press("enter", "enter")
+		}},
+		{name: "reload_flush_unanswered_to_inf", setup: func(h *harness) {
+			h.press("4", "/")
+			h.typeText("store_failure")
+			h.press("enter", "enter")
+		}},
+		{name: "minimum_size_retries", size: [2]int{60, 15}, setup: func(h *harness) { h.press("3") }},
+		{name: "minimum_size_reloads", size: [2]int{60, 15}, setup: func(h *harness) { h.press("4") }},
 		{name: "frozen", setup: func(h *harness) {
 			h.press("2", "space")
 			h.refresh(next(h.src.s, nil))
@@ -49,6 +66,13 @@ func TestGoldenScreens(t *testing.T) {
 				s.EngineError = "pd 127.0.0.1:2379 unreachable for 30s: context deadline exceeded"
 			}))
 			h.press("2")
+		}},
+		{name: "overview_pd_error", setup: func(h *harness) {
+			h.refresh(next(h.src.s, func(s *snapshots.State) {
+				s.Source.PDError = "GetRegion: rpc error: code = Unavailable desc = connection refused"
+				s.Source.PDErrorSince = s.TakenAt.Add(-22 * time.Second)
+			}))
+			h.press("1")
 		}},
 		{name: "filter_typing", setup: func(h *harness) {
 			h.press("2", "/")

@@ -25,10 +25,20 @@ type listModel interface {
 }
 
 // rowID identifies a row across snapshots: (subscription, region) for a
-// region, the store ID for a store, and so on.
+// region, the store ID for a store, and so on; t tells apart rows of a
+// history (a flush, a fired retry) by when they happened.
 type rowID struct {
 	a, b uint64
 	s    string
+	t    int64
+}
+
+// groupedModel is a listModel whose rows fall into groups shown one after
+// the other whatever the sort: what waits now above what already happened
+// (Retries, Reloads). Sorting orders rows within their group.
+type groupedModel interface {
+	listModel
+	group(i int32) int
 }
 
 // listView is one list view: a listModel plus its table, filter, sort and
@@ -106,7 +116,13 @@ func (l *listView) derive() {
 		}
 	}
 	col, desc, m := l.tbl.sortCol, l.tbl.sortDesc, l.model
+	grouped, _ := m.(groupedModel)
 	slices.SortFunc(idx, func(a, b int32) int {
+		if grouped != nil {
+			if g := grouped.group(a) - grouped.group(b); g != 0 {
+				return g
+			}
+		}
 		c := m.compare(a, b, col)
 		if desc {
 			c = -c

@@ -253,8 +253,8 @@ func TestDetailFromOtherViews(t *testing.T) {
 	h.requireContains("Region 15", "rpc_ctx_unavailable, attempt 4, due now")
 	h.press("esc", "5", "j", "enter")
 	h.requireContains("Store 2", "COOLDOWN", "1.6s", "by state")
-	h.press("esc", "4", "enter")
-	require.Nil(t, h.m.a.detail, "a reload span has no detail")
+	h.press("esc", "4", "enter") // reloads: the youngest waiting span
+	h.requireContains("Reload span waiting", "[t101_r0, t101_r5000)", "drawn here once it is flushed")
 }
 
 func TestFreeze(t *testing.T) {
@@ -339,7 +339,9 @@ func TestForceReload(t *testing.T) {
 	require.Equal(t, []string{"reload-region 1/4"}, h.ctrl.Calls())
 
 	// In Reloads: the selected span.
-	h.press("4", "R")
+	h.press("4", "/")
+	h.typeText("reason:force")
+	h.press("enter", "R")
 	h.requireContains("Force reload span [t100_r7000, t100_r9000) of subscription 1?")
 	h.press("y")
 	require.Equal(t, "reload-span 1 "+s.Regions[7].Start+" "+s.Regions[8].End, h.ctrl.Calls()[1])

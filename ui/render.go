@@ -4,6 +4,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/charmbracelet/lipgloss"
 	"github.com/charmbracelet/x/ansi"
@@ -51,8 +52,65 @@ func (a *app) render() string {
 	b = a.appendStatus(b)
 	b = append(b, '\n')
 	b = append(b, a.footerLine()...)
+	b, a.foreignBytes = keepOnlySGR(b)
 	a.frame = b
 	return string(b)
+}
+
+// keepOnlySGR is the last line of defence for the terminal: snapshots are
+// cleaned where they enter the UI, and the only escape sequences the UI
+// itself writes are lipgloss's colours (SGR, ESC [ … m). Anything else that
+// reaches the frame — another escape sequence, a C0 or C1 control, invalid
+// UTF-8 — is dropped, in place; dropped counts the bytes (tests expect 0).
+func keepOnlySGR(b []byte) (out []byte, dropped int) {
+	w := 0
+	for i := 0; i < len(b); {
+		c := b[i]
+		switch {
+		case c >= 0x20 && c < 0x7f || c == '\n':
+			b[w] = c
+			w++
+			i++
+			continue
+		case c == 0x1b:
+			if n := sgrLen(b[i:]); n > 0 {
+				w += copy(b[w:], b[i:i+n])
+				i += n
+				continue
+			}
+		case c >= 0x80:
+			r, size := utf8.DecodeRune(b[i:])
+			if !(r == utf8.RuneError && size == 1) && (r < 0x80 || r > 0x9f) {
+				w += copy(b[w:], b[i:i+size])
+				i += size
+				continue
+			}
+			dropped += size
+			i += size
+			continue
+		}
+		dropped++
+		i++
+	}
+	return b[:w], dropped
+}
+
+// sgrLen is the length of the SGR sequence at the start of b, 0 if there
+// is none.
+func sgrLen(b []byte) int {
+	if len(b) < 3 || b[1] != '[' {
+		return 0
+	}
+	for i := 2; i < len(b); i++ {
+		switch c := b[i]; {
+		case c >= '0' && c <= '9' || c == ';' || c == ':':
+		case c == 'm':
+			return i + 1
+		default:
+			return 0
+		}
+	}
+	return 0
 }
 
 func (a *app) shownSeq() uint64 {
@@ -169,7 +227,11 @@ func (a *app) appendStatus(b []byte) []byte {
 		}
 	case a.detail != nil:
 		left = " detail of " + a.detail.title() + "; esc: back"
-		if !a.readOnly {
+		switch {
+		case a.readOnly:
+		case a.detail.flush != nil:
+			left += "; R reloads the merged span again"
+		default:
 			left += "; P pauses the store"
 			if !a.detail.store {
 				left += ", R reloads the region"
@@ -224,6 +286,7 @@ func (a *app) helpLines() []string {
 		"  "+a.theme.Section.render("Filter")+"  text  !text (inverse)  field:value (text: contains, number: equal, duration: at least)",
 		"          field>value  field<value  (lag>5s, retries>3); terms are AND-ed; the filter stays across refreshes",
 		"          regions: region sub store state lag events retries key error leader    stores: store addr state failures",
+		"          retries: outcome store reason attempt due ago    reloads: state merged regions reason age  (state:flushed merged>1)",
 		"  "+a.theme.Section.render("Freeze")+"  space stops taking new snapshots into the view; the engine keeps running",
 	)
 	if a.readOnly {

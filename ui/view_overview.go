@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"pulltop/snapshots"
 )
@@ -14,6 +15,7 @@ import (
 // once per snapshot and its lines drawn per frame.
 type overviewView struct {
 	ctx *renderCtx
+	loc *time.Location
 	s   *snapshots.State
 
 	dirty        bool
@@ -95,6 +97,15 @@ func (v *overviewView) lines(lag []lagSample, width int) []string {
 		src += " (embedded simulated cluster)"
 	}
 	add("Cluster", "id "+strconv.FormatUint(s.Source.ClusterID, 10)+"  "+src)
+	if s.Source.PDError != "" {
+		// PD away: streams keep flowing, but nothing new can be located and
+		// the lag of every waiting region grows; say so before the numbers.
+		text := "NOT ANSWERING"
+		if !s.Source.PDErrorSince.IsZero() {
+			text += " since " + s.Source.PDErrorSince.In(v.loc).Format("15:04:05")
+		}
+		add("PD", th.FlashError.render(text)+": "+s.Source.PDError+" (streams go on; region lookups wait)")
+	}
 	add("Subscriptions", strconv.Itoa(len(s.Subscriptions))+" ("+strconv.Itoa(v.subsInit)+" initialized)")
 	add("Stores", strconv.Itoa(len(s.Stores))+" total: "+countWords(v.storeStates, snapshots.StoreStates(), storeStateWord))
 	add("Regions", strconv.Itoa(len(s.Regions))+" total, "+strconv.Itoa(s.Totals.Initialized)+" initialized, "+

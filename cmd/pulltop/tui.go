@@ -29,11 +29,8 @@ func saveSnapshot(st *snapshots.State) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	path := filepath.Join(dir, snapshots.NewFileName(time.Now()))
-	if err := snapshots.Save(path, st); err != nil {
-		return "", err
-	}
-	return path, nil
+	// Two saves in one second get two files: a snapshot is evidence.
+	return snapshots.SaveNew(dir, time.Now(), st)
 }
 
 // runTUI is the root command: the engine (on the embedded sim without

@@ -91,6 +91,12 @@ type RangeTask struct {
 	MergedFrom int
 	// FirstQueued is when the oldest of those requests was added.
 	FirstQueued time.Time
+	// Absorbed are the requests the task absorbed, as they were added,
+	// sorted by start key; len(Absorbed) == MergedFrom. Only Tick fills it:
+	// the flushed set is gone by then, so the task owns them and no copy is
+	// made. Pending leaves it nil, so a snapshot of what waits copies
+	// nothing per request.
+	Absorbed []Request
 }
 
 // PendingSpan is a merged span still waiting in the aggregator, for the UI's
@@ -135,17 +141,17 @@ type Aggregator struct {
 
 // pendingSet is one subscription's requests since its last flush.
 type pendingSet struct {
-	requests []request
+	requests []Request
 	// dueAt is first request + debounce, or the moment the set filled up.
 	dueAt time.Time
 }
 
-// request is one Add call.
-type request struct {
-	span     Span
-	priority Priority
-	reason   string
-	queuedAt time.Time
+// Request is one Add call.
+type Request struct {
+	Span     Span
+	Priority Priority
+	Reason   string
+	QueuedAt time.Time
 }
 
 // New returns an empty Aggregator.
@@ -181,7 +187,7 @@ func (a *Aggregator) Add(sub uint64, span Span, prio Priority, reason string, no
 		set = &pendingSet{dueAt: now.Add(a.debounce)}
 		a.sets[sub] = set
 	}
-	set.requests = append(set.requests, request{span: span, priority: prio, reason: reason, queuedAt: now})
+	set.requests = append(set.requests, Request{Span: span, Priority: prio, Reason: reason, QueuedAt: now})
 	a.queued++
 	if len(set.requests) >= a.maxSpans {
 		if now.Before(set.dueAt) {
@@ -228,7 +234,7 @@ func (a *Aggregator) Tick(now time.Time) []RangeTask {
 			continue
 		}
 		before := len(tasks)
-		tasks = appendMerged(tasks, sub, set.requests)
+		tasks = appendMerged(tasks, sub, set.requests, true)
 		emitted := len(tasks) - before
 		a.stats.Flushes++
 		a.stats.Tasks += uint64(emitted)
@@ -263,7 +269,7 @@ func (a *Aggregator) Pending(now time.Time) []PendingSpan {
 	for _, sub := range subs {
 		// Merging reorders the set's requests in place; their order carries
 		// no meaning, and the flush's sort then finds them sorted.
-		tasks = appendMerged(tasks, sub, a.sets[sub].requests)
+		tasks = appendMerged(tasks, sub, a.sets[sub].requests, false)
 	}
 	pending := make([]PendingSpan, len(tasks))
 	for i, t := range tasks {
@@ -288,29 +294,39 @@ func (a *Aggregator) subStopped(sub uint64) bool {
 // appendMerged merges one subscription's requests the way MergeSpans merges
 // spans (sort by start, fold overlapping and adjacent ones) while keeping
 // the bookkeeping a RangeTask carries, and appends the result to tasks.
-func appendMerged(tasks []RangeTask, sub uint64, requests []request) []RangeTask {
-	slices.SortFunc(requests, func(x, y request) int { return compareStart(x.span, y.span) })
+// With absorbed, each task's Absorbed is its run of the sorted requests (a
+// subslice: the caller must be done with requests).
+func appendMerged(tasks []RangeTask, sub uint64, requests []Request, absorbed bool) []RangeTask {
+	slices.SortFunc(requests, func(x, y Request) int { return compareStart(x.Span, y.Span) })
 	first := len(tasks)
-	for _, r := range requests {
-		if n := len(tasks); n > first && touches(tasks[n-1].Span, r.span) {
+	runStart := 0
+	for i, r := range requests {
+		if n := len(tasks); n > first && touches(tasks[n-1].Span, r.Span) {
 			t := &tasks[n-1]
-			t.Span.End = laterEnd(t.Span.End, r.span.End)
-			t.Priority = max(t.Priority, r.priority)
-			t.Reasons = addReason(t.Reasons, r.reason)
+			t.Span.End = laterEnd(t.Span.End, r.Span.End)
+			t.Priority = max(t.Priority, r.Priority)
+			t.Reasons = addReason(t.Reasons, r.Reason)
 			t.MergedFrom++
-			if r.queuedAt.Before(t.FirstQueued) {
-				t.FirstQueued = r.queuedAt
+			if r.QueuedAt.Before(t.FirstQueued) {
+				t.FirstQueued = r.QueuedAt
 			}
 			continue
 		}
+		if absorbed && len(tasks) > first {
+			tasks[len(tasks)-1].Absorbed = requests[runStart:i:i]
+		}
+		runStart = i
 		tasks = append(tasks, RangeTask{
 			Sub:         sub,
-			Span:        r.span,
-			Priority:    r.priority,
-			Reasons:     addReason(nil, r.reason),
+			Span:        r.Span,
+			Priority:    r.Priority,
+			Reasons:     addReason(nil, r.Reason),
 			MergedFrom:  1,
-			FirstQueued: r.queuedAt,
+			FirstQueued: r.QueuedAt,
 		})
+	}
+	if absorbed && len(tasks) > first {
+		tasks[len(tasks)-1].Absorbed = requests[runStart:len(requests):len(requests)]
 	}
 	return tasks
 }

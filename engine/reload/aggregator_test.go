@@ -192,8 +192,60 @@ func TestPending(t *testing.T) {
 	for _, p := range pending {
 		want = append(want, p.RangeTask)
 	}
-	require.Equal(t, want, a.Tick(ms(45)), "Tick emits what Pending showed")
+	for _, p := range pending {
+		require.Nil(t, p.Absorbed, "Pending copies no requests")
+	}
+	tasks := a.Tick(ms(45))
+	for i := range tasks {
+		tasks[i].Absorbed = nil // compared in TestTickReportsAbsorbed
+	}
+	require.Equal(t, want, tasks, "Tick emits what Pending showed")
 	require.Empty(t, a.Pending(ms(45)))
+}
+
+// TestTickReportsAbsorbed: each flushed task names the requests it absorbed,
+// as they were added, sorted by start, each inside the merged span; their
+// count is MergedFrom and their total is what the set held.
+func TestTickReportsAbsorbed(t *testing.T) {
+	a := New(Config{})
+	a.Add(1, sp("c", "d"), Low, "not_leader", ms(10))
+	a.Add(1, sp("a", "b"), Low, "epoch_not_match", ms(12))
+	a.Add(1, sp("b", "c"), High, "force_reload", ms(14))
+	a.Add(1, sp("a", "b"), Low, "epoch_not_match", ms(16))
+	a.Add(1, sp("x", ""), Low, "region_not_found", ms(18))
+	a.Add(1, sp("y", "z"), Low, "stale", ms(19))
+	a.Add(2, sp("m", "n"), Low, "", ms(20))
+
+	tasks := a.Tick(ms(45))
+	require.Equal(t, []string{"sub1 [a,d) high x4", "sub1 [x,) low x2", "sub2 [m,n) low x1"}, spansOf(tasks))
+	require.Equal(t, []Request{
+		{Span: sp("a", "b"), Priority: Low, Reason: "epoch_not_match", QueuedAt: ms(12)},
+		{Span: sp("a", "b"), Priority: Low, Reason: "epoch_not_match", QueuedAt: ms(16)},
+		{Span: sp("b", "c"), Priority: High, Reason: "force_reload", QueuedAt: ms(14)},
+		{Span: sp("c", "d"), Priority: Low, Reason: "not_leader", QueuedAt: ms(10)},
+	}, sortedByQueued(tasks[0].Absorbed, 2))
+	require.Equal(t, []Request{
+		{Span: sp("x", ""), Priority: Low, Reason: "region_not_found", QueuedAt: ms(18)},
+		{Span: sp("y", "z"), Priority: Low, Reason: "stale", QueuedAt: ms(19)},
+	}, tasks[1].Absorbed)
+	require.Equal(t, []Request{{Span: sp("m", "n"), QueuedAt: ms(20)}}, tasks[2].Absorbed)
+	for _, task := range tasks {
+		require.Len(t, task.Absorbed, task.MergedFrom)
+		require.Equal(t, len(task.Absorbed), cap(task.Absorbed), "a task cannot append into its neighbour's requests")
+	}
+
+	// The next set is a new array: the last flush's requests stay as they were.
+	a.Add(1, sp("a", "z"), Low, "later", ms(50))
+	require.Len(t, a.Tick(ms(80)), 1)
+	require.Equal(t, "epoch_not_match", tasks[0].Absorbed[0].Reason)
+}
+
+// sortedByQueued orders the first n requests (equal spans, in any order
+// after the sort by start) by when they were queued.
+func sortedByQueued(rs []Request, n int) []Request {
+	out := slices.Clone(rs)
+	slices.SortFunc(out[:n], func(x, y Request) int { return x.QueuedAt.Compare(y.QueuedAt) })
+	return out
 }
 
 func TestPriorityString(t *testing.T) {
@@ -298,8 +350,13 @@ func TestPendingThenTickLarge(t *testing.T) {
 	tasks := a.Tick(t0.Add(time.Second))
 	require.Len(t, tasks, len(pending))
 	merged := MergeSpans(slices.Clone(in))
+	absorbed := 0
 	for i := range tasks {
+		require.Len(t, tasks[i].Absorbed, tasks[i].MergedFrom)
+		absorbed += len(tasks[i].Absorbed)
+		tasks[i].Absorbed = nil // Pending never lists them
 		require.Equal(t, pending[i].RangeTask, tasks[i])
 		require.Equal(t, merged[i], tasks[i].Span)
 	}
+	require.Equal(t, len(in), absorbed)
 }

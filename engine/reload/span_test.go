@@ -209,21 +209,21 @@ func FuzzMergeSpans(f *testing.F) {
 
 		// The aggregator's merge: same spans, and every non-empty input is
 		// accounted for exactly once, with the most urgent priority kept.
-		requests := make([]request, len(in))
+		requests := make([]Request, len(in))
 		nonEmpty := 0
 		for i, s := range in {
-			requests[i] = request{span: s, priority: prios[i]}
+			requests[i] = Request{Span: s, Priority: prios[i]}
 			if !s.IsEmpty() {
 				nonEmpty++
 			}
 		}
-		var kept []request
+		var kept []Request
 		for _, r := range requests {
-			if !r.span.IsEmpty() { // Add drops empty spans before merging
+			if !r.Span.IsEmpty() { // Add drops empty spans before merging
 				kept = append(kept, r)
 			}
 		}
-		tasks := appendMerged(nil, 1, kept)
+		tasks := appendMerged(nil, 1, kept, true)
 		if len(tasks) != len(out) {
 			t.Fatalf("aggregator merged into %d tasks, MergeSpans into %d", len(tasks), len(out))
 		}
@@ -233,6 +233,14 @@ func FuzzMergeSpans(f *testing.F) {
 				t.Fatalf("task %d span %q, MergeSpans %q", i, task.Span, out[i])
 			}
 			total += task.MergedFrom
+			if len(task.Absorbed) != task.MergedFrom {
+				t.Fatalf("task %d %q: absorbed %d requests, merged from %d", i, task.Span, len(task.Absorbed), task.MergedFrom)
+			}
+			for _, r := range task.Absorbed {
+				if !task.Span.Contains(r.Span.Start) || (task.Span.End != "" && (r.Span.End == "" || r.Span.End > task.Span.End)) {
+					t.Fatalf("task %d %q absorbed %q, which it does not cover", i, task.Span, r.Span)
+				}
+			}
 			want, from := Low, 0
 			for j, s := range in {
 				if !s.IsEmpty() && task.Span.Contains(s.Start) {

@@ -14,6 +14,7 @@ import (
 type Retry struct {
 	Key      Key
 	RegionID uint64 // display only: the region that failed, 0 for a range retry
+	StoreID  uint64 // display only: the store its error came from, 0 for a range retry
 	Reason   Reason
 	Attempt  int
 }
