@@ -2,6 +2,7 @@ package main
 
 import (
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -19,15 +20,23 @@ var screenshots = flag.String("screenshots", "",
 	"write the screenshots (NAME.txt plain, NAME.ansi coloured) to this directory; scripts/screenshots renders them into docs/screenshots")
 
 // screenshotFaults is the incident the screenshots show, on the embedded
-// simulated cluster: a region that stops resolving without an error (it
-// turns stale), and a store that stops (its regions retry with backoff,
-// it cools down, their spans go through the reload aggregator). The test
-// pauses another store. (Random splits and merges would make more reloads,
-// but could split the stale region away.)
-const screenshotFaults = `# docs/screenshots: the incident the pictures show
-at 1s silence-region 4 for 10m
-at 2s stop-store 3
-`
+// simulated cluster: first a split storm (with --pd-lag, retries pile up)
+// with two stores' streams killed in it (their regions, split siblings
+// among them, fail together and the reload aggregator merges adjacent
+// spans), then a region that stops resolving without an error (it turns
+// stale) and a store that stops (its regions wait in the retry heap, it
+// cools down). The test pauses another store. The storm is a list of
+// single splits that ends before the silence starts, so it cannot split the
+// silenced region away (stop-faults would also end the silence).
+func screenshotFaults() string {
+	var b strings.Builder
+	b.WriteString("# docs/screenshots: the incident the pictures show\n")
+	for ms := 0; ms < 2000; ms += 40 {
+		fmt.Fprintf(&b, "at %dms split random\n", ms)
+	}
+	b.WriteString("at 1s kill-stream 1\nat 1500ms kill-stream 2\nat 3s silence-region 4 for 10m\nat 4s stop-store 3\n")
+	return b.String()
+}
 
 // shotViews says, for each screenshot, what makes it the view its name
 // says; it is checked on the capture and again on the files written.
@@ -36,6 +45,7 @@ var shotViews = map[string]func(string) bool{
 	"regions":       activeView("Regions"),
 	"retries":       activeView("Retries"),
 	"reloads":       activeView("Reloads"),
+	"reload-detail": func(s string) bool { return activeView("Reloads")(s) && strings.Contains(s, "Reload flush") },
 	"stores":        activeView("Stores"),
 	"events":        activeView("Events"),
 	"actions":       activeView("Actions"),
@@ -65,11 +75,11 @@ func TestScreenshots(t *testing.T) {
 	}
 	state := t.TempDir()
 	script := filepath.Join(state, "faults.txt")
-	require.NoError(t, os.WriteFile(script, []byte(screenshotFaults), 0o644))
+	require.NoError(t, os.WriteFile(script, []byte(screenshotFaults()), 0o644))
 	// Colours as a modern terminal has them (no NO_COLOR): the pictures are
 	// made from these captures.
 	s := tmuxtest.Start(t, 120, 40, []string{"XDG_STATE_HOME=" + state, "COLORTERM=truecolor", "TERM=xterm-256color"},
-		binary, "--regions", "48", "--seed", "7", "--stale-after", "3s",
+		binary, "--regions", "24", "--seed", "7", "--stale-after", "3s", "--pd-lag", "300ms",
 		"--script", script, "--log-file", filepath.Join(state, "pulltop.log"))
 	s.Timeout = 30 * time.Second
 	shoot := func(name, worth string, cond func(string) bool) {
@@ -80,6 +90,27 @@ func TestScreenshots(t *testing.T) {
 	}
 
 	s.Ready(tab(1), "embedded sim")
+
+	// The split storm's flushes, some of them merges of several requests.
+	s.SendAndWait("4", tab(4))
+	shoot("reloads", "a flush that merged several requests", func(screen string) bool {
+		for _, r := range reloadRows(screen) {
+			if r.merged > 1 {
+				return true
+			}
+		}
+		return false
+	})
+	// One of them drawn against its merged span.
+	s.SendAndWait("/", "/█")
+	s.TypeAndWait("merged>1", "/merged>1█")
+	s.SendAndWait("Enter", `filter "merged>1"`)
+	s.SendAndWait("Enter", "Reload flush", "ABSORBED")
+	shoot("reload-detail", "the absorbed spans", nil)
+	s.SendAndWaitFunc("Escape", "back on the filtered list", func(screen string) bool {
+		return !strings.Contains(screen, "ABSORBED") && strings.Contains(screen, `filter "merged>1"`)
+	})
+	s.SendAndWaitFunc("Escape", "filter cleared", func(screen string) bool { return !strings.Contains(screen, `filter "merged>1"`) })
 
 	// The operator pauses store 2.
 	// The first frames come before the first snapshot with stores: a key
@@ -139,14 +170,6 @@ func TestScreenshots(t *testing.T) {
 	s.SendAndWait("P", "Resume store 2", "[y/N]")
 	shoot("confirm-pause", "the resume dialog", nil)
 	s.SendAndWaitFunc("n", "dialog closed", func(screen string) bool { return !strings.Contains(screen, "[y/N]") })
-
-	// Spans come to the reload aggregator as the stopped store's regions
-	// give up on it; one is there (or, once the view lists them, recently
-	// flushed) often enough.
-	s.SendAndWait("4", tab(4))
-	s.Timeout = 90 * time.Second
-	shoot("reloads", "reload spans", hasSpanRow)
-	s.Timeout = 30 * time.Second
 
 	s.SendAndWait("?", "esc closes")
 	shoot("help", "the keys", nil)
