@@ -14,6 +14,7 @@ import (
 	"github.com/tikv/client-go/v2/oracle"
 	"github.com/tikv/client-go/v2/util/codec"
 	"go.uber.org/zap"
+	"google.golang.org/grpc"
 )
 
 // protocolVersion is the ticdc_version pulltop announces: at least 5.3.0 so
@@ -148,8 +149,11 @@ func (c TLSConfig) Load() (*tls.Config, error) {
 type GroundTruth interface {
 	// CommittedFrom calls fn for committed rows from index from on, in
 	// commit order, until fn returns false; it returns the index of the first
-	// row not consumed.
-	CommittedFrom(from int, fn func(rawKey []byte, commitTs uint64) bool) int
+	// row not consumed. The engine is its only reader: rows before from
+	// may be forgotten. droppedTs is the highest commit ts of rows the truth
+	// dropped before they were read (to bound its memory while the engine's
+	// resolved ts is stuck): they can no longer be checked.
+	CommittedFrom(from int, fn func(rawKey []byte, commitTs uint64) bool) (next int, droppedTs uint64)
 }
 
 // Config is what the engine needs to run.
@@ -165,7 +169,10 @@ type Config struct {
 	StaleAfter time.Duration
 	// SinkPath, if set, receives delivered rows as JSON lines.
 	SinkPath string
-	Logger   *zap.Logger
+	// SinkStallTimeout is how long a --sink reader (a pipe) may take
+	// nothing before the engine stops with an error (10s).
+	SinkStallTimeout time.Duration
+	Logger           *zap.Logger
 
 	// PublishInterval is how often a snapshot is published (500ms).
 	PublishInterval time.Duration
@@ -197,6 +204,9 @@ type Config struct {
 	// them to check the invariants). They must be quick.
 	OnRow      func(sub uint64, row Row)
 	OnResolved func(sub uint64, ts uint64)
+	// DialOptions are added to every gRPC connection to PD's client and
+	// the stores (test-only: interceptors that play a hostile server).
+	DialOptions []grpc.DialOption
 	// DropRowForTest, if set and returning true, loses a row on purpose:
 	// it proves the ground-truth check can fail.
 	DropRowForTest func(sub uint64, row Row) bool

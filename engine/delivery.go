@@ -1,12 +1,9 @@
 package engine
 
 import (
-	"bufio"
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
-	"os"
-	"strconv"
 
 	"github.com/tikv/client-go/v2/util/codec"
 
@@ -83,63 +80,6 @@ func (rr *recentRows) events() []snapshots.Event {
 	return out
 }
 
-// rowSink writes delivered rows as JSON lines (--sink).
-type rowSink struct {
-	path string
-	f    *os.File
-	w    *bufio.Writer
-	buf  []byte
-}
-
-func openSink(path string) (*rowSink, error) {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-	if err != nil {
-		return nil, fmt.Errorf("--sink %s: %w", path, err)
-	}
-	return &rowSink{path: path, f: f, w: bufio.NewWriterSize(f, 64<<10)}, nil
-}
-
-func (s *rowSink) write(sub, region uint64, row Row) error {
-	b := s.buf[:0]
-	b = append(b, `{"subscription":`...)
-	b = strconv.AppendUint(b, sub, 10)
-	b = append(b, `,"region":`...)
-	b = strconv.AppendUint(b, region, 10)
-	b = append(b, `,"op":"`...)
-	b = append(b, row.OpType.String()...)
-	b = append(b, `","key":"`...)
-	b = hex.AppendEncode(b, row.Key)
-	b = append(b, `","start_ts":`...)
-	b = strconv.AppendUint(b, row.StartTs, 10)
-	b = append(b, `,"commit_ts":`...)
-	b = strconv.AppendUint(b, row.CommitTs, 10)
-	b = append(b, `,"value":"`...)
-	b = hex.AppendEncode(b, row.Value)
-	b = append(b, `","old_value":"`...)
-	b = hex.AppendEncode(b, row.OldValue)
-	b = append(b, "\"}\n"...)
-	s.buf = b
-	if _, err := s.w.Write(b); err != nil {
-		return fmt.Errorf("--sink %s: %w", s.path, err)
-	}
-	return nil
-}
-
-func (s *rowSink) flush() error {
-	if err := s.w.Flush(); err != nil {
-		return fmt.Errorf("--sink %s: %w", s.path, err)
-	}
-	return nil
-}
-
-func (s *rowSink) close() error {
-	err := s.flush()
-	if cerr := s.f.Close(); err == nil && cerr != nil {
-		err = fmt.Errorf("--sink %s: %w", s.path, cerr)
-	}
-	return err
-}
-
 // truthChecker compares delivered rows with the embedded sim's ground truth:
 // every committed row inside a subscription, newer than its start ts and at
 // or below its resolved ts, must have been delivered. Owned by the event
@@ -151,6 +91,7 @@ type truthChecker struct {
 	missing   uint64
 	seen      map[string]struct{} // sub + commit ts + raw key
 	keyBuf    []byte
+	droppedTs uint64 // truth rows at or below it were dropped unread
 }
 
 func newTruthChecker(t GroundTruth) *truthChecker {
@@ -179,7 +120,8 @@ func (t *truthChecker) check(subs []*subscription) {
 	for _, s := range subs[1:] {
 		horizon = min(horizon, s.resolvedTs)
 	}
-	t.cursor = t.truth.CommittedFrom(t.cursor, func(raw []byte, commitTs uint64) bool {
+	var droppedTs uint64
+	t.cursor, droppedTs = t.truth.CommittedFrom(t.cursor, func(raw []byte, commitTs uint64) bool {
 		if commitTs > horizon {
 			return false
 		}
@@ -205,4 +147,14 @@ func (t *truthChecker) check(subs []*subscription) {
 		}
 		return true
 	})
+	if droppedTs > t.droppedTs {
+		// Rows the truth could not keep will never be checked: forget what
+		// was delivered for them, or seen would grow without bound.
+		t.droppedTs = droppedTs
+		for k := range t.seen {
+			if binary.BigEndian.Uint64([]byte(k[8:16])) <= droppedTs {
+				delete(t.seen, k)
+			}
+		}
+	}
 }

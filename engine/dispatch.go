@@ -70,7 +70,7 @@ func (e *Engine) handleLocated(task rangeTask, locs []RegionLoc, err error) {
 		e.logger.Info("locating regions failed", zap.Uint64("subscription", sub.id), zap.Stringer("span", task.span), zap.Error(err))
 		for _, r := range e.regionsIn(sub, task.span) {
 			if r.lock == nil && !r.waitingLock {
-				r.state, r.lastError = snapshots.StateRetryWait, err.Error()
+				r.state, r.lastError = snapshots.StateRetryWait, snapshots.CleanString(err.Error())
 			}
 		}
 		e.sched.Schedule(retry.Retry{Key: key, Reason: retry.ReasonRPCCtxUnavailable, Attempt: attempt}, delay,
@@ -341,6 +341,8 @@ func (e *Engine) learnStore(id uint64, addr string) *storeInfo {
 		st = &storeInfo{id: id}
 		e.stores[id] = st
 	}
+	// The address is PD's text and is shown; a real one is clean already.
+	addr = snapshots.CleanString(addr)
 	if addr != "" && st.addr != addr {
 		st.addr = addr
 		e.storeCooldown.SetAddr(id, addr)
@@ -438,5 +440,5 @@ func (e *Engine) notePD(err error) {
 	if e.pdErr == "" {
 		e.logger.Warn("PD unavailable", zap.Error(err))
 	}
-	e.pdErr = err.Error()
+	e.pdErr = snapshots.CleanString(err.Error()) // PD's own words: text from outside
 }

@@ -32,6 +32,7 @@ func startHarness(t *testing.T, simCfg sim.Config, mutate func(*engine.Config)) 
 	if simCfg.MinTsInterval == 0 {
 		simCfg.MinTsInterval = 100 * time.Millisecond
 	}
+	simCfg.KeepGroundTruth = true
 	s, err := sim.Start(simCfg)
 	require.NoError(t, err)
 	t.Cleanup(s.Close)

@@ -2,6 +2,7 @@ package engine_test
 
 import (
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -100,21 +101,44 @@ func TestStopStoreCoolsDownAndRecoversAfterStart(t *testing.T) {
 	h.checkInvariants()
 }
 
-func TestServerIsBusyWaitsAtLeastBackoffMs(t *testing.T) {
-	h := startHarness(t, sim.Config{Stores: 1, Regions: 4, WriteRate: 200}, fastCfg)
-	h.waitFor("initialized", 20*time.Second, allInitialized(4))
-	require.NoError(t, h.sim.Cluster().SetStoreBusy(1, time.Now().Add(2*time.Second)))
-	var maxDue int64
-	h.waitFor("a server_is_busy retry", 10*time.Second, func(st *snapshots.State) bool {
-		for _, r := range st.Retries {
-			if r.Reason == snapshots.ReasonServerIsBusy {
-				maxDue = max(maxDue, r.DueInMs)
+// A crashed store's leaders are elected on the other stores after the
+// election timeout (default 10s) and PD hears of them a pd lag later: every
+// region is initialized on another store within election timeout + pd lag
+// + the largest store-failure backoff (5s), without the store coming back.
+func TestStopStoreRegionsMoveAfterElectionTimeout(t *testing.T) {
+	h := startHarness(t, sim.Config{Stores: 3, Regions: 9, WriteRate: 300}, fastCfg)
+	h.waitFor("initialized", 20*time.Second, allInitialized(9))
+	require.NoError(t, h.sim.StopStore(2))
+	stopped := time.Now()
+	bound := sim.DefaultElectionTimeout + 100*time.Millisecond + 5*time.Second
+	st := h.waitFor("every region initialized on a live store", bound+2*time.Second, func(st *snapshots.State) bool {
+		for _, r := range st.Regions {
+			if r.StoreID == 2 {
+				return false
 			}
 		}
-		return maxDue > 0
+		return allInitialized(9)(st)
 	})
-	require.GreaterOrEqual(t, maxDue, int64(400), "the delay must honour TiKV's BackoffMs (500ms)")
-	h.waitFor("recovered", 20*time.Second, allInitialized(4))
+	took := time.Since(stopped)
+	t.Logf("regions moved %s after the crash", took.Round(time.Millisecond))
+	require.Less(t, took, bound+2*time.Second, "within election timeout + pd lag + max backoff (+2s to observe it on a busy machine)")
+	require.Positive(t, st.Totals.ErrorsByReason[snapshots.ReasonStoreFailure])
+	h.checkInvariants()
+}
+
+// A busy raftstore (busy-store) fails live regions with RegionNotFound,
+// TiKV's catch-all; registrations beyond the store's pending-scan limit are
+// refused with ServerIsBusy. The engine retries both and recovers.
+func TestBusyStoreRegionNotFoundThenServerIsBusy(t *testing.T) {
+	h := startHarness(t, sim.Config{Stores: 1, Regions: 6, WriteRate: 200, PendingScanLimit: 2}, fastCfg)
+	h.waitFor("initialized", 20*time.Second, allInitialized(6))
+	require.NoError(t, h.sim.Cluster().SetStoreBusy(1, time.Now().Add(2*time.Second)))
+	st := h.waitFor("region_not_found and server_is_busy errors", 15*time.Second, func(st *snapshots.State) bool {
+		return st.Totals.ErrorsByReason[snapshots.ReasonRegionNotFound] >= 6 &&
+			st.Totals.ErrorsByReason[snapshots.ReasonServerIsBusy] > 0
+	})
+	require.Empty(t, st.EngineError)
+	h.waitFor("recovered", 20*time.Second, allInitialized(6))
 	h.checkInvariants()
 }
 
@@ -195,25 +219,44 @@ func TestHungStoreDetectedByIdleTimeout(t *testing.T) {
 	h.checkInvariants()
 }
 
-func TestPDOutageKeepsStreamingAndRecovers(t *testing.T) {
+// With PD down, TiKV gets no TSO: every region's resolved ts stops and
+// nothing commits. pd-down for 15s with --stale-after 5s: every region goes
+// stale with the PD error shown, and all recover after it.
+func TestPDOutageStallsEveryRegionAndRecovers(t *testing.T) {
 	h := startHarness(t, sim.Config{Stores: 3, Regions: 8, WriteRate: 500}, func(c *engine.Config) {
 		fastCfg(c)
-		c.PDCheckInterval = 100 * time.Millisecond
+		c.StaleAfter = 5 * time.Second
+		c.PDCheckInterval = 500 * time.Millisecond
 	})
 	h.waitFor("initialized", 20*time.Second, allInitialized(8))
-	h.sim.PDDown()
-	st := h.waitFor("PD reported unavailable", 10*time.Second, func(st *snapshots.State) bool { return st.Source.PDError != "" })
-	events := st.Totals.Events
-	h.waitFor("rows still streaming from the stores", 10*time.Second, func(st *snapshots.State) bool {
-		return st.Totals.Events > events+100 && st.Source.PDError != "" && allInitialized(8)(st)
+	stopped := h.sim.RunScript(mustScript(t, "at 0s pd-down for 15s\nat 15s stop-faults"))
+	st := h.waitFor("every region stale with the PD error shown", 14*time.Second, func(st *snapshots.State) bool {
+		return st.Source.PDError != "" && st.Totals.Stale == 8
 	})
-	require.NoError(t, h.sim.PDUp())
-	h.waitFor("PD healthy again", 15*time.Second, func(st *snapshots.State) bool { return st.Source.PDError == "" })
+	committed := h.sim.Cluster().CommittedCount()
+	later := h.waitFor("a second later, PD still down", 5*time.Second, func(s *snapshots.State) bool {
+		return s.TakenAt.Sub(st.TakenAt) >= time.Second
+	})
+	require.NotEmpty(t, later.Source.PDError)
+	require.Equal(t, committed, h.sim.Cluster().CommittedCount(), "nothing commits while PD is down")
+	require.Empty(t, st.EngineError)
+	<-stopped
+	h.waitFor("PD healthy and every region advancing again", 20*time.Second, func(st *snapshots.State) bool {
+		return st.Source.PDError == "" && st.Totals.Stale == 0 && allInitialized(8)(st)
+	})
+	require.Greater(t, h.sim.Cluster().CommittedCount(), committed, "commits resume")
 	// A split needs PD again: it works.
 	_, err := h.sim.Cluster().Split(2, 2)
 	require.NoError(t, err)
 	h.waitFor("9 regions initialized", 20*time.Second, allInitialized(9))
 	h.checkInvariants()
+}
+
+func mustScript(t *testing.T, text string) *sim.Script {
+	t.Helper()
+	script, err := sim.ParseScript("test.txt", strings.NewReader(text))
+	require.NoError(t, err)
+	return script
 }
 
 // A PD of one cluster with stores of another: the engine stops with an

@@ -125,7 +125,7 @@ func (w *streamWorker) run(ctx context.Context) {
 }
 
 func (w *streamWorker) dialOptions() []grpc.DialOption {
-	return []grpc.DialOption{
+	return append([]grpc.DialOption{
 		grpc.WithTransportCredentials(w.e.creds),
 		grpc.WithKeepaliveParams(keepalive.ClientParameters{Time: 10 * time.Second, Timeout: 3 * time.Second, PermitWithoutStream: true}),
 		// TiKV caps a message at 6 MiB; Go's default limit is 4 MiB.
@@ -134,7 +134,7 @@ func (w *streamWorker) dialOptions() []grpc.DialOption {
 		// its many streams per store, but with one stream per store it
 		// throttles ingest to about two thirds of what gRPC's dynamic
 		// (BDP-estimated) windows allow (measured by BenchmarkIngest).
-	}
+	}, w.e.cfg.DialOptions...)
 }
 
 func (w *streamWorker) runStream(ctx context.Context) error {
@@ -171,6 +171,14 @@ func (w *streamWorker) runStream(ctx context.Context) error {
 	}
 	idle := time.NewTicker(w.e.cfg.StreamIdleTimeout / 4)
 	defer idle.Stop()
+	// What was queued before the stream opened goes out now: the wake-up
+	// that started this stream was already taken by run, and waiting for
+	// another would strand a lone request until something else is queued.
+	for _, req := range w.takeQueue() {
+		if err := stream.Send(req); err != nil {
+			return fail("send: %w", stop(err))
+		}
+	}
 	for {
 		select {
 		case <-ctx.Done():

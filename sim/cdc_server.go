@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -53,16 +54,18 @@ type cdcConn struct {
 	downstreams       map[dsKey]*downstream
 	closed            bool
 
-	qmu    sync.Mutex
-	queue  []outItem
-	notify chan struct{}
-	kill   chan error
+	qmu      sync.Mutex
+	queue    []outItem
+	inFlight bool // items taken from queue and not yet sent
+	notify   chan struct{}
+	kill     chan error
 }
 
 type outItem struct {
-	ev  *cdcpb.Event
-	rts *cdcpb.ResolvedTs
-	at  time.Time // when it was queued, for slow-store latency
+	ev    *cdcpb.Event
+	rts   *cdcpb.ResolvedTs
+	at    time.Time // when it was queued, for slow-store latency
+	bytes int64     // charged to the store's sink memory quota until sent
 }
 
 type dsKey struct{ requestID, regionID uint64 }
@@ -74,9 +77,12 @@ type downstream struct {
 	key        dsKey
 	start, end []byte // observed range, encoded
 	checkpoint uint64
-	normal     bool // scanned and INITIALIZED sent: live rows and resolved ts flow
-	removed    bool
-	resolvedTs uint64
+	// initializing: the scan's snapshot is taken and live rows flow while
+	// the scan rows are still being sent (interleaving on).
+	initializing bool
+	normal       bool // scanned and INITIALIZED sent: live rows and resolved ts flow
+	removed      bool
+	resolvedTs   uint64
 }
 
 func (conn *cdcConn) push(it outItem) {
@@ -90,12 +96,19 @@ func (conn *cdcConn) push(it outItem) {
 	}
 }
 
+func (conn *cdcConn) setInFlight(v bool) {
+	conn.qmu.Lock()
+	conn.inFlight = v
+	conn.qmu.Unlock()
+}
+
 // drain appends every queued item to buf.
 func (conn *cdcConn) drain(buf []outItem) []outItem {
 	conn.qmu.Lock()
 	buf = append(buf, conn.queue...)
 	clear(conn.queue)
 	conn.queue = conn.queue[:0]
+	conn.inFlight = len(buf) > 0
 	conn.qmu.Unlock()
 	return buf
 }
@@ -110,22 +123,60 @@ func (ds *downstream) errorEvent(err *cdcpb.Error) outItem {
 
 // ---- row and error fan-out (caller holds Cluster.mu) ----
 
-// emitRow queues a live row to every downstream of r that has finished its
-// scan and observes the key. A downstream still waiting for its scan misses
-// it on purpose: the scan runs later under the same lock and picks the row
-// up from MVCC.
+// emitRow queues a live row to every downstream of r whose scan snapshot
+// is taken and that observes the key. A downstream still waiting for its
+// snapshot misses it on purpose: the snapshot is taken later under the
+// same lock and picks the row up from MVCC.
+//
+// Every row is charged to its store's sink memory quota until it is sent;
+// when the quota is exhausted (by any client of the store: a slow one holds
+// its queued rows), the region's whole delegate on that store fails with
+// Congested, as TiKV's live path does (delegate.rs, channel.rs Sink).
 func (c *Cluster) emitRow(r *region, enc []byte, row *cdcpb.Event_Row) {
+	size := rowBytes(row)
+	var congested *storeState
 	for _, ds := range r.downstreams {
-		if !ds.normal || !ds.observes(enc) {
+		if !(ds.normal || ds.initializing) || !ds.observes(enc) {
 			continue
 		}
-		ds.conn.push(outItem{ev: &cdcpb.Event{
+		if !c.charge(ds.conn.store, size) {
+			congested = ds.conn.store
+			continue
+		}
+		ds.conn.push(outItem{bytes: size, ev: &cdcpb.Event{
 			RegionId:  r.id,
 			RequestId: ds.key.requestID,
 			Event:     &cdcpb.Event_Entries_{Entries: &cdcpb.Event_Entries{Entries: []*cdcpb.Event_Row{row}}},
 		}})
 	}
+	if congested != nil {
+		for _, ds := range append([]*downstream(nil), r.downstreams...) {
+			if ds.conn.store == congested {
+				c.failDownstream(ds, &cdcpb.Error{Congested: &cdcpb.Congested{RegionId: r.id}})
+			}
+		}
+	}
 }
+
+// rowBytes is what a row costs the sink memory quota (TiKV charges the
+// event's approximate size).
+func rowBytes(row *cdcpb.Event_Row) int64 {
+	return int64(64 + len(row.Key) + len(row.Value) + len(row.OldValue))
+}
+
+// charge takes n bytes of a store's sink memory quota; false if they do not
+// fit.
+func (c *Cluster) charge(s *storeState, n int64) bool {
+	if s.quotaUsed.Add(n) > c.quota {
+		s.quotaUsed.Add(-n)
+		return false
+	}
+	return true
+}
+
+// quotaFull reports whether a store's sink memory quota is exhausted; TiKV
+// then drops resolved ts silently.
+func (c *Cluster) quotaFull(s *storeState) bool { return s.quotaUsed.Load() >= c.quota }
 
 // failRegion sends an error to every downstream of r and forgets them: after
 // an error nothing more is sent for that (region, request id).
@@ -185,14 +236,26 @@ func (c *Cluster) openConn(s *storeState, v2, multiplexing bool) (*cdcConn, erro
 }
 
 // closeConn silently drops every downstream of a connection, as TiKV does
-// on Deregister::Conn.
-func (c *Cluster) closeConn(conn *cdcConn) {
+// on Deregister::Conn, and gives back the quota its unsent rows held.
+func (c *Cluster) closeConn(conn *cdcConn, held []outItem) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	conn.closed = true
 	delete(conn.store.conns, conn)
 	for _, ds := range conn.downstreams {
 		c.dropDownstream(ds)
+	}
+	release(conn.store, conn.drain(held))
+}
+
+// release gives the quota of items back to their store.
+func release(s *storeState, items []outItem) {
+	var n int64
+	for _, it := range items {
+		n += it.bytes
+	}
+	if n != 0 {
+		s.quotaUsed.Add(-n)
 	}
 }
 
@@ -282,18 +345,13 @@ func (c *Cluster) register(conn *cdcConn, req *cdcpb.ChangeDataRequest) {
 		reject(&cdcpb.Error{Compatibility: &cdcpb.Compatibility{RequiredVersion: "6.2.0"}})
 		return
 	}
-	now := c.now()
-	if s.busyUntil.After(now) {
-		reject(&cdcpb.Error{ServerIsBusy: c.busyError("store is busy (fault)")})
-		return
-	}
 	if s.pending >= c.scanLimit {
-		reject(&cdcpb.Error{ServerIsBusy: c.busyError("too many pending incremental scans")})
+		reject(&cdcpb.Error{ServerIsBusy: busyError()})
 		return
 	}
 	r := c.byID[req.RegionId]
 	if r == nil || r.peerOn(s.id) == nil {
-		reject(&cdcpb.Error{RegionNotFound: &errorpb.RegionNotFound{RegionId: req.RegionId}})
+		reject(regionNotFound(req.RegionId))
 		return
 	}
 	if _, dup := conn.downstreams[key]; dup {
@@ -310,6 +368,14 @@ func (c *Cluster) register(conn *cdcConn, req *cdcpb.ChangeDataRequest) {
 	r.downstreams = append(r.downstreams, ds)
 	s.pending++
 	s.scans <- ds // never blocks: capacity is scanLimit+1 and pending < scanLimit
+}
+
+// pendingScans is how many registrations of a store wait for or run their
+// scan (tests).
+func (c *Cluster) pendingScans(store uint64) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.store(store).pending
 }
 
 // checkRegion is what TiKV's initializer checks before a scan: epoch
@@ -347,7 +413,17 @@ func intersect(rStart, rEnd, qStart, qEnd []byte) ([]byte, []byte) {
 
 func (c *Cluster) deregister(conn *cdcConn, req *cdcpb.ChangeDataRequest) {
 	notFound := func(ds *downstream) {
-		c.failDownstream(ds, &cdcpb.Error{RegionNotFound: &errorpb.RegionNotFound{RegionId: ds.key.regionID}})
+		c.failDownstream(ds, regionNotFound(ds.key.regionID))
+	}
+	if !c.tikv.has(FeatureRegionDeregister) {
+		// TiKV 7.3: every Deregister is Deregister::Request, removed with
+		// no error event.
+		for key, ds := range conn.downstreams {
+			if key.requestID == req.RequestId {
+				c.dropDownstream(ds)
+			}
+		}
+		return
 	}
 	if req.RegionId != 0 {
 		if ds := conn.downstreams[dsKey{req.RequestId, req.RegionId}]; ds != nil {
@@ -370,44 +446,147 @@ func (c *Cluster) runScans(s *storeState, done <-chan struct{}) {
 		case <-done:
 			return
 		case ds := <-s.scans:
-			c.scan(s, ds)
+			if !c.waitNotBusy(s, done) {
+				return
+			}
+			c.scan(s, ds, done)
 		}
 	}
 }
 
-// scan sends, atomically with respect to live rows, the region's locks as
-// PREWRITE rows and its writes newer than the checkpoint as COMMITTED rows,
-// then exactly one INITIALIZED row; from then on the downstream gets live
-// rows and resolved ts.
-func (c *Cluster) scan(s *storeState, ds *downstream) {
+// waitNotBusy holds a scan while its store's raftstore is busy (the
+// read-index the scan needs does not come back); false when the sim closes.
+func (c *Cluster) waitNotBusy(s *storeState, done <-chan struct{}) bool {
+	for {
+		c.mu.Lock()
+		wait := s.busyUntil.Sub(c.now())
+		c.mu.Unlock()
+		if wait <= 0 {
+			return true
+		}
+		t := time.NewTimer(min(wait, 50*time.Millisecond))
+		select {
+		case <-done:
+			t.Stop()
+			return false
+		case <-t.C:
+		}
+	}
+}
+
+// scan takes the region's snapshot and sends its locks as PREWRITE rows and
+// its writes newer than the checkpoint as COMMITTED rows, then exactly one
+// INITIALIZED row; from then on the downstream gets resolved ts.
+//
+// Without interleaving, it all happens at once under the model lock, so no
+// live row can come between. With it (as TiKV does: ch Drain::drain merges
+// a bounded scan channel with the live one), live rows flow from the
+// snapshot on while the scan rows are sent in batches over scanDelay, so a
+// live COMMIT can arrive before the scanned PREWRITE of its transaction.
+func (c *Cluster) scan(s *storeState, ds *downstream, done <-chan struct{}) {
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	s.pending--
+	finish := func() { // under mu
+		s.pending--
+		c.mu.Unlock()
+	}
 	if ds.removed {
+		finish()
 		return
 	}
 	r := c.byID[ds.key.regionID]
 	if r == nil {
-		c.failDownstream(ds, &cdcpb.Error{RegionNotFound: &errorpb.RegionNotFound{RegionId: ds.key.regionID}})
+		c.failDownstream(ds, regionNotFound(ds.key.regionID))
+		finish()
 		return
 	}
-	var rows []*cdcpb.Event_Row
-	size := 0
-	flush := func() {
-		if len(rows) == 0 {
+	batches := c.snapshot(r, ds)
+	if !c.interleave {
+		for _, b := range batches {
+			if !c.pushScan(ds, b) {
+				finish()
+				return
+			}
+		}
+		ds.normal = true
+		finish()
+		return
+	}
+	ds.initializing = true
+	c.mu.Unlock()
+	pause := c.scanDelay / time.Duration(len(batches)+1)
+	for _, b := range batches {
+		if !sleepOrDone(pause, done) {
+			c.mu.Lock()
+			finish()
 			return
 		}
-		ds.conn.push(outItem{ev: &cdcpb.Event{
-			RegionId: r.id, RequestId: ds.key.requestID,
-			Event: &cdcpb.Event_Entries_{Entries: &cdcpb.Event_Entries{Entries: rows}},
-		}})
-		rows, size = nil, 0
+		c.mu.Lock()
+		if ds.removed || !c.pushScan(ds, b) {
+			finish()
+			return
+		}
+		c.mu.Unlock()
 	}
+	c.mu.Lock()
+	if !ds.removed {
+		ds.initializing, ds.normal = false, true
+	}
+	finish()
+}
+
+// sleepOrDone waits d (at least a scheduler yield, so other goroutines get
+// between two scan batches); false when the sim closes.
+func sleepOrDone(d time.Duration, done <-chan struct{}) bool {
+	if d <= 0 {
+		runtime.Gosched()
+		select {
+		case <-done:
+			return false
+		default:
+			return true
+		}
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-done:
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+// pushScan queues one batch of scan rows, charged to the store's quota; a
+// batch that does not fit fails the downstream with Congested. Caller holds
+// mu.
+func (c *Cluster) pushScan(ds *downstream, rows []*cdcpb.Event_Row) bool {
+	var size int64
+	for _, row := range rows {
+		size += rowBytes(row)
+	}
+	if !c.charge(ds.conn.store, size) {
+		c.failDownstream(ds, &cdcpb.Error{Congested: &cdcpb.Congested{RegionId: ds.key.regionID}})
+		return false
+	}
+	ds.conn.push(outItem{bytes: size, ev: &cdcpb.Event{
+		RegionId: ds.key.regionID, RequestId: ds.key.requestID,
+		Event: &cdcpb.Event_Entries_{Entries: &cdcpb.Event_Entries{Entries: rows}},
+	}})
+	return true
+}
+
+// snapshot returns the scan rows of a downstream in Entries-sized batches,
+// the last one ending with INITIALIZED. Caller holds mu.
+func (c *Cluster) snapshot(r *region, ds *downstream) [][]*cdcpb.Event_Row {
+	var batches [][]*cdcpb.Event_Row
+	var rows []*cdcpb.Event_Row
+	size := 0
 	add := func(row *cdcpb.Event_Row) {
 		rows = append(rows, row)
 		size += 48 + len(row.Key) + len(row.Value) + len(row.OldValue)
 		if size >= maxEntriesBytes {
-			flush()
+			batches = append(batches, rows)
+			rows, size = nil, 0
 		}
 	}
 	for _, mk := range c.sortedKeys(r, ds.start, ds.end) {
@@ -427,8 +606,10 @@ func (c *Cluster) scan(s *storeState, ds *downstream) {
 		}
 	}
 	add(&cdcpb.Event_Row{Type: cdcpb.Event_INITIALIZED})
-	flush()
-	ds.normal = true
+	if len(rows) > 0 {
+		batches = append(batches, rows)
+	}
+	return batches
 }
 
 // ---- resolved ts ----
@@ -458,10 +639,13 @@ func (c *Cluster) advanceResolvedTs(s *storeState) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	now := c.now()
-	if !s.up || s.hungUntil.After(now) {
-		return
+	if !s.up || s.hungUntil.After(now) || c.quotaFull(s) {
+		return // a full quota drops resolved ts silently
 	}
-	ts := c.tso.next()
+	var ts uint64
+	if !c.pdDown {
+		ts = c.tso.next()
+	} // else: no TSO, min-ts falls back to 0 and the last values are re-sent
 	for conn := range s.conns {
 		groups := make(map[uint64][]regionTs)
 		for _, ds := range conn.downstreams {
@@ -576,7 +760,9 @@ func (ss *storeServer) Start(addr string) (string, error) {
 		opts = append(opts, grpc.Creds(credentials.NewTLS(ss.tls)))
 	}
 	srv := grpc.NewServer(opts...)
-	cdcpb.RegisterChangeDataServer(srv, &cdcService{ss: ss})
+	if !ss.store.tiflash { // TiFlash's proxy serves no ChangeData
+		cdcpb.RegisterChangeDataServer(srv, &cdcService{ss: ss})
+	}
 	hs := health.NewServer()
 	healthpb.RegisterHealthServer(srv, hs)
 	ss.srv, ss.addr = srv, lis.Addr().String()
@@ -649,6 +835,10 @@ func (svc *cdcService) serve(stream eventFeedStream, v2 bool) error {
 	c, s := svc.ss.cluster, svc.ss.store
 	ctx := stream.Context()
 	multiplexing := false
+	if v2 && !c.tikv.has(FeatureEventFeedV2) {
+		// The method does not exist in this release's service.
+		return status.Error(codes.Unimplemented, "unknown method EventFeedV2 for service cdcpb.ChangeData")
+	}
 	if v2 {
 		var err error
 		if multiplexing, err = parseFeatures(ctx); err != nil {
@@ -659,7 +849,8 @@ func (svc *cdcService) serve(stream eventFeedStream, v2 bool) error {
 	if err != nil {
 		return err
 	}
-	defer c.closeConn(conn)
+	var held []outItem
+	defer func() { c.closeConn(conn, held) }()
 
 	recvErr := make(chan error, 1)
 	go func() {
@@ -681,7 +872,6 @@ func (svc *cdcService) serve(stream eventFeedStream, v2 bool) error {
 	// Items wait in `held` while the store is hung, or until their delay
 	// has passed while it is slow, so a slow store adds latency to every
 	// message instead of merely spacing them out.
-	var held []outItem
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	for {
@@ -711,10 +901,11 @@ func (svc *cdcService) serve(stream eventFeedStream, v2 bool) error {
 				n++
 			}
 		}
-		if err := sendItems(stream, held[:n]); err != nil {
+		if err := sendItems(stream, held[:n], s); err != nil {
 			return err
 		}
 		held = append(held[:0], held[n:]...)
+		conn.setInFlight(len(held) > 0)
 		if len(held) > 0 {
 			resetTimer(timer, held[0].at.Add(delay).Sub(now))
 		}
@@ -740,20 +931,26 @@ func resetTimer(t *time.Timer, d time.Duration) {
 
 // sendItems packs queued events into ChangeDataEvents of at most 64 events
 // and 6 MiB; every ResolvedTs travels in its own ChangeDataEvent.
-func sendItems(stream eventFeedStream, items []outItem) error {
+// Their quota is given back once each message is sent (a client that does
+// not read holds it, as in TiKV); items not sent are left for closeConn.
+func sendItems(stream eventFeedStream, items []outItem, s *storeState) error {
 	var batch []*cdcpb.Event
 	size := 0
+	var charged int64
 	flush := func() error {
 		if len(batch) == 0 {
 			return nil
 		}
 		err := stream.Send(&cdcpb.ChangeDataEvent{Events: batch})
 		batch, size = nil, 0
+		s.quotaUsed.Add(-charged)
+		charged = 0
 		return err
 	}
 	for i := range items {
 		it := items[i]
 		items[i] = outItem{}
+		charged += it.bytes
 		if it.rts != nil {
 			if err := flush(); err != nil {
 				return err
@@ -773,4 +970,23 @@ func sendItems(stream eventFeedStream, items []outItem) error {
 		size += n
 	}
 	return flush()
+}
+
+// ScanningDownstreams is how many registrations of a region have their scan
+// snapshot taken and are still sending scan rows (interleaving on): a test
+// that must commit "during the scan" waits for it.
+func (c *Cluster) ScanningDownstreams(regionID uint64) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	r := c.byID[regionID]
+	if r == nil {
+		return 0
+	}
+	n := 0
+	for _, ds := range r.downstreams {
+		if ds.initializing {
+			n++
+		}
+	}
+	return n
 }

@@ -14,12 +14,19 @@ import (
 
 const wait = 5 * time.Second
 
+// committedRow is one row a test committed.
+type committedRow struct {
+	Key      []byte // raw
+	StartTs  uint64
+	CommitTs uint64
+}
+
 // commitRows commits n one-row 2PC transactions into a region and returns
 // their commit timestamps.
-func commitRows(t *testing.T, c *Cluster, regionID uint64, n int, seed int64) []CommittedRow {
+func commitRows(t *testing.T, c *Cluster, regionID uint64, n int, seed int64) []committedRow {
 	t.Helper()
 	rng := newTestRand(seed)
-	var rows []CommittedRow
+	var rows []committedRow
 	for i := 0; i < n; i++ {
 		key, ok := c.RandomKeyIn(regionID, rng)
 		require.True(t, ok)
@@ -27,7 +34,7 @@ func commitRows(t *testing.T, c *Cluster, regionID uint64, n int, seed int64) []
 		require.Len(t, c.Prewrite(start, []Mutation{{Key: key, Op: putOp, Value: []byte{byte(i)}}}), 1)
 		commit := c.CurrentTS()
 		c.Commit(start, commit, [][]byte{key})
-		rows = append(rows, CommittedRow{Key: key, StartTs: start, CommitTs: commit})
+		rows = append(rows, committedRow{Key: key, StartTs: start, CommitTs: commit})
 	}
 	return rows
 }
@@ -421,7 +428,7 @@ func TestCloseSendAndNotifyTxnStatus(t *testing.T) {
 // error events; restarted on the same address it takes new streams with no
 // subscriptions left.
 func TestStoreStopAndRestart(t *testing.T) {
-	s := startSim(t, Config{Stores: 1, Regions: 2})
+	s := startSim(t, Config{Stores: 1, Regions: 2, ElectionTimeout: 50 * time.Millisecond})
 	c := s.Cluster()
 	addr := c.StoreAddr(1)
 	f := openFeed(t, addr, feedOpts{})
@@ -447,6 +454,8 @@ func TestStoreStopAndRestart(t *testing.T) {
 	require.Equal(t, codes.Unavailable, status.Code(<-f.err))
 	require.NoError(t, s.StartStore(1))
 	require.Equal(t, addr, c.StoreAddr(1))
+	// Its only peer is back: it is elected after the election timeout.
+	require.Eventually(t, func() bool { r, _ := c.Region(ri.ID); return r.LeaderStore == 1 }, wait, 10*time.Millisecond)
 	f = openFeed(t, addr, feedOpts{})
 	f.send(registerReq(c, ri, 1, 0))
 	e := f.waitEvent(wait, func(e *cdcpb.Event) bool { return e.RegionId == ri.ID })

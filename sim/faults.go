@@ -174,6 +174,10 @@ func (f *faultRunner) apply(a Action) error {
 		return err
 	case VerbStopStore:
 		return s.StopStore(f.pickStore(a))
+	case VerbDrainStore:
+		return s.DrainStore(f.pickStore(a))
+	case VerbRemoveStore:
+		return s.RemoveStore(f.pickStore(a))
 	case VerbStartStore:
 		return s.StartStore(f.pickStore(a))
 	case VerbRestartStore:
@@ -259,6 +263,7 @@ func (f *faultRunner) stopAll() {
 	for _, id := range f.sim.cluster.StoreIDs() {
 		_ = f.sim.StartStore(id)
 	}
+	f.sim.cluster.ElectNow()
 	_ = f.sim.PDUp()
 }
 

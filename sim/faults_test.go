@@ -113,22 +113,31 @@ func TestFaultTransferLeader(t *testing.T) {
 }
 
 func TestFaultStopStartRestartStore(t *testing.T) {
-	s := startSim(t, Config{Regions: 3})
+	s := startSim(t, Config{Regions: 3, ElectionTimeout: 100 * time.Millisecond})
 	feeds := subscribeAll(t, s)
 	apply(t, s, "at 0s stop-store 2")
 	require.Equal(t, codes.Unavailable, status.Code(feeds[2].streamErr(wait)))
 	f := openFeed(t, s.Cluster().StoreAddr(2), feedOpts{})
 	require.Equal(t, codes.Unavailable, status.Code(f.streamErr(wait)), "a stopped store refuses streams")
 	apply(t, s, "at 0s start-store 2")
+	// Region 2 was led by store 2: after the election it is led elsewhere,
+	// and the restarted store answers NotLeader naming the new leader.
+	var ri RegionInfo
+	require.Eventually(t, func() bool { ri, _ = s.Cluster().Region(2); return ri.LeaderStore != 0 && ri.LeaderStore != 2 }, wait, 10*time.Millisecond)
 	f = openFeed(t, s.Cluster().StoreAddr(2), feedOpts{})
-	ri, _ := s.Cluster().Region(2)
 	f.send(registerReq(s.Cluster(), ri, 1, 0))
-	f.waitEvent(wait, isInitialized(2))
+	e := f.waitEvent(wait, isError(2))
+	require.Equal(t, ri.LeaderStore, e.GetError().GetNotLeader().GetLeader().GetStoreId(), "got %v", e.GetError())
+	f2 := openFeed(t, leaderAddr(s, ri), feedOpts{})
+	f2.send(registerReq(s.Cluster(), ri, 1, 0))
+	f2.waitEvent(wait, isInitialized(2))
 
-	apply(t, s, "at 0s restart-store 2 after 200ms")
-	require.Equal(t, codes.Unavailable, status.Code(f.streamErr(wait)))
-	require.Eventually(t, func() bool { return s.stores[1].running() }, wait, 10*time.Millisecond)
-	f = openFeed(t, s.Cluster().StoreAddr(2), feedOpts{})
+	leader := ri.LeaderStore
+	apply(t, s, "at 0s restart-store "+itoa(leader)+" after 200ms")
+	require.Equal(t, codes.Unavailable, status.Code(f2.streamErr(wait)))
+	require.Eventually(t, func() bool { return s.stores[leader-1].running() }, wait, 10*time.Millisecond)
+	require.Eventually(t, func() bool { ri, _ = s.Cluster().Region(2); return ri.LeaderStore != 0 }, wait, 10*time.Millisecond)
+	f = openFeed(t, leaderAddr(s, ri), feedOpts{})
 	f.send(registerReq(s.Cluster(), ri, 1, 0))
 	f.waitEvent(wait, isInitialized(2))
 }
@@ -165,18 +174,28 @@ func drainFor(f *feed, d time.Duration) {
 	}
 }
 
+// busy-store is a busy raftstore: live regions fail with RegionNotFound
+// (TiKV's catch-all), new registrations wait for their scan, and only those
+// beyond the pending-scan limit get ServerIsBusy, with no BackoffMs.
 func TestFaultBusyStore(t *testing.T) {
-	s := startSim(t, Config{Regions: 3})
+	s := startSim(t, Config{Regions: 3, PendingScanLimit: 1})
 	feeds := subscribeAll(t, s)
 	ri, _ := s.Cluster().Region(1)
 	apply(t, s, "at 0s busy-store "+itoa(ri.LeaderStore)+" for 1s")
-	e := feeds[ri.LeaderStore].waitEvent(wait, isError(1))
+	f := feeds[ri.LeaderStore]
+	e := f.waitEvent(wait, isError(1))
+	require.Equal(t, ri.ID, e.GetError().GetRegionNotFound().GetRegionId(), "got %v", e.GetError())
+	f.send(registerReq(s.Cluster(), ri, 1, 0)) // waits for its scan
+	require.Eventually(t, func() bool { return s.Cluster().pendingScans(ri.LeaderStore) == 1 }, wait, 5*time.Millisecond)
+	f.send(registerReq(s.Cluster(), ri, 2, 0)) // beyond the limit
+	e = f.waitEvent(wait, isError(1))
+	require.Equal(t, uint64(2), e.RequestId)
 	busy := e.GetError().GetServerIsBusy()
 	require.NotNil(t, busy, "got %v", e.GetError())
-	require.Equal(t, uint64(500), busy.BackoffMs)
-	feeds[ri.LeaderStore].send(registerReq(s.Cluster(), ri, 1, 0))
-	e = feeds[ri.LeaderStore].waitEvent(wait, isError(1))
-	require.NotNil(t, e.GetError().GetServerIsBusy(), "registrations are refused while busy")
+	require.Equal(t, "too many pending incremental scans", busy.Reason)
+	require.Zero(t, busy.BackoffMs)
+	e = f.waitEvent(wait, isInitialized(1))
+	require.Equal(t, uint64(1), e.RequestId, "the waiting registration scans once the store is no longer busy")
 }
 
 func TestFaultCongestRegion(t *testing.T) {

@@ -2,11 +2,13 @@ package sim
 
 import (
 	"bytes"
+	"container/heap"
 	"fmt"
 	"math/rand"
 	"slices"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pingcap/kvproto/pkg/cdcpb"
@@ -37,38 +39,43 @@ type Cluster struct {
 	nextPID uint64 // peer ids
 	rng     *rand.Rand
 
-	truth []CommittedRow // every committed row, in commit order
+	truth truthLog
 
-	pd      pdView
-	pdQueue []pdUpdate // heartbeats PD has not heard yet, in order
-	pdWake  chan struct{}
+	pd     pdView
+	timers timerQueue // heartbeats PD has not heard yet, elections
+	wake   chan struct{}
 
 	scanLimit       int
-	busyBackoffMs   uint64
 	nextConnID      uint64
 	storesClusterID uint64 // 0: same as clusterID
-}
-
-// CommittedRow is one row of the sim's ground truth.
-type CommittedRow struct {
-	Key      []byte // raw
-	StartTs  uint64
-	CommitTs uint64
-	Op       cdcpb.Event_Row_OpType
-	Value    []byte
+	electionTimeout time.Duration
+	interleave      bool          // live rows flow while the scan runs
+	scanDelay       time.Duration // how long a scan takes from snapshot to INITIALIZED (interleave only)
+	quota           int64         // sink memory quota per store, bytes
+	pdDown          bool          // PD unreachable: no TSO for resolved ts, no commits
+	gcSafePointLag  time.Duration
+	gcSafePoint     uint64
+	tikv            releaseFeatures
+	pdRelease       releaseFeatures
+	tiflash         []*storeState
 }
 
 type storeState struct {
 	id        uint64
 	addr      string
 	up        bool
+	downSince time.Time // when it last stopped (zero while up)
+	pendingTo time.Time // its peers catch up (are pending in PD) until then
 	hungUntil time.Time
 	slowUntil time.Time
 	slowDelay time.Duration
 	busyUntil time.Time
 	conns     map[*cdcConn]struct{}
 	scans     chan *downstream // pending incremental scans
-	pending   int              // len of scans as counted under mu
+	pending   int              // registrations whose scan has not finished, under mu
+	quotaUsed atomic.Int64     // bytes queued to its connections and not yet sent
+	tiflash   bool
+	state     metapb.StoreState // as PD lists it: Up, Offline while being removed, Tombstone
 }
 
 type region struct {
@@ -77,6 +84,7 @@ type region struct {
 	epoch          metapb.RegionEpoch
 	peers          []*metapb.Peer
 	leader         *metapb.Peer
+	lostLeader     *metapb.Peer        // the leader its store's crash took away, until an election
 	keys           map[string]*mvccKey // by raw key
 	locks          int                 // keys with a lock
 	downstreams    []*downstream
@@ -104,11 +112,6 @@ type mvccWrite struct {
 	value             []byte
 }
 
-type pdUpdate struct {
-	due    time.Time
-	region *PDRegion // heartbeat of this region
-}
-
 // pdView is PD's belief about regions: sorted by start key, non-overlapping.
 type pdView struct {
 	regions []*PDRegion
@@ -120,9 +123,19 @@ type clusterConfig struct {
 	seed            int64
 	pdLag           time.Duration
 	scanLimit       int
-	busyBackoffMs   uint64
 	storesClusterID uint64
 	now             func() time.Time
+	tsoOffset       time.Duration
+	electionTimeout time.Duration
+	interleave      bool
+	scanDelay       time.Duration
+	quota           int64
+	gcSafePointLag  time.Duration
+	keepTruth       bool
+	truthRows       int
+	tikvVersion     Version
+	pdVersion       Version
+	tiflash         int
 }
 
 func newCluster(cfg clusterConfig) *Cluster {
@@ -132,28 +145,53 @@ func newCluster(cfg clusterConfig) *Cluster {
 	if cfg.scanLimit <= 0 {
 		cfg.scanLimit = 10000
 	}
-	if cfg.busyBackoffMs == 0 {
-		cfg.busyBackoffMs = 500
+	if cfg.quota <= 0 {
+		cfg.quota = DefaultSinkMemoryQuota
 	}
+	if cfg.truthRows <= 0 {
+		cfg.truthRows = defaultTruthRows
+	}
+	if cfg.tikvVersion == (Version{}) {
+		cfg.tikvVersion = DefaultVersion
+	}
+	if cfg.pdVersion == (Version{}) {
+		cfg.pdVersion = DefaultVersion
+	}
+	hostNow, offset := cfg.now, cfg.tsoOffset
 	rng := rand.New(rand.NewSource(cfg.seed))
 	c := &Cluster{
 		clusterID:       7000000000000000000 + uint64(rng.Int63n(1e15)) + 1,
-		tso:             newTSOOracle(cfg.now),
+		tso:             newTSOOracle(func() time.Time { return hostNow().Add(offset) }),
 		now:             cfg.now,
 		pdLag:           cfg.pdLag,
 		byID:            make(map[uint64]*region, cfg.regions),
 		rng:             rng,
-		pdWake:          make(chan struct{}, 1),
+		wake:            make(chan struct{}, 1),
 		scanLimit:       cfg.scanLimit,
-		busyBackoffMs:   cfg.busyBackoffMs,
 		nextPID:         1_000_000,
 		storesClusterID: cfg.storesClusterID,
+		electionTimeout: cfg.electionTimeout,
+		interleave:      cfg.interleave,
+		scanDelay:       cfg.scanDelay,
+		quota:           cfg.quota,
+		gcSafePointLag:  cfg.gcSafePointLag,
+		truth:           truthLog{keep: cfg.keepTruth, maxRows: cfg.truthRows},
+		tikv:            releaseFeatures{ComponentTiKV, cfg.tikvVersion},
+		pdRelease:       releaseFeatures{ComponentPD, cfg.pdVersion},
 	}
 	for i := 0; i < cfg.stores; i++ {
 		c.stores = append(c.stores, &storeState{
 			id:    uint64(i + 1),
 			conns: make(map[*cdcConn]struct{}),
 			scans: make(chan *downstream, cfg.scanLimit+1),
+			state: metapb.StoreState_Up,
+		})
+	}
+	for i := 0; i < cfg.tiflash; i++ {
+		// TiFlash stores hold learner replicas, never leaders, and serve no
+		// ChangeData; PD lists them with the engine=tiflash label.
+		c.tiflash = append(c.tiflash, &storeState{
+			id: uint64(cfg.stores + i + 1), tiflash: true, up: true, state: metapb.StoreState_Up,
 		})
 	}
 	replicas := min(3, cfg.stores)
@@ -177,10 +215,14 @@ func newCluster(cfg clusterConfig) *Cluster {
 	}
 	c.nextID = uint64(n + 1)
 	for _, r := range c.regions {
-		c.pd.regions = append(c.pd.regions, r.pdRegion())
+		c.pd.regions = append(c.pd.regions, c.pdRegionOf(r))
 	}
 	return c
 }
+
+// DefaultSinkMemoryQuota is TiKV's cdc.sink-memory-quota: what every CDC
+// connection to one store may hold queued, together.
+const DefaultSinkMemoryQuota = 512 << 20
 
 // ---- helpers on regions (caller holds mu) ----
 
@@ -194,13 +236,31 @@ func (r *region) meta() *metapb.Region {
 	return &metapb.Region{Id: r.id, StartKey: r.start, EndKey: r.end, RegionEpoch: &epoch, Peers: peers}
 }
 
-func (r *region) pdRegion() *PDRegion {
+// pdRegionOf is what a heartbeat of r tells PD now: its meta, its leader,
+// and which of its peers are down (their store stopped) or pending (their
+// store is catching up after a restart). Caller holds mu.
+func (c *Cluster) pdRegionOf(r *region) *PDRegion {
 	var leader *metapb.Peer
 	if r.leader != nil {
 		cp := *r.leader
 		leader = &cp
 	}
-	return &PDRegion{Meta: r.meta(), Leader: leader}
+	out := &PDRegion{Meta: r.meta(), Leader: leader}
+	now := c.now()
+	for _, p := range r.peers {
+		s := c.store(p.StoreId)
+		if s == nil {
+			continue
+		}
+		cp := *p
+		switch {
+		case !s.up && !s.downSince.IsZero():
+			out.DownPeers = append(out.DownPeers, DownPeer{Peer: &cp, DownSeconds: uint64(now.Sub(s.downSince) / time.Second)})
+		case s.pendingTo.After(now):
+			out.PendingPeers = append(out.PendingPeers, &cp)
+		}
+	}
+	return out
 }
 
 func (r *region) contains(enc []byte) bool {
@@ -254,6 +314,9 @@ func (c *Cluster) storeClusterID() uint64 {
 	}
 	return c.clusterID
 }
+
+// HasPDFeature implements pdBackend.
+func (c *Cluster) HasPDFeature(f Feature) bool { return c.pdRelease.has(f) }
 
 // AllocTSO implements pdBackend.
 func (c *Cluster) AllocTSO(count uint32) (int64, int64) { return c.tso.alloc(count) }
@@ -333,23 +396,6 @@ func (r *region) info() RegionInfo {
 	return ri
 }
 
-// CommittedRows calls fn for every committed row in commit order, under the
-// model lock: fn must be quick and must not call back into the cluster.
-func (c *Cluster) CommittedRows(fn func(CommittedRow)) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for _, r := range c.truth {
-		fn(r)
-	}
-}
-
-// CommittedCount is the number of committed rows so far.
-func (c *Cluster) CommittedCount() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return len(c.truth)
-}
-
 // ---- PD view (pdBackend) ----
 
 // RegionByKey implements pdBackend.
@@ -418,22 +464,41 @@ func (c *Cluster) ScanRegions(start, end []byte, limit int) []*PDRegion {
 	return out
 }
 
-// Stores implements pdBackend.
+// Stores implements pdBackend: TiKV stores report --tikv-version, TiFlash
+// stores their own release with the engine=tiflash label, as PD lists
+// them. A stopped store is still Up: PD marks it Down only after
+// max-store-down-time (30 min), and clients must not rely on it.
 func (c *Cluster) Stores() []*metapb.Store {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	out := make([]*metapb.Store, 0, len(c.stores))
-	for _, s := range c.stores {
-		out = append(out, &metapb.Store{
+	out := make([]*metapb.Store, 0, len(c.stores)+len(c.tiflash))
+	for _, s := range append(append([]*storeState(nil), c.stores...), c.tiflash...) {
+		st := &metapb.Store{
 			Id:            s.id,
 			Address:       s.addr,
 			StatusAddress: s.addr,
-			Version:       "8.5.0",
-			State:         metapb.StoreState_Up,
-			NodeState:     metapb.NodeState_Serving,
-		})
+			Version:       c.tikv.version.String(),
+			State:         s.state,
+			NodeState:     nodeStateOf(s.state),
+		}
+		if s.tiflash {
+			st.Labels = []*metapb.StoreLabel{{Key: "engine", Value: "tiflash"}}
+			st.Version = "v" + c.tikv.version.String() // TiFlash reports a v-prefixed release
+		}
+		out = append(out, st)
 	}
 	return out
+}
+
+// nodeStateOf is PD's newer NodeState for a legacy StoreState.
+func nodeStateOf(s metapb.StoreState) metapb.NodeState {
+	switch s {
+	case metapb.StoreState_Offline:
+		return metapb.NodeState_Removing
+	case metapb.StoreState_Tombstone:
+		return metapb.NodeState_Removed
+	}
+	return metapb.NodeState_Serving
 }
 
 func pdContains(r *PDRegion, key []byte) bool {
@@ -482,49 +547,98 @@ func (v *pdView) heartbeat(hb *PDRegion) {
 
 // reportToPD queues a heartbeat that PD hears after the lag. Caller holds mu.
 func (c *Cluster) reportToPD(r *region) {
-	hb := r.pdRegion()
+	hb := c.pdRegionOf(r)
 	if c.pdLag <= 0 {
 		c.pd.heartbeat(hb)
 		return
 	}
-	c.pdQueue = append(c.pdQueue, pdUpdate{due: c.now().Add(c.pdLag), region: hb})
+	c.after(c.pdLag, func() { c.pd.heartbeat(hb) })
+}
+
+// after runs fn under mu once d has passed (on the timer goroutine). Caller
+// holds mu.
+func (c *Cluster) after(d time.Duration, fn func()) {
+	c.timers.push(c.now().Add(d), fn)
 	select {
-	case c.pdWake <- struct{}{}:
+	case c.wake <- struct{}{}:
 	default:
 	}
 }
 
-// runPDHeartbeats applies queued heartbeats when they are due, in order.
-func (c *Cluster) runPDHeartbeats(done <-chan struct{}) {
+// runTimers runs due timed events (PD heartbeats, elections) in due order,
+// each under mu.
+func (c *Cluster) runTimers(done <-chan struct{}) {
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	for {
 		c.mu.Lock()
 		now := c.now()
-		for len(c.pdQueue) > 0 && !c.pdQueue[0].due.After(now) {
-			c.pd.heartbeat(c.pdQueue[0].region)
-			c.pdQueue[0] = pdUpdate{}
-			c.pdQueue = c.pdQueue[1:]
+		for fn := c.timers.popDue(now); fn != nil; fn = c.timers.popDue(now) {
+			fn()
 		}
 		wait := time.Hour
-		if len(c.pdQueue) > 0 {
-			wait = c.pdQueue[0].due.Sub(now)
+		if due, ok := c.timers.next(); ok {
+			wait = due.Sub(now)
 		}
 		c.mu.Unlock()
-		timer.Reset(wait)
+		resetTimer(timer, wait)
 		select {
 		case <-done:
 			return
-		case <-c.pdWake:
-			if !timer.Stop() {
-				select {
-				case <-timer.C:
-				default:
-				}
-			}
+		case <-c.wake:
 		case <-timer.C:
 		}
 	}
+}
+
+// timerQueue is a min-heap of timed events by due time; ties run in the
+// order they were queued, so heartbeats reach PD in the order sent.
+type timerQueue struct {
+	items []timedEvent
+	seq   uint64
+}
+
+type timedEvent struct {
+	due time.Time
+	seq uint64
+	fn  func()
+}
+
+func (q *timerQueue) Len() int { return len(q.items) }
+func (q *timerQueue) Less(i, j int) bool {
+	a, b := q.items[i], q.items[j]
+	if !a.due.Equal(b.due) {
+		return a.due.Before(b.due)
+	}
+	return a.seq < b.seq
+}
+func (q *timerQueue) Swap(i, j int) { q.items[i], q.items[j] = q.items[j], q.items[i] }
+func (q *timerQueue) Push(x any)    { q.items = append(q.items, x.(timedEvent)) }
+func (q *timerQueue) Pop() any {
+	n := len(q.items) - 1
+	it := q.items[n]
+	q.items[n] = timedEvent{}
+	q.items = q.items[:n]
+	return it
+}
+
+func (q *timerQueue) push(due time.Time, fn func()) {
+	q.seq++
+	heap.Push(q, timedEvent{due: due, seq: q.seq, fn: fn})
+}
+
+func (q *timerQueue) popDue(now time.Time) func() {
+	if len(q.items) == 0 || q.items[0].due.After(now) {
+		return nil
+	}
+	return heap.Pop(q).(timedEvent).fn
+}
+
+func (q *timerQueue) next() (time.Time, bool) {
+	if len(q.items) == 0 {
+		return time.Time{}, false
+	}
+	return q.items[0].due, true
 }
 
 // ---- region changes ----
@@ -694,26 +808,33 @@ func (c *Cluster) TransferLeader(regionID, toStore uint64) (RegionInfo, error) {
 		if to == nil {
 			return RegionInfo{}, fmt.Errorf("transfer-leader: region %d has no peer on store %d", regionID, toStore)
 		}
+		if s := c.store(toStore); !s.up {
+			return RegionInfo{}, fmt.Errorf("transfer-leader: region %d: store %d is down", regionID, toStore)
+		}
 	} else {
+		// The next peer after the leader whose store is up.
+		k0 := 0
 		for k, p := range r.peers {
 			if r.leader != nil && p.Id == r.leader.Id {
-				to = r.peers[(k+1)%len(r.peers)]
+				k0 = k + 1
+				break
+			}
+		}
+		for i := range r.peers {
+			p := r.peers[(k0+i)%len(r.peers)]
+			if s := c.store(p.StoreId); s != nil && s.up {
+				to = p
 				break
 			}
 		}
 		if to == nil {
-			to = r.peers[0]
+			return RegionInfo{}, fmt.Errorf("transfer-leader: region %d has no peer on a store that is up", regionID)
 		}
 	}
 	if r.leader != nil && r.leader.Id == to.Id {
 		return r.info(), nil
 	}
-	r.leader = to
-	hint := *to
-	c.failRegion(r, func(*downstream) *cdcpb.Error {
-		return &cdcpb.Error{NotLeader: notLeader(r.id, &hint)}
-	})
-	c.reportToPD(r)
+	c.moveLeader(r, to)
 	return r.info(), nil
 }
 
@@ -793,10 +914,14 @@ func (c *Cluster) Commit(startTs, commitTs uint64, keys [][]byte) {
 		mk.lock = nil
 		r.locks--
 		mk.writes = append(mk.writes, mvccWrite{startTs: startTs, commitTs: commitTs, op: l.op, value: l.value})
-		c.truth = append(c.truth, CommittedRow{Key: k, StartTs: startTs, CommitTs: commitTs, Op: l.op, Value: l.value})
-		c.emitRow(r, mk.enc, &cdcpb.Event_Row{
-			StartTs: startTs, CommitTs: commitTs, Type: cdcpb.Event_COMMIT, OpType: l.op, Key: k,
-		})
+		c.truth.add(k, commitTs)
+		row := &cdcpb.Event_Row{StartTs: startTs, CommitTs: commitTs, Type: cdcpb.Event_COMMIT, OpType: l.op, Key: k}
+		if len(l.value) <= maxShortValue {
+			// TiKV inlines a short value in the write record, and the
+			// COMMIT row carries it (delegate.rs decode_write).
+			row.Value = l.value
+		}
+		c.emitRow(r, mk.enc, row)
 	}
 }
 
@@ -817,6 +942,10 @@ func (c *Cluster) Rollback(startTs uint64, keys [][]byte) {
 	}
 }
 
+// maxShortValue is TiKV's SHORT_VALUE_MAX_LEN: values up to it live in the
+// write record, so a COMMIT row carries them.
+const maxShortValue = 255
+
 // Commit1PC writes mutations in one phase. The commit ts is taken under the
 // model lock, after every resolved ts already emitted, as TiKV guarantees with
 // its concurrency manager's max ts.
@@ -832,7 +961,7 @@ func (c *Cluster) Commit1PC(muts []Mutation) (commitTs uint64, written int) {
 		}
 		old := mk.latestValue()
 		mk.writes = append(mk.writes, mvccWrite{startTs: startTs, commitTs: commitTs, op: m.Op, value: m.Value})
-		c.truth = append(c.truth, CommittedRow{Key: m.Key, StartTs: startTs, CommitTs: commitTs, Op: m.Op, Value: m.Value})
+		c.truth.add(m.Key, commitTs)
 		c.emitRow(r, mk.enc, &cdcpb.Event_Row{
 			StartTs: startTs, CommitTs: commitTs, Type: cdcpb.Event_COMMITTED, OpType: m.Op,
 			Key: m.Key, Value: m.Value, OldValue: old,
@@ -875,17 +1004,25 @@ func (c *Cluster) SetStoreSlow(store uint64, delay time.Duration, until time.Tim
 	return c.withStore(store, func(s *storeState) { s.slowDelay, s.slowUntil = delay, until })
 }
 
-// SetStoreBusy makes a store answer ServerIsBusy (with BackoffMs) to every
-// registration, and fail its current downstreams with it once.
+// SetStoreBusy makes a store's raftstore busy until `until`, as TiKV sees
+// it: every region it serves fails with RegionNotFound (TiKV turns every
+// raftstore error but NotLeader and EpochNotMatch into it, errors.rs
+// into_error_event), and new registrations wait for their scan (the
+// read-index behind it stalls) so that, beyond the pending-scan limit, they
+// are refused with ServerIsBusy (endpoint.rs on_register).
 func (c *Cluster) SetStoreBusy(store uint64, until time.Time) error {
 	return c.withStore(store, func(s *storeState) {
 		s.busyUntil = until
 		for conn := range s.conns {
 			for _, ds := range conn.downstreams {
-				c.failDownstream(ds, &cdcpb.Error{ServerIsBusy: c.busyError("store is busy (fault)")})
+				c.failDownstream(ds, regionNotFound(ds.key.regionID))
 			}
 		}
 	})
+}
+
+func regionNotFound(regionID uint64) *cdcpb.Error {
+	return &cdcpb.Error{RegionNotFound: &errorpb.RegionNotFound{RegionId: regionID}}
 }
 
 func (c *Cluster) withStore(store uint64, fn func(*storeState)) error {
@@ -940,8 +1077,10 @@ func (c *Cluster) ClearFaultWindows() {
 	}
 }
 
-func (c *Cluster) busyError(reason string) *errorpb.ServerIsBusy {
-	return &errorpb.ServerIsBusy{Reason: reason, BackoffMs: c.busyBackoffMs}
+// busyError is TiKV's only ServerIsBusy to a CDC client: at register, with
+// no BackoffMs.
+func busyError() *errorpb.ServerIsBusy {
+	return &errorpb.ServerIsBusy{Reason: "too many pending incremental scans"}
 }
 
 // sortedKeys returns a region's keys inside [start, end) in key order.
@@ -954,23 +1093,4 @@ func (c *Cluster) sortedKeys(r *region, start, end []byte) []*mvccKey {
 	}
 	slices.SortFunc(out, func(a, b *mvccKey) int { return bytes.Compare(a.enc, b.enc) })
 	return out
-}
-
-// CommittedFrom calls fn for committed rows from index from on, in commit
-// order, until fn returns false, and returns the index of the first row not
-// consumed. It is the engine's ground-truth feed (engine.GroundTruth).
-func (c *Cluster) CommittedFrom(from int, fn func(rawKey []byte, commitTs uint64) bool) int {
-	c.mu.Lock()
-	rows := c.truth[min(from, len(c.truth)):]
-	c.mu.Unlock()
-	// truth is append-only: the rows seen here never change, so fn runs
-	// without the model lock.
-	i := from
-	for _, r := range rows {
-		if !fn(r.Key, r.CommitTs) {
-			break
-		}
-		i++
-	}
-	return i
 }

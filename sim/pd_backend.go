@@ -8,6 +8,16 @@ import "github.com/pingcap/kvproto/pkg/metapb"
 type PDRegion struct {
 	Meta   *metapb.Region
 	Leader *metapb.Peer // nil when PD knows no leader
+	// DownPeers are peers whose store stopped answering, as the leader
+	// reported them; PendingPeers are catching up on their raft log.
+	DownPeers    []DownPeer
+	PendingPeers []*metapb.Peer
+}
+
+// DownPeer is a peer PD was told is down, and for how long it had been.
+type DownPeer struct {
+	Peer        *metapb.Peer
+	DownSeconds uint64
 }
 
 // pdBackend is what the PD gRPC server needs from the cluster model. It is an
@@ -34,4 +44,9 @@ type pdBackend interface {
 	ScanRegions(start, end []byte, limit int) []*PDRegion
 	// Stores returns every store PD knows, including tombstones.
 	Stores() []*metapb.Store
+	// HasPDFeature says whether the PD release served has a feature
+	// (versions.go).
+	HasPDFeature(Feature) bool
+	// GCSafePoint is the cluster's GC safe point.
+	GCSafePoint() uint64
 }

@@ -20,6 +20,9 @@ type fakePDBackend struct {
 	regions   []*PDRegion // sorted by start key, disjoint
 	stores    []*metapb.Store
 
+	noBatchScan bool   // answer as a PD before 8.2
+	safePoint   uint64 // GetGCSafePoint
+
 	// TSO state: the last timestamp handed out.
 	tsoPhysical, tsoLogical int64
 }
@@ -171,3 +174,9 @@ func (f *fakePDBackend) Stores() []*metapb.Store {
 	defer f.mu.Unlock()
 	return append([]*metapb.Store(nil), f.stores...)
 }
+
+func (f *fakePDBackend) HasPDFeature(feat Feature) bool {
+	return !(feat == FeatureBatchScanRegions && f.noBatchScan)
+}
+
+func (f *fakePDBackend) GCSafePoint() uint64 { return f.safePoint }

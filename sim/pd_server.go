@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/pingcap/kvproto/pkg/meta_storagepb"
 	"github.com/pingcap/kvproto/pkg/metapb"
 	"github.com/pingcap/kvproto/pkg/pdpb"
 	"go.uber.org/zap"
@@ -59,6 +60,7 @@ type pdServer struct {
 
 	backend pdBackend
 	logger  *zap.Logger
+	meta    *metaStorage
 	// tls is the server TLS config, nil for plaintext; set before the first
 	// Start and never changed. It also picks the advertised URL scheme.
 	tls *tls.Config
@@ -76,7 +78,8 @@ func newPDServer(backend pdBackend, logger *zap.Logger) *pdServer {
 	if logger == nil {
 		logger = zap.NewNop()
 	}
-	return &pdServer{backend: backend, logger: logger.With(zap.String("component", "pd-sim"))}
+	return &pdServer{backend: backend, logger: logger.With(zap.String("component", "pd-sim")),
+		meta: newMetaStorage(backend.ClusterID)}
 }
 
 // Start listens on addr and serves until Stop. It returns the actual
@@ -119,6 +122,7 @@ func (s *pdServer) Start(addr string) (string, error) {
 	}
 	srv := grpc.NewServer(opts...)
 	pdpb.RegisterPDServer(srv, s)
+	meta_storagepb.RegisterMetaStorageServer(srv, s.meta)
 	healthServer := health.NewServer()
 	healthServer.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
 	healthpb.RegisterHealthServer(srv, healthServer)
@@ -292,7 +296,25 @@ func (s *pdServer) regionResponse(r *PDRegion) *pdpb.GetRegionResponse {
 	if r == nil {
 		return &pdpb.GetRegionResponse{Header: s.header()}
 	}
-	return &pdpb.GetRegionResponse{Header: s.header(), Region: r.Meta, Leader: pdLeaderOrEmpty(r)}
+	return &pdpb.GetRegionResponse{Header: s.header(), Region: r.Meta, Leader: pdLeaderOrEmpty(r),
+		DownPeers: pdDownPeers(r), PendingPeers: r.PendingPeers}
+}
+
+// pdDownPeers is the down-peer list PD returns with a region.
+func pdDownPeers(r *PDRegion) []*pdpb.PeerStats {
+	if len(r.DownPeers) == 0 {
+		return nil
+	}
+	out := make([]*pdpb.PeerStats, len(r.DownPeers))
+	for i, d := range r.DownPeers {
+		out[i] = &pdpb.PeerStats{Peer: d.Peer, DownSeconds: d.DownSeconds}
+	}
+	return out
+}
+
+// pdRegionMsg is one region of a scan answer.
+func pdRegionMsg(r *PDRegion) *pdpb.Region {
+	return &pdpb.Region{Region: r.Meta, Leader: pdLeaderOrEmpty(r), DownPeers: pdDownPeers(r), PendingPeers: r.PendingPeers}
 }
 
 func pdRegionIDOf(r *PDRegion) uint64 {
@@ -350,7 +372,7 @@ func (s *pdServer) ScanRegions(_ context.Context, req *pdpb.ScanRegionsRequest) 
 	}
 	for _, r := range found {
 		leader := pdLeaderOrEmpty(r)
-		resp.Regions = append(resp.Regions, &pdpb.Region{Region: r.Meta, Leader: leader})
+		resp.Regions = append(resp.Regions, pdRegionMsg(r))
 		resp.RegionMetas = append(resp.RegionMetas, r.Meta)
 		resp.Leaders = append(resp.Leaders, leader)
 	}
@@ -363,6 +385,10 @@ func (s *pdServer) ScanRegions(_ context.Context, req *pdpb.ScanRegionsRequest) 
 // ranges. All ranges are answered from one backend scan so the result is a
 // single consistent view of PD even while the model splits and merges.
 func (s *pdServer) BatchScanRegions(_ context.Context, req *pdpb.BatchScanRegionsRequest) (*pdpb.BatchScanRegionsResponse, error) {
+	if !s.backend.HasPDFeature(FeatureBatchScanRegions) {
+		// The method does not exist in this release's service.
+		return nil, status.Error(codes.Unimplemented, "unknown method BatchScanRegions for service pdpb.PD")
+	}
 	if err := s.checkClusterID("BatchScanRegions", req.GetHeader().GetClusterId()); err != nil {
 		return nil, err
 	}
@@ -385,7 +411,7 @@ func (s *pdServer) BatchScanRegions(_ context.Context, req *pdpb.BatchScanRegion
 	}
 	resp := &pdpb.BatchScanRegionsResponse{Header: s.header(), Regions: make([]*pdpb.Region, 0, len(found))}
 	for _, r := range found {
-		resp.Regions = append(resp.Regions, &pdpb.Region{Region: r.Meta, Leader: pdLeaderOrEmpty(r)})
+		resp.Regions = append(resp.Regions, pdRegionMsg(r))
 	}
 	s.logger.Debug("pd BatchScanRegions", zap.Int("ranges", len(ranges)), zap.Int32("limit", req.GetLimit()),
 		zap.Bool("contain-all", req.GetContainAllKeyRange()), zap.Int("regions", len(found)))
@@ -471,6 +497,15 @@ func pdBatchScanRegions(snapshot []*PDRegion, ranges []*pdpb.KeyRange, limit int
 		out = out[:limit]
 	}
 	return out, nil
+}
+
+// GetGCSafePoint returns the cluster's GC safe point (GrpcServer.
+// GetGCSafePoint): --gc-safepoint-lag behind the TSO clock.
+func (s *pdServer) GetGCSafePoint(_ context.Context, req *pdpb.GetGCSafePointRequest) (*pdpb.GetGCSafePointResponse, error) {
+	if err := s.checkClusterID("GetGCSafePoint", req.GetHeader().GetClusterId()); err != nil {
+		return nil, err
+	}
+	return &pdpb.GetGCSafePointResponse{Header: s.header(), SafePoint: s.backend.GCSafePoint()}, nil
 }
 
 // GetStore answers an unknown id the way PD does, with an UNKNOWN header

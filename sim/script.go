@@ -8,7 +8,6 @@ package sim
 import (
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"strconv"
 	"strings"
@@ -24,6 +23,8 @@ const (
 	VerbMerge          Verb = "merge"           // merge region R|random
 	VerbTransferLeader Verb = "transfer-leader" // transfer-leader region R|random [to S]
 	VerbStopStore      Verb = "stop-store"      // stop-store S|random
+	VerbDrainStore     Verb = "drain-store"     // drain-store S|random
+	VerbRemoveStore    Verb = "remove-store"    // remove-store S|random
 	VerbStartStore     Verb = "start-store"     // start-store S|random
 	VerbRestartStore   Verb = "restart-store"   // restart-store S|random after D
 	VerbHangStore      Verb = "hang-store"      // hang-store S|random for D
@@ -50,7 +51,7 @@ const (
 // error messages use it so that a new verb cannot be half-added.
 func Verbs() []Verb {
 	return []Verb{
-		VerbSplit, VerbMerge, VerbTransferLeader, VerbStopStore, VerbStartStore,
+		VerbSplit, VerbMerge, VerbTransferLeader, VerbStopStore, VerbDrainStore, VerbRemoveStore, VerbStartStore,
 		VerbRestartStore, VerbHangStore, VerbBusyStore, VerbCongestRegion,
 		VerbSlowStore, VerbKillStream, VerbLock, VerbSilenceRegion, VerbPDDown,
 		VerbWriteRate, VerbStopFaults,
@@ -70,6 +71,10 @@ func (v Verb) example() string {
 		return "at 4s transfer-leader region 5 to 2"
 	case VerbStopStore:
 		return "at 5s stop-store 2"
+	case VerbDrainStore:
+		return "at 5s drain-store 2"
+	case VerbRemoveStore:
+		return "at 5s remove-store 3"
 	case VerbStartStore:
 		return "at 9s start-store 2"
 	case VerbRestartStore:
@@ -317,7 +322,7 @@ func (p *lineParser) args(a *Action) *ScriptError {
 			// "to random" is the same as no "to": the executor picks.
 			a.Store, _, err = p.id("store", fmt.Sprintf(`%q needs a store id after "to"`, a.Verb))
 		}
-	case VerbStopStore, VerbStartStore:
+	case VerbStopStore, VerbStartStore, VerbDrainStore, VerbRemoveStore:
 		err = p.storeTarget(a)
 	case VerbRestartStore:
 		if err = p.storeTarget(a); err != nil {
@@ -516,8 +521,8 @@ func (p *lineParser) rate() (float64, *ScriptError) {
 		return 0, p.fail("%q needs a rate in rows per second", p.verb)
 	}
 	r, err := strconv.ParseFloat(tok, 64)
-	if err != nil || math.IsNaN(r) || math.IsInf(r, 0) || r < 0 {
-		return 0, p.fail("bad write rate %q in %q: want a non-negative number of rows per second", tok, p.text)
+	if err != nil || CheckWriteRate(r) != nil {
+		return 0, p.fail("bad write rate %q in %q: want a number of rows per second from 0 to %d", tok, p.text, MaxWriteRate)
 	}
 	return r, nil
 }

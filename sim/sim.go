@@ -12,6 +12,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"math"
 	"sync"
 	"time"
 
@@ -38,8 +39,45 @@ type Config struct {
 	MinTsInterval time.Duration
 	// ScanConcurrency is incremental scans running at once per store (6).
 	ScanConcurrency int
-	// BusyBackoffMs is the BackoffMs in ServerIsBusy errors (500).
-	BusyBackoffMs uint64
+	// PendingScanLimit is TiKV's incremental-scan-concurrency-limit: a
+	// registration beyond this many pending scans on a store is refused with
+	// ServerIsBusy (10000).
+	PendingScanLimit int
+	// SinkMemoryQuota is TiKV's cdc.sink-memory-quota, shared by every
+	// connection to a store: rows queued beyond it make regions Congested
+	// (512 MiB).
+	SinkMemoryQuota int64
+	// ElectionTimeout is how long a crashed store's regions stay without a
+	// leader before the other stores elect one (10s).
+	ElectionTimeout time.Duration
+	// TiKVVersion and PDVersion are the releases the sim behaves as (see
+	// versions.go); zero means DefaultVersion.
+	TiKVVersion Version
+	PDVersion   Version
+	// TiFlash adds TiFlash stores: listed by PD with engine=tiflash, no
+	// leaders, no ChangeData service.
+	TiFlash int
+	// TSOOffset makes the TSO's physical clock run this far ahead of the
+	// host's (behind, when negative): clock skew between pulltop and PD.
+	TSOOffset time.Duration
+	// GCSafePointLag is how far behind the TSO clock the GC safe point is
+	// (10m).
+	GCSafePointLag time.Duration
+	// InterleaveScan sends scan rows while live rows already flow, as TiKV
+	// does, so a live COMMIT can overtake the scanned PREWRITE of its
+	// transaction; ScanDelay spreads a scan's batches over that long.
+	InterleaveScan bool
+	ScanDelay      time.Duration
+	// KeepGroundTruth keeps committed rows for one consumer reading them
+	// with CommittedFrom (the embedded engine); without it only the count
+	// is kept. GroundTruthRows bounds what is kept for a consumer that lags
+	// (default 1M rows).
+	KeepGroundTruth bool
+	GroundTruthRows int
+	// WorkingSetRows is how many distinct rows the workload writes (default
+	// max(64Ki, 4 per region)); with MVCC GC below the safe point it bounds
+	// the sim's data.
+	WorkingSetRows int64
 	// StoresClusterID, if set, makes the stores belong to another cluster
 	// than PD, so every registration gets ClusterIdMismatch.
 	StoresClusterID uint64
@@ -56,6 +94,25 @@ type Config struct {
 // engine, would be what is measured.
 const MaxRegions = 2_000_000
 
+// MaxWriteRate bounds --write-rate and the script's write-rate: far above
+// what one process can commit, and low enough that the workload's arithmetic
+// stays exact.
+const MaxWriteRate = 1_000_000
+
+// CheckWriteRate is the one rule for a write rate, flag or script verb.
+func CheckWriteRate(r float64) error {
+	if math.IsNaN(r) || math.IsInf(r, 0) || r < 0 || r > MaxWriteRate {
+		return fmt.Errorf("write rate %g: want a number of rows per second from 0 to %d", r, MaxWriteRate)
+	}
+	return nil
+}
+
+// Defaults of the round-2 knobs.
+const (
+	DefaultElectionTimeout = 10 * time.Second
+	DefaultGCSafePointLag  = 10 * time.Minute
+)
+
 func (cfg *Config) withDefaults() error {
 	if cfg.Stores == 0 {
 		cfg.Stores = 3
@@ -68,10 +125,22 @@ func (cfg *Config) withDefaults() error {
 		return fmt.Errorf("--stores %d: must be between 1 and 100", cfg.Stores)
 	case cfg.Regions < 1 || cfg.Regions > MaxRegions:
 		return fmt.Errorf("--regions %d: must be between 1 and %d", cfg.Regions, MaxRegions)
-	case cfg.WriteRate < 0:
-		return fmt.Errorf("--write-rate %g: must not be negative", cfg.WriteRate)
+	case CheckWriteRate(cfg.WriteRate) != nil:
+		return fmt.Errorf("--write-rate: %w", CheckWriteRate(cfg.WriteRate))
 	case cfg.PDLag < 0:
 		return fmt.Errorf("--pd-lag %s: must not be negative", cfg.PDLag)
+	case cfg.ElectionTimeout < 0:
+		return fmt.Errorf("--election-timeout %s: must not be negative", cfg.ElectionTimeout)
+	case cfg.GCSafePointLag < 0:
+		return fmt.Errorf("--gc-safepoint-lag %s: must not be negative", cfg.GCSafePointLag)
+	case cfg.TiFlash < 0 || cfg.TiFlash > 10:
+		return fmt.Errorf("--tiflash %d: must be between 0 and 10", cfg.TiFlash)
+	}
+	if cfg.ElectionTimeout == 0 {
+		cfg.ElectionTimeout = DefaultElectionTimeout
+	}
+	if cfg.GCSafePointLag == 0 {
+		cfg.GCSafePointLag = DefaultGCSafePointLag
 	}
 	if cfg.ListenPD == "" {
 		cfg.ListenPD = "127.0.0.1:0"
@@ -95,6 +164,7 @@ type Sim struct {
 	cluster *Cluster
 	pd      *pdServer
 	stores  []*storeServer
+	tiflash []*storeServer
 	work    *workload
 	faults  *faultRunner
 
@@ -111,7 +181,11 @@ func Start(cfg Config) (*Sim, error) {
 	}
 	c := newCluster(clusterConfig{
 		stores: cfg.Stores, regions: cfg.Regions, seed: cfg.Seed, pdLag: cfg.PDLag,
-		busyBackoffMs: cfg.BusyBackoffMs, storesClusterID: cfg.StoresClusterID,
+		scanLimit: cfg.PendingScanLimit, storesClusterID: cfg.StoresClusterID,
+		tsoOffset: cfg.TSOOffset, electionTimeout: cfg.ElectionTimeout,
+		interleave: cfg.InterleaveScan, scanDelay: cfg.ScanDelay, quota: cfg.SinkMemoryQuota,
+		gcSafePointLag: cfg.GCSafePointLag, keepTruth: cfg.KeepGroundTruth, truthRows: cfg.GroundTruthRows,
+		tikvVersion: cfg.TiKVVersion, pdVersion: cfg.PDVersion, tiflash: cfg.TiFlash,
 	})
 	s := &Sim{cfg: cfg, logger: cfg.Logger, cluster: c, done: make(chan struct{})}
 	if cfg.Script != nil {
@@ -132,6 +206,15 @@ func Start(cfg Config) (*Sim, error) {
 		}
 		s.stores = append(s.stores, ss)
 	}
+	for _, st := range c.tiflash {
+		ss := newStoreServer(c, st, cfg.Logger)
+		ss.tls = cfg.TLS
+		if _, err := ss.Start("127.0.0.1:0"); err != nil {
+			s.stopServers()
+			return nil, err
+		}
+		s.tiflash = append(s.tiflash, ss)
+	}
 	s.pd = newPDServer(c, cfg.Logger.Named("pd"))
 	s.pd.tls = cfg.TLS
 	if _, err := s.pd.Start(cfg.ListenPD); err != nil {
@@ -139,7 +222,7 @@ func Start(cfg Config) (*Sim, error) {
 		return nil, err
 	}
 	s.wg.Add(1)
-	go func() { defer s.wg.Done(); c.runPDHeartbeats(s.done) }()
+	go func() { defer s.wg.Done(); c.runTimers(s.done) }()
 	for _, st := range c.stores {
 		for range cfg.ScanConcurrency {
 			s.wg.Add(1)
@@ -148,7 +231,13 @@ func Start(cfg Config) (*Sim, error) {
 		s.wg.Add(1)
 		go func() { defer s.wg.Done(); c.runResolvedTs(st, cfg.MinTsInterval, s.done) }()
 	}
-	s.work = newWorkload(c, cfg.Seed, cfg.WriteRate)
+	s.wg.Add(1)
+	go func() { defer s.wg.Done(); c.runGC(s.done) }()
+	rows := cfg.WorkingSetRows
+	if rows <= 0 {
+		rows = workingSet(cfg.Regions)
+	}
+	s.work = newWorkload(c, cfg.Seed, cfg.WriteRate, rows)
 	s.wg.Add(1)
 	go func() { defer s.wg.Done(); s.work.run(s.done) }()
 	s.faults = newFaultRunner(s, cfg.Seed, s.done)
@@ -180,46 +269,100 @@ func (s *Sim) storeServer(id uint64) (*storeServer, error) {
 	return s.stores[id-1], nil
 }
 
-// StopStore kills a store's server: its streams fail with Unavailable.
-// Leaders stay on it until it starts again (or a transfer-leader moves them).
+// StopStore crashes a store: its streams fail with Unavailable and no error
+// events; its regions have no leader until the other stores elect one, an
+// election timeout later.
 func (s *Sim) StopStore(id uint64) error {
 	ss, err := s.storeServer(id)
 	if err != nil {
 		return err
 	}
+	if !ss.running() {
+		return nil
+	}
+	ss.Stop()
+	s.cluster.storeCrashed(id)
+	return nil
+}
+
+// DrainStore shuts a store down gracefully, as TiKV does on SIGTERM: its
+// leaders move to other stores first (NotLeader with the new leader), then
+// it stops.
+func (s *Sim) DrainStore(id uint64) error {
+	ss, err := s.storeServer(id)
+	if err != nil {
+		return err
+	}
+	if _, err := s.cluster.Drain(id); err != nil {
+		return err
+	}
+	if !ss.running() {
+		return nil
+	}
+	// The NotLeader answers go out before the store stops, as TiKV waits
+	// for its leaders to move (graceful_shutdown_timeout, 20s).
+	s.cluster.waitSent(id, 20*time.Second, s.done)
+	ss.Stop()
+	s.cluster.storeCrashed(id) // what had no other live peer is re-elected later
+	return nil
+}
+
+// RemoveStore takes a store out of the cluster (Offline, then Tombstone in
+// PD) and stops it.
+func (s *Sim) RemoveStore(id uint64) error {
+	ss, err := s.storeServer(id)
+	if err != nil {
+		return err
+	}
+	if err := s.cluster.RemoveStore(id); err != nil {
+		return err
+	}
+	s.cluster.waitSent(id, 20*time.Second, s.done)
 	ss.Stop()
 	return nil
 }
 
 // StartStore restarts a stopped store on its old address, with no
-// subscriptions.
+// subscriptions and no leaders.
 func (s *Sim) StartStore(id uint64) error {
 	ss, err := s.storeServer(id)
 	if err != nil {
 		return err
 	}
-	if ss.running() {
+	if ss.running() || s.cluster.storeRemoved(id) {
 		return nil
 	}
 	addr := s.cluster.StoreAddr(id)
-	_, err = ss.Start(addr)
-	return err
+	if _, err = ss.Start(addr); err != nil {
+		return err
+	}
+	s.cluster.storeStarted(id)
+	return nil
 }
 
-// PDDown stops the PD server (pd-down).
-func (s *Sim) PDDown() { s.pd.Stop() }
+// PDDown stops the PD server (pd-down): clients' PD calls fail, stores get
+// no TSO (resolved ts stops everywhere) and the workload cannot commit.
+func (s *Sim) PDDown() {
+	s.cluster.SetPDDown(true)
+	s.pd.Stop()
+}
 
 // PDUp restarts the PD server on its old address.
 func (s *Sim) PDUp() error {
-	if s.pd.running() {
-		return nil
+	if !s.pd.running() {
+		if _, err := s.pd.Start(s.pd.Addr()); err != nil {
+			return err
+		}
 	}
-	_, err := s.pd.Start(s.pd.Addr())
-	return err
+	s.cluster.SetPDDown(false)
+	return nil
 }
 
 func (s *Sim) stopServers() {
 	for _, ss := range s.stores {
+		ss.Stop()
+	}
+	for _, ss := range s.tiflash {
 		ss.Stop()
 	}
 	if s.pd != nil {

@@ -44,6 +44,14 @@ func (o *tsoOracle) alloc(count uint32) (physical, logical int64) {
 	return o.physical, o.logical
 }
 
+// peek returns the physical time the next timestamp would carry, without
+// allocating one.
+func (o *tsoOracle) peek() (physical int64, logical int64) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return max(o.now().UnixMilli(), o.physical), o.logical
+}
+
 // next returns one fresh timestamp in composed form.
 func (o *tsoOracle) next() uint64 {
 	p, l := o.alloc(1)

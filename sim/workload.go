@@ -1,8 +1,10 @@
 package sim
 
 import (
+	"bytes"
 	"math"
 	"math/rand"
+	"slices"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -18,18 +20,31 @@ type workload struct {
 	rng  *rand.Rand
 	rate atomic.Uint64 // math.Float64bits of rows/s
 	seq  uint64
+	// rows is how many distinct rows the workload writes, spread evenly over
+	// the keyspace: like an OLTP workload it updates a bounded table, so
+	// that (with MVCC GC) the sim's data stays bounded in a long run.
+	rows int64
 }
+
+// workingSet is how many distinct rows the workload writes: at least 64Ki,
+// and 4 per region so every region gets writes.
+func workingSet(regions int) int64 { return max(1<<16, 4*int64(regions)) }
 
 const workloadTick = 10 * time.Millisecond
 
-func newWorkload(c *Cluster, seed int64, rate float64) *workload {
-	w := &workload{c: c, rng: rand.New(rand.NewSource(seed ^ 0x5eed))}
+func newWorkload(c *Cluster, seed int64, rate float64, rows int64) *workload {
+	w := &workload{c: c, rng: rand.New(rand.NewSource(seed ^ 0x5eed)), rows: min(rows, maxPos)}
 	w.setRate(rate)
 	return w
 }
 
+// setRate changes the rate; a value outside [0, MaxWriteRate] (NaN, Inf)
+// was refused at parse time and is clamped here all the same.
 func (w *workload) setRate(rowsPerSec float64) {
-	w.rate.Store(math.Float64bits(max(0, rowsPerSec)))
+	if math.IsNaN(rowsPerSec) {
+		rowsPerSec = 0
+	}
+	w.rate.Store(math.Float64bits(min(max(0, rowsPerSec), MaxWriteRate)))
 }
 
 func (w *workload) currentRate() float64 { return math.Float64frombits(w.rate.Load()) }
@@ -44,12 +59,25 @@ func (w *workload) run(done <-chan struct{}) {
 		case <-done:
 			return
 		case now := <-t.C:
-			owed += w.currentRate() * now.Sub(last).Seconds()
+			rate := w.currentRate()
+			owed += rate * now.Sub(last).Seconds()
 			last = now
-			if owed > w.currentRate() { // never try to catch up more than a second
-				owed = w.currentRate()
+			// Never try to catch up more than a tick's worth beyond a
+			// tenth of a second: a loaded machine must not build a burst
+			// that keeps this loop from seeing done.
+			owed = min(owed, rate/10+1)
+			if w.c.PDDown() {
+				owed = 0 // TiDB cannot get a TSO: nothing commits
+				continue
 			}
-			for owed >= 1 {
+			for n := 0; owed >= 1; n++ {
+				if n%64 == 63 {
+					select {
+					case <-done:
+						return
+					default:
+					}
+				}
 				owed -= float64(w.txn(int(min(owed, 4))))
 			}
 		}
@@ -70,8 +98,11 @@ func (w *workload) txn(maxRows int) int {
 		} else {
 			value = strconv.AppendUint([]byte("v"), w.seq, 10)
 		}
-		muts[i] = Mutation{Key: RandomKey(w.rng), Op: op, Value: value}
+		muts[i] = Mutation{Key: posKey(w.rng.Int63n(w.rows) * (maxPos / w.rows)), Op: op, Value: value}
 	}
+	// A transaction writes a key once (TiDB merges its mutations).
+	slices.SortFunc(muts, func(a, b Mutation) int { return bytes.Compare(a.Key, b.Key) })
+	muts = slices.CompactFunc(muts, func(a, b Mutation) bool { return bytes.Equal(a.Key, b.Key) })
 	if w.rng.Intn(4) == 0 {
 		w.c.Commit1PC(muts)
 		return n

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -49,17 +50,20 @@ func (f *connFlags) register(cmd *cobra.Command, defaultLog string) {
 }
 
 // engineConfig validates the flags; every mistake is a usage error.
-func (f *connFlags) engineConfig() (engine.Config, error) {
+func (f *connFlags) engineConfig(c *cobra.Command) (engine.Config, error) {
 	cfg := engine.Config{
-		PD:         f.pd,
 		TLS:        engine.TLSConfig{CA: f.ca, Cert: f.cert, Key: f.key},
 		StaleAfter: f.staleAfter,
 		SinkPath:   f.sink,
 	}
-	for _, addr := range f.pd {
-		if !strings.Contains(addr, ":") {
-			return cfg, usageError("--pd %q: want host:port", addr)
-		}
+	pd, err := parsePDAddrs(c, f.pd, cfg.TLS.Enabled())
+	if err != nil {
+		return cfg, err
+	}
+	cfg.PD = pd
+	f.pd = pd
+	if err := checkSinkPath(f.sink); err != nil {
+		return cfg, err
 	}
 	for _, spec := range f.spans {
 		span, err := engine.ParseSpan(spec)
@@ -90,6 +94,10 @@ func (f *connFlags) engineConfig() (engine.Config, error) {
 	return cfg, nil
 }
 
+// connectTimeout bounds reaching PD at start, so that an unreachable PD
+// is reported within 10 s (DESIGN §1).
+const connectTimeout = 8 * time.Second
+
 // backend is a running engine, on the embedded sim when no --pd was given,
 // and its --metrics-addr server.
 type backend struct {
@@ -98,6 +106,7 @@ type backend struct {
 	metrics  *metrics.Server
 	closeLog func()
 	logPath  string
+	log      *logSink
 }
 
 // engineSource is the metrics' view of the engine: nothing until it started
@@ -127,22 +136,35 @@ func (b *backend) Close() {
 	}
 }
 
-func startBackend(f *connFlags) (*backend, error) {
-	cfg, err := f.engineConfig()
+// checkFlags validates every flag of the connection, without starting
+// anything.
+func (f *connFlags) checkFlags(c *cobra.Command) (engine.Config, sim.Config, error) {
+	cfg, err := f.engineConfig(c)
+	if err != nil {
+		return cfg, sim.Config{}, err
+	}
+	var simCfg sim.Config
+	if len(cfg.PD) == 0 {
+		if simCfg, err = f.sim.config(); err != nil {
+			return cfg, simCfg, err
+		}
+	}
+	return cfg, simCfg, nil
+}
+
+// startBackend starts the sim (without --pd) and the engine. What it waits
+// for is said on notices first (stderr): PD may take seconds to answer, and
+// an operator looking at a blank terminal cannot tell waiting from hanging.
+func startBackend(c *cobra.Command, f *connFlags, notices io.Writer) (*backend, error) {
+	cfg, simCfg, err := f.checkFlags(c)
 	if err != nil {
 		return nil, err
 	}
-	var simCfg sim.Config
-	if len(f.pd) == 0 {
-		if simCfg, err = f.sim.config(); err != nil {
-			return nil, err
-		}
-	}
-	logger, closeLog, err := openLogger(f.logFile)
+	logger, logSink, closeLog, err := openLogger(f.logFile)
 	if err != nil {
 		return nil, usageError("%v", err)
 	}
-	b := &backend{closeLog: closeLog, logPath: f.logFile}
+	b := &backend{closeLog: closeLog, logPath: f.logFile, log: logSink}
 	var metricsSource engineSource
 	if f.metrics != "" {
 		if b.metrics, err = metrics.Listen(f.metrics, &metricsSource, zap.NewStdLog(logger.Named("metrics"))); err != nil {
@@ -151,8 +173,9 @@ func startBackend(f *connFlags) (*backend, error) {
 		}
 		logger.Info("serving metrics", zap.String("addr", b.metrics.Addr()))
 	}
-	if len(f.pd) == 0 {
+	if len(cfg.PD) == 0 {
 		simCfg.Logger = logger.Named("sim")
+		simCfg.KeepGroundTruth = true // the engine checks it for lost rows
 		if b.sim, err = sim.Start(simCfg); err != nil {
 			b.Close()
 			return nil, simStartError(err, "")
@@ -160,8 +183,12 @@ func startBackend(f *connFlags) (*backend, error) {
 		cfg.PD = []string{b.sim.PDAddr()}
 		cfg.EmbeddedSim = true
 		cfg.GroundTruth = b.sim.Cluster()
+		fmt.Fprintf(notices, "pulltop: no --pd: watching the embedded simulated cluster (PD %s), not a real one\n", b.sim.PDAddr())
+	} else {
+		fmt.Fprintf(notices, "pulltop: connecting to PD %s (up to %s)…\n", strings.Join(cfg.PD, ","), connectTimeout)
 	}
 	cfg.Logger = logger.Named("engine")
+	cfg.ConnectTimeout = connectTimeout
 	if b.engine, err = engine.Start(cfg); err != nil {
 		b.Close()
 		if errors.Is(err, engine.ErrPDUnreachable) {

@@ -51,7 +51,7 @@ func TestHeadlessServesMetricsOfItsSnapshot(t *testing.T) {
 		}
 	}()
 
-	// The first stderr line names the address (port 0: a free one).
+	// A stderr line names the address (port 0: a free one).
 	lines := make(chan string, 16)
 	go func() {
 		sc := bufio.NewScanner(stderr)
@@ -61,13 +61,23 @@ func TestHeadlessServesMetricsOfItsSnapshot(t *testing.T) {
 		close(lines)
 	}()
 	var base string
-	select {
-	case line := <-lines:
-		require.True(t, strings.HasPrefix(line, "metrics: http://"), "first stderr line %q", line)
-		base = strings.TrimSuffix(strings.TrimPrefix(line, "metrics: "), "/metrics")
-	case <-time.After(30 * time.Second):
-		t.Fatal("headless did not say where its metrics are within 30s")
+	timeout := time.After(30 * time.Second)
+	for base == "" {
+		select {
+		case line, ok := <-lines:
+			require.True(t, ok, "headless ended its stderr without saying where its metrics are")
+			if strings.HasPrefix(line, "metrics: http://") {
+				base = strings.TrimSuffix(strings.TrimPrefix(line, "metrics: "), "/metrics")
+			}
+		case <-timeout:
+			t.Fatal("headless did not say where its metrics are within 30s")
+		}
 	}
+	// Keep reading stderr, so the process never blocks on a full pipe.
+	go func() {
+		for range lines {
+		}
+	}()
 
 	// Wait until the incident shows in the snapshot, so the values compared
 	// are not all zero.
@@ -101,7 +111,9 @@ func TestHeadlessServesMetricsOfItsSnapshot(t *testing.T) {
 	select {
 	case err := <-exited:
 		stopped = true
-		require.NoError(t, err, "headless after SIGINT")
+		var exit *exec.ExitError
+		require.ErrorAs(t, err, &exit)
+		require.Equal(t, 130, exit.ExitCode(), "headless exits 130 after SIGINT")
 	case <-time.After(30 * time.Second):
 		t.Fatal("headless did not stop after SIGINT")
 	}

@@ -189,7 +189,7 @@ func TestScreenshots(t *testing.T) {
 }
 
 // snapshotNo is the header's snapshot sequence (two a second).
-var snapshotNo = regexp.MustCompile(`snapshot #(\d+)`)
+var snapshotNo = regexp.MustCompile(`snapshot #(\d+) `)
 
 var activeTab = regexp.MustCompile(`\[(\d) ([A-Za-z]+)`)
 

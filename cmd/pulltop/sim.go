@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"net"
 	"os/signal"
 	"syscall"
 	"time"
@@ -15,12 +14,19 @@ import (
 
 // simFlags are the flags of the simulated cluster (root, headless and sim).
 type simFlags struct {
-	stores    int
-	regions   int
-	writeRate float64
-	seed      int64
-	script    string
-	pdLag     time.Duration
+	stores          int
+	regions         int
+	writeRate       float64
+	seed            int64
+	script          string
+	pdLag           time.Duration
+	electionTimeout time.Duration
+	pdVersion       string
+	tikvVersion     string
+	tiflash         int
+	tsoOffset       time.Duration
+	gcSafePointLag  time.Duration
+	interleaveScan  bool
 }
 
 func (f *simFlags) register(cmd *cobra.Command) {
@@ -31,6 +37,13 @@ func (f *simFlags) register(cmd *cobra.Command) {
 	fs.Int64Var(&f.seed, "seed", 1, "seed for the layout, the workload and random fault targets")
 	fs.StringVar(&f.script, "script", "", "fault script `FILE` (see DESIGN §7)")
 	fs.DurationVar(&f.pdLag, "pd-lag", 100*time.Millisecond, "how late PD learns of a split, merge or leader change")
+	fs.DurationVar(&f.electionTimeout, "election-timeout", sim.DefaultElectionTimeout, "how long a stopped store's regions wait before other stores elect leaders")
+	fs.StringVar(&f.pdVersion, "pd-version", sim.DefaultVersion.String(), "PD release the simulated cluster behaves as (e.g. 7.5.0, 8.1.0)")
+	fs.StringVar(&f.tikvVersion, "tikv-version", sim.DefaultVersion.String(), "TiKV release the simulated stores behave as (e.g. 7.1.0, 7.5.0)")
+	fs.IntVar(&f.tiflash, "tiflash", 0, "TiFlash stores in the simulated cluster (listed by PD, no leaders, no change data)")
+	fs.DurationVar(&f.tsoOffset, "tso-offset", 0, "the simulated cluster's clock against this host's (negative: behind)")
+	fs.DurationVar(&f.gcSafePointLag, "gc-safepoint-lag", sim.DefaultGCSafePointLag, "how far the simulated GC safe point is behind the cluster's clock")
+	fs.BoolVar(&f.interleaveScan, "interleave-scan", false, "send live rows while a region's initial scan is still running, as TiKV does")
 }
 
 // config turns the flags into a sim.Config; a bad value or script is a usage
@@ -38,17 +51,34 @@ func (f *simFlags) register(cmd *cobra.Command) {
 func (f *simFlags) config() (sim.Config, error) {
 	cfg := sim.Config{
 		Stores: f.stores, Regions: f.regions, WriteRate: f.writeRate,
-		Seed: f.seed, PDLag: f.pdLag,
+		Seed: f.seed, PDLag: f.pdLag, ElectionTimeout: f.electionTimeout,
+		TiFlash: f.tiflash, TSOOffset: f.tsoOffset, GCSafePointLag: f.gcSafePointLag,
+		InterleaveScan: f.interleaveScan,
 	}
 	switch {
 	case f.stores < 1 || f.stores > 100:
 		return cfg, usageError("--stores %d: must be between 1 and 100", f.stores)
 	case f.regions < 1 || f.regions > sim.MaxRegions:
 		return cfg, usageError("--regions %d: must be between 1 and %d", f.regions, sim.MaxRegions)
-	case f.writeRate < 0:
-		return cfg, usageError("--write-rate %g: must not be negative", f.writeRate)
+	case sim.CheckWriteRate(f.writeRate) != nil:
+		return cfg, usageError("--write-rate %g: want a number of rows per second from 0 to %d", f.writeRate, sim.MaxWriteRate)
 	case f.pdLag < 0:
 		return cfg, usageError("--pd-lag %s: must not be negative", f.pdLag)
+	case f.electionTimeout <= 0:
+		return cfg, usageError("--election-timeout %s: must be positive", f.electionTimeout)
+	case f.tiflash < 0 || f.tiflash > 10:
+		return cfg, usageError("--tiflash %d: must be between 0 and 10", f.tiflash)
+	case f.gcSafePointLag <= 0:
+		return cfg, usageError("--gc-safepoint-lag %s: must be positive", f.gcSafePointLag)
+	case f.tsoOffset < -24*time.Hour || f.tsoOffset > 24*time.Hour:
+		return cfg, usageError("--tso-offset %s: must be within ±24h", f.tsoOffset)
+	}
+	var err error
+	if cfg.PDVersion, err = sim.ParseVersion(f.pdVersion); err != nil {
+		return cfg, usageError("--pd-version: %v", err)
+	}
+	if cfg.TiKVVersion, err = sim.ParseVersion(f.tikvVersion); err != nil {
+		return cfg, usageError("--tikv-version: %v", err)
 	}
 	if f.script != "" {
 		script, err := sim.LoadScript(f.script)
@@ -71,16 +101,16 @@ func newSimCommand() *cobra.Command {
 		Short: "run only the simulated cluster (PD + TiKV-CDC over gRPC) until Ctrl-C",
 		Long: `Run the simulated cluster until interrupted. The first line printed is
 "pd: HOST:PORT", the address to give pulltop --pd.`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			cfg, err := flags.config()
 			if err != nil {
 				return err
 			}
-			if _, _, err := net.SplitHostPort(listen); err != nil {
-				return usageError("--listen %q: want HOST:PORT, e.g. 127.0.0.1:2379", listen)
+			if err := checkListen(listen); err != nil {
+				return err
 			}
-			logger, closeLog, err := openLogger(logFile)
+			logger, _, closeLog, err := openLogger(logFile)
 			if err != nil {
 				return usageError("%v", err)
 			}
