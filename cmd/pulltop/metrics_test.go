@@ -300,3 +300,34 @@ func TestMetricsAddrMistakes(t *testing.T) {
 		}
 	}
 }
+
+// The TUI serves the same metrics while it runs, and nothing of it reaches
+// the terminal.
+func TestTUIServesMetrics(t *testing.T) {
+	// A free port: the TUI cannot print the one it got (the terminal is
+	// the UI's), so the test picks it.
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := l.Addr().String()
+	require.NoError(t, l.Close())
+
+	s, state := startTUI(t, "--regions", "12", "--metrics-addr", addr)
+	s.Ready(tab(1), "embedded sim")
+	base := "http://" + addr
+	var families map[string]*dto.MetricFamily
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		families = scrape(t, base)
+		if m := series(t, families, "pulltop_regions")["state=initialized"]; m != nil && value(m) == 12 {
+			break
+		}
+		require.True(t, time.Now().Before(deadline), "pulltop_regions{state=initialized} never reached 12")
+		time.Sleep(200 * time.Millisecond)
+	}
+	screen := s.Capture()
+	require.NotContains(t, screen, "metrics", "the metrics server wrote to the terminal:\n%s", screen)
+	require.Equal(t, 0, s.SendAndExit("q", 10*time.Second))
+	log, err := os.ReadFile(filepath.Join(state, "pulltop.log"))
+	require.NoError(t, err)
+	require.Contains(t, string(log), "serving metrics", "the TUI logs where its metrics are")
+}
