@@ -5,13 +5,16 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/spf13/cobra"
 	"go.uber.org/zap"
 
 	"pulltop/engine"
+	"pulltop/metrics"
 	"pulltop/sim"
+	"pulltop/snapshots"
 )
 
 // connFlags are the connection flags of the root and headless commands.
@@ -26,6 +29,7 @@ type connFlags struct {
 	staleAfter time.Duration
 	sink       string
 	logFile    string
+	metrics    string
 	sim        simFlags
 }
 
@@ -41,6 +45,7 @@ func (f *connFlags) register(cmd *cobra.Command, defaultLog string) {
 	fs.DurationVar(&f.staleAfter, "stale-after", 10*time.Second, "an initialized region whose resolved ts has not moved for this long is stale")
 	fs.StringVar(&f.sink, "sink", "", "write delivered rows to `FILE` as JSON lines")
 	fs.StringVar(&f.logFile, "log-file", defaultLog, "write logs to `FILE` (never to the terminal)")
+	fs.StringVar(&f.metrics, "metrics-addr", "", "serve Prometheus metrics on http://`HOST:PORT`/metrics (and the latest snapshot on /snapshot)")
 	f.sim.register(cmd)
 }
 
@@ -81,6 +86,11 @@ func (f *connFlags) engineConfig(c *cobra.Command) (engine.Config, error) {
 	if _, err := cfg.TLS.Load(); err != nil {
 		return cfg, usageError("%v", err)
 	}
+	if f.metrics != "" {
+		if err := metrics.ParseAddr(f.metrics); err != nil {
+			return cfg, usageError("%v", err)
+		}
+	}
 	return cfg, nil
 }
 
@@ -88,16 +98,33 @@ func (f *connFlags) engineConfig(c *cobra.Command) (engine.Config, error) {
 // is reported within 10 s (DESIGN §1).
 const connectTimeout = 8 * time.Second
 
-// backend is a running engine, on the embedded sim when no --pd was given.
+// backend is a running engine, on the embedded sim when no --pd was given,
+// and its --metrics-addr server.
 type backend struct {
 	sim      *sim.Sim
 	engine   *engine.Engine
+	metrics  *metrics.Server
 	closeLog func()
 	logPath  string
 	log      *logSink
 }
 
+// engineSource is the metrics' view of the engine: nothing until it started
+// (the metrics address is bound first, so a port in use fails before the
+// engine connects anywhere).
+type engineSource struct{ engine atomic.Pointer[engine.Engine] }
+
+func (s *engineSource) Snapshot() *snapshots.State {
+	if e := s.engine.Load(); e != nil {
+		return e.Snapshot()
+	}
+	return nil
+}
+
 func (b *backend) Close() {
+	if b.metrics != nil {
+		_ = b.metrics.Close()
+	}
 	if b.engine != nil {
 		b.engine.Close()
 	}
@@ -138,6 +165,14 @@ func startBackend(c *cobra.Command, f *connFlags, notices io.Writer) (*backend, 
 		return nil, usageError("%v", err)
 	}
 	b := &backend{closeLog: closeLog, logPath: f.logFile, log: logSink}
+	var metricsSource engineSource
+	if f.metrics != "" {
+		if b.metrics, err = metrics.Listen(f.metrics, &metricsSource, zap.NewStdLog(logger.Named("metrics"))); err != nil {
+			b.Close()
+			return nil, usageError("%v", err)
+		}
+		logger.Info("serving metrics", zap.String("addr", b.metrics.Addr()))
+	}
 	if len(cfg.PD) == 0 {
 		simCfg.Logger = logger.Named("sim")
 		simCfg.KeepGroundTruth = true // the engine checks it for lost rows
@@ -161,6 +196,7 @@ func startBackend(c *cobra.Command, f *connFlags, notices io.Writer) (*backend, 
 		}
 		return nil, fmt.Errorf("starting the engine: %w", err)
 	}
+	metricsSource.engine.Store(b.engine)
 	logger.Info("pulltop started", zap.Strings("pd", cfg.PD), zap.Bool("embedded_sim", cfg.EmbeddedSim), zap.Uint64("start_ts", b.engine.StartTs()))
 	return b, nil
 }
