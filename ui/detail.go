@@ -120,8 +120,13 @@ func (a *app) regionDetailLines(d *detailView) []string {
 		if st := findStore(s, r.StoreID); st != nil {
 			store += "  " + st.Addr + "  " + storeStateWord(st.State)
 		}
-		kv("store", store+"   leader peer "+strconv.FormatUint(r.LeaderPeer, 10))
-		kv("epoch", "version "+strconv.FormatUint(r.EpochVersion, 10)+", conf ver "+strconv.FormatUint(r.EpochConfVer, 10))
+		past := a.past()
+		if past {
+			kv("store", store+"   (leader, epoch, resolved ts and events are not kept in the timeline)")
+		} else {
+			kv("store", store+"   leader peer "+strconv.FormatUint(r.LeaderPeer, 10))
+			kv("epoch", "version "+strconv.FormatUint(r.EpochVersion, 10)+", conf ver "+strconv.FormatUint(r.EpochConfVer, 10))
+		}
 		kv("span", names.spanName(r.Start, r.End))
 		kv("", "start "+hexOr(r.Start, "(keyspace start)"))
 		kv("", "end   "+hexOr(r.End, "(keyspace end)"))
@@ -129,14 +134,23 @@ func (a *app) regionDetailLines(d *detailView) []string {
 		if r.Initialized || r.ResolvedLagMs > 0 {
 			lag = fmtDur(r.ResolvedLagMs)
 		}
-		kv("resolved ts", strconv.FormatUint(r.ResolvedTs, 10)+"   lag "+lag)
-		kv("events", strconv.FormatUint(r.Events, 10))
+		if past {
+			kv("lag", lag)
+		} else {
+			kv("resolved ts", strconv.FormatUint(r.ResolvedTs, 10)+"   lag "+lag)
+			kv("events", strconv.FormatUint(r.Events, 10))
+		}
 		kv("retries", strconv.Itoa(r.RetryAttempts)+" attempts")
 		for k, line := range wrapText(a.errorWithAge(r.LastError, r.LastErrorAt, r.Since), a.width-19) {
 			kv(map[bool]string{true: "last error"}[k == 0], line)
 		}
 		kv("retry heap", a.pendingRetry(r))
 		kv("reload", a.pendingReload(r))
+	}
+	if strip := a.regionStrip(d.sub, d.id, a.width); strip != nil {
+		out = append(out, "")
+		out = append(out, " "+th.ColHeader.render("TIMELINE")+"  its state over the timeline kept ("+a.rec.Window().String()+")")
+		out = append(out, strip...)
 	}
 	out = append(out, "")
 	out = append(out, " "+th.ColHeader.render("HISTORY")+"  newest first; changes this UI has seen, up to "+

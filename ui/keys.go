@@ -26,6 +26,13 @@ type KeyMap struct {
 	SortReverse key.Binding
 
 	Freeze  key.Binding
+
+	// The timeline: one refresh back / forward, a minute back / forward.
+	TimeBack          key.Binding
+	TimeForward       key.Binding
+	TimeBackMinute    key.Binding
+	TimeForwardMinute key.Binding
+
 	Slower  key.Binding
 	Faster  key.Binding
 	Save    key.Binding
@@ -65,6 +72,11 @@ func DefaultKeyMap(readOnly, canSave bool) KeyMap {
 		SortReverse: key.NewBinding(key.WithKeys("S"), key.WithHelp("S", "reverse")),
 
 		Freeze: key.NewBinding(key.WithKeys(" "), key.WithHelp("space", "freeze")),
+
+		TimeBack:          key.NewBinding(key.WithKeys("["), key.WithHelp("[", "a refresh back in time")),
+		TimeForward:       key.NewBinding(key.WithKeys("]"), key.WithHelp("]", "a refresh forward (past the newest: live)")),
+		TimeBackMinute:    key.NewBinding(key.WithKeys("{"), key.WithHelp("{", "a minute back")),
+		TimeForwardMinute: key.NewBinding(key.WithKeys("}"), key.WithHelp("}", "a minute forward")),
 		Slower: key.NewBinding(key.WithKeys("+", "="), key.WithHelp("+", "refresh slower")),
 		Faster: key.NewBinding(key.WithKeys("-", "_"), key.WithHelp("-", "refresh faster")),
 		Save:   key.NewBinding(key.WithKeys("ctrl+s"), key.WithHelp("ctrl+s", "save snapshot")),
@@ -99,6 +111,7 @@ func (k KeyMap) FullHelp() [][]key.Binding {
 		{k.Filter, withDesc(k.Sort, "next sort column"), withDesc(k.SortReverse, "reverse sort"),
 			withDesc(k.Freeze, "freeze / resume view"), k.Slower, k.Faster},
 		{withDesc(k.Pause, "pause/resume store"), withDesc(k.Reload, "force reload region/span"), k.Save, k.Help, k.Quit},
+		{k.TimeBack, k.TimeForward, k.TimeBackMinute, k.TimeForwardMinute},
 	}
 }
 

@@ -21,6 +21,7 @@ func (a *app) render() string {
 		return a.tooSmallNotice()
 	}
 	a.ctx.elapsed = a.elapsedMs()
+	a.ctx.past = a.past()
 	b := a.frame[:0]
 
 	b = a.appendHeader(b)
@@ -43,6 +44,7 @@ func (a *app) render() string {
 	case l != nil:
 		b = l.appendBody(b, a.theme)
 	default:
+		a.overview.timeline = a.timelineLine()
 		b = a.appendLines(b, a.overview.lines(a.hist.lagUpTo(a.shownSeq()), a.width), 0)
 	}
 	if a.confirm != nil {
@@ -127,7 +129,10 @@ func (a *app) bannerCount() int {
 	if a.shown != nil && a.shown.EngineError != "" {
 		n++
 	}
-	if a.frozen {
+	if a.frozen && a.cursor == nil {
+		n++
+	}
+	if a.cursor != nil {
 		n++
 	}
 	return n
@@ -141,7 +146,10 @@ func (a *app) banners() []string {
 		out = append(out, a.theme.EngineErr.render(fitANSI(
 			" ENGINE STOPPED: "+a.shown.EngineError+" (below: its last snapshot)", a.width)))
 	}
-	if a.frozen {
+	if a.cursor != nil {
+		out = append(out, a.theme.Frozen.render(fitANSI(a.timelineBanner(), a.width)))
+	}
+	if a.frozen && a.cursor == nil {
 		text := " FROZEN — " + strconv.FormatUint(a.behind, 10) + " updates behind (since " +
 			a.frozenAt.Format("15:04:05") + "; space resumes; the engine keeps running)"
 		out = append(out, a.theme.Frozen.render(fitANSI(text, a.width)))
@@ -166,14 +174,17 @@ func (a *app) appendHeader(b []byte) []byte {
 		b = append(b, " old)"...)
 		// A live source that stopped publishing is as bad as an engine
 		// error, and easy to miss; a replayed file is old by nature.
-		if a.received > 1 && !a.frozen && time.Duration(age)*time.Millisecond > 3*a.interval {
+		if a.received > 1 && !a.frozen && a.cursor == nil && time.Duration(age)*time.Millisecond > 3*a.interval {
 			b = th.Warn.appendString(b, " NOT UPDATING")
 		}
 	}
 	b = append(b, "  refresh "...)
 	b = append(b, a.interval.String()...)
 	mode := "  [live]"
-	if a.readOnly {
+	switch {
+	case a.cursor != nil:
+		mode = "  " + a.atLabel()
+	case a.readOnly:
 		mode = "  [read-only]"
 	}
 	if a.inflight > 0 {

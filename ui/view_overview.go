@@ -26,6 +26,8 @@ type overviewView struct {
 	// shown and this one.
 	rates map[string]float64
 	board causeBoard
+	// timeline is the line about the incident timeline (set per frame).
+	timeline string
 }
 
 func (v *overviewView) setState(s *snapshots.State, prev *snapshots.State) {
@@ -109,6 +111,9 @@ func (v *overviewView) lines(lag []lagSample, width int) []string {
 	}
 	// Why before how much: the causes board comes first.
 	out = append(out, v.boardLines(width)...)
+	if v.timeline != "" {
+		add("Timeline", v.timeline)
+	}
 	out = append(out, "")
 	add("Subscriptions", strconv.Itoa(len(s.Subscriptions))+" ("+strconv.Itoa(v.subsInit)+" initialized)")
 	add("Stores", strconv.Itoa(len(s.Stores))+" total: "+countWords(v.storeStates, snapshots.StoreStates(), storeStateWord))

@@ -15,6 +15,10 @@ type renderCtx struct {
 	// elapsed is how far (ms) the view clock is past the snapshot's
 	// taken_at; countdowns and ages move by it between snapshots.
 	elapsed int64
+	// past: the snapshot on screen is a moment of the timeline, rebuilt
+	// without what the timeline does not keep (events per region, due
+	// times).
+	past bool
 }
 
 // regionsView lists every subscribed region (Regions, key 2).
@@ -133,6 +137,9 @@ func (v *regionsView) appendCell(dst []byte, i int32, col, w int, plain bool) []
 		}
 		return appendDurCell(dst, r.ResolvedLagMs, w)
 	case regColEvents:
+		if v.ctx.past {
+			return appendCell(dst, "-", w, true)
+		}
 		return appendUintCell(dst, r.Events, w)
 	case regColRetries:
 		return appendIntCell(dst, int64(r.RetryAttempts), w)
