@@ -200,8 +200,25 @@ func unixMs(t time.Time) int64 {
 func (r *Recorder) markOf(reg *Region, slot int32, at int64) mark {
 	old := &r.base[slot]
 	m := mark{
-		store: r.storeIndex(reg.StoreID), since: r.epoch.rel(unixMs(reg.Since)), errAt: r.epoch.rel(unixMs(reg.LastErrorAt)),
-		attempts: int32(reg.RetryAttempts), state: r.stateIndex(reg.State), cause: r.causeIndex(reg.Cause),
+		since: r.epoch.rel(unixMs(reg.Since)), errAt: r.epoch.rel(unixMs(reg.LastErrorAt)),
+		attempts: int32(reg.RetryAttempts),
+	}
+	// Most regions keep their store, state and cause: compare before
+	// looking the names up.
+	if old.store != 0 && r.stores[old.store] == reg.StoreID {
+		m.store = old.store
+	} else {
+		m.store = r.storeIndex(reg.StoreID)
+	}
+	if old.state != 0 && r.states[old.state] == reg.State {
+		m.state = old.state
+	} else {
+		m.state = r.stateIndex(reg.State)
+	}
+	if old.cause != 0 && r.causes[old.cause] == reg.Cause {
+		m.cause = old.cause
+	} else {
+		m.cause = r.causeIndex(reg.Cause)
 	}
 	if reg.Initialized {
 		m.flags |= flagInitialized

@@ -25,7 +25,7 @@ type KeyMap struct {
 	Sort        key.Binding
 	SortReverse key.Binding
 
-	Freeze  key.Binding
+	Freeze key.Binding
 
 	// The timeline: one refresh back / forward, a minute back / forward.
 	TimeBack          key.Binding
@@ -77,14 +77,14 @@ func DefaultKeyMap(readOnly, canSave bool) KeyMap {
 		TimeForward:       key.NewBinding(key.WithKeys("]"), key.WithHelp("]", "a refresh forward (past the newest: live)")),
 		TimeBackMinute:    key.NewBinding(key.WithKeys("{"), key.WithHelp("{", "a minute back")),
 		TimeForwardMinute: key.NewBinding(key.WithKeys("}"), key.WithHelp("}", "a minute forward")),
-		Slower: key.NewBinding(key.WithKeys("+", "="), key.WithHelp("+", "refresh slower")),
-		Faster: key.NewBinding(key.WithKeys("-", "_"), key.WithHelp("-", "refresh faster")),
-		Save:   key.NewBinding(key.WithKeys("ctrl+s"), key.WithHelp("ctrl+s", "save snapshot")),
-		Pause:  key.NewBinding(key.WithKeys("P"), key.WithHelp("P", "pause/resume")),
-		Reload: key.NewBinding(key.WithKeys("R"), key.WithHelp("R", "reload")),
-		Help:   key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
-		Quit:   key.NewBinding(key.WithKeys("q"), key.WithHelp("q", "quit")),
-		ForceQ: key.NewBinding(key.WithKeys("ctrl+c")),
+		Slower:            key.NewBinding(key.WithKeys("+", "="), key.WithHelp("+", "refresh slower")),
+		Faster:            key.NewBinding(key.WithKeys("-", "_"), key.WithHelp("-", "refresh faster")),
+		Save:              key.NewBinding(key.WithKeys("ctrl+s"), key.WithHelp("ctrl+s", "save snapshot")),
+		Pause:             key.NewBinding(key.WithKeys("P"), key.WithHelp("P", "pause/resume")),
+		Reload:            key.NewBinding(key.WithKeys("R"), key.WithHelp("R", "reload")),
+		Help:              key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
+		Quit:              key.NewBinding(key.WithKeys("q"), key.WithHelp("q", "quit")),
+		ForceQ:            key.NewBinding(key.WithKeys("ctrl+c")),
 		Confirm: key.NewBinding(key.WithKeys("y", "Y"),
 			key.WithHelp("y", "confirm")),
 

@@ -88,7 +88,6 @@ func TestTimelineScrubsBackAndForward(t *testing.T) {
 	h.requireContains("already live")
 }
 
-
 // space in the past is the way back to live too; countdowns do not tick
 // on a past moment, and what the timeline does not keep is "-".
 func TestTimelinePastMomentShowsWhatItKept(t *testing.T) {
