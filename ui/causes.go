@@ -76,7 +76,11 @@ func (v *overviewView) boardLines(width int) []string {
 	s, th := v.s, v.ctx.theme
 	rows := v.board.rows(s)
 	if len(rows) == 0 {
-		return []string{" " + th.Section.render(fit("Causes", 14)) + " every region healthy"}
+		text := "every region healthy"
+		if s != nil && len(s.Regions) > 0 && s.Regions[0].Cause == "" {
+			text = "not diagnosed: this snapshot was saved by a pulltop without causes (version 1)"
+		}
+		return []string{" " + th.Section.render(fit("Causes", 14)) + " " + text}
 	}
 	out := []string{" " + th.ColHeader.render(fit("CAUSE", 15)+" REGIONS  "+fit("STORES", 9)+" "+fit("SINCE", 19)+" EXAMPLE")}
 	sel := v.board.selected(s)

@@ -101,3 +101,15 @@ func TestRegionCauseFilterAndDetail(t *testing.T) {
 	h.requireContains("region_churn since 11:59:30",
 		"last error     not_leader: leader is on store 2  at 11:59:15 (45.0s ago)", "[before the current condition: not its")
 }
+
+// A version 1 snapshot has no causes: the board does not claim health.
+func TestCausesBoardVersion1Snapshot(t *testing.T) {
+	s := fixtureState()
+	s.Version, s.Causes = 1, nil
+	for i := range s.Regions {
+		s.Regions[i].Cause, s.Regions[i].Diagnosis = "", ""
+	}
+	h := newHarness(t, s, readOnly("replay of old.json: a saved snapshot, actions are disabled"))
+	h.requireContains("not diagnosed: this snapshot was saved by a pulltop without causes (version 1)")
+	h.requireNotContains("every region healthy")
+}

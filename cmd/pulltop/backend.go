@@ -30,6 +30,7 @@ type connFlags struct {
 	sink       string
 	logFile    string
 	metrics    string
+	history    time.Duration
 	sim        simFlags
 }
 
@@ -45,6 +46,7 @@ func (f *connFlags) register(cmd *cobra.Command, defaultLog string) {
 	fs.DurationVar(&f.staleAfter, "stale-after", 10*time.Second, "an initialized region whose resolved ts has not moved for this long is stale")
 	fs.StringVar(&f.sink, "sink", "", "write delivered rows to `FILE` as JSON lines")
 	fs.StringVar(&f.logFile, "log-file", defaultLog, "write logs to `FILE` (never to the terminal)")
+	fs.DurationVar(&f.history, "history", 15*time.Minute, "keep this much of the past as the incident timeline ([ and ] in the TUI; saved with ctrl+s and --snapshot); 0 keeps none")
 	fs.StringVar(&f.metrics, "metrics-addr", "", "serve Prometheus metrics on http://`HOST:PORT`/metrics (and the latest snapshot on /snapshot)")
 	f.sim.register(cmd)
 }
@@ -79,6 +81,9 @@ func (f *connFlags) engineConfig(c *cobra.Command) (engine.Config, error) {
 	cfg.StartTs = ts
 	if f.staleAfter <= 0 {
 		return cfg, usageError("--stale-after %s: must be positive", f.staleAfter)
+	}
+	if f.history < 0 {
+		return cfg, usageError("--history %s: must be 0 (no timeline) or positive, e.g. --history 15m", f.history)
 	}
 	if len(f.pd) == 0 && cfg.TLS.Enabled() {
 		return cfg, usageError("--ca/--cert/--key need --pd: the embedded simulated cluster has no TLS")

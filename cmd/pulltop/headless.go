@@ -63,6 +63,11 @@ interrupted by SIGINT or SIGTERM (after the last line and the snapshot).`,
 				c: c, out: c.OutOrStdout(), errOut: c.ErrOrStderr(), asJSON: asJSON,
 				duration: duration, interval: interval, snapshot: snapshot, sigs: sigs,
 			}
+			if snapshot != "" && flags.history > 0 {
+				// The timeline is kept from what the status lines print
+				// (one moment per --interval) and saved with the snapshot.
+				run.timeline = snapshots.NewRecorder(flags.history)
+			}
 			return run.start(&flags)
 		},
 	}
@@ -88,6 +93,7 @@ type headlessRun struct {
 	b          *backend
 	startedAt  time.Time
 	faultsSeen int
+	timeline   *snapshots.Recorder // nil without --snapshot or with --history 0
 }
 
 func (h *headlessRun) start(flags *connFlags) error {
@@ -165,6 +171,12 @@ func (h *headlessRun) finish(sig os.Signal) error {
 	}
 	saved := ""
 	if h.snapshot != "" {
+		if h.timeline != nil && h.timeline.Len() > 0 {
+			withHistory := *final // the engine's snapshot is shared: a copy carries the timeline
+			withHistory.History = h.timeline.History()
+			withHistory.Source.HistoryMs = h.timeline.Window().Milliseconds()
+			final = &withHistory
+		}
 		if err := snapshots.Save(h.snapshot, final); err != nil {
 			return fmt.Errorf("--snapshot: %w", err)
 		}
@@ -182,6 +194,9 @@ func (h *headlessRun) finish(sig os.Signal) error {
 // report prints one status line, and on stderr the fault-script lines that
 // failed since the last one (they used to vanish in headless).
 func (h *headlessRun) report(st *snapshots.State, now time.Time, interruptedBy string) error {
+	if h.timeline != nil {
+		h.timeline.Observe(st)
+	}
 	if h.b.sim != nil {
 		errs := h.b.sim.FaultErrors()
 		for _, err := range errs[min(h.faultsSeen, len(errs)):] {

@@ -66,7 +66,7 @@ func runTUI(c *cobra.Command, flags *connFlags) error {
 	// terminal: bubbletea handles SIGINT and SIGTERM itself, not SIGHUP.
 	ctx, stop := signal.NotifyContext(c.Context(), syscall.SIGHUP)
 	defer stop()
-	opts := ui.Options{Source: b.engine, SaveSnapshot: snapshotSaver(dir), Context: ctx}
+	opts := ui.Options{Source: b.engine, SaveSnapshot: snapshotSaver(dir), Context: ctx, History: flags.history}
 	if flags.readOnly {
 		opts.ReadOnlyReason = "--read-only: operator actions are disabled"
 	} else {
