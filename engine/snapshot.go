@@ -27,17 +27,22 @@ func (e *Engine) publish(now time.Time) {
 		Seq:     e.seq,
 		Source: snapshots.Source{
 			PD: append([]string(nil), e.cfg.PD...), ClusterID: e.locator.clusterID, EmbeddedSim: e.cfg.EmbeddedSim,
-			PDError: e.pdErr,
 		},
 	}
+	e.pdSource(&st.Source, now)
 	if err := e.Err(); err != nil {
 		st.EngineError = err.Error()
+	}
+	// Lag is in PD's time: the host's clock may be off (a jump host).
+	pdNow := now.Add(e.clockOffset)
+	if skew := e.clockOffset.Milliseconds(); skew > 1000 || skew < -1000 {
+		st.Source.ClockSkewMs = skew
 	}
 	lag := func(ts uint64) int64 {
 		if ts == 0 {
 			return 0
 		}
-		return max(now.Sub(oracle.GetTimeFromTS(ts)).Milliseconds(), 0)
+		return max(pdNow.Sub(oracle.GetTimeFromTS(ts)).Milliseconds(), 0)
 	}
 
 	// Regions, in subscription and key order. Sorting 100k records was
@@ -75,6 +80,7 @@ func (e *Engine) publish(now time.Time) {
 			StoreID: r.storeID, LeaderPeer: leaderPeer, EpochVersion: r.version, EpochConfVer: r.confVer,
 			State: r.state, Initialized: r.initialized, ResolvedTs: rts,
 			Events: r.events, LastError: r.lastError, RetryAttempts: r.retryAttempts,
+			LastAdvanceAt: r.lastAdvance,
 		}
 		if rts != 0 {
 			// Held ranges only: a parked or re-scanning region's lag grows
