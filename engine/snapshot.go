@@ -145,6 +145,7 @@ func (e *Engine) publish(now time.Time) {
 		st.Stores = append(st.Stores, snapshots.Store{
 			ID: id, Addr: s.addr, State: state, CooldownMsLeft: cooling[id],
 			Failures: failures[id], Streams: streams, Regions: perStore[id],
+			Version: s.version, LastError: s.lastErr, LastErrorAt: s.lastErrAt,
 		})
 	}
 

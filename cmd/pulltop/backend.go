@@ -1,8 +1,10 @@
 package main
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"time"
 
@@ -26,7 +28,20 @@ type connFlags struct {
 	sink       string
 	logFile    string
 	sim        simFlags
+
+	// A safe guest on a real cluster (issue 12).
+	scansPerStore int
+	oldValue      bool
+	yes           bool
 }
+
+// Defaults of --scans-per-store: few against a real PD, where TiKV's scan
+// permits (6 per store) and pending-scan limit are shared with the cluster's
+// own change-data clients; the embedded sim is pulltop's alone.
+const (
+	defaultScansPerStorePD  = 4
+	defaultScansPerStoreSim = 128
+)
 
 func (f *connFlags) register(cmd *cobra.Command, defaultLog string) {
 	fs := cmd.Flags()
@@ -40,6 +55,9 @@ func (f *connFlags) register(cmd *cobra.Command, defaultLog string) {
 	fs.DurationVar(&f.staleAfter, "stale-after", 10*time.Second, "an initialized region whose resolved ts has not moved for this long is stale")
 	fs.StringVar(&f.sink, "sink", "", "write delivered rows to `FILE` as JSON lines")
 	fs.StringVar(&f.logFile, "log-file", defaultLog, "write logs to `FILE` (never to the terminal)")
+	fs.IntVar(&f.scansPerStore, "scans-per-store", 0, fmt.Sprintf("initial scans pulltop runs at once per store (default %d with --pd, %d on the embedded cluster)", defaultScansPerStorePD, defaultScansPerStoreSim))
+	fs.BoolVar(&f.oldValue, "old-value", false, "ask TiKV for old values (costs TiKV a read per prewrite; pulltop does not need them)")
+	fs.BoolVar(&f.yes, "yes", false, "with --pd: subscribe without asking first")
 	f.sim.register(cmd)
 }
 
@@ -50,6 +68,17 @@ func (f *connFlags) engineConfig() (engine.Config, error) {
 		TLS:        engine.TLSConfig{CA: f.ca, Cert: f.cert, Key: f.key},
 		StaleAfter: f.staleAfter,
 		SinkPath:   f.sink,
+		OldValue:   f.oldValue,
+	}
+	switch {
+	case f.scansPerStore < 0 || f.scansPerStore > 10000:
+		return cfg, usageError("--scans-per-store %d: must be between 1 and 10000", f.scansPerStore)
+	case f.scansPerStore > 0:
+		cfg.ScansPerStore = f.scansPerStore
+	case len(f.pd) > 0:
+		cfg.ScansPerStore = defaultScansPerStorePD
+	default:
+		cfg.ScansPerStore = defaultScansPerStoreSim
 	}
 	for _, addr := range f.pd {
 		if !strings.Contains(addr, ":") {
@@ -100,10 +129,16 @@ func (b *backend) Close() {
 	}
 }
 
-func startBackend(f *connFlags) (*backend, error) {
+// startBackend starts the engine. Against a real PD, confirm (if not nil)
+// is shown what the subscription will touch before anything is subscribed
+// and may refuse it.
+func startBackend(f *connFlags, confirm func(engine.Preview) error) (*backend, error) {
 	cfg, err := f.engineConfig()
 	if err != nil {
 		return nil, err
+	}
+	if len(f.pd) > 0 {
+		cfg.BeforeSubscribe = confirm
 	}
 	var simCfg sim.Config
 	if len(f.pd) == 0 {
@@ -130,11 +165,37 @@ func startBackend(f *connFlags) (*backend, error) {
 	cfg.Logger = logger.Named("engine")
 	if b.engine, err = engine.Start(cfg); err != nil {
 		b.Close()
-		if errors.Is(err, engine.ErrPDUnreachable) {
+		if errors.Is(err, engine.ErrPDUnreachable) || errors.Is(err, errDeclined) {
 			return nil, err
 		}
 		return nil, fmt.Errorf("starting the engine: %w", err)
 	}
 	logger.Info("pulltop started", zap.Strings("pd", cfg.PD), zap.Bool("embedded_sim", cfg.EmbeddedSim), zap.Uint64("start_ts", b.engine.StartTs()))
 	return b, nil
+}
+
+// errDeclined: the operator did not confirm the subscription.
+var errDeclined = errors.New("not subscribed: the answer was not y (give --yes to skip the question)")
+
+// askToSubscribe shows the preview on the terminal and waits for y before
+// the TUI subscribes on a real cluster (pulltop must not surprise an
+// incident with load).
+func askToSubscribe(in io.Reader, out io.Writer) func(engine.Preview) error {
+	return func(p engine.Preview) error {
+		fmt.Fprintf(out, "%s\nSubscribe? [y/N] ", p)
+		line, _ := bufio.NewReader(in).ReadString('\n')
+		if a := strings.ToLower(strings.TrimSpace(line)); a != "y" && a != "yes" {
+			return errDeclined
+		}
+		return nil
+	}
+}
+
+// announceSubscription prints the preview line and goes on (headless, and
+// the TUI with --yes): never a question.
+func announceSubscription(out io.Writer) func(engine.Preview) error {
+	return func(p engine.Preview) error {
+		fmt.Fprintln(out, p)
+		return nil
+	}
 }

@@ -37,7 +37,7 @@ engine failed, 2 for bad flags.`,
 			if interval <= 0 {
 				return usageError("--interval %s: must be positive", interval)
 			}
-			b, err := startBackend(&flags)
+			b, err := startBackend(&flags, announceSubscription(c.ErrOrStderr()))
 			if err != nil {
 				return err
 			}

@@ -41,7 +41,11 @@ func runTUI(c *cobra.Command, flags *connFlags) error {
 			return usageError("--log-file %s: %v", flags.logFile, err)
 		}
 	}
-	b, err := startBackend(flags)
+	confirm := askToSubscribe(c.InOrStdin(), c.OutOrStdout())
+	if flags.yes {
+		confirm = nil
+	}
+	b, err := startBackend(flags, confirm)
 	if err != nil {
 		return err
 	}
