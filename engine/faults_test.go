@@ -292,6 +292,9 @@ func TestPDOutageStallsEveryRegionAndRecovers(t *testing.T) {
 		return s.TakenAt.Sub(st.TakenAt) >= time.Second
 	})
 	require.NotEmpty(t, later.Source.PDError)
+	require.False(t, later.Source.PDErrorSince.IsZero(), "when the outage began")
+	require.True(t, later.Source.PDLastOK.Before(later.Source.PDErrorSince), "PD's last good answer came before it")
+	require.Positive(t, later.Source.PDFailuresPerSec)
 	require.Equal(t, committed, h.sim.Cluster().CommittedCount(), "nothing commits while PD is down")
 	require.Empty(t, st.EngineError)
 	<-stopped

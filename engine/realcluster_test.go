@@ -27,18 +27,28 @@ import (
 	"pulltop/snapshots"
 )
 
-// PD 8.1 has no BatchScanRegions: the engine pages through ScanRegions and
-// every region initializes.
-func TestPD81EveryRegionInitialized(t *testing.T) {
-	h := startHarness(t, sim.Config{Stores: 3, Regions: 40, WriteRate: 300, PDVersion: sim.Version{Major: 8, Minor: 1}}, fastCfg)
-	st := h.waitFor("every region initialized", 20*time.Second, allInitialized(40))
-	require.Zero(t, st.Totals.ErrorsByReason[snapshots.ReasonRPCCtxUnavailable], "no failed lookups")
-	require.Empty(t, st.Source.PDError)
-	// Splits need lookups again: still fine.
-	_, err := h.sim.Cluster().Split(7, 3)
-	require.NoError(t, err)
-	h.waitFor("42 regions initialized", 20*time.Second, allInitialized(42))
-	h.checkInvariants()
+// PD before 8.2 has no BatchScanRegions: the engine pages through
+// ScanRegions and every region initializes, on every supported pairing.
+func TestSupportedVersionsEveryRegionInitialized(t *testing.T) {
+	for _, v := range []struct{ pd, tikv sim.Version }{
+		{sim.Version{Major: 8, Minor: 1}, sim.Version{Major: 8, Minor: 5}},
+		{sim.Version{Major: 8, Minor: 1}, sim.Version{Major: 8, Minor: 1}},
+		{sim.Version{Major: 7, Minor: 5}, sim.Version{Major: 7, Minor: 5}},
+		{sim.Version{Major: 8, Minor: 5}, sim.Version{Major: 7, Minor: 5}},
+	} {
+		t.Run("pd"+v.pd.String()+"-tikv"+v.tikv.String(), func(t *testing.T) {
+			h := startHarness(t, sim.Config{Stores: 3, Regions: 40, WriteRate: 300, PDVersion: v.pd, TiKVVersion: v.tikv}, fastCfg)
+			st := h.waitFor("every region initialized", 20*time.Second, allInitialized(40))
+			require.Zero(t, st.Totals.ErrorsByReason[snapshots.ReasonRPCCtxUnavailable], "no failed lookups")
+			require.Empty(t, st.Source.PDError)
+			require.Equal(t, v.tikv.String(), st.Stores[0].Version)
+			// Splits need lookups again: still fine.
+			_, err := h.sim.Cluster().Split(7, 3)
+			require.NoError(t, err)
+			h.waitFor("42 regions initialized", 20*time.Second, allInitialized(42))
+			h.checkInvariants()
+		})
+	}
 }
 
 // TiKV 7.1 (and 7.3): the engine stops with an error naming the store, its
