@@ -14,6 +14,7 @@ import (
 	"github.com/tikv/client-go/v2/oracle"
 	"github.com/tikv/client-go/v2/util/codec"
 	"go.uber.org/zap"
+	"google.golang.org/grpc"
 )
 
 // protocolVersion is the ticdc_version pulltop announces: at least 5.3.0 so
@@ -168,7 +169,10 @@ type Config struct {
 	StaleAfter time.Duration
 	// SinkPath, if set, receives delivered rows as JSON lines.
 	SinkPath string
-	Logger   *zap.Logger
+	// SinkStallTimeout is how long a --sink reader (a pipe) may take
+	// nothing before the engine stops with an error (10s).
+	SinkStallTimeout time.Duration
+	Logger           *zap.Logger
 
 	// PublishInterval is how often a snapshot is published (500ms).
 	PublishInterval time.Duration
@@ -207,6 +211,9 @@ type Config struct {
 	// them to check the invariants). They must be quick.
 	OnRow      func(sub uint64, row Row)
 	OnResolved func(sub uint64, ts uint64)
+	// DialOptions are added to every gRPC connection to PD's client and
+	// the stores (test-only: interceptors that play a hostile server).
+	DialOptions []grpc.DialOption
 	// DropRowForTest, if set and returning true, loses a row on purpose:
 	// it proves the ground-truth check can fail.
 	DropRowForTest func(sub uint64, row Row) bool

@@ -3,6 +3,7 @@ package engine
 import (
 	"encoding/hex"
 	"fmt"
+	"strconv"
 	"time"
 
 	"go.uber.org/zap"
@@ -123,6 +124,67 @@ func (e *Engine) ForceReloadSpan(sub uint64, startHex, endHex string) error {
 		return err
 	}
 	return result
+}
+
+// ForceReloadRegions force-reloads exactly the given regions of a
+// subscription (the ones the operator's filter matched): each is
+// deregistered and its own range reloaded, and the aggregator merges only
+// ranges that touch, so no region between them is disturbed. A region that
+// split or merged away since the operator's snapshot is reported, not
+// guessed at.
+func (e *Engine) ForceReloadRegions(sub uint64, regionIDs []uint64) error {
+	var result error
+	err := e.do(func() {
+		target := fmt.Sprintf("%s (subscription %d)", regionList(regionIDs), sub)
+		s := e.subByID(sub)
+		if s == nil {
+			result = fmt.Errorf("unknown subscription %d", sub)
+			e.recordAction("force-reload", target, result.Error())
+			return
+		}
+		reloading, gone := 0, 0
+		for _, id := range regionIDs {
+			r := e.regions[regionKey{sub, id}]
+			if r == nil {
+				gone++
+				continue
+			}
+			e.forceReload(r)
+			e.addReload(s, r.span(), reload.High, snapshots.ReasonForceReload)
+			reloading++
+		}
+		text := fmt.Sprintf("ok: %d regions reloading", reloading)
+		if gone > 0 {
+			text += fmt.Sprintf("; %d no longer exist (split or merged since): not reloaded", gone)
+		}
+		if reloading == 0 && gone > 0 {
+			result = fmt.Errorf("none of the %d regions exists any more (split or merged since); look again", gone)
+			text = result.Error()
+		}
+		e.recordAction("force-reload", target, text)
+	})
+	if err != nil {
+		return err
+	}
+	return result
+}
+
+// regionList names up to five regions and says how many there are.
+func regionList(ids []uint64) string {
+	if len(ids) == 1 {
+		return fmt.Sprintf("region %d", ids[0])
+	}
+	var b []byte
+	for i, id := range ids[:min(len(ids), 5)] {
+		if i > 0 {
+			b = append(b, ", "...)
+		}
+		b = strconv.AppendUint(b, id, 10)
+	}
+	if len(ids) > 5 {
+		b = append(b, ", …"...)
+	}
+	return fmt.Sprintf("%d regions (%s)", len(ids), b)
 }
 
 func (e *Engine) forceReload(r *regionState) {

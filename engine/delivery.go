@@ -1,12 +1,9 @@
 package engine
 
 import (
-	"bufio"
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
-	"os"
-	"strconv"
 
 	"github.com/tikv/client-go/v2/util/codec"
 
@@ -81,63 +78,6 @@ func (rr *recentRows) events() []snapshots.Event {
 		})
 	}
 	return out
-}
-
-// rowSink writes delivered rows as JSON lines (--sink).
-type rowSink struct {
-	path string
-	f    *os.File
-	w    *bufio.Writer
-	buf  []byte
-}
-
-func openSink(path string) (*rowSink, error) {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-	if err != nil {
-		return nil, fmt.Errorf("--sink %s: %w", path, err)
-	}
-	return &rowSink{path: path, f: f, w: bufio.NewWriterSize(f, 64<<10)}, nil
-}
-
-func (s *rowSink) write(sub, region uint64, row Row) error {
-	b := s.buf[:0]
-	b = append(b, `{"subscription":`...)
-	b = strconv.AppendUint(b, sub, 10)
-	b = append(b, `,"region":`...)
-	b = strconv.AppendUint(b, region, 10)
-	b = append(b, `,"op":"`...)
-	b = append(b, row.OpType.String()...)
-	b = append(b, `","key":"`...)
-	b = hex.AppendEncode(b, row.Key)
-	b = append(b, `","start_ts":`...)
-	b = strconv.AppendUint(b, row.StartTs, 10)
-	b = append(b, `,"commit_ts":`...)
-	b = strconv.AppendUint(b, row.CommitTs, 10)
-	b = append(b, `,"value":"`...)
-	b = hex.AppendEncode(b, row.Value)
-	b = append(b, `","old_value":"`...)
-	b = hex.AppendEncode(b, row.OldValue)
-	b = append(b, "\"}\n"...)
-	s.buf = b
-	if _, err := s.w.Write(b); err != nil {
-		return fmt.Errorf("--sink %s: %w", s.path, err)
-	}
-	return nil
-}
-
-func (s *rowSink) flush() error {
-	if err := s.w.Flush(); err != nil {
-		return fmt.Errorf("--sink %s: %w", s.path, err)
-	}
-	return nil
-}
-
-func (s *rowSink) close() error {
-	err := s.flush()
-	if cerr := s.f.Close(); err == nil && cerr != nil {
-		err = fmt.Errorf("--sink %s: %w", s.path, cerr)
-	}
-	return err
 }
 
 // truthChecker compares delivered rows with the embedded sim's ground truth:

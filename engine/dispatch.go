@@ -70,7 +70,7 @@ func (e *Engine) handleLocated(task rangeTask, locs []RegionLoc, err error) {
 		e.logger.Info("locating regions failed", zap.Uint64("subscription", sub.id), zap.Stringer("span", task.span), zap.Error(err))
 		for _, r := range e.regionsIn(sub, task.span) {
 			if r.lock == nil && !r.waitingLock {
-				r.state, r.lastError = snapshots.StateRetryWait, err.Error()
+				r.state, r.lastError = snapshots.StateRetryWait, snapshots.CleanString(err.Error())
 			}
 		}
 		e.sched.Schedule(retry.Retry{Key: key, Reason: retry.ReasonRPCCtxUnavailable, Attempt: attempt}, delay,
@@ -345,6 +345,8 @@ func (e *Engine) learnStore(id uint64, addr string) *storeInfo {
 		st = &storeInfo{id: id}
 		e.stores[id] = st
 	}
+	// The address is PD's text and is shown; a real one is clean already.
+	addr = snapshots.CleanString(addr)
 	if addr != "" && st.addr != addr {
 		st.addr = addr
 		e.storeCooldown.SetAddr(id, addr)
@@ -471,9 +473,9 @@ func (e *Engine) notePD(call pdCall, err error) {
 		h.errSince = now
 	}
 	if call == pdLookup {
-		h.lookupErr = err.Error()
+		h.lookupErr = snapshots.CleanString(err.Error()) // PD's own words: text from outside
 	} else {
-		h.refreshErr = err.Error()
+		h.refreshErr = snapshots.CleanString(err.Error())
 	}
 	h.failures = append(h.failures, now)
 }

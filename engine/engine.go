@@ -111,7 +111,7 @@ func Start(cfg Config) (*Engine, error) {
 		creds = credentials.NewTLS(tlsCfg)
 	}
 	locator, err := connectPD(cfg.PD, tlsCfg, pd.SecurityOption{CAPath: cfg.TLS.CA, CertPath: cfg.TLS.Cert, KeyPath: cfg.TLS.Key},
-		cfg.ConnectTimeout, cfg.Logger)
+		cfg.ConnectTimeout, cfg.Logger, cfg.DialOptions...)
 	if err != nil {
 		return nil, err
 	}
@@ -142,7 +142,7 @@ func Start(cfg Config) (*Engine, error) {
 	}
 	var sink *rowSink
 	if cfg.SinkPath != "" {
-		if sink, err = openSink(cfg.SinkPath); err != nil {
+		if sink, err = openSink(cfg.SinkPath, cfg.SinkStallTimeout); err != nil {
 			locator.close()
 			return nil, err
 		}
@@ -281,7 +281,8 @@ func (e *Engine) onTick(now time.Time) {
 	e.detectStale(now)
 	e.policy.GC(now)
 	if e.sink != nil && e.Err() == nil {
-		if err := e.sink.flush(); err != nil {
+		// Never waits: the file is written off the loop.
+		if err := e.sink.handoff(); err != nil {
 			e.fatal(err)
 		}
 	}
@@ -294,6 +295,28 @@ func (e *Engine) Snapshot() *snapshots.State { return e.published.Load() }
 // Refresh publishes a fresh snapshot now and returns it.
 func (e *Engine) Refresh() *snapshots.State {
 	_ = e.do(func() { e.publish(time.Now()) })
+	return e.Snapshot()
+}
+
+// RefreshWithin is Refresh waiting at most d for the event loop; past it
+// (a loop flooded with events), it returns the last published snapshot.
+// Headless uses it so that --duration holds whatever the load.
+func (e *Engine) RefreshWithin(d time.Duration) *snapshots.State {
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	done := make(chan struct{})
+	select {
+	case e.inbox <- message{kind: msgFunc, fn: func() { e.publish(time.Now()); close(done) }}:
+	case <-timer.C:
+		return e.Snapshot()
+	case <-e.ctx.Done():
+		return e.Snapshot()
+	}
+	select {
+	case <-done:
+	case <-timer.C:
+	case <-e.ctx.Done():
+	}
 	return e.Snapshot()
 }
 
@@ -320,6 +343,27 @@ func (e *Engine) fatal(err error) {
 	e.logger.Error("engine stopped", zap.Error(err))
 	e.stopWorkers()
 	e.publish(time.Now())
+}
+
+// FlushSink hands every row delivered so far to the --sink and waits up to
+// timeout for the file to take them. A failure stops the engine with it, so
+// the final snapshot and the exit status say that rows were not written.
+// Call it before the final snapshot; nil without a sink.
+func (e *Engine) FlushSink(timeout time.Duration) error {
+	if e.sink == nil {
+		return nil
+	}
+	var err error
+	if derr := e.do(func() { err = e.sink.handoff() }); derr != nil {
+		return derr
+	}
+	if err == nil {
+		err = e.sink.drain(timeout)
+	}
+	if err != nil {
+		_ = e.do(func() { e.fatal(err) })
+	}
+	return err
 }
 
 // Close stops everything and waits for every goroutine the engine started.

@@ -209,7 +209,9 @@ func (e *Engine) regionFailed(r *regionState, reason, detail string, serverBacko
 	if st := e.stores[r.storeID]; st != nil {
 		delete(st.parked, r)
 	}
-	r.lastError = reason + ": " + detail
+	// detail is often a server's own message: cleaned as it comes in, so
+	// the log, the snapshot and whatever is built from it are safe to print.
+	r.lastError = snapshots.CleanString(reason + ": " + detail)
 	failedStore := r.storeID // before a NotLeader hint moves it
 	byRegion := retriesRegion(reason, leader)
 	if reason == snapshots.ReasonNotLeader && byRegion {

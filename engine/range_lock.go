@@ -342,6 +342,29 @@ func (l *RangeLock[W]) ResolvedTs() uint64 {
 	return l.heap[0].ts
 }
 
+// RangeResolvedTs is the resolved ts of [start, end) as the lock knows it:
+// the minimum over the segments overlapping it, locked or not. For a range
+// nobody holds, that is the resolved ts it had when its last holder let go,
+// or the start ts if it was never held: what a region waiting to re-lock
+// the range can claim, so its lag keeps growing while it waits.
+// O(log n + segments overlapped).
+func (l *RangeLock[W]) RangeResolvedTs(start, end string) uint64 {
+	start = max(start, l.spanStart)
+	if endLess(l.spanEnd, end) {
+		end = l.spanEnd
+	}
+	if len(l.segments) == 0 || !beforeEnd(start, end) {
+		return l.startTs
+	}
+	first, last := l.overlap(start, end)
+	first = max(first, 0)
+	ts := l.segments[first].ts
+	for _, seg := range l.segments[first+1 : last] {
+		ts = min(ts, seg.ts)
+	}
+	return ts
+}
+
 // Stop makes every later TryLock return LockCancel and hands back the tokens
 // of all parked requests (in key order of their first blocker) so the caller
 // can drop them. Locks already held stay until unlocked; see Drained.

@@ -296,6 +296,26 @@ func TestRangeLockResolvedTsFromHoles(t *testing.T) {
 	require.Equal(t, []UnlockedRange{{"a", "c", 120}, {"c", "e", 130}, {"e", "k", 120}}, l.Holes())
 }
 
+// A region waiting to re-lock its range (retry, reload, PD lookup) claims
+// the range's last resolved ts, or the start ts if nobody ever held it, so
+// its lag keeps growing while it waits.
+func TestRangeLockRangeResolvedTs(t *testing.T) {
+	l := NewRangeLock[string]("b", "y", 50)
+	require.Equal(t, uint64(50), l.RangeResolvedTs("c", "d"), "never held: the start ts")
+	r1 := mustLock(t, l, "b", "f", 1, 1)
+	r2 := mustLock(t, l, "f", "k", 2, 1)
+	require.True(t, l.UpdateResolvedTs(r1, 90))
+	require.True(t, l.UpdateResolvedTs(r2, 70))
+	mustUnlock(t, l, r1, 0)
+	require.Equal(t, uint64(90), l.RangeResolvedTs("b", "f"), "the hole keeps its holder's last ts")
+	require.Equal(t, uint64(90), l.RangeResolvedTs("c", "e"), "part of the hole")
+	require.Equal(t, uint64(70), l.RangeResolvedTs("d", "h"), "a hole and a lock: the minimum")
+	require.Equal(t, uint64(50), l.RangeResolvedTs("j", ""), "past the held ranges, cut to the span")
+	require.Equal(t, uint64(90), l.RangeResolvedTs("a", "c"), "cut to the span's start")
+	require.Equal(t, uint64(50), l.RangeResolvedTs("z", ""), "outside the span: the start ts")
+	require.Equal(t, uint64(50), NewRangeLock[string]("b", "b", 50).RangeResolvedTs("b", "c"), "empty span")
+}
+
 func TestRangeLockResolvedTsIsMinimum(t *testing.T) {
 	l := NewRangeLock[string]("a", "z", 10)
 	a := mustLock(t, l, "a", "h", 1, 1)

@@ -68,7 +68,7 @@ var ErrPDUnreachable = errors.New("cannot reach PD")
 // connectPD reaches PD within timeout or says which addresses failed and
 // why. The real client retries its init for ~100 s on its own, so a bare
 // GetMembers probe goes first, and the client init itself is bounded too.
-func connectPD(addrs []string, tlsCfg *tls.Config, security pd.SecurityOption, timeout time.Duration, logger *zap.Logger) (*regionLocator, error) {
+func connectPD(addrs []string, tlsCfg *tls.Config, security pd.SecurityOption, timeout time.Duration, logger *zap.Logger, dialOpts ...grpc.DialOption) (*regionLocator, error) {
 	deadline := time.Now().Add(timeout)
 	clusterID, err := probePD(addrs, tlsCfg, deadline)
 	if err != nil {
@@ -82,7 +82,7 @@ func connectPD(addrs []string, tlsCfg *tls.Config, security pd.SecurityOption, t
 	done := make(chan result, 1)
 	go func() {
 		c, err := pd.NewClientWithContext(clientCtx, addrs, security,
-			opt.WithCustomTimeoutOption(3*time.Second), opt.WithMaxErrorRetry(1))
+			opt.WithCustomTimeoutOption(3*time.Second), opt.WithMaxErrorRetry(1), opt.WithGRPCDialOptions(dialOpts...))
 		done <- result{c, err}
 	}()
 	select {

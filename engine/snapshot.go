@@ -31,7 +31,7 @@ func (e *Engine) publish(now time.Time) {
 	}
 	e.pdSource(&st.Source, now)
 	if err := e.Err(); err != nil {
-		st.EngineError = err.Error()
+		st.EngineError = snapshots.CleanString(err.Error())
 	}
 	// Lag is in PD's time: the host's clock may be off (a jump host).
 	pdNow := now.Add(e.clockOffset)
@@ -82,11 +82,19 @@ func (e *Engine) publish(now time.Time) {
 			Events: r.events, LastError: r.lastError, RetryAttempts: r.retryAttempts,
 			LastAdvanceAt: r.lastAdvance,
 		}
-		if rts != 0 {
-			// Held ranges only: a parked or re-scanning region's lag grows
-			// while it waits, and that is what the operator must see.
-			row.ResolvedLagMs = lag(rts)
-			t.ResolvedLagMaxMs = max(t.ResolvedLagMaxMs, row.ResolvedLagMs)
+		if rts == 0 {
+			// Not holding its range (waiting to retry, reload, locate or
+			// re-lock): the range still has the resolved ts its last holder
+			// reached, or the start ts if nobody ever held it. That is its
+			// lag, and it grows while the region waits — during a PD outage
+			// it is the lag that matters.
+			rts = r.sub.lock.RangeResolvedTs(r.start, r.end)
+			row.ResolvedTs = rts
+		}
+		row.ResolvedLagMs = lag(rts)
+		if row.ResolvedLagMs > t.ResolvedLagMaxMs || t.WorstRegion == 0 {
+			t.ResolvedLagMaxMs = row.ResolvedLagMs
+			t.WorstRegion, t.WorstStore = r.id, r.storeID
 		}
 		if r.initialized {
 			t.Initialized++
@@ -106,11 +114,16 @@ func (e *Engine) publish(now time.Time) {
 	t.ReloadsFlushed, t.ReloadSpansMerged = aggStats.Flushes, aggStats.SpansMerged
 
 	for _, sub := range e.subs {
+		// A subscription that never resolved lags from its start ts.
+		subLag := lag(sub.resolvedTs)
 		st.Subscriptions = append(st.Subscriptions, snapshots.Subscription{
 			ID: sub.id, Start: hex.EncodeToString(sub.span.Start), End: hex.EncodeToString(sub.span.End),
-			ResolvedTs: sub.resolvedTs, ResolvedLagMs: lag(sub.resolvedTs),
+			ResolvedTs: sub.resolvedTs, ResolvedLagMs: subLag,
 			Initialized: sub.resolvedTs > sub.startTs, Events: sub.events,
 		})
+		if subLag > t.SubLagMs || t.SubLagID == 0 {
+			t.SubLagMs, t.SubLagID = subLag, sub.id
+		}
 	}
 
 	cooling := map[uint64]int64{}

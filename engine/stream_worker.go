@@ -124,7 +124,7 @@ func (w *streamWorker) run(ctx context.Context) {
 }
 
 func (w *streamWorker) dialOptions() []grpc.DialOption {
-	return []grpc.DialOption{
+	return append([]grpc.DialOption{
 		grpc.WithTransportCredentials(w.e.creds),
 		grpc.WithKeepaliveParams(keepalive.ClientParameters{Time: 10 * time.Second, Timeout: 3 * time.Second, PermitWithoutStream: true}),
 		// TiKV caps a message at 6 MiB; Go's default limit is 4 MiB.
@@ -133,7 +133,7 @@ func (w *streamWorker) dialOptions() []grpc.DialOption {
 		// its many streams per store, but with one stream per store it
 		// throttles ingest to about two thirds of what gRPC's dynamic
 		// (BDP-estimated) windows allow (measured by BenchmarkIngest).
-	}
+	}, w.e.cfg.DialOptions...)
 }
 
 func (w *streamWorker) runStream(ctx context.Context) error {

@@ -1,6 +1,7 @@
 package snapshots
 
 import (
+	"encoding/json"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -195,4 +196,24 @@ func TestLoadAndMarshalClean(t *testing.T) {
 	require.NoError(t, err)
 	assert.Empty(t, escapeFree(got.EngineError))
 	assert.True(t, strings.HasPrefix(got.EngineError, `\x1b]0;t\a`), got.EngineError)
+}
+
+func TestValidateRefusesNegativeLagAndDue(t *testing.T) {
+	s := fullState()
+	s.Regions[0].ResolvedLagMs = -1
+	_, err := Unmarshal(mustMarshalUnchecked(t, s), "n.json")
+	require.EqualError(t, err, "n.json: bad snapshot: regions[0] (region 12): resolved_lag_ms is negative (-1)")
+	s = fullState()
+	s.Retries = []Retry{{Subscription: 1, RegionID: 3, DueInMs: -5}}
+	_, err = Unmarshal(mustMarshalUnchecked(t, s), "n.json")
+	require.EqualError(t, err, "n.json: bad snapshot: retries[0] (region 3): due_in_ms is negative (-5)")
+}
+
+// mustMarshalUnchecked encodes s without Marshal's Validate, as a file
+// written by something else would be.
+func mustMarshalUnchecked(t *testing.T, s *State) []byte {
+	t.Helper()
+	data, err := json.Marshal(s)
+	require.NoError(t, err)
+	return data
 }

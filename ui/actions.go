@@ -1,6 +1,8 @@
 package ui
 
 import (
+	"errors"
+	"slices"
 	"strconv"
 
 	"github.com/charmbracelet/bubbles/key"
@@ -178,36 +180,47 @@ func (a *app) askReloadRegion(sub, id uint64) {
 	}
 }
 
-// askReloadFiltered offers the smallest span that covers every region the
-// filter matches. It also covers any region between them, which the dialog
-// says; regions of several subscriptions cannot share one span.
+// askReloadFiltered offers to reload exactly the regions the filter
+// matches, counted in the dialog. Each is reloaded on its own range and
+// only ranges that touch are merged: a covering span would also reload
+// every region between the matches (store:2 matched 21 regions and
+// reloaded 61).
 func (a *app) askReloadFiltered(l *listView) {
 	s, ctrl := a.shown, a.opts.Controller
 	if len(l.idx) == 0 {
 		a.setFlash("the filter matches no region", true)
 		return
 	}
-	first := &s.Regions[l.idx[0]]
-	sub, start, end := first.Subscription, first.Start, first.End
+	bySub := map[uint64][]uint64{}
+	var subs []uint64
 	for _, i := range l.idx {
 		r := &s.Regions[i]
-		if r.Subscription != sub {
-			a.setFlash("the filtered regions belong to several subscriptions; add sub:N to the filter", true)
-			return
+		if bySub[r.Subscription] == nil {
+			subs = append(subs, r.Subscription)
 		}
-		if r.Start < start {
-			start = r.Start
-		}
-		if end != "" && (r.End == "" || r.End > end) {
-			end = r.End
-		}
+		bySub[r.Subscription] = append(bySub[r.Subscription], r.ID)
 	}
-	span := a.names.spanName(start, end)
+	slices.Sort(subs)
+	for _, ids := range bySub {
+		slices.Sort(ids)
+	}
+	n := strconv.Itoa(len(l.idx))
+	where := "subscription " + strconv.FormatUint(subs[0], 10)
+	if len(subs) > 1 {
+		where = strconv.Itoa(len(subs)) + " subscriptions"
+	}
 	a.confirm = &confirmDialog{
-		prompt: "Force reload span " + span + " of subscription " + strconv.FormatUint(sub, 10) +
-			"? It covers the " + strconv.Itoa(len(l.idx)) + " regions matching \"" + l.filter.raw +
-			"\" and any region between them; each will be deregistered and reloaded. [y/N]",
-		what: "force reload span " + span,
-		run:  func() error { return ctrl.ForceReloadSpan(sub, start, end) },
+		prompt: "Force reload the " + n + " regions matching \"" + l.filter.raw + "\" (" + where +
+			")? Each will be deregistered and reloaded; no other region is touched. [y/N]",
+		what: "force reload " + n + " regions",
+		run: func() error {
+			var errs []error
+			for _, sub := range subs {
+				if err := ctrl.ForceReloadRegions(sub, bySub[sub]); err != nil {
+					errs = append(errs, err)
+				}
+			}
+			return errors.Join(errs...)
+		},
 	}
 }

@@ -279,6 +279,10 @@ func (c *fakeController) ForceReloadSpan(sub uint64, start, end string) error {
 	return c.record(fmt.Sprintf("reload-span %d %s %s", sub, start, end))
 }
 
+func (c *fakeController) ForceReloadRegions(sub uint64, ids []uint64) error {
+	return c.record(fmt.Sprintf("reload-regions %d %v", sub, ids))
+}
+
 func (c *fakeController) Calls() []string {
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -24,6 +24,11 @@ func TestGoldenScreens(t *testing.T) {
 		{name: "help_narrow", size: [2]int{60, 40}, setup: func(h *harness) { h.press("?") }},
 		{name: "confirm_pause", setup: func(h *harness) { h.press("5", "j", "P") }},
 		{name: "confirm_reload_region", setup: func(h *harness) { h.press("2", "R") }},
+		{name: "confirm_reload_filtered", setup: func(h *harness) {
+			h.press("2", "/")
+			h.typeText("store:3")
+			h.press("enter", "R")
+		}},
 		{name: "region_detail", setup: func(h *harness) {
 			s := next(h.src.s, func(s *snapshots.State) {
 				s.Regions[2].State, s.Regions[2].LastError, s.Regions[2].RetryAttempts = snapshots.StateRetryWait, "not_leader", 1

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"context"
 	"io"
 	"strconv"
 	"strings"
@@ -28,6 +29,9 @@ type Controller interface {
 	ResumeStore(storeID uint64) error
 	ForceReloadRegion(subscription, regionID uint64) error
 	ForceReloadSpan(subscription uint64, startHex, endHex string) error
+	// ForceReloadRegions reloads exactly these regions (merging only those
+	// that touch): R on a filtered region list.
+	ForceReloadRegions(subscription uint64, regionIDs []uint64) error
 }
 
 // Options configure the UI.
@@ -50,6 +54,10 @@ type Options struct {
 	// SourceLabel names the source in the header, e.g. "replay snap.json".
 	// Empty derives it from the snapshot (PD addresses, embedded sim).
 	SourceLabel string
+	// Context, when cancelled, stops the UI at once with the terminal
+	// restored (Run returns tea.ErrProgramKilled): the command cancels it
+	// on SIGHUP, which would otherwise leave the terminal raw.
+	Context context.Context
 }
 
 // Minimum terminal size; below it the UI shows a notice instead of views
@@ -229,6 +237,9 @@ func (m Model) Idle() bool { return m.a.inflight == 0 }
 func Run(opts Options, input io.Reader, output io.Writer) error {
 	m := New(opts)
 	popts := []tea.ProgramOption{tea.WithAltScreen()}
+	if opts.Context != nil {
+		popts = append(popts, tea.WithContext(opts.Context))
+	}
 	if input != nil {
 		popts = append(popts, tea.WithInput(input))
 	}
@@ -601,6 +612,10 @@ func (a *app) openDetail(l *listView) {
 		a.detail = &detailView{sub: r.Subscription, id: r.ID}
 	case viewRetries:
 		r := a.lists[viewRetries].model.(*retriesView).row(i)
+		if r.region() == 0 {
+			a.setFlash("a range retry (a failed PD lookup) has no region to show; its span is in the row", false)
+			return
+		}
 		a.detail = &detailView{sub: r.sub(), id: r.region()}
 	case viewReloads:
 		a.detail = a.reloadDetail(a.lists[viewReloads].model.(*reloadsView), i)

@@ -346,20 +346,22 @@ func TestForceReload(t *testing.T) {
 	h.press("y")
 	require.Equal(t, "reload-span 1 "+s.Regions[7].Start+" "+s.Regions[8].End, h.ctrl.Calls()[1])
 
-	// In Regions with a filter: the span covering the matches.
+	// In Regions with a filter: exactly the matches, counted, in every
+	// subscription they are in; not a covering span, which would also
+	// reload the regions between them (store:2 matched 21 and reloaded 61).
 	h.press("2", "/")
+	h.typeText("store:1")
+	h.press("enter", "R")
+	h.requireContains(`Force reload the 8 regions matching "store:1" (2 subscriptions)?`, "no other region is touched")
+	h.press("y")
+	require.Equal(t, []string{"reload-regions 1 [2 3 4 5 6 7 16]", "reload-regions 2 [20]"}, h.ctrl.Calls()[2:])
+
+	h.press("/", "ctrl+u")
 	h.typeText("store:3")
 	h.press("enter", "R")
-	h.requireContains("Force reload span [t100_r10000, t100_r13000) of subscription 1?", `3 regions matching "store:3"`)
+	h.requireContains(`Force reload the 3 regions matching "store:3" (subscription 1)?`)
 	h.press("y")
-	require.Equal(t, "reload-span 1 "+s.Regions[10].Start+" "+s.Regions[12].End, h.ctrl.Calls()[2])
-
-	// Regions of several subscriptions have no single span.
-	h.press("/", "ctrl+u")
-	h.typeText("initialized")
-	h.press("enter", "R")
-	require.Nil(t, h.m.a.confirm)
-	h.requireContains("several subscriptions")
+	require.Equal(t, "reload-regions 1 [12 13 14]", h.ctrl.Calls()[4])
 
 	// In Retries: the region.
 	h.press("3", "R")

@@ -182,3 +182,16 @@ func TestReplayShowsRecentFlushesAndRetries(t *testing.T) {
 	h.requireContains("superseded")
 	h.requireContains("[3 Retries 7]") // the tab counts both kinds of row
 }
+
+func TestEnterOnARetry(t *testing.T) {
+	h := newHarness(t, fixtureState())
+	h.press("3", "/")
+	h.typeText("outcome:relock")
+	h.press("enter", "enter")
+	h.requireContains("Region 6", "subscription 1")
+	h.press("esc", "/", "ctrl+u")
+	h.typeText("outcome:relocate")
+	h.press("enter", "enter")
+	require.Nil(t, h.m.a.detail)
+	h.requireContains("a range retry (a failed PD lookup) has no region to show")
+}

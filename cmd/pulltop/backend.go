@@ -62,28 +62,31 @@ func (f *connFlags) register(cmd *cobra.Command, defaultLog string) {
 }
 
 // engineConfig validates the flags; every mistake is a usage error.
-func (f *connFlags) engineConfig() (engine.Config, error) {
+func (f *connFlags) engineConfig(c *cobra.Command) (engine.Config, error) {
 	cfg := engine.Config{
-		PD:         f.pd,
 		TLS:        engine.TLSConfig{CA: f.ca, Cert: f.cert, Key: f.key},
 		StaleAfter: f.staleAfter,
 		SinkPath:   f.sink,
 		OldValue:   f.oldValue,
 	}
+	pd, err := parsePDAddrs(c, f.pd, cfg.TLS.Enabled())
+	if err != nil {
+		return cfg, err
+	}
+	cfg.PD = pd
+	f.pd = pd
 	switch {
 	case f.scansPerStore < 0 || f.scansPerStore > 10000:
 		return cfg, usageError("--scans-per-store %d: must be between 1 and 10000", f.scansPerStore)
 	case f.scansPerStore > 0:
 		cfg.ScansPerStore = f.scansPerStore
-	case len(f.pd) > 0:
+	case len(pd) > 0:
 		cfg.ScansPerStore = defaultScansPerStorePD
 	default:
 		cfg.ScansPerStore = defaultScansPerStoreSim
 	}
-	for _, addr := range f.pd {
-		if !strings.Contains(addr, ":") {
-			return cfg, usageError("--pd %q: want host:port", addr)
-		}
+	if err := checkSinkPath(f.sink); err != nil {
+		return cfg, err
 	}
 	for _, spec := range f.spans {
 		span, err := engine.ParseSpan(spec)
@@ -109,12 +112,17 @@ func (f *connFlags) engineConfig() (engine.Config, error) {
 	return cfg, nil
 }
 
+// connectTimeout bounds reaching PD at start, so that an unreachable PD
+// is reported within 10 s (DESIGN §1).
+const connectTimeout = 8 * time.Second
+
 // backend is a running engine, on the embedded sim when no --pd was given.
 type backend struct {
 	sim      *sim.Sim
 	engine   *engine.Engine
 	closeLog func()
 	logPath  string
+	log      *logSink
 }
 
 func (b *backend) Close() {
@@ -129,29 +137,41 @@ func (b *backend) Close() {
 	}
 }
 
-// startBackend starts the engine. Against a real PD, confirm (if not nil)
-// is shown what the subscription will touch before anything is subscribed
-// and may refuse it.
-func startBackend(f *connFlags, confirm func(engine.Preview) error) (*backend, error) {
-	cfg, err := f.engineConfig()
+// checkFlags validates every flag of the connection, without starting
+// anything.
+func (f *connFlags) checkFlags(c *cobra.Command) (engine.Config, sim.Config, error) {
+	cfg, err := f.engineConfig(c)
+	if err != nil {
+		return cfg, sim.Config{}, err
+	}
+	var simCfg sim.Config
+	if len(cfg.PD) == 0 {
+		if simCfg, err = f.sim.config(); err != nil {
+			return cfg, simCfg, err
+		}
+	}
+	return cfg, simCfg, nil
+}
+
+// startBackend starts the sim (without --pd) and the engine. What it waits
+// for is said on notices first (stderr): PD may take seconds to answer, and
+// an operator looking at a blank terminal cannot tell waiting from hanging.
+// Against a real PD, confirm (if not nil) is shown what the subscription
+// will touch before anything is subscribed, and may refuse it.
+func startBackend(c *cobra.Command, f *connFlags, notices io.Writer, confirm func(engine.Preview) error) (*backend, error) {
+	cfg, simCfg, err := f.checkFlags(c)
 	if err != nil {
 		return nil, err
 	}
-	if len(f.pd) > 0 {
+	if len(cfg.PD) > 0 {
 		cfg.BeforeSubscribe = confirm
 	}
-	var simCfg sim.Config
-	if len(f.pd) == 0 {
-		if simCfg, err = f.sim.config(); err != nil {
-			return nil, err
-		}
-	}
-	logger, closeLog, err := openLogger(f.logFile)
+	logger, logSink, closeLog, err := openLogger(f.logFile)
 	if err != nil {
 		return nil, usageError("%v", err)
 	}
-	b := &backend{closeLog: closeLog, logPath: f.logFile}
-	if len(f.pd) == 0 {
+	b := &backend{closeLog: closeLog, logPath: f.logFile, log: logSink}
+	if len(cfg.PD) == 0 {
 		simCfg.Logger = logger.Named("sim")
 		simCfg.KeepGroundTruth = true // the engine checks it for lost rows
 		if b.sim, err = sim.Start(simCfg); err != nil {
@@ -161,8 +181,12 @@ func startBackend(f *connFlags, confirm func(engine.Preview) error) (*backend, e
 		cfg.PD = []string{b.sim.PDAddr()}
 		cfg.EmbeddedSim = true
 		cfg.GroundTruth = b.sim.Cluster()
+		fmt.Fprintf(notices, "pulltop: no --pd: watching the embedded simulated cluster (PD %s), not a real one\n", b.sim.PDAddr())
+	} else {
+		fmt.Fprintf(notices, "pulltop: connecting to PD %s (up to %s)…\n", strings.Join(cfg.PD, ","), connectTimeout)
 	}
 	cfg.Logger = logger.Named("engine")
+	cfg.ConnectTimeout = connectTimeout
 	if b.engine, err = engine.Start(cfg); err != nil {
 		b.Close()
 		if errors.Is(err, engine.ErrPDUnreachable) || errors.Is(err, errDeclined) {

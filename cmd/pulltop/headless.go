@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"os/signal"
 	"strconv"
 	"syscall"
@@ -12,6 +13,14 @@ import (
 	"github.com/spf13/cobra"
 
 	"pulltop/snapshots"
+)
+
+// Bounds on the end of a run, so that it ends at --duration plus the
+// snapshot write whatever the load: a flooded event loop gets this long to
+// answer before the last published snapshot is used instead.
+const (
+	refreshWait   = 2 * time.Second
+	sinkFlushWait = 5 * time.Second
 )
 
 func newHeadlessCommand() *cobra.Command {
@@ -26,10 +35,11 @@ func newHeadlessCommand() *cobra.Command {
 		Use:   "headless",
 		Short: "no TUI: print one status line per --interval, write a snapshot at the end, exit",
 		Long: `Run the engine without a terminal UI, like top -b: one status line per
---interval on stdout (key=value text, or JSON objects with --json), and the
-final snapshot to --snapshot. Exit status 0 after a normal run, 1 if the
-engine failed, 2 for bad flags.`,
-		Args: cobra.NoArgs,
+--interval on stdout (key=value text, or JSON objects with --json), a last
+one at the end, and the final snapshot to --snapshot. Exit status 0 after a
+normal run, 1 if the engine failed, 2 for bad flags, 130 or 143 when
+interrupted by SIGINT or SIGTERM (after the last line and the snapshot).`,
+		Args: noArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			if duration <= 0 {
 				return usageError("--duration is required and must be positive, e.g. --duration 30s")
@@ -37,63 +47,22 @@ engine failed, 2 for bad flags.`,
 			if interval <= 0 {
 				return usageError("--interval %s: must be positive", interval)
 			}
-			b, err := startBackend(&flags, announceSubscription(c.ErrOrStderr()))
-			if err != nil {
+			if _, _, err := flags.checkFlags(c); err != nil {
 				return err
 			}
-			defer b.Close()
-			ctx, stop := signal.NotifyContext(c.Context(), syscall.SIGINT, syscall.SIGTERM)
-			defer stop()
-			out := c.OutOrStdout()
-			start := time.Now()
-			// One line per interval: at t=interval, 2·interval, ... and a last
-			// one at --duration when it is not a multiple of the interval.
-			ticker := time.NewTicker(interval)
-			defer ticker.Stop()
-			deadline := start.Add(duration)
-			report := func(now time.Time) (stop bool, err error) {
-				st := b.engine.Refresh()
-				if err := writeStatus(out, st, now.Sub(start), asJSON); err != nil {
-					return true, err
-				}
-				return st.EngineError != "", nil
+			if err := checkSnapshotPath(snapshot, flags.sink); err != nil {
+				return err
 			}
-			for done := false; !done; {
-				select {
-				case <-ctx.Done():
-					done = true
-				case now := <-ticker.C:
-					stop, err := report(now)
-					if err != nil {
-						return err
-					}
-					left := deadline.Sub(now)
-					switch {
-					case stop || left < interval/10:
-						done = true
-					case left < interval:
-						ticker.Stop()
-						select {
-						case <-time.After(left):
-							if _, err := report(time.Now()); err != nil {
-								return err
-							}
-						case <-ctx.Done():
-						}
-						done = true
-					}
-				}
+			// Signals are ours from before the connection: SIGTERM while
+			// PD is slow to answer must not kill the process silently.
+			sigs := make(chan os.Signal, 1)
+			signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+			defer signal.Stop(sigs)
+			run := &headlessRun{
+				c: c, out: c.OutOrStdout(), errOut: c.ErrOrStderr(), asJSON: asJSON,
+				duration: duration, interval: interval, snapshot: snapshot, sigs: sigs,
 			}
-			final := b.engine.Refresh()
-			if snapshot != "" {
-				if err := snapshots.Save(snapshot, final); err != nil {
-					return fmt.Errorf("--snapshot: %w", err)
-				}
-			}
-			if final.EngineError != "" {
-				return fmt.Errorf("engine stopped: %s", final.EngineError)
-			}
-			return nil
+			return run.start(&flags)
 		},
 	}
 	flags.register(cmd, "")
@@ -102,6 +71,141 @@ engine failed, 2 for bad flags.`,
 	cmd.Flags().StringVar(&snapshot, "snapshot", "", "write the final snapshot to `FILE`")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print status lines as JSON objects")
 	return cmd
+}
+
+// headlessRun is one headless run: connect, report every interval until
+// --duration, a signal or an engine failure, then the last line and the
+// snapshot.
+type headlessRun struct {
+	c                  *cobra.Command
+	out, errOut        io.Writer
+	asJSON             bool
+	duration, interval time.Duration
+	snapshot           string
+	sigs               chan os.Signal
+
+	b          *backend
+	startedAt  time.Time
+	faultsSeen int
+}
+
+func (h *headlessRun) start(flags *connFlags) error {
+	type started struct {
+		b   *backend
+		err error
+	}
+	ready := make(chan started, 1)
+	go func() {
+		b, err := startBackend(h.c, flags, h.errOut, announceSubscription(h.errOut))
+		ready <- started{b, err}
+	}()
+	select {
+	case r := <-ready:
+		if r.err != nil {
+			return r.err
+		}
+		h.b = r.b
+	case sig := <-h.sigs:
+		return interrupted(sig, "while connecting; nothing was captured")
+	}
+	defer h.b.Close()
+	return h.loop()
+}
+
+func (h *headlessRun) loop() error {
+	h.startedAt = time.Now()
+	deadline := time.NewTimer(h.duration)
+	defer deadline.Stop()
+	// One line per interval: at t=interval, 2·interval, ... and the last
+	// one at the end (--duration, a signal, an engine failure).
+	ticker := time.NewTicker(h.interval)
+	defer ticker.Stop()
+	var sig os.Signal
+wait:
+	for {
+		select {
+		case sig = <-h.sigs:
+			break wait
+		case <-deadline.C:
+			break wait
+		case now := <-ticker.C:
+			if now.Sub(h.startedAt) > h.duration-h.interval/10 {
+				break wait // the last line is due now anyway
+			}
+			st := h.b.engine.RefreshWithin(refreshWait)
+			if err := h.report(st, now, ""); err != nil {
+				return err
+			}
+			if st.EngineError != "" {
+				break wait
+			}
+		}
+	}
+	return h.finish(sig)
+}
+
+// finish writes what the sink holds, prints the last line and writes the
+// snapshot. A second signal is not waited for: each step is bounded.
+func (h *headlessRun) finish(sig os.Signal) error {
+	end := time.Now()
+	_ = h.b.engine.FlushSink(sinkFlushWait) // a failure stops the engine: it is in the snapshot
+	final := h.b.engine.RefreshWithin(refreshWait)
+	how := ""
+	if sig != nil {
+		how = signalName(sig)
+	}
+	if err := h.report(final, end, how); err != nil {
+		return err
+	}
+	saved := ""
+	if h.snapshot != "" {
+		if err := snapshots.Save(h.snapshot, final); err != nil {
+			return fmt.Errorf("--snapshot: %w", err)
+		}
+		saved = "; snapshot written to " + h.snapshot
+	}
+	if final.EngineError != "" {
+		return fmt.Errorf("engine stopped: %s", snapshots.CleanString(final.EngineError))
+	}
+	if sig != nil {
+		return interrupted(sig, fmt.Sprintf("after %s (last status line above%s)", end.Sub(h.startedAt).Round(100*time.Millisecond), saved))
+	}
+	return nil
+}
+
+// report prints one status line, and on stderr the fault-script lines that
+// failed since the last one (they used to vanish in headless).
+func (h *headlessRun) report(st *snapshots.State, now time.Time, interruptedBy string) error {
+	if h.b.sim != nil {
+		errs := h.b.sim.FaultErrors()
+		for _, err := range errs[min(h.faultsSeen, len(errs)):] {
+			fmt.Fprintf(h.errOut, "pulltop: --script: fault failed: %s\n", oneLine(err.Error(), 300))
+		}
+		h.faultsSeen = len(errs)
+	}
+	return writeStatus(h.out, st, now.Sub(h.startedAt), h.asJSON, interruptedBy)
+}
+
+// interrupted is the exit of a run stopped by a signal: 128 + its number,
+// as a shell reports it (130 for SIGINT, 143 for SIGTERM).
+func interrupted(sig os.Signal, what string) error {
+	code := 1
+	if s, ok := sig.(syscall.Signal); ok {
+		code = 128 + int(s)
+	}
+	return &exitError{code: code, err: fmt.Errorf("interrupted by %s %s", signalName(sig), what)}
+}
+
+func signalName(sig os.Signal) string {
+	switch sig {
+	case syscall.SIGINT:
+		return "SIGINT"
+	case syscall.SIGTERM:
+		return "SIGTERM"
+	case syscall.SIGHUP:
+		return "SIGHUP"
+	}
+	return sig.String()
 }
 
 // status is one headless status line.
@@ -117,15 +221,22 @@ type status struct {
 	StoresCooling int     `json:"stores_cooling"`
 	StoresPaused  int     `json:"stores_paused"`
 	Stale         int     `json:"stale"`
+	SubLagMs      int64   `json:"sub_lag_ms"`
+	PDError       string  `json:"pd_error,omitempty"`
 	EngineError   string  `json:"engine_error,omitempty"`
+	Interrupted   string  `json:"interrupted,omitempty"`
 }
 
+// statusOf picks the line's numbers from a snapshot. Its strings are the
+// only ones of the State headless prints, so they are cleaned here.
 func statusOf(st *snapshots.State, elapsed time.Duration) status {
 	s := status{
 		T: elapsed.Round(100 * time.Millisecond).String(), TMs: elapsed.Milliseconds(),
 		Regions: st.Totals.Regions, Initialized: st.Totals.Initialized, LagMaxMs: st.Totals.ResolvedLagMaxMs,
 		EventsPerSec: st.Totals.EventsPerSec, Retries: len(st.Retries), Reloads: len(st.Reloads),
-		Stale: st.Totals.Stale, EngineError: st.EngineError,
+		Stale: st.Totals.Stale, SubLagMs: st.Totals.SubLagMs,
+		PDError:     snapshots.CleanString(st.Source.PDError),
+		EngineError: snapshots.CleanString(st.EngineError),
 	}
 	for _, store := range st.Stores {
 		switch store.State {
@@ -138,10 +249,12 @@ func statusOf(st *snapshots.State, elapsed time.Duration) status {
 	return s
 }
 
-// writeStatus prints the DESIGN §1 line (stale= and any engine error are
-// appended after the fixed fields, so the documented prefix stays exact).
-func writeStatus(w io.Writer, st *snapshots.State, elapsed time.Duration, asJSON bool) error {
+// writeStatus prints the DESIGN §1 line (stale=, sub_lag= and any PD or
+// engine error are appended after the fixed fields, so the documented
+// prefix stays exact).
+func writeStatus(w io.Writer, st *snapshots.State, elapsed time.Duration, asJSON bool, interruptedBy string) error {
 	s := statusOf(st, elapsed)
+	s.Interrupted = interruptedBy
 	if asJSON {
 		b, err := json.Marshal(s)
 		if err != nil {
@@ -150,11 +263,17 @@ func writeStatus(w io.Writer, st *snapshots.State, elapsed time.Duration, asJSON
 		_, err = fmt.Fprintf(w, "%s\n", b)
 		return err
 	}
-	line := fmt.Sprintf("t=%s regions=%d initialized=%d lag_max=%s events/s=%s retries=%d reloads=%d stores_cooling=%d stores_paused=%d stale=%d",
+	line := fmt.Sprintf("t=%s regions=%d initialized=%d lag_max=%s events/s=%s retries=%d reloads=%d stores_cooling=%d stores_paused=%d stale=%d sub_lag=%s",
 		s.T, s.Regions, s.Initialized, fmtLag(s.LagMaxMs), strconv.FormatFloat(s.EventsPerSec, 'f', 0, 64),
-		s.Retries, s.Reloads, s.StoresCooling, s.StoresPaused, s.Stale)
+		s.Retries, s.Reloads, s.StoresCooling, s.StoresPaused, s.Stale, fmtLag(s.SubLagMs))
+	if s.PDError != "" {
+		line += " pd_error=" + strconv.Quote(s.PDError)
+	}
 	if s.EngineError != "" {
 		line += " engine_error=" + strconv.Quote(s.EngineError)
+	}
+	if s.Interrupted != "" {
+		line += " interrupted=" + s.Interrupted
 	}
 	_, err := fmt.Fprintln(w, line)
 	return err

@@ -6,6 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
+
+	"pulltop/snapshots"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -25,6 +28,24 @@ func usageError(format string, args ...any) error {
 	return &exitError{code: 2, err: fmt.Errorf(format, args...)}
 }
 
+// maxErrorLen bounds an error message on stderr, in bytes.
+const maxErrorLen = 2000
+
+// oneLine cleans text from outside for the terminal (control sequences
+// escaped, line breaks as spaces) and cuts it to max bytes, saying how
+// much was cut.
+func oneLine(text string, max int) string {
+	total := len(text)
+	if total > max {
+		text = strings.ToValidUTF8(text[:max], "")
+	}
+	text = snapshots.CleanString(text)
+	if total > max {
+		text += fmt.Sprintf("… (%d bytes cut)", total-max)
+	}
+	return text
+}
+
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
@@ -36,7 +57,9 @@ func run(args []string, stdout, stderr *os.File) int {
 	if err == nil {
 		return 0
 	}
-	fmt.Fprintf(stderr, "pulltop: %v\n", err)
+	// Errors quote servers and files (a PD's message, a script line): one
+	// clean line, never a 50 MB echo.
+	fmt.Fprintf(stderr, "pulltop: %s\n", oneLine(err.Error(), maxErrorLen))
 	var ee *exitError
 	if errors.As(err, &ee) {
 		return ee.code

@@ -16,7 +16,7 @@ func newRootCommand(stdout, stderr io.Writer) *cobra.Command {
 every region's state and lag, the retries waiting in the heap, the merged
 reload spans and the stores in cooldown. Without --pd it starts an embedded
 simulated cluster.`,
-		Args:          cobra.NoArgs,
+		Args:          noArgs,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		RunE: func(c *cobra.Command, _ []string) error {
@@ -33,7 +33,7 @@ simulated cluster.`,
 	root.AddCommand(&cobra.Command{
 		Use:   "version",
 		Short: "print the pulltop version",
-		Args:  cobra.NoArgs,
+		Args:  noArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			fmt.Fprintf(c.OutOrStdout(), "pulltop %s\n", version)
 			return nil

@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"net"
 	"os/signal"
 	"syscall"
 	"time"
@@ -102,16 +101,16 @@ func newSimCommand() *cobra.Command {
 		Short: "run only the simulated cluster (PD + TiKV-CDC over gRPC) until Ctrl-C",
 		Long: `Run the simulated cluster until interrupted. The first line printed is
 "pd: HOST:PORT", the address to give pulltop --pd.`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			cfg, err := flags.config()
 			if err != nil {
 				return err
 			}
-			if _, _, err := net.SplitHostPort(listen); err != nil {
-				return usageError("--listen %q: want HOST:PORT, e.g. 127.0.0.1:2379", listen)
+			if err := checkListen(listen); err != nil {
+				return err
 			}
-			logger, closeLog, err := openLogger(logFile)
+			logger, _, closeLog, err := openLogger(logFile)
 			if err != nil {
 				return usageError("%v", err)
 			}

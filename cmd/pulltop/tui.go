@@ -1,9 +1,12 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
+	"os/signal"
 	"path/filepath"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -14,7 +17,7 @@ import (
 
 // defaultLogFile is where the TUI logs when --log-file is not given: the
 // terminal belongs to the UI, and an incident tool's action log is worth
-// keeping.
+// keeping. (runTUI falls back to a temp dir when it cannot be written.)
 func defaultLogFile() string {
 	dir, err := snapshots.DefaultDir()
 	if err != nil {
@@ -23,41 +26,73 @@ func defaultLogFile() string {
 	return filepath.Join(dir, "pulltop.log")
 }
 
-// saveSnapshot writes a snapshot to the state directory (ctrl+s).
-func saveSnapshot(st *snapshots.State) (string, error) {
-	dir, err := snapshots.DefaultDir()
-	if err != nil {
-		return "", err
+// snapshotSaver saves ctrl+s snapshots in dir, never overwriting one (two
+// saves in one second get two files: a snapshot is evidence).
+func snapshotSaver(dir string) func(*snapshots.State) (string, error) {
+	return func(st *snapshots.State) (string, error) {
+		if dir == "" {
+			return "", errors.New("no state directory to save in (see the notice at start)")
+		}
+		return snapshots.SaveNew(dir, time.Now(), st)
 	}
-	// Two saves in one second get two files: a snapshot is evidence.
-	return snapshots.SaveNew(dir, time.Now(), st)
 }
 
 // runTUI is the root command: the engine (on the embedded sim without
 // --pd) under the terminal UI.
 func runTUI(c *cobra.Command, flags *connFlags) error {
-	if flags.logFile != "" {
-		if err := os.MkdirAll(filepath.Dir(flags.logFile), 0o755); err != nil {
-			return usageError("--log-file %s: %v", flags.logFile, err)
+	stderr := c.ErrOrStderr()
+	dir, notice := stateDir()
+	if notice != "" {
+		fmt.Fprintf(stderr, "pulltop: %s\n", notice)
+	}
+	switch {
+	case c.Flags().Changed("log-file"):
+		if flags.logFile != "" {
+			if err := os.MkdirAll(filepath.Dir(flags.logFile), 0o700); err != nil {
+				return usageError("--log-file %s: %v", flags.logFile, err)
+			}
 		}
+	case dir != "":
+		flags.logFile = filepath.Join(dir, "pulltop.log")
+	default:
+		flags.logFile = "" // no writable place: no log, as the notice said
 	}
 	confirm := askToSubscribe(c.InOrStdin(), c.OutOrStdout())
 	if flags.yes {
 		confirm = nil
 	}
-	b, err := startBackend(flags, confirm)
+	b, err := startBackend(c, flags, stderr, confirm)
 	if err != nil {
 		return err
 	}
 	defer b.Close()
-	opts := ui.Options{Source: b.engine, SaveSnapshot: saveSnapshot}
+	// SIGHUP (the terminal went away, or kill -HUP) must still restore the
+	// terminal: bubbletea handles SIGINT and SIGTERM itself, not SIGHUP.
+	ctx, stop := signal.NotifyContext(c.Context(), syscall.SIGHUP)
+	defer stop()
+	opts := ui.Options{Source: b.engine, SaveSnapshot: snapshotSaver(dir), Context: ctx}
 	if flags.readOnly {
 		opts.ReadOnlyReason = "--read-only: operator actions are disabled"
 	} else {
 		opts.Controller = b.engine
 	}
-	if err := ui.Run(opts, nil, nil); err != nil {
-		return fmt.Errorf("terminal UI: %w", err)
+	uiErr := ui.Run(opts, nil, nil)
+	// The terminal is ours again: now say what went wrong meanwhile.
+	if p := b.log.problem(); p != "" {
+		fmt.Fprintf(stderr, "pulltop: %s\n", p)
+	}
+	if ctx.Err() != nil {
+		_ = b.engine.FlushSink(sinkFlushWait)
+		return &exitError{code: 128 + int(syscall.SIGHUP), err: errors.New("terminal hung up (SIGHUP); the terminal was restored")}
+	}
+	if uiErr != nil {
+		return fmt.Errorf("terminal UI: %w", uiErr)
+	}
+	if err := b.engine.FlushSink(sinkFlushWait); err != nil {
+		return err
+	}
+	if err := b.engine.Err(); err != nil {
+		return fmt.Errorf("engine stopped: %w", err)
 	}
 	return nil
 }
@@ -80,7 +115,7 @@ func newReplayCommand() *cobra.Command {
 			return ui.Run(ui.Options{
 				Source:         staticSource{st},
 				ReadOnlyReason: fmt.Sprintf("replay of %s: a saved snapshot, actions are disabled", filepath.Base(args[0])),
-				SaveSnapshot:   saveSnapshot,
+				SaveSnapshot:   snapshotSaver(replayStateDir()),
 			}, nil, nil)
 		},
 	}
@@ -90,3 +125,10 @@ func newReplayCommand() *cobra.Command {
 type staticSource struct{ st *snapshots.State }
 
 func (s staticSource) Snapshot() *snapshots.State { return s.st }
+
+// replayStateDir is where ctrl+s saves during a replay; "" when there is
+// no writable state directory.
+func replayStateDir() string {
+	dir, _ := stateDir()
+	return dir
+}

@@ -4,6 +4,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -353,6 +354,19 @@ func (c *cluster) ForceReloadRegion(sub, id uint64) error {
 			}
 		}
 		return "", fmt.Errorf("unknown region %d in subscription %d", id, sub)
+	})
+}
+
+func (c *cluster) ForceReloadRegions(sub uint64, ids []uint64) error {
+	return c.act("force-reload", fmt.Sprintf("%d regions (subscription %d)", len(ids), sub), func() (string, error) {
+		n := 0
+		for _, r := range c.regions {
+			if r.sub == sub && slices.Contains(ids, r.id) {
+				c.reload(r, snapshots.ReasonForceReload, c.now())
+				n++
+			}
+		}
+		return fmt.Sprintf("ok: %d regions", n), nil
 	})
 }
 
