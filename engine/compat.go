@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/pingcap/kvproto/pkg/metapb"
+
+	"pulltop/snapshots"
 )
 
 // MinTiKVVersion is the oldest TiKV pulltop subscribes to: TiCDC's minimum
@@ -92,7 +94,7 @@ func (e *Engine) learnStoreMeta(s *metapb.Store) {
 		return
 	}
 	st := e.learnStore(s.GetId(), s.GetAddress())
-	st.version = s.GetVersion()
+	st.version = snapshots.CleanString(s.GetVersion()) // PD's words: text from outside
 	if err := checkTiKVVersion(s); err != nil {
 		e.fatal(err)
 	}

@@ -273,14 +273,14 @@ func (e *Engine) handleStreamFailure(w *streamWorker, err error) {
 		// only resolves or routes inside the cluster. Say so once.
 		detail = fmt.Sprintf("cannot reach TiKV store %d at %s from this host: %s — the advertise address must be reachable from where pulltop runs",
 			w.storeID, w.addr, why)
-		if st != nil && st.lastErr != detail {
+		if st != nil && st.lastErr != snapshots.CleanString(detail) {
 			e.logger.Warn(detail, zap.Error(err))
 		}
 	} else {
 		e.logger.Info("store stream failed", zap.Uint64("store", w.storeID), zap.Duration("cooldown", cooldown), zap.Error(err))
 	}
 	if st != nil {
-		st.lastErr, st.lastErrAt = detail, time.Now()
+		st.lastErr, st.lastErrAt = snapshots.CleanString(detail), time.Now() // carries text from outside
 	}
 	regions := make([]*regionState, 0, len(w.regions))
 	for _, r := range w.regions {

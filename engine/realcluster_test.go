@@ -236,7 +236,7 @@ func startSecondClient(t *testing.T, s *sim.Sim, ctx context.Context) *secondCli
 func TestSecondClientNeverBusyOrCongested(t *testing.T) {
 	run := func(scansPerStore int) (busy, congested int) {
 		s, err := sim.Start(sim.Config{Stores: 2, Regions: 200, WriteRate: 2000, MinTsInterval: 100 * time.Millisecond,
-			PendingScanLimit: 40, ScanConcurrency: 2, InterleaveScan: true, ScanDelay: 20 * time.Millisecond,
+			PendingScanLimit: 40, ScanConcurrency: 2, InterleaveScan: true, ScanDelay: 50 * time.Millisecond,
 			SinkMemoryQuota: 8 << 20, KeepGroundTruth: true})
 		require.NoError(t, err)
 		defer s.Close()
@@ -246,6 +246,14 @@ func TestSecondClientNeverBusyOrCongested(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
 		// The second client arrives while pulltop's initial scans run.
+		require.Eventually(t, func() bool {
+			for _, id := range s.Cluster().StoreIDs() {
+				if s.Cluster().PendingScans(id) < min(scansPerStore, 4) {
+					return false
+				}
+			}
+			return true
+		}, 20*time.Second, time.Millisecond, "pulltop's scans under way")
 		sc := startSecondClient(t, s, ctx)
 		require.Eventually(t, func() bool { return allInitialized(200)(eng.Refresh()) }, 60*time.Second, 50*time.Millisecond)
 		for {

@@ -1007,3 +1007,7 @@ func (c *Cluster) ScanningDownstreams(regionID uint64) int {
 	}
 	return n
 }
+
+// PendingScans is how many registrations of a store wait for or run their
+// initial scan: what TiKV compares with its pending-scan limit.
+func (c *Cluster) PendingScans(store uint64) int { return c.pendingScans(store) }
