@@ -6,13 +6,16 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/spf13/cobra"
 	"go.uber.org/zap"
 
 	"pulltop/engine"
+	"pulltop/metrics"
 	"pulltop/sim"
+	"pulltop/snapshots"
 )
 
 // connFlags are the connection flags of the root and headless commands.
@@ -27,6 +30,7 @@ type connFlags struct {
 	staleAfter time.Duration
 	sink       string
 	logFile    string
+	metrics    string
 	sim        simFlags
 
 	// A safe guest on a real cluster (issue 12).
@@ -58,6 +62,7 @@ func (f *connFlags) register(cmd *cobra.Command, defaultLog string) {
 	fs.IntVar(&f.scansPerStore, "scans-per-store", 0, fmt.Sprintf("initial scans pulltop runs at once per store (default %d with --pd, %d on the embedded cluster)", defaultScansPerStorePD, defaultScansPerStoreSim))
 	fs.BoolVar(&f.oldValue, "old-value", false, "ask TiKV for old values (costs TiKV a read per prewrite; pulltop does not need them)")
 	fs.BoolVar(&f.yes, "yes", false, "with --pd: subscribe without asking first")
+	fs.StringVar(&f.metrics, "metrics-addr", "", "serve Prometheus metrics on http://`HOST:PORT`/metrics (and the latest snapshot on /snapshot)")
 	f.sim.register(cmd)
 }
 
@@ -109,6 +114,11 @@ func (f *connFlags) engineConfig(c *cobra.Command) (engine.Config, error) {
 	if _, err := cfg.TLS.Load(); err != nil {
 		return cfg, usageError("%v", err)
 	}
+	if f.metrics != "" {
+		if err := metrics.ParseAddr(f.metrics); err != nil {
+			return cfg, usageError("%v", err)
+		}
+	}
 	return cfg, nil
 }
 
@@ -116,16 +126,33 @@ func (f *connFlags) engineConfig(c *cobra.Command) (engine.Config, error) {
 // is reported within 10 s (DESIGN §1).
 const connectTimeout = 8 * time.Second
 
-// backend is a running engine, on the embedded sim when no --pd was given.
+// backend is a running engine, on the embedded sim when no --pd was given,
+// and its --metrics-addr server.
 type backend struct {
 	sim      *sim.Sim
 	engine   *engine.Engine
+	metrics  *metrics.Server
 	closeLog func()
 	logPath  string
 	log      *logSink
 }
 
+// engineSource is the metrics' view of the engine: nothing until it started
+// (the metrics address is bound first, so a port in use fails before the
+// engine connects anywhere).
+type engineSource struct{ engine atomic.Pointer[engine.Engine] }
+
+func (s *engineSource) Snapshot() *snapshots.State {
+	if e := s.engine.Load(); e != nil {
+		return e.Snapshot()
+	}
+	return nil
+}
+
 func (b *backend) Close() {
+	if b.metrics != nil {
+		_ = b.metrics.Close()
+	}
 	if b.engine != nil {
 		b.engine.Close()
 	}
@@ -171,6 +198,14 @@ func startBackend(c *cobra.Command, f *connFlags, notices io.Writer, confirm fun
 		return nil, usageError("%v", err)
 	}
 	b := &backend{closeLog: closeLog, logPath: f.logFile, log: logSink}
+	var metricsSource engineSource
+	if f.metrics != "" {
+		if b.metrics, err = metrics.Listen(f.metrics, &metricsSource, zap.NewStdLog(logger.Named("metrics"))); err != nil {
+			b.Close()
+			return nil, usageError("%v", err)
+		}
+		logger.Info("serving metrics", zap.String("addr", b.metrics.Addr()))
+	}
 	if len(cfg.PD) == 0 {
 		simCfg.Logger = logger.Named("sim")
 		simCfg.KeepGroundTruth = true // the engine checks it for lost rows
@@ -194,6 +229,7 @@ func startBackend(c *cobra.Command, f *connFlags, notices io.Writer, confirm fun
 		}
 		return nil, fmt.Errorf("starting the engine: %w", err)
 	}
+	metricsSource.engine.Store(b.engine)
 	logger.Info("pulltop started", zap.Strings("pd", cfg.PD), zap.Bool("embedded_sim", cfg.EmbeddedSim), zap.Uint64("start_ts", b.engine.StartTs()))
 	return b, nil
 }

@@ -4,7 +4,6 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -47,6 +46,13 @@ func (st *shellTUI) stderr(t *testing.T) string {
 	return string(b)
 }
 
+// quit presses q and returns the screen once the shell reports the exit.
+func (st *shellTUI) quit() string {
+	return st.s.SendAndWaitFunc("q", "pulltop's exit reported", exitReport.MatchString)
+}
+
+var exitReport = regexp.MustCompile(`PULLTOP-EXITED \d+`)
+
 func (st *shellTUI) waitExit(t *testing.T) string {
 	t.Helper()
 	return st.s.WaitForMatch(regexp.MustCompile(`PULLTOP-EXITED \d+`))
@@ -80,20 +86,18 @@ func TestTUILogFileFailureStaysOffScreen(t *testing.T) {
 		t.Skip("no /dev/full")
 	}
 	st := startShellTUI(t, []string{"XDG_STATE_HOME=" + t.TempDir()}, "--regions", "8", "--log-file", "/dev/full")
-	st.s.WaitFor("Overview")
-	// Operator actions are logged: pause and resume store 1.
-	st.s.Send("5")
-	st.s.WaitFor("ADDRESS")
-	settle(st.s)
-	st.s.Send("P")
-	st.s.WaitFor("Pause store 1")
-	st.s.Send("y")
-	st.s.WaitFor("pause store 1: done")
-	screen := st.s.Capture()
+	st.s.Ready(tab(1))
+	// Operator actions are logged: pause and resume store 1. The first
+	// frames come before the first snapshot with stores, where P would
+	// find no store: the evidence is store 1's row.
+	st.s.SendAndWaitFunc("5", "the Stores view with store 1", func(screen string) bool {
+		return strings.Contains(screen, tab(5)) && storeRow(screen, "1", "UP")
+	})
+	st.s.SendAndWait("P", "Pause store 1")
+	screen := st.s.SendAndWait("y", "pause store 1: done")
 	require.NotContains(t, screen, "write error")
 	require.NotContains(t, screen, "no space left")
-	st.s.Send("q")
-	require.Contains(t, st.waitExit(t), "PULLTOP-EXITED 0")
+	require.Contains(t, st.quit(), "PULLTOP-EXITED 0")
 	require.Regexp(t, `pulltop: --log-file /dev/full: \d+ log writes failed; first: .*no space left on device`, st.stderr(t))
 }
 
@@ -103,12 +107,10 @@ func TestTUILogFileFailureStaysOffScreen(t *testing.T) {
 func TestTUIUnwritableHomeFallsBack(t *testing.T) {
 	tmp := t.TempDir()
 	st := startShellTUI(t, []string{"HOME=/proc/pulltop-no-home", "XDG_STATE_HOME=", "TMPDIR=" + tmp}, "--regions", "8")
-	st.s.WaitFor("Overview")
+	st.s.Ready(tab(1))
 	dir := filepath.Join(tmp, "pulltop-"+itoa(uint64(os.Getuid())))
-	st.s.Send("C-s")
-	st.s.WaitFor("snapshot saved to " + dir)
-	st.s.Send("q")
-	require.Contains(t, st.waitExit(t), "PULLTOP-EXITED 0")
+	st.s.SendAndWait("C-s", "snapshot saved to "+dir)
+	require.Contains(t, st.quit(), "PULLTOP-EXITED 0")
 	require.Contains(t, st.stderr(t), "pulltop: cannot use the state directory (")
 	require.Contains(t, st.stderr(t), "logs and ctrl+s snapshots go to "+dir)
 	fi, err := os.Stat(dir)
@@ -138,46 +140,19 @@ func TestTUIPDErrorAndExactReloadInTmux(t *testing.T) {
 	script := filepath.Join(t.TempDir(), "faults.txt")
 	require.NoError(t, os.WriteFile(script, []byte("at 2s pd-down for 1h\n"), 0o600))
 	s, _ := startTUI(t, "--regions", "12", "--script", script)
-	s.WaitFor("Overview")
+	s.Ready(tab(1))
 	s.WaitForFunc("PD's error on the Overview", 20*time.Second, func(screen string) bool {
 		return strings.Contains(screen, "PD             NOT ANSWERING")
 	})
-	s.Send("2")
-	s.WaitFor("REGION")
-	settle(s)
-	s.Send("/")
-	s.Type("store:1")
-	s.Send("Enter")
-	screen := s.WaitForMatch(regexp.MustCompile(`filter "store:1": (\d+) of 12 regions match`))
-	n := regexp.MustCompile(`filter "store:1": (\d+) of 12`).FindStringSubmatch(screen)[1]
-	settle(s)
-	s.Send("R")
-	s.WaitFor("Force reload the " + n + ` regions matching "store:1" (subscription 1)?`)
-	s.Send("n")
-	s.WaitFor("cancelled")
-	s.Send("q")
-	require.Equal(t, 0, s.WaitExit(10*time.Second))
+	s.SendAndWait("2", tab(2), "REGION")
+	s.SendAndWait("/", "/█")
+	s.TypeAndWait("store:1", "/store:1█")
+	matched := regexp.MustCompile(`filter "store:1": ([1-9]\d*) of 12 regions match`)
+	screen := s.SendAndWaitFunc("Enter", "store 1's regions matched", matched.MatchString)
+	n := matched.FindStringSubmatch(screen)[1]
+	s.SendAndWait("R", "Force reload the "+n+` regions matching "store:1" (subscription 1)?`)
+	s.SendAndWait("n", "cancelled")
+	require.Equal(t, 0, s.SendAndExit("q", 10*time.Second))
 }
 
 func runCmd(name string, args ...string) error { return osexec.Command(name, args...).Run() }
-
-var snapshotNo = regexp.MustCompile(`snapshot #(\d+) `)
-
-// settle waits until the UI has drawn two more snapshots: a key sent right
-// after a view switch is sometimes lost (seen with the binary before this
-// change too), so the next key waits for evidence that the UI is idle.
-func settle(s *tmuxtest.Session) {
-	m := snapshotNo.FindStringSubmatch(s.Capture())
-	if m == nil {
-		return
-	}
-	n, _ := strconv.Atoi(m[1])
-	s.WaitForFunc("two more snapshots drawn", 10*time.Second, func(screen string) bool {
-		m := snapshotNo.FindStringSubmatch(screen)
-		k := 0
-		if m != nil {
-			k, _ = strconv.Atoi(m[1])
-		}
-		return k >= n+2
-	})
-}

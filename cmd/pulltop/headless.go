@@ -109,6 +109,11 @@ func (h *headlessRun) start(flags *connFlags) error {
 		return interrupted(sig, "while connecting; nothing was captured")
 	}
 	defer h.b.Close()
+	if h.b.metrics != nil {
+		// On stderr: stdout is the status lines'. With port 0 this is
+		// where the chosen port shows.
+		fmt.Fprintf(h.errOut, "metrics: http://%s/metrics\n", h.b.metrics.Addr())
+	}
 	return h.loop()
 }
 

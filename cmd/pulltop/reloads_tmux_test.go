@@ -46,24 +46,21 @@ func TestReloadsViewUnderSplitStormInTmux(t *testing.T) {
 	script := filepath.Join(t.TempDir(), "storm.txt")
 	require.NoError(t, os.WriteFile(script, []byte("every 20ms split random\nat 2s kill-stream 1\nat 4s kill-stream 2\n"), 0o644))
 	s, _ := startTUI(t, "--regions", "24", "--pd-lag", "300ms", "--script", script)
-	s.WaitFor("Overview", "embedded sim")
+	s.Ready(tab(1), "embedded sim")
 
-	s.Send("4")
-	s.WaitFor("[4 Reloads", "STATE", "MERGED")
+	s.SendAndWait("4", "[4 Reloads", "STATE", "MERGED")
 	// Only flushes that merged several requests: a filter, so they stay on
 	// screen however many single ones come after them.
-	s.Send("/")
-	s.Type("state:flushed merged>1")
-	s.Send("Enter")
-	s.WaitFor(`filter "state:flushed merged>1"`)
+	s.SendAndWait("/", "/█")
+	s.TypeAndWait("state:flushed merged>1", "/state:flushed merged>1█")
+	s.SendAndWait("Enter", `filter "state:flushed merged>1"`)
 	s.WaitForFunc("a flush that merged more than one request", 60*time.Second, func(screen string) bool {
 		rows := reloadRows(screen)
 		return len(rows) > 0 && rows[0].state == "flushed" && rows[0].merged > 1
 	})
 
 	// Freeze, so the row read is the row enter opens.
-	s.Send("Space")
-	screen := s.WaitFor("FROZEN")
+	screen := s.SendAndWait("Space", "FROZEN")
 	rows := reloadRows(screen)
 	require.NotEmpty(t, rows, screen)
 	for _, r := range rows {
@@ -71,8 +68,12 @@ func TestReloadsViewUnderSplitStormInTmux(t *testing.T) {
 		require.Greater(t, r.merged, 1, "the filter keeps merges only:\n%s", screen)
 	}
 	top := rows[0]
-	s.Send("g", "Enter")
-	detail := s.WaitFor("Reload flush", "ABSORBED", "merged span")
+	if !strings.HasPrefix(firstReloadLine(screen), ">") {
+		s.SendAndWaitFunc("g", "the cursor on the top row", func(screen string) bool {
+			return strings.HasPrefix(firstReloadLine(screen), ">")
+		})
+	}
+	detail := s.SendAndWait("Enter", "Reload flush", "ABSORBED", "merged span")
 	require.Contains(t, detail, "merged span    "+top.span, "the detail is of the selected flush")
 	require.Contains(t, detail, "merged from    "+strconv.Itoa(top.merged)+" requests")
 	// The picture: one bar per absorbed span, and the merged span's own.
@@ -89,12 +90,9 @@ func TestReloadsViewUnderSplitStormInTmux(t *testing.T) {
 	require.Regexp(t, `(?m)^\s+merged\s+█+\s+\[`, detail)
 
 	// Back to the list, thaw, and the fired retries with their outcome.
-	s.Send("Escape")
-	s.WaitForFunc("the list again", 5*time.Second, func(screen string) bool { return !strings.Contains(screen, "ABSORBED") })
-	s.Send("Space")
-	s.WaitForFunc("live again", 5*time.Second, func(screen string) bool { return !strings.Contains(screen, "FROZEN") })
-	s.Send("3")
-	s.WaitFor("[3 Retries", "OUTCOME")
+	s.SendAndWaitFunc("Escape", "the list again", func(screen string) bool { return !strings.Contains(screen, "ABSORBED") })
+	s.SendAndWaitFunc("Space", "live again", func(screen string) bool { return !strings.Contains(screen, "FROZEN") })
+	s.SendAndWait("3", "[3 Retries", "OUTCOME")
 	s.WaitForFunc("retries that fired and sent their range to reload", 30*time.Second, func(screen string) bool {
 		for _, line := range strings.Split(screen, "\n") {
 			if f := strings.Fields(strings.TrimPrefix(line, ">")); len(f) > 3 && f[1] == "ago" && f[2] == "reload" {
@@ -104,8 +102,18 @@ func TestReloadsViewUnderSplitStormInTmux(t *testing.T) {
 		return false
 	})
 
-	s.Send("q")
-	require.Equal(t, 0, s.WaitExit(10*time.Second))
+	require.Equal(t, 0, s.SendAndExit("q", 10*time.Second))
+}
+
+// firstReloadLine is the first row of the Reloads view, as drawn.
+func firstReloadLine(screen string) string {
+	for _, line := range strings.Split(screen, "\n") {
+		f := strings.Fields(strings.TrimPrefix(line, ">"))
+		if len(f) >= 8 && (f[1] == "waiting" || f[1] == "flushed") {
+			return line
+		}
+	}
+	return ""
 }
 
 // Headless --snapshot carries the recent flushes and fired retries, and
@@ -128,13 +136,10 @@ func TestHeadlessSnapshotCarriesRecentFlushesAndReplayShowsThem(t *testing.T) {
 	}
 
 	s, _ := startTUI(t, "replay", path)
-	s.WaitFor("replay of s.json")
-	s.Send("4")
-	screen := s.WaitFor("[4 Reloads", "STATE")
+	s.Ready("replay of s.json", tab(1))
+	screen := s.SendAndWait("4", "[4 Reloads", "STATE")
 	require.Contains(t, screen, " flushed ")
-	s.Send("3")
-	screen = s.WaitFor("[3 Retries", "OUTCOME")
+	screen = s.SendAndWait("3", "[3 Retries", "OUTCOME")
 	require.Regexp(t, ` ago (reload|relock|relocate|superseded) `, screen)
-	s.Send("q")
-	require.Equal(t, 0, s.WaitExit(10*time.Second))
+	require.Equal(t, 0, s.SendAndExit("q", 10*time.Second))
 }

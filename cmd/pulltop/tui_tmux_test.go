@@ -1,9 +1,9 @@
 package main
 
 import (
-	"flag"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -14,9 +14,6 @@ import (
 	"pulltop/internal/tmuxtest"
 	"pulltop/snapshots"
 )
-
-var screenshots = flag.String("screenshots", "",
-	"write plain-text screenshots of the real pulltop's views to this directory (e.g. ../../docs/screenshots)")
 
 // startTUI runs the real pulltop binary in tmux at 120×40 with its state
 // and logs in a temporary directory.
@@ -41,70 +38,59 @@ func TestTUIInTmux(t *testing.T) {
 	require.NoError(t, os.WriteFile(script, []byte("at 1s stop-store 3\nat 4s start-store 3\n"), 0o644))
 	s, state := startTUI(t, "--regions", "24", "--script", script)
 
-	s.WaitFor("Overview", "embedded sim")
-	s.Send("5")
+	s.Ready(tab(1), "embedded sim")
+	s.SendAndWait("5", tab(5))
 	s.WaitForFunc("store 3 failing while stopped", 15*time.Second, func(screen string) bool {
 		return storeRow(screen, "3", "COOLDOWN") || storeRow(screen, "3", "DOWN")
 	})
-	s.Send("2")
+	s.SendAndWait("2", tab(2))
 	s.WaitForFunc("all 24 regions initialized after start-store", 30*time.Second, func(screen string) bool {
 		return strings.Count(screen, "INITIALIZED") == 24
 	})
 
 	// Pause store 1 from the Stores view (the cursor starts on it).
-	s.Send("5")
-	s.WaitFor("ADDRESS")
-	s.Send("P")
-	s.WaitFor("Pause store 1")
-	s.Send("y")
-	s.WaitForFunc("store 1 paused", 10*time.Second, func(screen string) bool { return storeRow(screen, "1", "PAUSED") })
-	s.Send("2", "/")
-	s.Type("store:1")
-	s.Send("Enter")
+	s.SendAndWait("5", tab(5), "ADDRESS")
+	s.SendAndWait("P", "Pause store 1", "[y/N]")
+	s.SendAndWaitFunc("y", "store 1 paused", func(screen string) bool { return storeRow(screen, "1", "PAUSED") })
+	s.SendAndWait("2", tab(2))
+	s.SendAndWait("/", "/█")
+	s.TypeAndWait("store:1", "/store:1█")
+	s.SendAndWait("Enter", `filter "store:1"`)
 	s.WaitForFunc("store 1's regions parked", 10*time.Second, func(screen string) bool {
 		return strings.Contains(screen, "PARKED") && !strings.Contains(screen, "INITIALIZED")
 	})
-	// Escape alone (a key right after it would read as Alt+key).
-	s.Send("Escape")
-	s.WaitForFunc("filter cleared", 5*time.Second, func(screen string) bool { return !strings.Contains(screen, `filter "store:1"`) })
-	s.Send("5")
-	s.WaitFor("PAUSED")
-	s.Send("P")
-	s.WaitFor("Resume store 1")
-	s.Send("y")
-	s.WaitForFunc("store 1 up again", 10*time.Second, func(screen string) bool { return storeRow(screen, "1", "UP") })
-	s.Send("2")
+	s.SendAndWaitFunc("Escape", "filter cleared", func(screen string) bool { return !strings.Contains(screen, `filter "store:1"`) })
+	s.SendAndWait("5", tab(5), "PAUSED")
+	s.SendAndWait("P", "Resume store 1", "[y/N]")
+	s.SendAndWaitFunc("y", "store 1 up again", func(screen string) bool { return storeRow(screen, "1", "UP") })
+	s.SendAndWait("2", tab(2))
 	s.WaitForFunc("all initialized after resume", 20*time.Second, func(screen string) bool {
 		return strings.Count(screen, "INITIALIZED") == 24
 	})
 
 	// Force-reload the selected region and follow it in its detail view.
-	s.Send("g", "R")
-	s.WaitFor("Force reload region")
-	s.Send("y")
-	s.WaitFor("force reload region")
-	s.Send("Enter")
+	screen := s.SendAndWait("R", "Force reload region", "[y/N]")
+	target := regexp.MustCompile(`Force reload region (\d+)`).FindStringSubmatch(screen)[1]
+	s.SendAndWait("y", "force reload region "+target)
+	s.SendAndWait("Enter", "detail of region "+target)
 	s.WaitForFunc("the region through reload-wait back to initialized", 15*time.Second, func(screen string) bool {
 		return strings.Contains(screen, "INITIALIZED -> RELOAD-WAIT") && strings.Contains(screen, "-> INITIALIZED")
 	})
-	s.Send("Escape")
+	s.SendAndWaitFunc("Escape", "back on the Regions list", func(screen string) bool {
+		return !strings.Contains(screen, "detail of region") && strings.Contains(screen, tab(2))
+	})
 
 	// Freeze, then thaw.
-	s.Send("Space")
-	s.WaitFor("FROZEN")
+	s.SendAndWait("Space", "FROZEN")
 	s.WaitFor("updates behind")
-	s.Send("Space")
-	s.WaitForFunc("live again", 5*time.Second, func(screen string) bool { return !strings.Contains(screen, "FROZEN") })
+	s.SendAndWaitFunc("Space", "live again", func(screen string) bool { return !strings.Contains(screen, "FROZEN") })
 
 	// A tiny terminal gets a notice, never a panic; the views come back.
-	s.Resize(20, 5)
-	s.WaitForFunc("too-small notice", 5*time.Second, func(screen string) bool { return strings.Contains(screen, "too small") })
-	s.Resize(120, 40)
-	s.WaitFor("Regions")
+	s.ResizeAndWait(20, 5, "too-small notice", func(screen string) bool { return strings.Contains(screen, "too small") })
+	s.ResizeAndWait(120, 40, "the Regions view again", func(screen string) bool { return strings.Contains(screen, tab(2)) })
 
 	// ctrl+s saves a snapshot under $XDG_STATE_HOME/pulltop and says where.
-	s.Send("C-s")
-	s.WaitFor(filepath.Join(state, "pulltop"))
+	s.SendAndWait("C-s", filepath.Join(state, "pulltop"))
 	files, err := filepath.Glob(filepath.Join(state, "pulltop", "pulltop-*.json"))
 	require.NoError(t, err)
 	require.Len(t, files, 1)
@@ -112,25 +98,15 @@ func TestTUIInTmux(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, st.Regions, 24)
 
-	if *screenshots != "" {
-		require.NoError(t, tmuxtest.CaptureScreens(s, *screenshots, []tmuxtest.Shot{
-			{Name: "overview", Keys: []string{"1"}, Want: []string{"Subscriptions"}},
-			{Name: "regions", Keys: []string{"2"}, Want: []string{"REGION"}},
-			{Name: "retries", Keys: []string{"3"}, Want: []string{"3 Retries"}},
-			{Name: "reloads", Keys: []string{"4"}, Want: []string{"4 Reloads"}},
-			{Name: "stores", Keys: []string{"5"}, Want: []string{"ADDRESS"}},
-			{Name: "events", Keys: []string{"6"}, Want: []string{"6 Events"}},
-			{Name: "actions", Keys: []string{"7"}, Want: []string{"pause-store"}},
-			{Name: "help", Keys: []string{"?"}, Want: []string{"help"}},
-			{Name: "region-detail", Keys: []string{"?", "2", "g", "Enter"}, Want: []string{"HISTORY"}},
-		}))
-		s.Send("Escape")
-		s.WaitFor("REGION")
-	}
-
-	s.Send("q")
-	require.Equal(t, 0, s.WaitExit(10*time.Second))
+	require.Equal(t, 0, s.SendAndExit("q", 10*time.Second))
 }
+
+// tab is the header's marker of view n as the active view: "[2 Regions".
+func tab(n int) string {
+	return "[" + strconv.Itoa(n) + " " + viewNames[n-1]
+}
+
+var viewNames = []string{"Overview", "Regions", "Retries", "Reloads", "Stores", "Events", "Actions"}
 
 // storeRow reports whether the Stores view shows the store in that state.
 func storeRow(screen, id, state string) bool {
@@ -153,23 +129,24 @@ func TestReplayInTmux(t *testing.T) {
 	require.NoError(t, err)
 
 	s, _ := startTUI(t, "replay", path)
-	s.WaitFor("replay of s.json")
-	s.Send("2")
-	screen := s.WaitFor("REGION")
+	s.Ready("replay of s.json", tab(1))
+	screen := s.SendAndWait("2", tab(2), "REGION")
 	for _, r := range st.Regions {
 		require.Contains(t, screen, " "+itoa(r.ID)+" ", "region %d from the file", r.ID)
 	}
-	s.Send("R")
-	s.WaitFor("actions are disabled")
-	s.Send("5")
-	screen = s.WaitFor("ADDRESS")
+	s.SendAndWait("R", "actions are disabled")
+	screen = s.SendAndWait("5", tab(5), "ADDRESS")
 	for _, store := range st.Stores {
 		require.Contains(t, screen, store.Addr)
 	}
-	s.Send("P")
-	s.WaitFor("actions are disabled")
-	s.Send("q")
-	require.Equal(t, 0, s.WaitExit(10*time.Second))
+	// R's explanation stays a few seconds; P's must be its own.
+	s.WaitForFunc("R's explanation gone", 15*time.Second, func(screen string) bool {
+		return !strings.Contains(screen, "actions are disabled")
+	})
+	s.SendAndWaitFunc("P", "P explains instead of asking", func(screen string) bool {
+		return strings.Contains(screen, "actions are disabled") && !strings.Contains(screen, "[y/N]")
+	})
+	require.Equal(t, 0, s.SendAndExit("q", 10*time.Second))
 }
 
 func itoa(v uint64) string { return strconv.FormatUint(v, 10) }

@@ -7,11 +7,15 @@
 // touch the user's tmux and cleanup kills only what the test started.
 // Waiting is always "poll the screen until the text appears or a deadline
 // passes", never a fixed sleep.
+//
+// Input goes only through SendAndWait, TypeAndWait and ResizeAndWait, each
+// with the evidence that it took effect, and only after Ready has seen the
+// first frame: a test cannot capture or press the next key while the
+// program is still on the previous screen.
 package tmuxtest
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -55,6 +59,12 @@ type Session struct {
 	socket string
 	name   string
 	dir    string
+
+	// Timeout bounds SendAndWait, TypeAndWait and WaitFor (DefaultTimeout
+	// when zero).
+	Timeout time.Duration
+	// ready: a wait has seen the program's screen, so it reads its input.
+	ready bool
 }
 
 // Start runs argv in a new detached tmux session of width×height cells.
@@ -126,58 +136,161 @@ func (s *Session) command(args ...string) (string, error) {
 	return out.String(), err
 }
 
-// Send sends keys as tmux key names: "q", "Enter", "Space", "Escape",
-// "C-c", "BTab" (shift+tab), "PageDown", "Up"…
-func (s *Session) Send(keys ...string) {
+// Ready waits for the program's first frame (every want on screen) and
+// returns it. Keys can be sent only after it: a key that reaches the
+// terminal before the program reads it is lost, or read as part of an
+// escape sequence. Any other successful wait also counts as a first frame.
+func (s *Session) Ready(want ...string) string {
 	s.t.Helper()
-	s.run(append([]string{"send-keys", "-t", s.name}, keys...)...)
+	return s.WaitFor(want...)
 }
 
-// Type sends text literally, character by character.
-func (s *Session) Type(text string) {
+// SendAndWait sends one key (a tmux key name: "q", "Enter", "Space",
+// "Escape", "C-c", "BTab", "PageDown", "Up"…) and waits until the screen
+// shows every want, the evidence that the key took effect. It returns that
+// screen, or fails the test with the last capture when the evidence never
+// appears.
+//
+// One key at a time, and nothing before the evidence of the previous one:
+// keys that arrive in the same read are parsed together (an Escape followed
+// by a key is Alt+key), and a view that has not switched yet would get the
+// next key. The evidence must be something the key changes: if it is on
+// screen before the key is sent, it proves nothing and the test fails.
+func (s *Session) SendAndWait(key string, want ...string) string {
 	s.t.Helper()
+	if len(want) == 0 {
+		s.t.Fatalf("tmuxtest: SendAndWait(%q) without evidence: say what the screen shows once the key took effect", key)
+	}
+	return s.SendAndWaitFunc(key, fmt.Sprintf("screen to show %q", want), containsAll(want))
+}
+
+// SendAndWaitFunc is SendAndWait with a condition on the screen; what
+// describes it for the failure message.
+func (s *Session) SendAndWaitFunc(key, what string, cond func(screen string) bool) string {
+	s.t.Helper()
+	s.beforeInput(fmt.Sprintf("key %q", key), what, cond)
+	s.run("send-keys", "-t", s.name, key)
+	return s.WaitForFunc(fmt.Sprintf("%s after key %q", what, key), s.timeout(), cond)
+}
+
+// TypeAndWait types text literally (into a filter or a prompt, where a run
+// of characters is one input) and waits until the screen shows every want.
+func (s *Session) TypeAndWait(text string, want ...string) string {
+	s.t.Helper()
+	if len(want) == 0 {
+		s.t.Fatalf("tmuxtest: TypeAndWait(%q) without evidence: say what the screen shows once the text arrived", text)
+	}
+	what := fmt.Sprintf("screen to show %q", want)
+	cond := containsAll(want)
+	s.beforeInput(fmt.Sprintf("text %q", text), what, cond)
 	s.run("send-keys", "-t", s.name, "-l", text)
+	return s.WaitForFunc(fmt.Sprintf("%s after typing %q", what, text), s.timeout(), cond)
 }
 
-// Capture returns the visible screen as plain text (no colours), lines
-// without trailing spaces, and no trailing empty lines.
-func (s *Session) Capture() string {
+// SendAndExit sends the key that ends the program and returns its exit
+// status, failing the test if it still runs after timeout.
+func (s *Session) SendAndExit(key string, timeout time.Duration) int {
 	s.t.Helper()
-	out, err := s.command("capture-pane", "-p", "-t", s.name)
-	if err != nil {
-		if s.Exited() {
-			return ""
-		}
-		s.t.Fatalf("tmux capture-pane: %v\n%s", err, out)
+	if !s.ready {
+		s.t.Fatalf("tmuxtest: key %q sent before the program's first frame: call Ready first", key)
 	}
-	lines := strings.Split(out, "\n")
-	for i, l := range lines {
-		lines[i] = strings.TrimRight(l, " ")
-	}
-	return strings.TrimRight(strings.Join(lines, "\n"), "\n") + "\n"
+	s.run("send-keys", "-t", s.name, key)
+	return s.WaitExit(timeout)
 }
 
-// WaitFor polls the screen until it contains every want, and returns it.
-func (s *Session) WaitFor(want ...string) string {
+// beforeInput refuses input before the first frame, and evidence that is
+// already on screen (it could not tell whether the input took effect).
+func (s *Session) beforeInput(input, what string, cond func(string) bool) {
 	s.t.Helper()
-	return s.WaitForFunc(fmt.Sprintf("screen to show %q", want), DefaultTimeout, func(screen string) bool {
+	if !s.ready {
+		s.t.Fatalf("tmuxtest: %s sent before the program's first frame: call Ready first", input)
+	}
+	if screen := s.Capture(); cond(screen) {
+		s.t.Fatalf("tmuxtest: the evidence for %s (%s) is on screen before it is sent, so it cannot show that the input took effect; wait for something the input changes. Screen:\n%s",
+			input, what, screen)
+	}
+}
+
+func (s *Session) timeout() time.Duration {
+	if s.Timeout > 0 {
+		return s.Timeout
+	}
+	return DefaultTimeout
+}
+
+func containsAll(want []string) func(string) bool {
+	return func(screen string) bool {
 		for _, w := range want {
 			if !strings.Contains(screen, w) {
 				return false
 			}
 		}
 		return true
-	})
+	}
+}
+
+// Capture returns the visible screen as plain text (no colours), lines
+// without trailing spaces, and no trailing empty lines.
+func (s *Session) Capture() string {
+	s.t.Helper()
+	return tidy(s.capture(false))
+}
+
+// CaptureColour returns the visible screen with its colours and attributes
+// as SGR escape sequences (tmux capture-pane -e), as a terminal would draw
+// it.
+func (s *Session) CaptureColour() string {
+	s.t.Helper()
+	return s.capture(true)
+}
+
+func (s *Session) capture(colour bool) string {
+	s.t.Helper()
+	args := []string{"capture-pane", "-p", "-t", s.name}
+	if colour {
+		args = append(args, "-e")
+	}
+	out, err := s.command(args...)
+	if err != nil {
+		if s.Exited() {
+			return ""
+		}
+		s.t.Fatalf("tmux capture-pane: %v\n%s", err, out)
+	}
+	return out
+}
+
+// tidy drops trailing spaces and trailing empty lines.
+func tidy(screen string) string {
+	lines := strings.Split(screen, "\n")
+	for i, l := range lines {
+		lines[i] = strings.TrimRight(l, " ")
+	}
+	return strings.TrimRight(strings.Join(lines, "\n"), "\n") + "\n"
+}
+
+// escapes matches the sequences capture-pane -e writes (SGR, and OSC 8
+// hyperlinks should a program draw one).
+var escapes = regexp.MustCompile("\x1b\\[[0-9;:?]*[A-Za-z]|\x1b\\][^\x07\x1b]*(\x07|\x1b\\\\)")
+
+// StripColour turns a CaptureColour screen into Capture's plain text.
+func StripColour(screen string) string { return tidy(escapes.ReplaceAllString(screen, "")) }
+
+// WaitFor polls the screen until it contains every want, and returns it.
+func (s *Session) WaitFor(want ...string) string {
+	s.t.Helper()
+	return s.WaitForFunc(fmt.Sprintf("screen to show %q", want), s.timeout(), containsAll(want))
 }
 
 // WaitForMatch polls until the screen matches re.
 func (s *Session) WaitForMatch(re *regexp.Regexp) string {
 	s.t.Helper()
-	return s.WaitForFunc("screen to match "+re.String(), DefaultTimeout, re.MatchString)
+	return s.WaitForFunc("screen to match "+re.String(), s.timeout(), re.MatchString)
 }
 
 // WaitForFunc polls the screen until cond holds or timeout passes; then it
-// fails the test with the last screen and what it waited for.
+// fails the test with the last screen and what it waited for. A screen
+// that satisfies cond is the program's first frame as far as Ready goes.
 func (s *Session) WaitForFunc(what string, timeout time.Duration, cond func(screen string) bool) string {
 	s.t.Helper()
 	deadline := time.Now().Add(timeout)
@@ -185,6 +298,7 @@ func (s *Session) WaitForFunc(what string, timeout time.Duration, cond func(scre
 	for {
 		screen = s.Capture()
 		if cond(screen) {
+			s.ready = true
 			return screen
 		}
 		if s.Exited() {
@@ -197,11 +311,41 @@ func (s *Session) WaitForFunc(what string, timeout time.Duration, cond func(scre
 	}
 }
 
-// Resize sets the window to width×height; the program gets SIGWINCH as
-// with a real terminal.
-func (s *Session) Resize(width, height int) {
+// Screenshot waits until the screen is settled (two captures in a row
+// alike) and cond holds on it, the evidence that it is the screen name
+// promises, then writes it to dir/name.txt as plain text and dir/name.ansi
+// with its colours (FlattenColour: ready for a picture renderer), both from
+// the same capture. It returns the plain text.
+// It fails the test with the last capture when cond never holds.
+func (s *Session) Screenshot(dir, name, what string, cond func(plain string) bool) string {
 	s.t.Helper()
+	var plain, colour string
+	prev := ""
+	s.WaitForFunc(what+" (settled) for screenshot "+name, s.timeout(), func(string) bool {
+		colour = s.CaptureColour()
+		plain = StripColour(colour)
+		settled := colour == prev
+		prev = colour
+		return settled && cond(plain)
+	})
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		s.t.Fatal(err)
+	}
+	for file, text := range map[string]string{name + ".txt": plain, name + ".ansi": FlattenColour(colour)} {
+		if err := os.WriteFile(filepath.Join(dir, file), []byte(text), 0o644); err != nil {
+			s.t.Fatal(err)
+		}
+	}
+	return plain
+}
+
+// ResizeAndWait sets the window to width×height (the program gets SIGWINCH
+// as with a real terminal) and waits for cond on the redrawn screen.
+func (s *Session) ResizeAndWait(width, height int, what string, cond func(screen string) bool) string {
+	s.t.Helper()
+	s.beforeInput(fmt.Sprintf("resize to %d×%d", width, height), what, cond)
 	s.run("resize-window", "-t", s.name, "-x", strconv.Itoa(width), "-y", strconv.Itoa(height))
+	return s.WaitForFunc(fmt.Sprintf("%s after resizing to %d×%d", what, width, height), s.timeout(), cond)
 }
 
 // Exited reports whether the program has ended.
@@ -233,35 +377,6 @@ func (s *Session) WaitExit(timeout time.Duration) int {
 		s.t.Fatalf("bad exit status %q: %v", s.status(), err)
 	}
 	return code
-}
-
-// Shot is one screen to capture: keys to press, then text to wait for
-// before the screen is written to Name+".txt".
-type Shot struct {
-	Name string
-	Keys []string
-	Want []string
-}
-
-// CaptureScreens presses each shot's keys, waits for its text, and writes
-// the screen as plain text to dir/<name>.txt. The docs' screenshots come
-// from here, so they are regenerated from a real terminal, not drawn.
-func CaptureScreens(s *Session, dir string, shots []Shot) error {
-	s.t.Helper()
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	var errs []error
-	for _, shot := range shots {
-		if len(shot.Keys) > 0 {
-			s.Send(shot.Keys...)
-		}
-		screen := s.WaitFor(shot.Want...)
-		if err := os.WriteFile(filepath.Join(dir, shot.Name+".txt"), []byte(screen), 0o644); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	return errors.Join(errs...)
 }
 
 // shellQuote quotes s for sh.
