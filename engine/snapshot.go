@@ -176,7 +176,7 @@ func (e *Engine) publish(now time.Time) {
 	for _, p := range e.agg.Pending(now) {
 		st.Reloads = append(st.Reloads, snapshots.Reload{
 			Subscription: p.Sub, Start: hex.EncodeToString([]byte(p.Span.Start)), End: hex.EncodeToString([]byte(p.Span.End)),
-			Reason: strings.Join(p.Reasons, ","), MergedFrom: p.MergedFrom, QueuedMsAgo: p.QueuedFor.Milliseconds(),
+			Reason: strings.Join(p.Reasons, ","), MergedFrom: p.MergedFrom, QueuedMsAgo: max(p.QueuedFor.Milliseconds(), 0),
 		})
 	}
 	st.RecentReloads = e.flushes.snapshot()
