@@ -14,7 +14,6 @@ import (
 // has noticed of PD. Owned by the event loop.
 type diagState struct {
 	gen       uint32 // publish generation, validates regionState.admitPos
-	pdSince   int64  // when PD was first seen failing; 0 while it answers
 	pd        diagnose.PD
 	stores    map[uint64]*storeDiag
 	pending   []int32 // rows of the regions diagRegion left undecided
@@ -112,19 +111,15 @@ func (e *Engine) diagBegin(now time.Time) {
 	d := &e.diag
 	d.gen++
 	d.pending = d.pending[:0]
-	nowNs := now.UnixNano()
 	if d.describer.KeyName == nil {
 		d.describer.KeyName = rawKeyName
 	}
 
 	// PD, as far as the engine has noticed.
-	switch {
-	case e.pdErr == "":
-		d.pdSince = 0
-	case d.pdSince == 0:
-		d.pdSince = nowNs
+	d.pd = diagnose.PD{Err: e.pd.lookupErr, Since: unixNano(e.pd.errSince)}
+	if d.pd.Err == "" {
+		d.pd.Err = e.pd.refreshErr
 	}
-	d.pd = diagnose.PD{Err: e.pdErr, Since: d.pdSince}
 
 	if d.stores == nil {
 		d.stores = map[uint64]*storeDiag{}

@@ -258,9 +258,6 @@ func TestDiagnosisScenarios(t *testing.T) {
 			h := startHarness(t, simCfg, func(c *engine.Config) {
 				c.PublishInterval = 50 * time.Millisecond
 				c.StaleAfter = diagStaleAfter
-				// The idle kill would end a hung store's stall by
-				// re-registering its regions; it is not what is tested.
-				c.StreamIdleTimeout = time.Hour
 				if sc.cfg != nil {
 					sc.cfg(c)
 				}

@@ -34,17 +34,22 @@ func (e *Engine) publish(now time.Time) {
 		Seq:     e.seq,
 		Source: snapshots.Source{
 			PD: append([]string(nil), e.cfg.PD...), ClusterID: e.locator.clusterID, EmbeddedSim: e.cfg.EmbeddedSim,
-			PDError: e.pdErr,
 		},
 	}
+	e.pdSource(&st.Source, now)
 	if err := e.Err(); err != nil {
 		st.EngineError = snapshots.CleanString(err.Error())
+	}
+	// Lag is in PD's time: the host's clock may be off (a jump host).
+	pdNow := now.Add(e.clockOffset)
+	if skew := e.clockOffset.Milliseconds(); skew > 1000 || skew < -1000 {
+		st.Source.ClockSkewMs = skew
 	}
 	lag := func(ts uint64) int64 {
 		if ts == 0 {
 			return 0
 		}
-		return max(now.Sub(oracle.GetTimeFromTS(ts)).Milliseconds(), 0)
+		return max(pdNow.Sub(oracle.GetTimeFromTS(ts)).Milliseconds(), 0)
 	}
 
 	// Regions, in subscription and key order. Sorting 100k records was
@@ -83,6 +88,7 @@ func (e *Engine) publish(now time.Time) {
 			StoreID: r.storeID, LeaderPeer: leaderPeer, EpochVersion: r.version, EpochConfVer: r.confVer,
 			State: r.state, Initialized: r.initialized, ResolvedTs: rts,
 			Events: r.events, LastError: r.lastError, RetryAttempts: r.retryAttempts,
+			LastAdvanceAt: r.lastAdvance,
 		}
 		if rts == 0 {
 			// Not holding its range (waiting to retry, reload, locate or
@@ -160,6 +166,7 @@ func (e *Engine) publish(now time.Time) {
 		st.Stores = append(st.Stores, snapshots.Store{
 			ID: id, Addr: s.addr, State: state, CooldownMsLeft: cooling[id],
 			Failures: failures[id], Streams: streams, Regions: e.diag.stores[id].ev.Regions,
+			Version: s.version, LastError: s.lastErr, LastErrorAt: s.lastErrAt,
 		})
 	}
 
