@@ -146,8 +146,8 @@ func (e *Engine) diagBegin(now time.Time) {
 		ev := &sd.ev
 		pins := ev.Pins[:0]
 		*ev = diagnose.Store{
-			Pins: pins,
-			ID:   id, Addr: info.addr, Paused: cd.paused, CoolingLeft: cd.left, Failures: cd.failures,
+			Pins: pins, ID: id, Addr: info.addr, Incompatible: info.incompatible,
+			Paused: cd.paused, CoolingLeft: cd.left, Failures: cd.failures,
 			FailingSince: info.failingSince, LastFailure: info.lastFailure,
 			Busy: info.busy, BusyLast: info.busyLast, BusyLastAt: info.busyLastAt,
 			Inflight: info.inflight,

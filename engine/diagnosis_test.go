@@ -372,3 +372,25 @@ func causeReport(st *snapshots.State, affected func(*snapshots.State, *snapshots
 	}
 	return strings.Join(lines, "\n")
 }
+
+// An incompatible store stops the engine; its last snapshot names the
+// store's condition and the causes board has the row, with the stores.
+func TestDiagnosisIncompatibleStore(t *testing.T) {
+	h := startHarness(t, sim.Config{Stores: 2, Regions: 4, TiKVVersion: sim.Version{Major: 7, Minor: 1}}, nil)
+	st := h.waitFor("the engine error", 10*time.Second, func(st *snapshots.State) bool { return st.EngineError != "" })
+	st = h.waitFor("the store named incompatible", 5*time.Second, func(st *snapshots.State) bool {
+		return causeRow(st, snapshots.CauseIncompatible) != nil
+	})
+	row := causeRow(st, snapshots.CauseIncompatible)
+	require.NotEmpty(t, row.Stores)
+	require.Contains(t, row.Example, "TiKV 7.5.0 or newer") // from PD's version, or from the stream
+	for _, id := range row.Stores {
+		s := requireStoreCondition(t, st, id, snapshots.CauseIncompatible)
+		require.Contains(t, s.Diagnosis, "cannot serve pulltop")
+	}
+	for _, r := range st.Regions {
+		if slices.Contains(row.Stores, r.StoreID) {
+			require.Equal(t, snapshots.CauseIncompatible, r.Cause, "region %d", r.ID)
+		}
+	}
+}

@@ -260,7 +260,11 @@ func (e *Engine) handleStreamFailure(w *streamWorker, err error) {
 		if st != nil {
 			version = st.version
 		}
-		e.fatal(noEventFeedV2(w.storeID, w.addr, version, err))
+		incompatible := noEventFeedV2(w.storeID, w.addr, version, err)
+		if st != nil {
+			st.incompatible = snapshots.CleanString(incompatible.Error())
+		}
+		e.fatal(incompatible)
 		w.takeQueue()
 		select {
 		case w.ack <- struct{}{}:

@@ -165,6 +165,7 @@ type storeInfo struct {
 	busyLast     string
 	busyLastAt   int64
 	mark         diagnose.Mark // its condition and since when
+	incompatible string        // why pulltop cannot pull from it ("" when it can)
 }
 
 // rangeTask asks the locator for the regions of a span.
