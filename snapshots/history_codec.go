@@ -133,9 +133,9 @@ func (w *deltaWriter) fields(mask byte, m *mark) {
 		b = append(b, m.lag)
 		switch m.lag {
 		case lagTracking:
-			b = binary.AppendVarint(b, int64(m.lagRef))
+			b = binary.AppendVarint(b, floorDiv(int64(m.lagRef), lagUnit))
 		case lagFrozen:
-			b = binary.AppendVarint(b, at-w.epoch.abs(m.lagRef))
+			b = binary.AppendVarint(b, floorDiv(at, lagUnit)-floorDiv(w.epoch.abs(m.lagRef), lagUnit))
 		}
 	}
 	if mask&fAttempts != 0 {
@@ -150,13 +150,30 @@ func (w *deltaWriter) fields(mask byte, m *mark) {
 	}
 }
 
-// appendTime writes 0 for unset, else 1 + zigzag(at - t).
+// Deltas keep times to the second (the views show them to the second)
+// and lag to a tenth of a second, counted back from the frame's time in
+// whole units (floor(at) - floor(t)), so a time decodes to the same value
+// whichever frame wrote it, and the varints stay short.
+const (
+	timeUnit = 1000 // ms
+	lagUnit  = 100  // ms
+)
+
+// appendTime writes 0 for unset, else 1 + zigzag(at - t) in seconds.
 func appendTime(b []byte, t, at int64) []byte {
 	if t == 0 {
 		return binary.AppendUvarint(b, 0)
 	}
-	d := at - t
+	d := floorDiv(at, timeUnit) - floorDiv(t, timeUnit)
 	return binary.AppendUvarint(b, 1+uint64(d<<1^d>>63))
+}
+
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if a%b != 0 && (a < 0) != (b < 0) {
+		q--
+	}
+	return q
 }
 
 // deltaReader decodes a frame's deltas (or the base), checking every index
@@ -221,7 +238,7 @@ func (d *deltaReader) time() int64 {
 		return 0
 	}
 	v--
-	return d.at - (int64(v>>1) ^ -int64(v&1))
+	return (floorDiv(d.at, timeUnit) - (int64(v>>1) ^ -int64(v&1))) * timeUnit
 }
 
 func (d *deltaReader) index(v uint64, size int, what string) int32 {
@@ -250,9 +267,9 @@ func (d *deltaReader) fields(mask byte, m *mark) {
 		case lagNone:
 			m.lagRef = 0
 		case lagTracking:
-			m.lagRef = int32(min(max(d.varint(), math.MinInt32), math.MaxInt32))
+			m.lagRef = int32(min(max(d.varint()*lagUnit, math.MinInt32), math.MaxInt32))
 		case lagFrozen:
-			m.lagRef = d.epoch.rel(d.at - d.varint())
+			m.lagRef = d.epoch.rel((floorDiv(d.at, lagUnit) - d.varint()) * lagUnit)
 		default:
 			if d.err == nil {
 				d.err = fmt.Errorf("history: unknown lag kind %d", m.lag)

@@ -101,6 +101,11 @@ func (r *Recorder) Observe(s *State) {
 	at := s.TakenAt.UnixMilli()
 	if len(r.frames) == 0 && len(r.base) == 0 {
 		r.epoch = epochTime(at)
+		// Sized for the first snapshot (and some splits), rather than
+		// grown by append: at 100k regions the slack of growing is MBs.
+		n := len(s.Regions) + len(s.Regions)/16
+		r.regions, r.base, r.seen = make([]HistoryRegion, 0, n), make([]mark, 0, n), make([]uint32, 0, n)
+		r.slots = make(map[uint64]int32, n)
 	}
 	r.gen++
 	w := newDeltaWriter(r.buf, at, r.epoch)
@@ -246,15 +251,19 @@ func (r *Recorder) markOf(reg *Region, slot int32, at int64) mark {
 	// timeline), a large one as "frozen since T", which is what a stuck
 	// resolved ts does (its lag grows with the clock).
 	lag := reg.ResolvedLagMs
+	// Large, or stale: its lag grows with the clock. Decided with the
+	// state, so that a region that goes stale costs one delta, not one for
+	// its state and another once its lag has grown. (A region waiting a
+	// moment to retry keeps tracking: its lag hardly moves.)
+	stuck := lag > frozenAbove || reg.State == StateStale
 	switch {
 	case reg.ResolvedTs == 0 && lag <= 0:
-	case old.lag == lagTracking && abs64(lag-int64(old.lagRef)) <= lagTolerance:
+	case old.lag == lagFrozen && abs64(at-r.epoch.abs(old.lagRef)-lag) <= lagTolerance &&
+		(stuck || lag > frozenAbove-lagTolerance):
 		m.lag, m.lagRef = old.lag, old.lagRef
-	case old.lag == lagFrozen && abs64(at-r.epoch.abs(old.lagRef)-lag) <= lagTolerance:
+	case old.lag == lagTracking && abs64(lag-int64(old.lagRef)) <= lagTolerance && !stuck:
 		m.lag, m.lagRef = old.lag, old.lagRef
-	case lag > frozenAbove || reg.State != StateInitialized:
-		// Large, or not advancing (stale, or waiting to be streamed again):
-		// its lag grows with the clock from here.
+	case stuck:
 		m.lag, m.lagRef = lagFrozen, r.epoch.rel(at-lag)
 	default:
 		m.lag, m.lagRef = lagTracking, int32(lag)
