@@ -83,6 +83,9 @@ type Engine struct {
 	seq         uint64
 	samples     []eventSample
 	pdErr       string // last PD failure, "" when healthy
+	log         *eventLog
+	tallies     map[uint64]*storeTally // per store, rebuilt every publish
+	errWindow   errorWindow            // errors of the last minute
 }
 
 // engineStats are cumulative counters for the snapshot totals.
@@ -142,6 +145,8 @@ func Start(cfg Config) (*Engine, error) {
 		aggTimer:      time.NewTimer(time.Hour),
 		flushes:       newHistory[snapshots.RecentReload](recentFlushCapacity),
 		fired:         newHistory[snapshots.RecentRetry](recentRetryCapacity),
+		log:           newEventLog(),
+		tallies:       map[uint64]*storeTally{},
 	}
 	aggCfg := reload.Config{}
 	if cfg.DisableBackoff {
@@ -161,6 +166,7 @@ func Start(cfg Config) (*Engine, error) {
 	for i, span := range cfg.Spans {
 		e.subs = append(e.subs, newSubscription(uint64(i+1), span, startTs))
 	}
+	e.logEvent(time.Now(), snapshots.LogEngine, "engine", fmt.Sprintf("subscribed %d span(s) at start ts %d", len(e.subs), startTs), "")
 	e.publish(time.Now())
 	e.wg.Add(1)
 	go func() {
@@ -315,6 +321,7 @@ func (e *Engine) fatal(err error) {
 	}
 	e.fatalErr.Store(&err)
 	e.logger.Error("engine stopped", zap.Error(err))
+	e.log.add(time.Now(), snapshots.LogEngine, "engine", "stopped: "+snapshots.CleanString(err.Error()), "")
 	e.stopWorkers()
 	e.publish(time.Now())
 }

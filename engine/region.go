@@ -60,6 +60,9 @@ type regionState struct {
 	lastError     string
 	retryAttempts int
 	retryKey      retry.Key // pending retry, if state is retry-wait
+	// lineage is where the region came from, newest first; shared with
+	// published snapshots, so it is replaced, never changed in place.
+	lineage []snapshots.Origin
 }
 
 func newRegionState(sub *subscription, loc RegionLoc) *regionState {
@@ -106,6 +109,8 @@ type storeInfo struct {
 	admission []*regionState            // waiting for a scan slot, FIFO
 	parked    map[*regionState]struct{} // waiting for cooldown or resume
 	wakeAt    time.Time                 // a wake-up is scheduled for then
+	lastErr   string                    // its last stream or region error
+	lastErrAt time.Time
 }
 
 // rangeTask asks the locator for the regions of a span.

@@ -27,7 +27,7 @@ func (e *Engine) publish(now time.Time) {
 		Seq:     e.seq,
 		Source: snapshots.Source{
 			PD: append([]string(nil), e.cfg.PD...), ClusterID: e.locator.clusterID, EmbeddedSim: e.cfg.EmbeddedSim,
-			PDError: e.pdErr,
+			PDError: e.pdErr, StaleAfterMs: e.cfg.StaleAfter.Milliseconds(),
 		},
 	}
 	if err := e.Err(); err != nil {
@@ -75,6 +75,7 @@ func (e *Engine) publish(now time.Time) {
 			StoreID: r.storeID, LeaderPeer: leaderPeer, EpochVersion: r.version, EpochConfVer: r.confVer,
 			State: r.state, Initialized: r.initialized, ResolvedTs: rts,
 			Events: r.events, LastError: r.lastError, RetryAttempts: r.retryAttempts,
+			Lineage: r.lineage,
 		}
 		if rts == 0 {
 			// Not holding its range (waiting to retry, reload, locate or
@@ -97,6 +98,7 @@ func (e *Engine) publish(now time.Time) {
 			t.Stale++
 		}
 		perStore[r.storeID]++
+		e.tallyRegion(r.storeID, &row)
 		st.Regions[i] = row
 	}
 	t.Regions = len(regions)
@@ -153,7 +155,9 @@ func (e *Engine) publish(now time.Time) {
 			ID: id, Addr: s.addr, State: state, CooldownMsLeft: cooling[id],
 			Failures: failures[id], Streams: streams, Regions: perStore[id],
 		})
+		e.fillStoreRow(&st.Stores[len(st.Stores)-1], s, now)
 	}
+	e.errWindow.fill(t, now)
 
 	for _, p := range e.sched.Pending() {
 		if p.Key.Start == storeWakePrefix {
@@ -179,6 +183,10 @@ func (e *Engine) publish(now time.Time) {
 	if e.truth != nil {
 		st.Sim = &snapshots.SimGroundTruth{CommittedRows: e.truth.committed, MissingRows: e.truth.missing}
 	}
+	// Last: the log compares this snapshot with the previous one.
+	e.log.takeNoted()
+	e.log.observe(st, now)
+	st.Log = e.log.snapshot()
 	e.published.Store(st)
 }
 
