@@ -90,7 +90,6 @@ func TestChaos(t *testing.T) {
 	h := startHarness(t, sim.Config{Stores: 3, Regions: 48, WriteRate: 800, PDLag: 200 * time.Millisecond, Seed: int64(seed),
 		InterleaveScan: true, ScanDelay: 30 * time.Millisecond, ElectionTimeout: time.Second},
 		func(c *engine.Config) {
-			c.StreamIdleTimeout = 1500 * time.Millisecond // so hung stores are detected
 			c.StaleAfter = 3 * time.Second
 			if p := os.Getenv("CHAOS_LOG"); p != "" { // CHAOS_LOG=FILE keeps the engine's log
 

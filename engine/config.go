@@ -180,12 +180,19 @@ type Config struct {
 	// PD is reported within 10s of starting, DESIGN §1).
 	ConnectTimeout time.Duration
 	// ScansPerStore bounds requested-but-not-initialized regions per store
-	// (128), like TiCDC's admission window.
+	// (128), like TiCDC's admission window. Against a real cluster the
+	// command line makes it small (--scans-per-store, 4): TiKV runs 6 scans
+	// at once per store for every client together and refuses registrations
+	// beyond 10000 pending, and pulltop must not crowd out the cluster's own
+	// change-data clients.
 	ScansPerStore int
-	// StreamIdleTimeout fails a stream that carries initialized regions but
-	// has received nothing for this long (10s): a hung store keeps its
-	// connection open and answers keepalives, so only silence gives it away.
-	StreamIdleTimeout time.Duration
+	// OldValue asks TiKV for old values (ExtraOp ReadOldValue); off, TiKV
+	// skips the extra read per prewrite (--old-value).
+	OldValue bool
+	// BeforeSubscribe, if set, is called once PD answered and before any
+	// region is subscribed, with what the subscription will touch; an error
+	// stops Start (the operator declined).
+	BeforeSubscribe func(Preview) error
 	// PDCheckInterval is how often the store list is refreshed from PD,
 	// which is also how a PD outage is noticed when no lookup is running
 	// (2s).
@@ -233,9 +240,6 @@ func (c *Config) withDefaults() error {
 	}
 	if c.PDCheckInterval <= 0 {
 		c.PDCheckInterval = 2 * time.Second
-	}
-	if c.StreamIdleTimeout <= 0 {
-		c.StreamIdleTimeout = 10 * time.Second
 	}
 	if c.Logger == nil {
 		c.Logger = zap.NewNop()

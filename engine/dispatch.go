@@ -61,7 +61,7 @@ func (e *Engine) handleLocated(task rangeTask, locs []RegionLoc, err error) {
 	}
 	sub := task.sub
 	if err == nil || errors.Is(err, errPDRequest) {
-		e.notePD(err)
+		e.notePD(pdLookup, err)
 	}
 	if err != nil {
 		e.countError(snapshots.ReasonRPCCtxUnavailable, 0)
@@ -169,6 +169,7 @@ func (e *Engine) unlock(r *regionState) {
 	if r.lock == nil {
 		return
 	}
+	r.sub.rememberAdvance(r)
 	ts := r.lock.ResolvedTs()
 	woken, _, err := r.sub.lock.Unlock(r.id, r.version, r.start, r.end, ts)
 	if err != nil {
@@ -274,7 +275,10 @@ func (e *Engine) send(r *regionState, st *storeInfo) {
 		CheckpointTs: r.lock.ResolvedTs(),
 		StartKey:     []byte(r.start),
 		EndKey:       []byte(r.end),
-		ExtraOp:      kvrpcpb.ExtraOp_ReadOldValue,
+		ExtraOp:      kvrpcpb.ExtraOp_Noop,
+	}
+	if e.cfg.OldValue {
+		req.ExtraOp = kvrpcpb.ExtraOp_ReadOldValue
 	}
 	r.worker, r.scanning, r.initialized = w, true, false
 	r.state = snapshots.StateRequested
@@ -365,9 +369,9 @@ func (e *Engine) refreshStores() {
 		defer e.wg.Done()
 		stores, err := e.locator.allStores(e.ctx)
 		e.post(e.ctx, message{kind: msgFunc, fn: func() {
-			e.notePD(err)
+			e.notePD(pdRefresh, err)
 			for _, s := range stores {
-				e.learnStore(s.GetId(), s.GetAddress())
+				e.learnStoreMeta(s)
 			}
 		}})
 	}()
@@ -435,18 +439,67 @@ func (e *Engine) subByID(id uint64) *subscription {
 	return e.subs[id-1]
 }
 
-// notePD records whether PD answered the engine's last request, for the
-// operator: a PD outage stops region lookups, not streaming.
-func (e *Engine) notePD(err error) {
+// pdCall tells region lookups from store refreshes: their results are
+// kept apart, so a good GetAllStores does not hide a failing lookup.
+type pdCall int
+
+const (
+	pdLookup pdCall = iota
+	pdRefresh
+)
+
+// pdHealth is what the engine knows of PD's answers. Owned by the event
+// loop.
+type pdHealth struct {
+	lookupErr, refreshErr string    // last failure of each kind, "" once it worked again
+	errSince              time.Time // when the current outage began (zero while healthy)
+	lastOK                time.Time
+	failures              []time.Time // failed calls of the last minute
+}
+
+// notePD records whether PD answered a call, for the operator: a PD outage
+// stops region lookups, not streaming.
+func (e *Engine) notePD(call pdCall, err error) {
+	h := &e.pd
+	now := time.Now()
+	wasOK := h.lookupErr == "" && h.refreshErr == ""
 	if err == nil {
-		if e.pdErr != "" {
-			e.logger.Info("PD is answering again")
+		h.lastOK = now
+		if call == pdLookup {
+			h.lookupErr = ""
+		} else {
+			h.refreshErr = ""
 		}
-		e.pdErr = ""
+		if !wasOK && h.lookupErr == "" && h.refreshErr == "" {
+			e.logger.Info("PD is answering again")
+			h.errSince = time.Time{}
+		}
 		return
 	}
-	if e.pdErr == "" {
+	if wasOK {
 		e.logger.Warn("PD unavailable", zap.Error(err))
+		h.errSince = now
 	}
-	e.pdErr = snapshots.CleanString(err.Error()) // PD's own words: text from outside
+	if call == pdLookup {
+		h.lookupErr = snapshots.CleanString(err.Error()) // PD's own words: text from outside
+	} else {
+		h.refreshErr = snapshots.CleanString(err.Error())
+	}
+	h.failures = append(h.failures, now)
+}
+
+// pdSource fills the snapshot's PD health.
+func (e *Engine) pdSource(src *snapshots.Source, now time.Time) {
+	h := &e.pd
+	src.PDError = h.lookupErr
+	if src.PDError == "" {
+		src.PDError = h.refreshErr
+	}
+	src.PDErrorSince, src.PDLastOK = h.errSince, h.lastOK
+	drop := 0
+	for drop < len(h.failures) && now.Sub(h.failures[drop]) > time.Minute {
+		drop++
+	}
+	h.failures = h.failures[drop:]
+	src.PDFailuresPerSec = float64(len(h.failures)) / 60
 }

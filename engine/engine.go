@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/pingcap/kvproto/pkg/cdcpb"
+	"github.com/tikv/client-go/v2/oracle"
 	pd "github.com/tikv/pd/client"
 	"go.uber.org/zap"
 	"google.golang.org/grpc/credentials"
@@ -82,7 +84,8 @@ type Engine struct {
 	truth       *truthChecker
 	seq         uint64
 	samples     []eventSample
-	pdErr       string // last PD failure, "" when healthy
+	pd          pdHealth
+	clockOffset time.Duration // PD's clock minus this host's (lag is in PD's time)
 	log         *eventLog
 	tallies     map[uint64]*storeTally // per store, rebuilt every publish
 	errWindow   errorWindow            // errors of the last minute
@@ -121,6 +124,24 @@ func Start(cfg Config) (*Engine, error) {
 			locator.close()
 			return nil, fmt.Errorf("--start-ts now: %w", err)
 		}
+	} else if err := checkStartTs(context.Background(), locator, startTs); err != nil {
+		locator.close()
+		return nil, err
+	}
+	offset, err := locator.clockOffset(context.Background())
+	if err != nil {
+		locator.close()
+		return nil, fmt.Errorf("reading PD's clock: %w", err)
+	}
+	if cfg.BeforeSubscribe != nil {
+		p, err := preview(context.Background(), locator, cfg)
+		if err == nil {
+			err = cfg.BeforeSubscribe(p)
+		}
+		if err != nil {
+			locator.close()
+			return nil, err
+		}
 	}
 	var sink *rowSink
 	if cfg.SinkPath != "" {
@@ -147,6 +168,7 @@ func Start(cfg Config) (*Engine, error) {
 		fired:         newHistory[snapshots.RecentRetry](recentRetryCapacity),
 		log:           newEventLog(),
 		tallies:       map[uint64]*storeTally{},
+		clockOffset:   offset,
 	}
 	aggCfg := reload.Config{}
 	if cfg.DisableBackoff {
@@ -217,6 +239,7 @@ func (e *Engine) loop() {
 	defer tick.Stop()
 	storeRefresh := time.NewTicker(e.cfg.PDCheckInterval)
 	defer storeRefresh.Stop()
+	refreshes := 0
 	for {
 		select {
 		case <-e.ctx.Done():
@@ -240,6 +263,9 @@ func (e *Engine) loop() {
 			e.onTick(now)
 		case <-storeRefresh.C:
 			e.refreshStores()
+			if refreshes++; refreshes%clockRefreshEvery == 0 {
+				e.refreshClock()
+			}
 		}
 	}
 }
@@ -360,4 +386,79 @@ func (e *Engine) Close() {
 			}
 		}
 	})
+}
+
+// clockRefreshEvery is how many store refreshes pass between two
+// estimates of PD's clock offset.
+const clockRefreshEvery = 5
+
+// refreshClock re-estimates PD's clock offset off the loop.
+func (e *Engine) refreshClock() {
+	e.wg.Add(1)
+	go func() {
+		defer e.wg.Done()
+		offset, err := e.locator.clockOffset(e.ctx)
+		if err != nil {
+			return // PD's health is the refresh's to report
+		}
+		e.post(e.ctx, message{kind: msgFunc, fn: func() { e.clockOffset = offset }})
+	}()
+}
+
+// checkStartTs refuses a --start-ts at or below the GC safe point: TiKV's
+// scan would silently miss the versions GC already removed (TiCDC refuses
+// it too, ErrStartTsBeforeGC).
+func checkStartTs(ctx context.Context, l *regionLocator, startTs uint64) error {
+	sp, err := l.gcSafePoint(ctx)
+	if err != nil {
+		return fmt.Errorf("--start-ts %d: cannot check it against the GC safe point: %w", startTs, err)
+	}
+	if startTs <= sp {
+		return fmt.Errorf("%w: --start-ts %d (%s) is at or below the cluster's GC safe point %d (%s): TiKV has collected the versions it would need; give a later --start-ts or now",
+			ErrStartTsBeforeGC, startTs, oracle.GetTimeFromTS(startTs).UTC().Format(time.RFC3339), sp, oracle.GetTimeFromTS(sp).UTC().Format(time.RFC3339))
+	}
+	return nil
+}
+
+// ErrStartTsBeforeGC marks a --start-ts the cluster has garbage-collected.
+var ErrStartTsBeforeGC = errors.New("start ts before the GC safe point")
+
+// Preview is what a subscription will touch, shown to the operator before
+// pulltop subscribes on a real cluster.
+type Preview struct {
+	Regions       int
+	Stores        int // TiKV stores leading those regions
+	ClusterID     uint64
+	PD            []string
+	ScansPerStore int
+	OldValue      bool
+}
+
+// String is the line the operator confirms (and headless prints).
+func (p Preview) String() string {
+	old := "off"
+	if p.OldValue {
+		old = "on"
+	}
+	return fmt.Sprintf("pulltop will subscribe %d regions on %d TiKV stores of cluster %d (PD %s): at most %d initial scans per store at a time, old values %s",
+		p.Regions, p.Stores, p.ClusterID, strings.Join(p.PD, ","), p.ScansPerStore, old)
+}
+
+func preview(ctx context.Context, l *regionLocator, cfg Config) (Preview, error) {
+	p := Preview{ClusterID: l.clusterID, PD: cfg.PD, ScansPerStore: cfg.ScansPerStore, OldValue: cfg.OldValue}
+	stores := map[uint64]bool{}
+	for _, span := range cfg.Spans {
+		locs, err := l.locateSpan(ctx, span)
+		if err != nil {
+			return p, fmt.Errorf("counting the regions to subscribe: %w", err)
+		}
+		p.Regions += len(locs)
+		for _, loc := range locs {
+			if loc.Leader != nil {
+				stores[loc.Leader.GetStoreId()] = true
+			}
+		}
+	}
+	p.Stores = len(stores)
+	return p, nil
 }

@@ -1,8 +1,8 @@
 package engine
 
 import (
-	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/pingcap/kvproto/pkg/cdcpb"
@@ -97,7 +97,9 @@ func (e *Engine) regionInitialized(r *regionState) {
 	r.lock.MarkInitialized()
 	r.worker.initialized.Add(1)
 	r.state = snapshots.StateInitialized
-	r.lastAdvance = time.Now()
+	// A re-registered range has not advanced just because it was
+	// requested again: its stale clock goes on from its last real advance.
+	r.lastAdvance = r.sub.inheritAdvance(r.start, r.end, time.Now())
 	r.retryAttempts = 0
 	// Backoff is reset here, when the store has accepted the region and
 	// finished its scan, and never on resolved ts: a region that flaps
@@ -257,13 +259,37 @@ func (e *Engine) regionFailed(r *regionState, reason, detail string, serverBacko
 // handleStreamFailure fails every region the worker carried, cools the
 // store down, and lets the worker reconnect.
 func (e *Engine) handleStreamFailure(w *streamWorker, err error) {
-	cooldown := e.storeCooldown.Failure(w.storeID)
-	e.logger.Info("store stream failed", zap.Uint64("store", w.storeID), zap.Duration("cooldown", cooldown), zap.Error(err))
-	detail := err.Error()
-	if errors.Is(err, errStreamIdle) {
-		detail = "stream idle: " + detail
+	st := e.stores[w.storeID]
+	if isUnimplemented(err) {
+		// No EventFeedV2: a TiKV before 7.3. Retrying cannot help.
+		version := ""
+		if st != nil {
+			version = st.version
+		}
+		e.fatal(noEventFeedV2(w.storeID, w.addr, version, err))
+		w.takeQueue()
+		select {
+		case w.ack <- struct{}{}:
+		default:
+		}
+		return
 	}
-	e.noteStoreError(w.storeID, snapshots.CleanString(detail), time.Now())
+	cooldown := e.storeCooldown.Failure(w.storeID)
+	detail := err.Error()
+	if why := unreachable(err); why != "" && !w.opened.Load() {
+		// Never reached from here: most likely an advertise address that
+		// only resolves or routes inside the cluster. Say so once.
+		detail = fmt.Sprintf("cannot reach TiKV store %d at %s from this host: %s — the advertise address must be reachable from where pulltop runs",
+			w.storeID, w.addr, why)
+		if st != nil && st.lastErr != snapshots.CleanString(detail) {
+			e.logger.Warn(detail, zap.Error(err))
+		}
+	} else {
+		e.logger.Info("store stream failed", zap.Uint64("store", w.storeID), zap.Duration("cooldown", cooldown), zap.Error(err))
+	}
+	if st != nil {
+		st.lastErr, st.lastErrAt = snapshots.CleanString(detail), time.Now() // carries text from outside
+	}
 	regions := make([]*regionState, 0, len(w.regions))
 	for _, r := range w.regions {
 		regions = append(regions, r)
@@ -286,9 +312,30 @@ func (e *Engine) handleStreamFailure(w *streamWorker, err error) {
 // StaleAfter: the silent stuck region of TiCDC #5096.
 func (e *Engine) detectStale(now time.Time) {
 	for _, r := range e.regions {
-		if r.state == snapshots.StateInitialized && now.Sub(r.lastAdvance) >= e.cfg.StaleAfter {
+		if r.state == snapshots.StateInitialized && !r.lastAdvance.IsZero() && now.Sub(r.lastAdvance) >= e.cfg.StaleAfter {
 			r.state = snapshots.StateStale
 			e.logger.Info("region stale", zap.Uint64("region", r.id), zap.Duration("since", now.Sub(r.lastAdvance)))
 		}
 	}
+}
+
+// unreachable names why a connection to a store could not be made (the
+// address does not resolve, nothing listens, no route, a timeout), or ""
+// when the failure is of another kind.
+func unreachable(err error) string {
+	msg := err.Error()
+	for _, c := range []struct{ needle, why string }{
+		{"no such host", "no such host"},
+		{"server misbehaving", "the name does not resolve"},
+		{"connection refused", "connection refused"},
+		{"no route to host", "no route to host"},
+		{"network is unreachable", "network is unreachable"},
+		{"i/o timeout", "connection timed out"},
+		{errConnectTimeout.Error(), "connection timed out"},
+	} {
+		if strings.Contains(msg, c.needle) {
+			return c.why
+		}
+	}
+	return ""
 }

@@ -204,18 +204,72 @@ func TestKillStreamAndMergeRecover(t *testing.T) {
 	h.checkInvariants()
 }
 
-func TestHungStoreDetectedByIdleTimeout(t *testing.T) {
-	h := startHarness(t, sim.Config{Stores: 2, Regions: 4, WriteRate: 300}, func(c *engine.Config) {
+// A quiet stream is not a hung store: with no writes and one store's
+// regions silenced (resolved ts held on TiKV's side, no error), no stream is
+// restarted, and those regions go stale from --stale-after on and stay
+// stale. A hung store (connection open, nothing sent) is the same: quiet,
+// not failed; keepalive finds dead connections.
+func TestQuietStoreStaysStaleWithoutRestarts(t *testing.T) {
+	h := startHarness(t, sim.Config{Stores: 2, Regions: 6, WriteRate: 0}, func(c *engine.Config) {
 		fastCfg(c)
-		c.StreamIdleTimeout = 600 * time.Millisecond
+		c.StaleAfter = time.Second
+	})
+	h.waitFor("initialized", 20*time.Second, allInitialized(6))
+	var silenced []uint64
+	for _, ri := range h.sim.Cluster().Regions() {
+		if ri.LeaderStore == 1 {
+			silenced = append(silenced, ri.ID)
+			require.NoError(t, h.sim.Cluster().SilenceRegion(ri.ID, time.Now().Add(time.Hour)))
+		}
+	}
+	require.NotEmpty(t, silenced)
+	before := h.eng.Refresh().Totals.RegionRequests
+	allStale := func(st *snapshots.State) bool {
+		for _, id := range silenced {
+			if r := regionByID(st, id); r == nil || r.State != snapshots.StateStale {
+				return false
+			}
+		}
+		return true
+	}
+	st := h.waitFor("the silenced regions stale", 10*time.Second, allStale)
+	staleAt := st.TakenAt
+	require.NoError(t, h.sim.Cluster().SetStoreHung(2, time.Now().Add(3*time.Second)))
+	// Watch for 4s (longer than the hang and four stale thresholds):
+	// every snapshot still has them stale, and nothing was restarted.
+	st = h.waitFor("4s of quiet", 10*time.Second, func(st *snapshots.State) bool {
+		require.True(t, allStale(st), "a silenced region stopped being stale")
+		return st.TakenAt.Sub(staleAt) >= 4*time.Second
+	})
+	require.Zero(t, st.Totals.ErrorsByReason[snapshots.ReasonStoreFailure], "no stream was killed for being quiet")
+	require.Equal(t, before, st.Totals.RegionRequests, "no region was registered again")
+	h.checkInvariants()
+}
+
+// A region keeps its last-advance time across re-registrations of its
+// range: re-requesting a stuck region does not reset its stale clock.
+func TestStaleClockSurvivesReregistration(t *testing.T) {
+	h := startHarness(t, sim.Config{Stores: 2, Regions: 4, WriteRate: 100}, func(c *engine.Config) {
+		fastCfg(c)
+		c.StaleAfter = 2 * time.Second
 	})
 	h.waitFor("initialized", 20*time.Second, allInitialized(4))
-	require.NoError(t, h.sim.Cluster().SetStoreHung(1, time.Now().Add(2*time.Second)))
-	st := h.waitFor("idle stream failed", 10*time.Second, func(st *snapshots.State) bool {
-		return st.Totals.ErrorsByReason[snapshots.ReasonStoreFailure] > 0
+	require.NoError(t, h.sim.Cluster().SilenceRegion(3, time.Now().Add(time.Hour)))
+	st := h.waitFor("region 3 stale", 10*time.Second, func(st *snapshots.State) bool {
+		r := regionByID(st, 3)
+		return r != nil && r.State == snapshots.StateStale
 	})
-	require.Empty(t, st.EngineError)
-	h.waitFor("recovered after the hang", 20*time.Second, allInitialized(4))
+	lastAdvance := regionByID(st, 3).LastAdvanceAt
+	require.False(t, lastAdvance.IsZero())
+	require.NoError(t, h.eng.ForceReloadRegion(1, 3))
+	s := seen{}
+	st = h.watch("region 3 registered again and stale at once", 10*time.Second, s, func(st *snapshots.State) bool {
+		r := regionByID(st, 3)
+		return r != nil && s[3][snapshots.StateReloadWait] && r.State == snapshots.StateStale
+	})
+	r := regionByID(st, 3)
+	require.Equal(t, lastAdvance, r.LastAdvanceAt, "the last advance is the range's, not the registration's")
+	require.Less(t, st.TakenAt.Sub(st.Actions[len(st.Actions)-1].At), 2*time.Second, "stale again before a whole --stale-after passed")
 	h.checkInvariants()
 }
 
@@ -238,6 +292,9 @@ func TestPDOutageStallsEveryRegionAndRecovers(t *testing.T) {
 		return s.TakenAt.Sub(st.TakenAt) >= time.Second
 	})
 	require.NotEmpty(t, later.Source.PDError)
+	require.False(t, later.Source.PDErrorSince.IsZero(), "when the outage began")
+	require.True(t, later.Source.PDLastOK.Before(later.Source.PDErrorSince), "PD's last good answer came before it")
+	require.Positive(t, later.Source.PDFailuresPerSec)
 	require.Equal(t, committed, h.sim.Cluster().CommittedCount(), "nothing commits while PD is down")
 	require.Empty(t, st.EngineError)
 	<-stopped

@@ -19,6 +19,43 @@ type subscription struct {
 	lock       *RangeLock[*regionState]
 	resolvedTs uint64 // last emitted
 	events     uint64
+	// advancedAt keeps, for ranges whose region record went away (an error,
+	// a reload), when their resolved ts last advanced, so that the record
+	// that takes the range over does not start its stale clock afresh.
+	advancedAt map[spanKey]time.Time
+}
+
+type spanKey struct{ start, end string }
+
+// rememberAdvance keeps r's last-advance time for its range.
+func (s *subscription) rememberAdvance(r *regionState) {
+	if r.lastAdvance.IsZero() {
+		return
+	}
+	if s.advancedAt == nil {
+		s.advancedAt = map[spanKey]time.Time{}
+	}
+	s.advancedAt[spanKey{r.start, r.end}] = r.lastAdvance
+}
+
+// inheritAdvance is when the range [start, end) last advanced, as far as
+// earlier records of it know: the oldest among those it covers or overlaps
+// (a range advanced only when all of it did); now when none is known. The
+// records it covers whole are forgotten.
+func (s *subscription) inheritAdvance(start, end string, now time.Time) time.Time {
+	at := now
+	for k, t := range s.advancedAt {
+		if !overlapsRange(k.start, k.end, start, end) {
+			continue
+		}
+		if t.Before(at) {
+			at = t
+		}
+		if within(k.start, k.end, start, end) {
+			delete(s.advancedAt, k)
+		}
+	}
+	return at
 }
 
 func newSubscription(id uint64, span Span, startTs uint64) *subscription {
@@ -104,13 +141,15 @@ func (r *regionState) resolvedTs() uint64 {
 type storeInfo struct {
 	id        uint64
 	addr      string
+	version   string // as PD reports it
+	reached   bool   // a stream to it has opened at least once
+	lastErr   string // its last stream or region error
+	lastErrAt time.Time
 	worker    *streamWorker
 	inflight  int                       // requested, not yet initialized
 	admission []*regionState            // waiting for a scan slot, FIFO
 	parked    map[*regionState]struct{} // waiting for cooldown or resume
 	wakeAt    time.Time                 // a wake-up is scheduled for then
-	lastErr   string                    // its last stream or region error
-	lastErrAt time.Time
 }
 
 // rangeTask asks the locator for the regions of a span.

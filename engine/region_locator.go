@@ -10,6 +10,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pingcap/kvproto/pkg/metapb"
@@ -50,6 +51,11 @@ type regionLocator struct {
 
 	mu     sync.Mutex
 	stores map[uint64]*metapb.Store
+
+	// noBatchScan is set once PD answered BatchScanRegions Unimplemented
+	// (PD before 8.2): from then on, for the life of the connection, region
+	// lookups page through ScanRegions.
+	noBatchScan atomic.Bool
 }
 
 // errPDRequest marks a PD call that failed (PD down or slow), as opposed to
@@ -279,10 +285,10 @@ func (l *regionLocator) locateSpan(ctx context.Context, span Span) ([]RegionLoc,
 	cursor := span.Start
 	for {
 		ctx1, cancel := context.WithTimeout(ctx, 5*time.Second)
-		regions, err := l.client.BatchScanRegions(ctx1, []router.KeyRange{{StartKey: cursor, EndKey: span.End}}, 1024)
+		regions, method, err := l.scan(ctx1, cursor, span.End, 1024)
 		cancel()
 		if err != nil {
-			return nil, fmt.Errorf("%w: BatchScanRegions from %s: %w", errPDRequest, FormatKey(cursor), err)
+			return nil, fmt.Errorf("%w: %s from %s: %w", errPDRequest, method, FormatKey(cursor), err)
 		}
 		if len(regions) == 0 {
 			return nil, fmt.Errorf("PD has no region for %s", FormatKey(cursor))
@@ -311,6 +317,76 @@ func (l *regionLocator) locateSpan(ctx context.Context, span Span) ([]RegionLoc,
 			}
 		}
 	}
+}
+
+// scan asks PD for up to limit regions from cursor: BatchScanRegions, or
+// ScanRegions on a PD that has no BatchScanRegions (before 8.2).
+func (l *regionLocator) scan(ctx context.Context, cursor, end []byte, limit int) ([]*router.Region, string, error) {
+	if !l.noBatchScan.Load() {
+		regions, err := l.client.BatchScanRegions(ctx, []router.KeyRange{{StartKey: cursor, EndKey: end}}, limit)
+		if err == nil || !isUnimplemented(err) {
+			return regions, "BatchScanRegions", err
+		}
+		if l.noBatchScan.CompareAndSwap(false, true) {
+			l.logger.Info("PD has no BatchScanRegions (PD before 8.2): looking regions up with ScanRegions", zap.Error(err))
+		}
+	}
+	//nolint:staticcheck // ScanRegions is deprecated in favour of BatchScanRegions, which older PDs lack
+	regions, err := l.client.ScanRegions(ctx, cursor, end, limit)
+	return regions, "ScanRegions", err
+}
+
+// isUnimplemented recognises a gRPC Unimplemented answer through the pd
+// client's wrapping.
+func isUnimplemented(err error) bool {
+	if status.Code(err) == codes.Unimplemented {
+		return true
+	}
+	var se interface{ GRPCStatus() *status.Status }
+	if errors.As(err, &se) && se.GRPCStatus().Code() == codes.Unimplemented {
+		return true
+	}
+	msg := err.Error()
+	return strings.Contains(msg, "Unimplemented") || strings.Contains(msg, "unknown method")
+}
+
+// gcSafePoint is the cluster's GC safe point, from the PD leader.
+func (l *regionLocator) gcSafePoint(ctx context.Context) (uint64, error) {
+	conn := l.client.GetServiceDiscovery().GetServingEndpointClientConn()
+	if conn == nil {
+		return 0, errors.New("PD GetGCSafePoint: no connection to the PD leader")
+	}
+	ctx1, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	resp, err := pdpb.NewPDClient(conn).GetGCSafePoint(ctx1, &pdpb.GetGCSafePointRequest{Header: &pdpb.RequestHeader{ClusterId: l.clusterID}})
+	if err != nil {
+		return 0, fmt.Errorf("PD GetGCSafePoint: %w", err)
+	}
+	if e := resp.GetHeader().GetError(); e != nil {
+		return 0, fmt.Errorf("PD GetGCSafePoint: %s: %s", e.GetType(), e.GetMessage())
+	}
+	return resp.GetSafePoint(), nil
+}
+
+// clockOffset estimates PD's clock minus this host's from a few TSO round
+// trips: the TSO's physical time is PD's clock, taken (on average) halfway
+// through the round trip. The shortest round trip bounds the error best.
+func (l *regionLocator) clockOffset(ctx context.Context) (time.Duration, error) {
+	best, bestRTT := time.Duration(0), time.Duration(-1)
+	for i := 0; i < 3; i++ {
+		t0 := time.Now()
+		ts, err := l.currentTS(ctx)
+		t1 := time.Now()
+		if err != nil {
+			return 0, err
+		}
+		rtt := t1.Sub(t0)
+		if bestRTT < 0 || rtt < bestRTT {
+			mid := t0.Add(rtt / 2)
+			best, bestRTT = time.UnixMilli(int64(ts>>18)).Sub(mid), rtt
+		}
+	}
+	return best, nil
 }
 
 // storeAddr returns a store's address, from the cache or PD.

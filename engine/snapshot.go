@@ -27,17 +27,23 @@ func (e *Engine) publish(now time.Time) {
 		Seq:     e.seq,
 		Source: snapshots.Source{
 			PD: append([]string(nil), e.cfg.PD...), ClusterID: e.locator.clusterID, EmbeddedSim: e.cfg.EmbeddedSim,
-			PDError: e.pdErr, StaleAfterMs: e.cfg.StaleAfter.Milliseconds(),
+			StaleAfterMs: e.cfg.StaleAfter.Milliseconds(),
 		},
 	}
+	e.pdSource(&st.Source, now)
 	if err := e.Err(); err != nil {
 		st.EngineError = snapshots.CleanString(err.Error())
+	}
+	// Lag is in PD's time: the host's clock may be off (a jump host).
+	pdNow := now.Add(e.clockOffset)
+	if skew := e.clockOffset.Milliseconds(); skew > 1000 || skew < -1000 {
+		st.Source.ClockSkewMs = skew
 	}
 	lag := func(ts uint64) int64 {
 		if ts == 0 {
 			return 0
 		}
-		return max(now.Sub(oracle.GetTimeFromTS(ts)).Milliseconds(), 0)
+		return max(pdNow.Sub(oracle.GetTimeFromTS(ts)).Milliseconds(), 0)
 	}
 
 	// Regions, in subscription and key order. Sorting 100k records was
@@ -75,7 +81,7 @@ func (e *Engine) publish(now time.Time) {
 			StoreID: r.storeID, LeaderPeer: leaderPeer, EpochVersion: r.version, EpochConfVer: r.confVer,
 			State: r.state, Initialized: r.initialized, ResolvedTs: rts,
 			Events: r.events, LastError: r.lastError, RetryAttempts: r.retryAttempts,
-			Lineage: r.lineage,
+			LastAdvanceAt: r.lastAdvance, Lineage: r.lineage,
 		}
 		if rts == 0 {
 			// Not holding its range (waiting to retry, reload, locate or
@@ -154,6 +160,7 @@ func (e *Engine) publish(now time.Time) {
 		st.Stores = append(st.Stores, snapshots.Store{
 			ID: id, Addr: s.addr, State: state, CooldownMsLeft: cooling[id],
 			Failures: failures[id], Streams: streams, Regions: perStore[id],
+			Version: s.version, LastError: s.lastErr, LastErrorAt: s.lastErrAt,
 		})
 		e.fillStoreRow(&st.Stores[len(st.Stores)-1], s, now)
 	}
@@ -173,7 +180,7 @@ func (e *Engine) publish(now time.Time) {
 	for _, p := range e.agg.Pending(now) {
 		st.Reloads = append(st.Reloads, snapshots.Reload{
 			Subscription: p.Sub, Start: hex.EncodeToString([]byte(p.Span.Start)), End: hex.EncodeToString([]byte(p.Span.End)),
-			Reason: strings.Join(p.Reasons, ","), MergedFrom: p.MergedFrom, QueuedMsAgo: p.QueuedFor.Milliseconds(),
+			Reason: strings.Join(p.Reasons, ","), MergedFrom: p.MergedFrom, QueuedMsAgo: max(p.QueuedFor.Milliseconds(), 0),
 		})
 	}
 	st.RecentReloads = e.flushes.snapshot()

@@ -44,7 +44,7 @@ func (e *Engine) fillStoreRow(row *snapshots.Store, s *storeInfo, now time.Time)
 	if t := e.tallies[row.ID]; t != nil && t.gen == e.seq {
 		row.MaxLagMs, row.Waiting = t.maxLagMs, t.waiting
 	}
-	row.LastError, row.LastErrorAt = s.lastErr, s.lastErrAt
+	row.LastErrorAt = row.LastErrorAt.UTC()
 	w := s.worker
 	if w == nil {
 		return

@@ -39,8 +39,11 @@ type streamWorker struct {
 	ack    chan struct{}
 
 	connected   atomic.Bool
-	initialized atomic.Int64 // initialized regions on the stream, for idle detection
-	lastRecv    atomic.Int64 // unix nanos
+	opened      atomic.Bool  // a stream to the store has opened at least once
+	initialized atomic.Int64 // initialized regions on the stream
+	// lastRecv is when the stream last delivered anything (unix ns): the
+	// diagnosis of a stalled store says whether its stream went quiet.
+	lastRecv atomic.Int64
 
 	// Owned by the event loop.
 	regions map[dsKey]*regionState
@@ -58,7 +61,6 @@ type streamWorker struct {
 type dsKey struct{ requestID, regionID uint64 }
 
 var (
-	errStreamIdle     = errors.New("no message from the store for the stream idle timeout (hung store?)")
 	errConnectTimeout = errors.New("connect timed out")
 	errStreamClosed   = errors.New("store closed the stream")
 )
@@ -159,8 +161,8 @@ func (w *streamWorker) runStream(ctx context.Context) error {
 		return fail("open EventFeedV2: %w", err)
 	}
 	w.connected.Store(true)
+	w.opened.Store(true)
 	defer w.connected.Store(false)
-	w.lastRecv.Store(time.Now().UnixNano())
 
 	recvDone := make(chan error, 1)
 	go func() { recvDone <- w.recvLoop(sctx, stream) }()
@@ -169,8 +171,9 @@ func (w *streamWorker) runStream(ctx context.Context) error {
 		<-recvDone
 		return cause
 	}
-	idle := time.NewTicker(w.e.cfg.StreamIdleTimeout / 4)
-	defer idle.Stop()
+	// No idle timeout: a quiet stream is normal (regions with no writes
+	// whose resolved ts is held on TiKV's side), and a dead connection is
+	// found by gRPC keepalive (10s ping, 3s timeout), as in TiCDC.
 	// What was queued before the stream opened goes out now: the wake-up
 	// that started this stream was already taken by run, and waiting for
 	// another would strand a lone request until something else is queued.
@@ -190,11 +193,6 @@ func (w *streamWorker) runStream(ctx context.Context) error {
 				if err := stream.Send(req); err != nil {
 					return fail("send: %w", stop(err))
 				}
-			}
-		case <-idle.C:
-			silent := time.Since(time.Unix(0, w.lastRecv.Load()))
-			if w.initialized.Load() > 0 && silent > w.e.cfg.StreamIdleTimeout {
-				return fail("%w (%s)", stop(errStreamIdle), silent.Round(time.Millisecond))
 			}
 		}
 	}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/pingcap/kvproto/pkg/cdcpb"
 	"github.com/pingcap/kvproto/pkg/errorpb"
+	"github.com/pingcap/kvproto/pkg/kvrpcpb"
 	"github.com/pingcap/kvproto/pkg/metapb"
 	"go.uber.org/zap"
 	"google.golang.org/grpc"
@@ -77,6 +78,7 @@ type downstream struct {
 	key        dsKey
 	start, end []byte // observed range, encoded
 	checkpoint uint64
+	oldValue   bool // the request asked for old values (ExtraOp ReadOldValue)
 	// initializing: the scan's snapshot is taken and live rows flow while
 	// the scan rows are still being sent (interleaving on).
 	initializing bool
@@ -133,12 +135,23 @@ func (ds *downstream) errorEvent(err *cdcpb.Error) outItem {
 // its queued rows), the region's whole delegate on that store fails with
 // Congested, as TiKV's live path does (delegate.rs, channel.rs Sink).
 func (c *Cluster) emitRow(r *region, enc []byte, row *cdcpb.Event_Row) {
-	size := rowBytes(row)
 	var congested *storeState
+	var noOld *cdcpb.Event_Row // row without its old value, made once if needed
 	for _, ds := range r.downstreams {
 		if !(ds.normal || ds.initializing) || !ds.observes(enc) {
 			continue
 		}
+		row := row
+		if row.OldValue != nil && !ds.oldValue {
+			// TiKV reads old values only for a request that asked.
+			if noOld == nil {
+				cp := *row
+				cp.OldValue = nil
+				noOld = &cp
+			}
+			row = noOld
+		}
+		size := rowBytes(row)
 		if !c.charge(ds.conn.store, size) {
 			congested = ds.conn.store
 			continue
@@ -362,7 +375,7 @@ func (c *Cluster) register(conn *cdcConn, req *cdcpb.ChangeDataRequest) {
 		reject(e)
 		return
 	}
-	ds := &downstream{conn: conn, key: key, checkpoint: req.CheckpointTs}
+	ds := &downstream{conn: conn, key: key, checkpoint: req.CheckpointTs, oldValue: req.ExtraOp == kvrpcpb.ExtraOp_ReadOldValue}
 	ds.start, ds.end = intersect(r.start, r.end, req.StartKey, req.EndKey)
 	conn.downstreams[key] = ds
 	r.downstreams = append(r.downstreams, ds)
@@ -591,7 +604,11 @@ func (c *Cluster) snapshot(r *region, ds *downstream) [][]*cdcpb.Event_Row {
 	}
 	for _, mk := range c.sortedKeys(r, ds.start, ds.end) {
 		if l := mk.lock; l != nil {
-			add(&cdcpb.Event_Row{StartTs: l.startTs, Type: cdcpb.Event_PREWRITE, OpType: l.op, Key: mk.raw, Value: l.value, OldValue: l.oldValue})
+			var old []byte
+			if ds.oldValue {
+				old = l.oldValue
+			}
+			add(&cdcpb.Event_Row{StartTs: l.startTs, Type: cdcpb.Event_PREWRITE, OpType: l.op, Key: mk.raw, Value: l.value, OldValue: old})
 		}
 		for i := len(mk.writes) - 1; i >= 0; i-- {
 			w := mk.writes[i]
@@ -599,7 +616,7 @@ func (c *Cluster) snapshot(r *region, ds *downstream) [][]*cdcpb.Event_Row {
 				break
 			}
 			var old []byte
-			if i > 0 && mk.writes[i-1].op == cdcpb.Event_Row_PUT {
+			if ds.oldValue && i > 0 && mk.writes[i-1].op == cdcpb.Event_Row_PUT {
 				old = mk.writes[i-1].value
 			}
 			add(&cdcpb.Event_Row{StartTs: w.startTs, CommitTs: w.commitTs, Type: cdcpb.Event_COMMITTED, OpType: w.op, Key: mk.raw, Value: w.value, OldValue: old})
@@ -990,3 +1007,7 @@ func (c *Cluster) ScanningDownstreams(regionID uint64) int {
 	}
 	return n
 }
+
+// PendingScans is how many registrations of a store wait for or run their
+// initial scan: what TiKV compares with its pending-scan limit.
+func (c *Cluster) PendingScans(store uint64) int { return c.pendingScans(store) }

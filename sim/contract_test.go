@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/pingcap/kvproto/pkg/cdcpb"
+	"github.com/pingcap/kvproto/pkg/kvrpcpb"
 	"github.com/pingcap/kvproto/pkg/meta_storagepb"
 	"github.com/pingcap/kvproto/pkg/metapb"
 	"github.com/pingcap/kvproto/pkg/pdpb"
@@ -64,7 +65,10 @@ func TestContractServerIsBusyAtRegister(t *testing.T) {
 // client that holds its store's sink memory quota.
 func rawStream(t *testing.T, addr string) grpc.BidiStreamingClient[cdcpb.ChangeDataRequest, cdcpb.ChangeDataEvent] {
 	t.Helper()
-	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	// Fixed small windows (no BDP growth): once 64 KiB are unread, the
+	// store's sends block and its queue holds the quota.
+	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithInitialWindowSize(64<<10), grpc.WithInitialConnWindowSize(64<<10))
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(func() { cancel(); _ = conn.Close() })
@@ -89,11 +93,11 @@ func TestContractQuotaCongestsAnotherClient(t *testing.T) {
 	big := make([]byte, 8<<10)
 	// Fill the slow client's queue until the quota is gone.
 	require.Eventually(t, func() bool {
-		for i := 0; i < 50; i++ {
-			key, _ := c.RandomKeyIn(regions[0].ID, rng)
-			c.Commit1PC([]Mutation{{Key: key, Op: putOp, Value: big}})
-		}
-		return c.quotaFull(c.store(1)) || c.store(1).quotaUsed.Load() > 200<<10
+		key, _ := c.RandomKeyIn(regions[0].ID, rng)
+		c.Commit1PC([]Mutation{{Key: key, Op: putOp, Value: big}})
+		// Until another 8 KiB row does not fit (the slow client's own
+		// region is congested by then, and what it holds stays queued).
+		return c.store(1).quotaUsed.Load() > 256<<10-rowBytes(&cdcpb.Event_Row{Key: key, Value: big})
 	}, wait, time.Millisecond)
 	for i := 0; i < 20; i++ {
 		key, _ := c.RandomKeyIn(regions[1].ID, rng)
@@ -498,4 +502,33 @@ func readFile(t *testing.T, name string) string {
 	b, err := os.ReadFile(name)
 	require.NoError(t, err)
 	return string(b)
+}
+
+// Row: old values only when the request asks (ExtraOp ReadOldValue).
+func TestContractOldValueOnlyWhenAsked(t *testing.T) {
+	s := startSim(t, Config{Stores: 1, Regions: 1})
+	c := s.Cluster()
+	ri := c.Regions()[0]
+	key, _ := c.RandomKeyIn(ri.ID, newTestRand(5))
+	c.Commit1PC([]Mutation{{Key: key, Op: putOp, Value: []byte("first")}})
+	f := openFeed(t, c.StoreAddr(1), feedOpts{})
+	plain := registerReq(c, ri, 1, 0)
+	withOld := registerReq(c, ri, 2, 0)
+	withOld.ExtraOp = kvrpcpb.ExtraOp_ReadOldValue
+	f.send(plain)
+	f.send(withOld)
+	f.waitEvent(wait, func(e *cdcpb.Event) bool { return e.RequestId == 1 && isInitialized(ri.ID)(e) })
+	f.held = nil
+	c.Commit1PC([]Mutation{{Key: key, Op: putOp, Value: []byte("second")}})
+	got := map[uint64][]byte{}
+	for len(got) < 2 {
+		e := f.waitEvent(wait, func(e *cdcpb.Event) bool { return e.GetEntries() != nil })
+		for _, row := range e.GetEntries().GetEntries() {
+			if row.Type == cdcpb.Event_COMMITTED && string(row.Value) == "second" {
+				got[e.RequestId] = row.OldValue
+			}
+		}
+	}
+	require.Nil(t, got[1], "no old value unless asked")
+	require.Equal(t, "first", string(got[2]))
 }

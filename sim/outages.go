@@ -6,6 +6,8 @@ import (
 
 	"github.com/pingcap/kvproto/pkg/cdcpb"
 	"github.com/pingcap/kvproto/pkg/metapb"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 )
 
 // Store and PD outages as a cluster lives them (reference real-clusters.md
@@ -271,6 +273,30 @@ func (c *Cluster) waitSent(id uint64, timeout time.Duration, done <-chan struct{
 			return
 		}
 		if !sleepOrDone(5*time.Millisecond, done) {
+			return
+		}
+	}
+}
+
+// endStreams ends every stream of a store with Unavailable, after what was
+// already sent (a server stop could cut the last messages off), and waits
+// for them to be gone (at most timeout, or until done).
+func (c *Cluster) endStreams(id uint64, timeout time.Duration, done <-chan struct{}) {
+	c.mu.Lock()
+	s := c.store(id)
+	for conn := range s.conns {
+		select {
+		case conn.kill <- status.Errorf(codes.Unavailable, "store %d is shutting down", id):
+		default:
+		}
+	}
+	c.mu.Unlock()
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		c.mu.Lock()
+		n := len(s.conns)
+		c.mu.Unlock()
+		if n == 0 || !sleepOrDone(5*time.Millisecond, done) {
 			return
 		}
 	}

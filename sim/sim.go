@@ -304,8 +304,10 @@ func (s *Sim) DrainStore(id uint64) error {
 		return nil
 	}
 	// The NotLeader answers go out before the store stops, as TiKV waits
-	// for its leaders to move (graceful_shutdown_timeout, 20s).
+	// for its leaders to move (graceful_shutdown_timeout, 20s); then its
+	// streams end with Unavailable, after everything sent.
 	s.cluster.waitSent(id, 20*time.Second, s.done)
+	s.cluster.endStreams(id, 5*time.Second, s.done)
 	ss.Stop()
 	s.cluster.storeCrashed(id) // what had no other live peer is re-elected later
 	return nil
@@ -322,6 +324,7 @@ func (s *Sim) RemoveStore(id uint64) error {
 		return err
 	}
 	s.cluster.waitSent(id, 20*time.Second, s.done)
+	s.cluster.endStreams(id, 5*time.Second, s.done)
 	ss.Stop()
 	return nil
 }

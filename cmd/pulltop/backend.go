@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
 	"io"
@@ -31,7 +32,20 @@ type connFlags struct {
 	logFile    string
 	metrics    string
 	sim        simFlags
+
+	// A safe guest on a real cluster (issue 12).
+	scansPerStore int
+	oldValue      bool
+	yes           bool
 }
+
+// Defaults of --scans-per-store: few against a real PD, where TiKV's scan
+// permits (6 per store) and pending-scan limit are shared with the cluster's
+// own change-data clients; the embedded sim is pulltop's alone.
+const (
+	defaultScansPerStorePD  = 4
+	defaultScansPerStoreSim = 128
+)
 
 func (f *connFlags) register(cmd *cobra.Command, defaultLog string) {
 	fs := cmd.Flags()
@@ -45,6 +59,9 @@ func (f *connFlags) register(cmd *cobra.Command, defaultLog string) {
 	fs.DurationVar(&f.staleAfter, "stale-after", 10*time.Second, "an initialized region whose resolved ts has not moved for this long is stale")
 	fs.StringVar(&f.sink, "sink", "", "write delivered rows to `FILE` as JSON lines")
 	fs.StringVar(&f.logFile, "log-file", defaultLog, "write logs to `FILE` (never to the terminal)")
+	fs.IntVar(&f.scansPerStore, "scans-per-store", 0, fmt.Sprintf("initial scans pulltop runs at once per store (default %d with --pd, %d on the embedded cluster)", defaultScansPerStorePD, defaultScansPerStoreSim))
+	fs.BoolVar(&f.oldValue, "old-value", false, "ask TiKV for old values (costs TiKV a read per prewrite; pulltop does not need them)")
+	fs.BoolVar(&f.yes, "yes", false, "with --pd: subscribe without asking first")
 	fs.StringVar(&f.metrics, "metrics-addr", "", "serve Prometheus metrics on http://`HOST:PORT`/metrics (and the latest snapshot on /snapshot)")
 	f.sim.register(cmd)
 }
@@ -55,6 +72,7 @@ func (f *connFlags) engineConfig(c *cobra.Command) (engine.Config, error) {
 		TLS:        engine.TLSConfig{CA: f.ca, Cert: f.cert, Key: f.key},
 		StaleAfter: f.staleAfter,
 		SinkPath:   f.sink,
+		OldValue:   f.oldValue,
 	}
 	pd, err := parsePDAddrs(c, f.pd, cfg.TLS.Enabled())
 	if err != nil {
@@ -62,6 +80,16 @@ func (f *connFlags) engineConfig(c *cobra.Command) (engine.Config, error) {
 	}
 	cfg.PD = pd
 	f.pd = pd
+	switch {
+	case f.scansPerStore < 0 || f.scansPerStore > 10000:
+		return cfg, usageError("--scans-per-store %d: must be between 1 and 10000", f.scansPerStore)
+	case f.scansPerStore > 0:
+		cfg.ScansPerStore = f.scansPerStore
+	case len(pd) > 0:
+		cfg.ScansPerStore = defaultScansPerStorePD
+	default:
+		cfg.ScansPerStore = defaultScansPerStoreSim
+	}
 	if err := checkSinkPath(f.sink); err != nil {
 		return cfg, err
 	}
@@ -155,10 +183,15 @@ func (f *connFlags) checkFlags(c *cobra.Command) (engine.Config, sim.Config, err
 // startBackend starts the sim (without --pd) and the engine. What it waits
 // for is said on notices first (stderr): PD may take seconds to answer, and
 // an operator looking at a blank terminal cannot tell waiting from hanging.
-func startBackend(c *cobra.Command, f *connFlags, notices io.Writer) (*backend, error) {
+// Against a real PD, confirm (if not nil) is shown what the subscription
+// will touch before anything is subscribed, and may refuse it.
+func startBackend(c *cobra.Command, f *connFlags, notices io.Writer, confirm func(engine.Preview) error) (*backend, error) {
 	cfg, simCfg, err := f.checkFlags(c)
 	if err != nil {
 		return nil, err
+	}
+	if len(cfg.PD) > 0 {
+		cfg.BeforeSubscribe = confirm
 	}
 	logger, logSink, closeLog, err := openLogger(f.logFile)
 	if err != nil {
@@ -193,7 +226,7 @@ func startBackend(c *cobra.Command, f *connFlags, notices io.Writer) (*backend, 
 	cfg.ConnectTimeout = connectTimeout
 	if b.engine, err = engine.Start(cfg); err != nil {
 		b.Close()
-		if errors.Is(err, engine.ErrPDUnreachable) {
+		if errors.Is(err, engine.ErrPDUnreachable) || errors.Is(err, errDeclined) {
 			return nil, err
 		}
 		return nil, fmt.Errorf("starting the engine: %w", err)
@@ -202,4 +235,30 @@ func startBackend(c *cobra.Command, f *connFlags, notices io.Writer) (*backend, 
 	faults.attach(b.engine)
 	logger.Info("pulltop started", zap.Strings("pd", cfg.PD), zap.Bool("embedded_sim", cfg.EmbeddedSim), zap.Uint64("start_ts", b.engine.StartTs()))
 	return b, nil
+}
+
+// errDeclined: the operator did not confirm the subscription.
+var errDeclined = errors.New("not subscribed: the answer was not y (give --yes to skip the question)")
+
+// askToSubscribe shows the preview on the terminal and waits for y before
+// the TUI subscribes on a real cluster (pulltop must not surprise an
+// incident with load).
+func askToSubscribe(in io.Reader, out io.Writer) func(engine.Preview) error {
+	return func(p engine.Preview) error {
+		fmt.Fprintf(out, "%s\nSubscribe? [y/N] ", p)
+		line, _ := bufio.NewReader(in).ReadString('\n')
+		if a := strings.ToLower(strings.TrimSpace(line)); a != "y" && a != "yes" {
+			return errDeclined
+		}
+		return nil
+	}
+}
+
+// announceSubscription prints the preview line and goes on (headless, and
+// the TUI with --yes): never a question.
+func announceSubscription(out io.Writer) func(engine.Preview) error {
+	return func(p engine.Preview) error {
+		fmt.Fprintln(out, p)
+		return nil
+	}
 }

@@ -57,7 +57,11 @@ func runTUI(c *cobra.Command, flags *connFlags) error {
 	default:
 		flags.logFile = "" // no writable place: no log, as the notice said
 	}
-	b, err := startBackend(c, flags, stderr)
+	confirm := askToSubscribe(c.InOrStdin(), c.OutOrStdout())
+	if flags.yes {
+		confirm = nil
+	}
+	b, err := startBackend(c, flags, stderr, confirm)
 	if err != nil {
 		return err
 	}

@@ -1,7 +1,7 @@
 // Package tmuxtest runs a terminal program inside a detached tmux session,
 // so tests can type at it and read its screen as an operator would see it:
-// a real terminal, real resizes, real exit status. It is used by the UI's
-// demo test and is meant for the full pulltop binary's test too.
+// a real terminal, real resizes, real exit status. The UI demo's tests and
+// the real pulltop binary's tests (and scripts/screenshots) use it.
 //
 // Every session gets its own tmux server (a private socket), so tests never
 // touch the user's tmux and cleanup kills only what the test started.

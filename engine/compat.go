@@ -1,0 +1,101 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/pingcap/kvproto/pkg/metapb"
+
+	"pulltop/snapshots"
+)
+
+// MinTiKVVersion is the oldest TiKV pulltop subscribes to: TiCDC's minimum
+// (version.CheckStoreVersion). Older stores lack EventFeedV2 (before 7.3) or
+// the per-region Deregister the engine relies on (7.3).
+const MinTiKVVersion = "7.5.0"
+
+// ErrIncompatibleStore marks a store pulltop cannot pull from; the engine
+// stops with it rather than retry forever.
+var ErrIncompatibleStore = errors.New("incompatible TiKV store")
+
+// isTiFlash reports whether PD lists the store as TiFlash (label
+// engine=tiflash): it serves no change data and is skipped, as TiCDC does.
+func isTiFlash(s *metapb.Store) bool {
+	for _, l := range s.GetLabels() {
+		if l.GetKey() == "engine" && l.GetValue() == "tiflash" {
+			return true
+		}
+	}
+	return false
+}
+
+// parseRelease reads "v7.5.0", "7.5.0-alpha", "8.1.2+build" as
+// (major, minor, patch); ok is false for anything else.
+func parseRelease(v string) (r [3]int, ok bool) {
+	v = strings.TrimPrefix(strings.TrimSpace(v), "v")
+	if i := strings.IndexAny(v, "-+"); i >= 0 {
+		v = v[:i]
+	}
+	parts := strings.Split(v, ".")
+	if len(parts) != 3 {
+		return r, false
+	}
+	for i, p := range parts {
+		n, err := strconv.Atoi(p)
+		if err != nil || n < 0 {
+			return r, false
+		}
+		r[i] = n
+	}
+	return r, true
+}
+
+func releaseLess(a, b [3]int) bool {
+	for i := range a {
+		if a[i] != b[i] {
+			return a[i] < b[i]
+		}
+	}
+	return false
+}
+
+// checkTiKVVersion refuses a TiKV store older than MinTiKVVersion. A version
+// PD does not report, or that does not parse, is let through: the stream
+// itself will tell (EventFeedV2 Unimplemented).
+func checkTiKVVersion(s *metapb.Store) error {
+	got, ok := parseRelease(s.GetVersion())
+	if !ok {
+		return nil
+	}
+	min, _ := parseRelease(MinTiKVVersion)
+	if releaseLess(got, min) {
+		return fmt.Errorf("%w: store %d (%s) runs TiKV %s; pulltop needs TiKV %s or newer (as TiCDC does)",
+			ErrIncompatibleStore, s.GetId(), s.GetAddress(), s.GetVersion(), MinTiKVVersion)
+	}
+	return nil
+}
+
+// noEventFeedV2 is the error for a store that answered EventFeedV2 with
+// Unimplemented: a TiKV before 7.3, whatever PD says.
+func noEventFeedV2(storeID uint64, addr, version string, cause error) error {
+	if version == "" {
+		version = "unknown"
+	}
+	return fmt.Errorf("%w: store %d (%s) does not serve EventFeedV2 (TiKV version %s; it exists from 7.3.0): pulltop needs TiKV %s or newer (as TiCDC does): %v",
+		ErrIncompatibleStore, storeID, addr, version, MinTiKVVersion, cause)
+}
+
+// learnStoreMeta records what PD says of a store and refuses an
+// incompatible one. TiFlash stores are skipped.
+func (e *Engine) learnStoreMeta(s *metapb.Store) {
+	if isTiFlash(s) {
+		return
+	}
+	st := e.learnStore(s.GetId(), s.GetAddress())
+	st.version = snapshots.CleanString(s.GetVersion()) // PD's words: text from outside
+	if err := checkTiKVVersion(s); err != nil {
+		e.fatal(err)
+	}
+}
