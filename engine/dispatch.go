@@ -64,7 +64,7 @@ func (e *Engine) handleLocated(task rangeTask, locs []RegionLoc, err error) {
 		e.notePD(pdLookup, err)
 	}
 	if err != nil {
-		e.countError(snapshots.ReasonRPCCtxUnavailable)
+		e.countError(snapshots.ReasonRPCCtxUnavailable, 0)
 		key := retry.Key{Subscription: sub.id, Start: string(task.span.Start), End: string(task.span.End)}
 		delay, attempt := e.policy.Next(time.Now(), key, retry.ReasonRPCCtxUnavailable, 0)
 		e.logger.Info("locating regions failed", zap.Uint64("subscription", sub.id), zap.Stringer("span", task.span), zap.Error(err))
@@ -87,6 +87,10 @@ func (e *Engine) handleLocated(task rangeTask, locs []RegionLoc, err error) {
 	}
 	e.flushAnswered(task.flushSeq, len(locs))
 	spanStart, spanEnd := string(task.span.Start), string(task.span.End)
+	// The records this answer replaces, before they are replaced: the
+	// new regions' parents (lineage).
+	parents := e.parentCandidates(sub, task.span)
+	now := time.Now()
 	seen := make(map[uint64]bool, len(locs))
 	for _, loc := range locs {
 		seen[loc.ID] = true
@@ -109,6 +113,9 @@ func (e *Engine) handleLocated(task rangeTask, locs []RegionLoc, err error) {
 			// The same region found again (reloaded after an error): to
 			// the operator it is one region, with one incident.
 			r.inheritDiagnosis(old)
+		}
+		if steps := inheritLineage(r, old, parents, now); steps > 0 {
+			e.logLineage(now, r, steps)
 		}
 		e.regions[key] = r
 		e.orderDirty = true

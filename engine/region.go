@@ -107,6 +107,9 @@ type regionState struct {
 	mark        diagnose.Mark   // its cause and since when
 	admitPos    int32           // place among its store's regions waiting for a scan slot,
 	admitGen    uint32          // valid when admitGen is the current publish's
+	// lineage is where the region came from, newest first; shared with
+	// published snapshots, so it is replaced, never changed in place.
+	lineage []snapshots.Origin
 }
 
 func newRegionState(sub *subscription, loc RegionLoc) *regionState {
@@ -150,7 +153,7 @@ type storeInfo struct {
 	addr      string
 	version   string // as PD reports it
 	reached   bool   // a stream to it has opened at least once
-	lastErr   string
+	lastErr   string // its last stream or region error
 	lastErrAt time.Time
 	worker    *streamWorker
 	inflight  int                       // requested, not yet initialized
