@@ -209,6 +209,7 @@ func storeTarget(st *storeInfo) string {
 func (e *Engine) recordAction(action, target, result string) {
 	e.logger.Info("operator action", zap.String("action", action), zap.String("target", target), zap.String("result", result))
 	e.actions = append(e.actions, snapshots.Action{At: time.Now().UTC(), Action: action, Target: target, Result: result})
+	e.log.add(time.Now(), snapshots.LogAction, target, action+": "+result, "")
 	if len(e.actions) > maxActions {
 		e.actions = e.actions[len(e.actions)-maxActions:]
 	}

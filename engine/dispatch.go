@@ -64,7 +64,7 @@ func (e *Engine) handleLocated(task rangeTask, locs []RegionLoc, err error) {
 		e.notePD(pdLookup, err)
 	}
 	if err != nil {
-		e.countError(snapshots.ReasonRPCCtxUnavailable)
+		e.countError(snapshots.ReasonRPCCtxUnavailable, 0)
 		key := retry.Key{Subscription: sub.id, Start: string(task.span.Start), End: string(task.span.End)}
 		delay, attempt := e.policy.Next(time.Now(), key, retry.ReasonRPCCtxUnavailable, 0)
 		e.logger.Info("locating regions failed", zap.Uint64("subscription", sub.id), zap.Stringer("span", task.span), zap.Error(err))
@@ -85,6 +85,10 @@ func (e *Engine) handleLocated(task rangeTask, locs []RegionLoc, err error) {
 	}
 	e.flushAnswered(task.flushSeq, len(locs))
 	spanStart, spanEnd := string(task.span.Start), string(task.span.End)
+	// The records this answer replaces, before they are replaced: the
+	// new regions' parents (lineage).
+	parents := e.parentCandidates(sub, task.span)
+	now := time.Now()
 	seen := make(map[uint64]bool, len(locs))
 	for _, loc := range locs {
 		seen[loc.ID] = true
@@ -92,7 +96,8 @@ func (e *Engine) handleLocated(task rangeTask, locs []RegionLoc, err error) {
 			e.learnStore(loc.Leader.GetStoreId(), loc.LeaderAddr)
 		}
 		key := regionKey{sub.id, loc.ID}
-		if old := e.regions[key]; old != nil {
+		old := e.regions[key]
+		if old != nil {
 			if old.lock != nil || old.waitingLock {
 				continue // still owns (or waits for) its range; the lock decides
 			}
@@ -101,6 +106,9 @@ func (e *Engine) handleLocated(task rangeTask, locs []RegionLoc, err error) {
 		r := newRegionState(sub, loc)
 		if r.start >= r.end && r.end != "" {
 			continue
+		}
+		if steps := inheritLineage(r, old, parents, now); steps > 0 {
+			e.logLineage(now, r, steps)
 		}
 		e.regions[key] = r
 		e.orderDirty = true

@@ -86,6 +86,9 @@ type Engine struct {
 	samples     []eventSample
 	pd          pdHealth
 	clockOffset time.Duration // PD's clock minus this host's (lag is in PD's time)
+	log         *eventLog
+	tallies     map[uint64]*storeTally // per store, rebuilt every publish
+	errWindow   errorWindow            // errors of the last minute
 }
 
 // engineStats are cumulative counters for the snapshot totals.
@@ -163,6 +166,8 @@ func Start(cfg Config) (*Engine, error) {
 		aggTimer:      time.NewTimer(time.Hour),
 		flushes:       newHistory[snapshots.RecentReload](recentFlushCapacity),
 		fired:         newHistory[snapshots.RecentRetry](recentRetryCapacity),
+		log:           newEventLog(),
+		tallies:       map[uint64]*storeTally{},
 		clockOffset:   offset,
 	}
 	aggCfg := reload.Config{}
@@ -183,6 +188,7 @@ func Start(cfg Config) (*Engine, error) {
 	for i, span := range cfg.Spans {
 		e.subs = append(e.subs, newSubscription(uint64(i+1), span, startTs))
 	}
+	e.logEvent(time.Now(), snapshots.LogEngine, "engine", fmt.Sprintf("subscribed %d span(s) at start ts %d", len(e.subs), startTs), "")
 	e.publish(time.Now())
 	e.wg.Add(1)
 	go func() {
@@ -341,6 +347,7 @@ func (e *Engine) fatal(err error) {
 	}
 	e.fatalErr.Store(&err)
 	e.logger.Error("engine stopped", zap.Error(err))
+	e.log.add(time.Now(), snapshots.LogEngine, "engine", "stopped: "+snapshots.CleanString(err.Error()), "")
 	e.stopWorkers()
 	e.publish(time.Now())
 }

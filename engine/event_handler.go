@@ -144,7 +144,12 @@ func (e *Engine) advanceSubscription(sub *subscription) {
 	}
 }
 
-func (e *Engine) countError(reason string) { e.stats.errorsByReason[reason]++ }
+// countError counts an error by reason, and for the last minute with the
+// store it came from (0: none, a PD lookup).
+func (e *Engine) countError(reason string, storeID uint64) {
+	e.stats.errorsByReason[reason]++
+	e.errWindow.add(reason, storeID, time.Now())
+}
 
 // handleRegionError routes a TiKV region error as TiCDC's failure handler
 // does (reference logpuller §4.1).
@@ -170,7 +175,7 @@ func (e *Engine) handleRegionError(r *regionState, cdcErr *cdcpb.Error) {
 			fmt.Sprintf("server is busy: %s (backoff %dms)", busy.GetReason(), busy.GetBackoffMs()),
 			retry.ServerBusyBackoff(busy.GetBackoffMs()), nil)
 	case cdcErr.GetDuplicateRequest() != nil:
-		e.countError(snapshots.ReasonDuplicateRequest)
+		e.countError(snapshots.ReasonDuplicateRequest, r.storeID)
 		e.fatal(fmt.Errorf("store %d: duplicate request for region %d of subscription %d: pulltop's stream bookkeeping is broken (this is a bug)",
 			r.storeID, r.id, r.sub.id))
 	case cdcErr.GetCompatibility() != nil:
@@ -203,7 +208,7 @@ func retriesRegion(reason string, leader *metapb.Peer) bool {
 // backoff, after which it is either re-locked as the same region or its
 // range is reloaded from PD.
 func (e *Engine) regionFailed(r *regionState, reason, detail string, serverBackoff time.Duration, leader *metapb.Peer) {
-	e.countError(reason)
+	e.countError(reason, r.storeID)
 	e.detach(r)
 	e.unlock(r)
 	if st := e.stores[r.storeID]; st != nil {
@@ -212,6 +217,9 @@ func (e *Engine) regionFailed(r *regionState, reason, detail string, serverBacko
 	// detail is often a server's own message: cleaned as it comes in, so
 	// the log, the snapshot and whatever is built from it are safe to print.
 	r.lastError = snapshots.CleanString(reason + ": " + detail)
+	if reason != snapshots.ReasonStoreFailure { // the stream's own error says it better
+		e.noteStoreError(r.storeID, r.lastError, time.Now())
+	}
 	failedStore := r.storeID // before a NotLeader hint moves it
 	byRegion := retriesRegion(reason, leader)
 	if reason == snapshots.ReasonNotLeader && byRegion {

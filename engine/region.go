@@ -97,6 +97,9 @@ type regionState struct {
 	lastError     string
 	retryAttempts int
 	retryKey      retry.Key // pending retry, if state is retry-wait
+	// lineage is where the region came from, newest first; shared with
+	// published snapshots, so it is replaced, never changed in place.
+	lineage []snapshots.Origin
 }
 
 func newRegionState(sub *subscription, loc RegionLoc) *regionState {
@@ -140,7 +143,7 @@ type storeInfo struct {
 	addr      string
 	version   string // as PD reports it
 	reached   bool   // a stream to it has opened at least once
-	lastErr   string
+	lastErr   string // its last stream or region error
 	lastErrAt time.Time
 	worker    *streamWorker
 	inflight  int                       // requested, not yet initialized

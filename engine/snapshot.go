@@ -27,6 +27,7 @@ func (e *Engine) publish(now time.Time) {
 		Seq:     e.seq,
 		Source: snapshots.Source{
 			PD: append([]string(nil), e.cfg.PD...), ClusterID: e.locator.clusterID, EmbeddedSim: e.cfg.EmbeddedSim,
+			StaleAfterMs: e.cfg.StaleAfter.Milliseconds(),
 		},
 	}
 	e.pdSource(&st.Source, now)
@@ -80,7 +81,7 @@ func (e *Engine) publish(now time.Time) {
 			StoreID: r.storeID, LeaderPeer: leaderPeer, EpochVersion: r.version, EpochConfVer: r.confVer,
 			State: r.state, Initialized: r.initialized, ResolvedTs: rts,
 			Events: r.events, LastError: r.lastError, RetryAttempts: r.retryAttempts,
-			LastAdvanceAt: r.lastAdvance,
+			LastAdvanceAt: r.lastAdvance, Lineage: r.lineage,
 		}
 		if rts == 0 {
 			// Not holding its range (waiting to retry, reload, locate or
@@ -103,6 +104,7 @@ func (e *Engine) publish(now time.Time) {
 			t.Stale++
 		}
 		perStore[r.storeID]++
+		e.tallyRegion(r.storeID, &row)
 		st.Regions[i] = row
 	}
 	t.Regions = len(regions)
@@ -160,7 +162,9 @@ func (e *Engine) publish(now time.Time) {
 			Failures: failures[id], Streams: streams, Regions: perStore[id],
 			Version: s.version, LastError: s.lastErr, LastErrorAt: s.lastErrAt,
 		})
+		e.fillStoreRow(&st.Stores[len(st.Stores)-1], s, now)
 	}
+	e.errWindow.fill(t, now)
 
 	for _, p := range e.sched.Pending() {
 		if p.Key.Start == storeWakePrefix {
@@ -186,6 +190,10 @@ func (e *Engine) publish(now time.Time) {
 	if e.truth != nil {
 		st.Sim = &snapshots.SimGroundTruth{CommittedRows: e.truth.committed, MissingRows: e.truth.missing}
 	}
+	// Last: the log compares this snapshot with the previous one.
+	e.log.takeNoted()
+	e.log.observe(st, now)
+	st.Log = e.log.snapshot()
 	e.published.Store(st)
 }
 

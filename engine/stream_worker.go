@@ -41,6 +41,9 @@ type streamWorker struct {
 	connected   atomic.Bool
 	opened      atomic.Bool  // a stream to the store has opened at least once
 	initialized atomic.Int64 // initialized regions on the stream
+	// lastRecv is when the stream last delivered anything (unix ns): the
+	// diagnosis of a stalled store says whether its stream went quiet.
+	lastRecv atomic.Int64
 
 	// Owned by the event loop.
 	regions map[dsKey]*regionState
@@ -207,6 +210,7 @@ func (w *streamWorker) recvLoop(ctx context.Context, stream grpc.BidiStreamingCl
 			}
 			return err
 		}
+		w.lastRecv.Store(time.Now().UnixNano())
 		w.e.storeCooldown.Success(w.storeID)
 		if !w.e.post(ctx, message{kind: msgEvents, worker: w, event: ev}) {
 			return ctx.Err()

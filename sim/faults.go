@@ -60,6 +60,7 @@ func (f *faultRunner) runAction(t0 time.Time, a Action) {
 	if a.Verb == VerbStopFaults {
 		if f.sleepUntil(t0.Add(a.At), true) {
 			f.logger.Info("fault", zap.Int("line", a.Line), zap.String("action", a.Text))
+			f.tell(a, nil)
 			f.stopAll()
 		}
 		return
@@ -146,8 +147,16 @@ func (f *faultRunner) later(d time.Duration, fn func()) {
 	}()
 }
 
+// tell passes a fired line to Config.OnFault.
+func (f *faultRunner) tell(a Action, err error) {
+	if fn := f.sim.cfg.OnFault; fn != nil {
+		fn(a.Line, a.Text, err)
+	}
+}
+
 func (f *faultRunner) exec(a Action) {
 	err := f.apply(a)
+	f.tell(a, err)
 	if err != nil {
 		f.logger.Warn("fault failed", zap.Int("line", a.Line), zap.String("action", a.Text), zap.Error(err))
 		f.mu.Lock()

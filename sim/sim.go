@@ -30,6 +30,10 @@ type Config struct {
 	Seed      int64   // seeds the layout, the workload and random fault targets
 	PDLag     time.Duration
 	Script    *Script // fault script, may be nil
+	// OnFault, when set, hears of every fault-script line as it fires (err
+	// says why it failed), so an embedding program can show it, e.g. in its
+	// event log. It is called from the line's goroutine and must not block.
+	OnFault func(line int, text string, err error)
 
 	// ListenPD is the PD address ("127.0.0.1:0" by default). Stores always
 	// get their own loopback ports.

@@ -199,6 +199,7 @@ func startBackend(c *cobra.Command, f *connFlags, notices io.Writer, confirm fun
 	}
 	b := &backend{closeLog: closeLog, logPath: f.logFile, log: logSink}
 	var metricsSource engineSource
+	var faults faultLog
 	if f.metrics != "" {
 		if b.metrics, err = metrics.Listen(f.metrics, &metricsSource, zap.NewStdLog(logger.Named("metrics"))); err != nil {
 			b.Close()
@@ -209,6 +210,7 @@ func startBackend(c *cobra.Command, f *connFlags, notices io.Writer, confirm fun
 	if len(cfg.PD) == 0 {
 		simCfg.Logger = logger.Named("sim")
 		simCfg.KeepGroundTruth = true // the engine checks it for lost rows
+		simCfg.OnFault = faults.fired
 		if b.sim, err = sim.Start(simCfg); err != nil {
 			b.Close()
 			return nil, simStartError(err, "")
@@ -230,6 +232,7 @@ func startBackend(c *cobra.Command, f *connFlags, notices io.Writer, confirm fun
 		return nil, fmt.Errorf("starting the engine: %w", err)
 	}
 	metricsSource.engine.Store(b.engine)
+	faults.attach(b.engine)
 	logger.Info("pulltop started", zap.Strings("pd", cfg.PD), zap.Bool("embedded_sim", cfg.EmbeddedSim), zap.Uint64("start_ts", b.engine.StartTs()))
 	return b, nil
 }
