@@ -109,6 +109,15 @@ func (v *overviewView) lines(lag []lagSample, width int) []string {
 		}
 		add("PD", th.FlashError.render(text)+": "+s.Source.PDError+" (streams go on; region lookups wait)")
 	}
+	if skew := s.Source.ClockSkewMs; skew > 1000 || skew < -1000 {
+		// Only shown when it matters: lag is measured in PD's time, but an
+		// operator comparing with this host's clock should know.
+		dir := "ahead of"
+		if skew < 0 {
+			dir, skew = "behind", -skew
+		}
+		add("Clock", "PD's clock is "+fmtDur(skew)+" "+dir+" this host's; lag is measured in PD's time")
+	}
 	// Why before how much: the causes board comes first.
 	out = append(out, v.boardLines(width)...)
 	if v.timeline != "" {
