@@ -33,6 +33,8 @@ func newPublishEngine(tb testing.TB, n int) *Engine {
 		regions:       make(map[regionKey]*regionState, n),
 		stores:        make(map[uint64]*storeInfo),
 		stats:         engineStats{errorsByReason: map[string]int64{snapshots.ReasonNotLeader: 3}},
+		log:           newEventLog(),
+		tallies:       map[uint64]*storeTally{},
 	}
 	tb.Cleanup(e.sched.Stop)
 	sub := newSubscription(1, TableDataSpan(), startTs)
@@ -83,11 +85,27 @@ func newPublishEngine(tb testing.TB, n int) *Engine {
 }
 
 // BenchmarkPublish100k is one snapshot of 100k regions, the work the event
-// loop does every PublishInterval (500ms).
+// loop does every PublishInterval (500ms): steady state, a few regions
+// stale or waiting.
 //
 //	go test -run '^$' -bench Publish100k -benchmem -count 5 ./engine/
 func BenchmarkPublish100k(b *testing.B) {
 	e := newPublishEngine(b, 100_000)
+	now := time.Now()
+	for b.Loop() {
+		now = now.Add(500 * time.Millisecond)
+		e.publish(now)
+	}
+}
+
+// BenchmarkPublish100kAllStalled is the worst case for the diagnosis: every
+// region stuck at once (a PD outage), so every one is decided in full and
+// gets a diagnosis.
+func BenchmarkPublish100kAllStalled(b *testing.B) {
+	e := newPublishEngine(b, 100_000)
+	for _, r := range e.regions {
+		r.state = snapshots.StateStale
+	}
 	now := time.Now()
 	for b.Loop() {
 		now = now.Add(500 * time.Millisecond)
