@@ -193,6 +193,12 @@ type Config struct {
 	// region is subscribed, with what the subscription will touch; an error
 	// stops Start (the operator declined).
 	BeforeSubscribe func(Preview) error
+	// AfterLocate, if set, is called once the subscriptions' first lookups
+	// in PD are done, with what they touch: headless says it without
+	// holding the subscription back for a count (a million regions take
+	// PD seconds to page through). It runs on the event loop: it must not
+	// block.
+	AfterLocate func(Preview)
 	// PDCheckInterval is how often the store list is refreshed from PD,
 	// which is also how a PD outage is noticed when no lookup is running
 	// (2s).

@@ -56,6 +56,7 @@ func (e *Engine) noteRegionError(r *regionState, reason string, now int64) {
 func (r *regionState) inheritDiagnosis(old *regionState) {
 	r.failReason, r.lastError, r.lastErrorAt = old.failReason, old.lastError, old.lastErrorAt
 	r.churn, r.mark = old.churn, old.mark
+	r.scanned = old.scanned // its initial scan is done, whatever the record
 }
 
 func unixNano(t time.Time) int64 {
@@ -161,7 +162,7 @@ func (e *Engine) diagBegin(now time.Time) {
 		// regions that left it; those are skipped as admitNext skips them).
 		pos := int32(0)
 		for _, r := range info.admission {
-			if e.regions[r.key()] == r && r.lock != nil && r.state == snapshots.StateQueued && r.worker == nil {
+			if !r.forgotten && r.lock != nil && r.state == snapshots.StateQueued && r.worker == nil {
 				pos++
 				r.admitPos, r.admitGen = pos, d.gen
 			}

@@ -94,6 +94,10 @@ func (e *Engine) regionInitialized(r *regionState) {
 		return
 	}
 	r.initialized = true
+	if !r.scanned {
+		r.scanned = true
+		e.progress.scanned++
+	}
 	r.lock.MarkInitialized()
 	r.worker.initialized.Add(1)
 	r.state = snapshots.StateInitialized
@@ -319,17 +323,6 @@ func (e *Engine) handleStreamFailure(w *streamWorker, err error) {
 	select {
 	case w.ack <- struct{}{}:
 	default:
-	}
-}
-
-// detectStale marks initialized regions whose resolved ts has not moved for
-// StaleAfter: the silent stuck region of TiCDC #5096.
-func (e *Engine) detectStale(now time.Time) {
-	for _, r := range e.regions {
-		if r.state == snapshots.StateInitialized && !r.lastAdvance.IsZero() && now.Sub(r.lastAdvance) >= e.cfg.StaleAfter {
-			r.state = snapshots.StateStale
-			e.logger.Info("region stale", zap.Uint64("region", r.id), zap.Duration("since", now.Sub(r.lastAdvance)))
-		}
 	}
 }
 

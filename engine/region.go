@@ -93,6 +93,9 @@ type regionState struct {
 	initialized bool
 	matcher     TxnMatcher
 
+	locGen        uint64 // the last locate call that found it (handleLocated)
+	scanned       bool   // its initial scan finished once (progress)
+	forgotten     bool   // off the books (forget): queues skip it
 	lastAdvance   time.Time
 	events        uint64
 	lastError     string
@@ -152,6 +155,7 @@ type storeInfo struct {
 	id          uint64
 	addr        string
 	version     string // as PD reports it
+	metaSeen    bool   // what PD says of it (version) was looked at
 	unreachable string // the "cannot reach" report already made, so it is made once
 	lastErr     string // its last stream or region error
 	lastErrAt   time.Time
@@ -179,6 +183,8 @@ type rangeTask struct {
 	// flushSeq is the reload flush that asked for it (its row in the flush
 	// history), 0 otherwise.
 	flushSeq uint64
+	// initial: the subscription's first lookup (progress: "locating").
+	initial bool
 }
 
 func overlapsRange(aStart, aEnd, bStart, bEnd string) bool {

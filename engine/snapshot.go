@@ -1,13 +1,13 @@
 package engine
 
 import (
-	"cmp"
 	"encoding/hex"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/tikv/client-go/v2/oracle"
+	"go.uber.org/zap"
 
 	"pulltop/snapshots"
 )
@@ -17,6 +17,11 @@ const maxActions = 1000
 // publish builds an immutable snapshot of everything the event loop owns
 // and swaps it in; readers never wait for the loop.
 func (e *Engine) publish(now time.Time) {
+	began := time.Now()
+	defer func() {
+		e.publishedAt = time.Now()
+		e.publishCost = e.publishedAt.Sub(began)
+	}()
 	// A tick carries the time it fired, which can be older than a Refresh
 	// published while the tick waited: snapshot times never go back (a
 	// since would read as later than its snapshot).
@@ -38,6 +43,7 @@ func (e *Engine) publish(now time.Time) {
 		},
 	}
 	e.pdSource(&st.Source, now)
+	e.progress.fill(&st.Progress, len(e.regions), e.Err() != nil)
 	if err := e.Err(); err != nil {
 		st.EngineError = snapshots.CleanString(err.Error())
 	}
@@ -53,19 +59,20 @@ func (e *Engine) publish(now time.Time) {
 		return max(pdNow.Sub(oracle.GetTimeFromTS(ts)).Milliseconds(), 0)
 	}
 
-	// Regions, in subscription and key order. Sorting 100k records was
-	// most of a publish, so the order is kept and rebuilt only when regions
-	// come or go (a record's start key never changes).
+	// Regions, in subscription and key order: the index's order, copied
+	// out only when regions came or went.
 	if e.orderDirty || len(e.order) != len(e.regions) {
-		e.order = e.order[:0]
-		for _, r := range e.regions {
-			e.order = append(e.order, r)
-		}
-		slices.SortFunc(e.order, func(a, b *regionState) int {
-			if a.sub.id != b.sub.id {
-				return cmp.Compare(a.sub.id, b.sub.id)
+		if e.index.len() != len(e.regions) {
+			// Records put on the books without addRecord (tests).
+			e.index = newRegionIndex()
+			for _, r := range e.regions {
+				e.index.add(r)
 			}
-			return strings.Compare(a.start, b.start)
+		}
+		e.order = e.order[:0]
+		e.index.ascend(func(r *regionState) bool {
+			e.order = append(e.order, r)
+			return true
 		})
 		e.orderDirty = false
 	}
@@ -78,7 +85,15 @@ func (e *Engine) publish(now time.Time) {
 	e.diagBegin(now)
 	nowNs := now.UnixNano()
 	st.Regions = make([]snapshots.Region, len(regions))
+	staleNs := int64(e.cfg.StaleAfter)
 	for i, r := range regions {
+		if r.state == snapshots.StateInitialized && r.lastAdvance.UnixNano() <= nowNs-staleNs && !r.lastAdvance.IsZero() {
+			// Initialized, but its resolved ts has not moved for StaleAfter:
+			// the silent stuck region of TiCDC #5096. Noticed here, in the
+			// one walk over every region a publish makes anyway.
+			r.state = snapshots.StateStale
+			e.logger.Info("region stale", zap.Uint64("region", r.id), zap.Duration("since", now.Sub(r.lastAdvance)))
+		}
 		rts := r.resolvedTs()
 		var leaderPeer uint64
 		if r.leader != nil {

@@ -103,7 +103,7 @@ func (h *headlessRun) start(flags *connFlags) error {
 	}
 	ready := make(chan started, 1)
 	go func() {
-		b, err := startBackend(h.c, flags, h.errOut, announceSubscription(h.errOut))
+		b, err := startBackend(h.c, flags, h.errOut, nil, announceSubscription(h.errOut))
 		ready <- started{b, err}
 	}()
 	select {
