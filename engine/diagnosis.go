@@ -17,6 +17,7 @@ type diagState struct {
 	pd        diagnose.PD
 	stores    map[uint64]*storeDiag
 	pending   []int32 // rows of the regions diagRegion left undecided
+	stalled   []int32 // those of them streaming but stalled (the rest wait for something)
 	describer diagnose.Describer
 }
 
@@ -111,7 +112,7 @@ func (e *Engine) regionEvidence(r *regionState, now int64, ev *diagnose.Region) 
 func (e *Engine) diagBegin(now time.Time) {
 	d := &e.diag
 	d.gen++
-	d.pending = d.pending[:0]
+	d.pending, d.stalled = d.pending[:0], d.stalled[:0]
 	if d.describer.KeyName == nil {
 		d.describer.KeyName = rawKeyName
 	}
@@ -180,8 +181,13 @@ func (e *Engine) diagRegion(r *regionState, row *snapshots.Region, i int, now in
 	if sd != nil {
 		sd.ev.Regions++
 	}
-	if !streaming(r) || e.stalled(r, now) {
+	if !streaming(r) {
 		d.pending = append(d.pending, int32(i))
+		return
+	}
+	if e.stalled(r, now) {
+		d.pending = append(d.pending, int32(i))
+		d.stalled = append(d.stalled, int32(i))
 		return
 	}
 	// Healthy: the common case.
@@ -222,11 +228,13 @@ func (e *Engine) diagFinish(now time.Time, st *snapshots.State, regions []*regio
 		count    [diagnose.NumCauses]int
 		earliest [diagnose.NumCauses]int64
 		example  [diagnose.NumCauses]int
-		ev       diagnose.Region
+		// exampleOwn: the example's evidence is its own (see below)
+		exampleOwn [diagnose.NumCauses]bool
+		ev         diagnose.Region
 	)
 	// The stalled regions, in two steps: the ones an open transaction pins,
 	// then the others, which may be their batch-mates.
-	for _, i := range d.pending {
+	for _, i := range d.stalled {
 		if r := regions[i]; streaming(r) {
 			if sd := d.stores[r.storeID]; sd != nil {
 				e.regionEvidence(r, nowNs, &ev)
@@ -236,7 +244,7 @@ func (e *Engine) diagFinish(now time.Time, st *snapshots.State, regions []*regio
 			}
 		}
 	}
-	for _, i := range d.pending {
+	for _, i := range d.stalled {
 		if r := regions[i]; streaming(r) {
 			if sd := d.stores[r.storeID]; sd != nil {
 				e.regionEvidence(r, nowNs, &ev)
@@ -270,8 +278,13 @@ func (e *Engine) diagFinish(now time.Time, st *snapshots.State, regions []*regio
 			continue
 		}
 		row.Diagnosis = d.describer.Region(c, &ev, sev, text, pd, nowNs)
-		if count[c] == 0 || r.mark.Since < earliest[c] {
-			earliest[c], example[c] = r.mark.Since, int(i)
+		// The example is the region with the oldest incident; among those
+		// that began together (a resolved-ts batch stops at one instant),
+		// the one whose own evidence it is: the region the lock pins, not
+		// its batch-mates.
+		own := c == diagnose.Lock && ev.LockPins()
+		if count[c] == 0 || r.mark.Since < earliest[c] || (r.mark.Since == earliest[c] && own && !exampleOwn[c]) {
+			earliest[c], example[c], exampleOwn[c] = r.mark.Since, int(i), own
 		}
 		count[c]++
 	}

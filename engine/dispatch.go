@@ -380,7 +380,7 @@ func (e *Engine) worker(st *storeInfo) *streamWorker {
 // send registers r on its store's stream.
 func (e *Engine) send(r *regionState, st *storeInfo) {
 	w := e.worker(st)
-	key := dsKey{r.sub.id, r.id}
+	key := keyOf(r.sub.id, r.id)
 	if other := w.regions[key]; other != nil && other != r {
 		// The stream still has this region from an older record: drop it
 		// there first, or TiKV answers DuplicateRequest.
@@ -412,7 +412,7 @@ func (e *Engine) send(r *regionState, st *storeInfo) {
 // its scan slot.
 func (e *Engine) detach(r *regionState) {
 	if w := r.worker; w != nil {
-		key := dsKey{r.sub.id, r.id}
+		key := keyOf(r.sub.id, r.id)
 		if w.regions[key] == r {
 			delete(w.regions, key)
 		}
@@ -444,7 +444,7 @@ func (e *Engine) deregister(r *regionState) {
 	w := r.worker
 	e.detach(r)
 	if w != nil {
-		w.deregPending[dsKey{r.sub.id, r.id}] = true
+		w.deregPending[keyOf(r.sub.id, r.id)] = true
 		w.enqueue(&cdcpb.ChangeDataRequest{
 			Header:    &cdcpb.Header{ClusterId: e.locator.clusterID, TicdcVersion: protocolVersion},
 			RegionId:  r.id,

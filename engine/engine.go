@@ -70,8 +70,9 @@ type Engine struct {
 	aggTimer    *time.Timer
 	subs        []*subscription
 	regions     map[regionKey]*regionState
-	index       regionIndex // the same records, in (subscription, start key) order
-	locateSeq   uint64      // numbers locate calls (regionState.locGen)
+	index       regionIndex   // the same records, in (subscription, start key) order
+	rtsSub      *subscription // advanceBatch's last moved subscription
+	locateSeq   uint64        // numbers locate calls (regionState.locGen)
 	progress    progressState
 	order       []*regionState // regions in (subscription, start key) order, for snapshots
 	orderDirty  bool           // regions were added or removed since order was built
@@ -329,12 +330,27 @@ func (e *Engine) Refresh() *snapshots.State {
 // RefreshWithin is Refresh waiting at most d for the event loop; past it
 // (a loop flooded with events), it returns the last published snapshot.
 // Headless uses it so that --duration holds whatever the load.
-func (e *Engine) RefreshWithin(d time.Duration) *snapshots.State {
+func (e *Engine) RefreshWithin(d time.Duration) *snapshots.State { return e.refreshWithin(d, true) }
+
+// Latest is RefreshWithin for a regular reader (a status line every
+// second): it publishes only when a tick would (publishDue), and otherwise
+// returns the last published snapshot, at most a few publish costs old.
+// At a million regions a publish is a walk over all of them, and the
+// reader's clock must not make it more frequent than the engine allows.
+func (e *Engine) Latest(d time.Duration) *snapshots.State { return e.refreshWithin(d, false) }
+
+func (e *Engine) refreshWithin(d time.Duration, force bool) *snapshots.State {
 	timer := time.NewTimer(d)
 	defer timer.Stop()
 	done := make(chan struct{})
+	fn := func() {
+		if now := time.Now(); force || e.publishDue(now) {
+			e.publish(now)
+		}
+		close(done)
+	}
 	select {
-	case e.inbox <- message{kind: msgFunc, fn: func() { e.publish(time.Now()); close(done) }}:
+	case e.inbox <- message{kind: msgFunc, fn: fn}:
 	case <-timer.C:
 		return e.Snapshot()
 	case <-e.ctx.Done():

@@ -86,7 +86,12 @@ func (x *regionIndex) overlapsAny(p *regionState) bool {
 	return found
 }
 
-func (x *regionIndex) len() int { return x.t.Len() }
+func (x *regionIndex) len() int {
+	if x.t == nil {
+		return 0 // the zero index (an Engine built by a test)
+	}
+	return x.t.Len()
+}
 
 // starting calls fn, in order, for the records of sub whose start key is in
 // [from, to) (to "" is +infinity) until fn returns false.

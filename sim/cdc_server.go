@@ -76,7 +76,8 @@ type dsKey struct{ requestID, regionID uint64 }
 type downstream struct {
 	conn       *cdcConn
 	key        dsKey
-	start, end []byte // observed range, encoded
+	region     *region // its region (resolved ts); never another while it is live
+	start, end []byte  // observed range, encoded
 	checkpoint uint64
 	oldValue   bool // the request asked for old values (ExtraOp ReadOldValue)
 	// initializing: the scan's snapshot is taken and live rows flow while
@@ -375,7 +376,7 @@ func (c *Cluster) register(conn *cdcConn, req *cdcpb.ChangeDataRequest) {
 		reject(e)
 		return
 	}
-	ds := &downstream{conn: conn, key: key, checkpoint: req.CheckpointTs, oldValue: req.ExtraOp == kvrpcpb.ExtraOp_ReadOldValue}
+	ds := &downstream{conn: conn, key: key, region: r, checkpoint: req.CheckpointTs, oldValue: req.ExtraOp == kvrpcpb.ExtraOp_ReadOldValue}
 	ds.start, ds.end = intersect(r.start, r.end, req.StartKey, req.EndKey)
 	conn.downstreams[key] = ds
 	r.downstreams = append(r.downstreams, ds)
@@ -652,7 +653,24 @@ type regionTs struct {
 // advanceResolvedTs computes, for every scanned downstream of the store,
 // max(prev, min(lowest lock start ts in its range, TSO)) and queues it,
 // batched the way TiKV batches (reference §3.4). Unchanged values are re-sent.
+//
+// The model lock is held only while the values are computed: sorting and
+// queueing the batches of a store with hundreds of thousands of regions
+// happens after, so scans and writes are not held up every second. That is
+// safe: a row pushed meanwhile commits after the TSO read here, above every
+// value sent.
 func (c *Cluster) advanceResolvedTs(s *storeState) {
+	type batch struct {
+		conn  *cdcConn
+		reqID uint64
+		list  []regionTs
+	}
+	var later []batch
+	defer func() {
+		for _, b := range later {
+			c.emitResolved(b.conn, b.reqID, b.list)
+		}
+	}()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	now := c.now()
@@ -669,7 +687,10 @@ func (c *Cluster) advanceResolvedTs(s *storeState) {
 			if !ds.normal {
 				continue
 			}
-			r := c.byID[ds.key.regionID]
+			r := ds.region // a merge fails its downstreams: a live one's region is current
+			if r == nil {
+				r = c.byID[ds.key.regionID]
+			}
 			if r == nil || r.silencedUntil.After(now) {
 				continue
 			}
@@ -691,7 +712,11 @@ func (c *Cluster) advanceResolvedTs(s *storeState) {
 			groups[group] = append(groups[group], regionTs{ds.key.regionID, ds.resolvedTs})
 		}
 		for reqID, list := range groups {
-			c.emitResolved(conn, reqID, list)
+			if conn.batchResolved {
+				later = append(later, batch{conn, reqID, list}) // after the unlock (deferred above)
+			} else {
+				c.emitResolved(conn, reqID, list) // looks at conn.downstreams: under the lock
+			}
 		}
 	}
 }
