@@ -24,7 +24,7 @@ func BenchmarkResolvedTsIngest1M(b *testing.B) {
 	workers := make([]*streamWorker, stores)
 	batches := make([][]uint64, stores)
 	for i := range workers {
-		workers[i] = &streamWorker{e: e, storeID: uint64(i + 1), regions: map[dsKey]*regionState{}, deregPending: map[dsKey]bool{}}
+		workers[i] = &streamWorker{e: e, storeID: uint64(i + 1), deregPending: map[dsKey]bool{}}
 	}
 	for _, r := range e.regions {
 		if r.lock == nil {
@@ -32,7 +32,7 @@ func BenchmarkResolvedTsIngest1M(b *testing.B) {
 		}
 		r.state, r.initialized = snapshots.StateInitialized, true
 		w := workers[r.storeID-1]
-		w.regions[keyOf(r.sub.id, r.id)] = r
+		w.regions.set(r.sub.id, r.id, r)
 		r.worker = w
 		batches[r.storeID-1] = append(batches[r.storeID-1], r.id)
 	}

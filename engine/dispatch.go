@@ -380,8 +380,7 @@ func (e *Engine) worker(st *storeInfo) *streamWorker {
 // send registers r on its store's stream.
 func (e *Engine) send(r *regionState, st *storeInfo) {
 	w := e.worker(st)
-	key := keyOf(r.sub.id, r.id)
-	if other := w.regions[key]; other != nil && other != r {
+	if other := w.regions.get(r.sub.id, r.id); other != nil && other != r {
 		// The stream still has this region from an older record: drop it
 		// there first, or TiKV answers DuplicateRequest.
 		e.deregister(other)
@@ -402,7 +401,7 @@ func (e *Engine) send(r *regionState, st *storeInfo) {
 	r.worker, r.scanning, r.initialized = w, true, false
 	r.state = snapshots.StateRequested
 	r.requestedAt = time.Now().UnixNano()
-	w.regions[key] = r
+	w.regions.set(r.sub.id, r.id, r)
 	st.inflight++
 	e.stats.regionRequests++
 	w.enqueue(req)
@@ -412,9 +411,8 @@ func (e *Engine) send(r *regionState, st *storeInfo) {
 // its scan slot.
 func (e *Engine) detach(r *regionState) {
 	if w := r.worker; w != nil {
-		key := keyOf(r.sub.id, r.id)
-		if w.regions[key] == r {
-			delete(w.regions, key)
+		if w.regions.get(r.sub.id, r.id) == r {
+			w.regions.del(r.sub.id, r.id)
 		}
 		if r.initialized {
 			w.initialized.Add(-1)

@@ -30,7 +30,7 @@ func (e *Engine) handleEvent(w *streamWorker, ev *cdcpb.ChangeDataEvent) {
 			}
 			continue
 		}
-		r := w.regions[key]
+		r := w.regions.get(event.RequestId, event.RegionId)
 		if r == nil {
 			// Expected after a deregister or an error: TiKV may still have
 			// been sending for it.
@@ -68,16 +68,19 @@ func (e *Engine) advanceBatch(w *streamWorker, rts *cdcpb.ResolvedTs, now time.T
 	moved := false
 	ids := rts.Regions
 	checkDereg := len(w.deregPending) > 0
+	table := w.regions.table(rts.RequestId, false)
+	if table == nil {
+		return false // no region of that request on this stream
+	}
 	for len(ids) > 0 {
 		part := ids[:min(chunk, len(ids))]
 		ids = ids[len(part):]
 		k := 0
 		for _, id := range part {
-			key := keyOf(rts.RequestId, id)
-			if checkDereg && w.deregPending[key] {
+			if checkDereg && w.deregPending[keyOf(rts.RequestId, id)] {
 				continue
 			}
-			if r := w.regions[key]; r != nil {
+			if r := table.get(id); r != nil {
 				rs[k] = r
 				k++
 			}
@@ -354,11 +357,7 @@ func (e *Engine) handleStreamFailure(w *streamWorker, err error) {
 		}
 		st.lastFailure = snapshots.CleanString(detail) // a server's own words
 	}
-	regions := make([]*regionState, 0, len(w.regions))
-	for _, r := range w.regions {
-		regions = append(regions, r)
-	}
-	for _, r := range regions {
+	for _, r := range w.regions.all() {
 		e.regionFailed(r, snapshots.ReasonStoreFailure, detail, 0, nil)
 	}
 	// Requests queued for the dead stream die with it; their regions were

@@ -46,7 +46,7 @@ type streamWorker struct {
 	lastRecv atomic.Int64
 
 	// Owned by the event loop.
-	regions map[dsKey]*regionState
+	regions streamRegions
 	// deregPending holds keys deregistered by pulltop whose old downstream
 	// has not yet said its last word. After a per-region Deregister TiKV
 	// sends exactly one error for the old downstream (the Deregister's
@@ -76,7 +76,6 @@ func newStreamWorker(e *Engine, storeID uint64, addr string) *streamWorker {
 		logger:       e.logger.With(zap.Uint64("store", storeID), zap.String("addr", addr)),
 		notify:       make(chan struct{}, 1),
 		ack:          make(chan struct{}, 1),
-		regions:      make(map[dsKey]*regionState),
 		deregPending: make(map[dsKey]bool),
 	}
 }
