@@ -90,6 +90,7 @@ func (l *eventLog) add(at time.Time, kind, subject, text, group string) {
 			if at.Sub(it.last) <= coalesceWindow {
 				l.items.update(seq, func(it *logItem) {
 					it.n++
+					it.entry.Subject = subject // the newest, as the text
 					it.last = at
 					it.text = text
 					it.entry.Text = text + " (" + strconv.Itoa(it.n) + "× in " +

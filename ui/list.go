@@ -82,9 +82,11 @@ func (l *listView) setFilter(raw string) {
 	l.dirty = true
 }
 
-// cycleSort moves the sort to the next column, keeping the direction.
-func (l *listView) cycleSort() {
-	l.tbl.sortCol = (l.tbl.sortCol + 1) % len(l.tbl.cols)
+// cycleSort moves the sort d columns on (> and s: right, <: left),
+// keeping the direction.
+func (l *listView) cycleSort(d int) {
+	n := len(l.tbl.cols)
+	l.tbl.sortCol = ((l.tbl.sortCol+d)%n + n) % n
 	l.dirty = true
 }
 

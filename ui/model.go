@@ -3,6 +3,7 @@ package ui
 import (
 	"context"
 	"io"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -54,6 +55,17 @@ type Options struct {
 	// SourceLabel names the source in the header, e.g. "replay snap.json".
 	// Empty derives it from the snapshot (PD addresses, embedded sim).
 	SourceLabel string
+	// Replay: the source is a saved snapshot. The header shows when it was
+	// captured (date and zone) instead of its ticking age, and the keys
+	// that only make sense live (freeze, refresh rate, actions, the log
+	// file) are hidden. A ReadOnlyReason starting with "replay" implies it.
+	Replay bool
+	// LogPath is the log file (help shows it; l opens it in $PAGER); empty
+	// when there is none.
+	LogPath string
+	// Clipboard is where y writes its OSC 52 sequence; nil means the
+	// terminal (Run's output). Tests set it.
+	Clipboard io.Writer
 	// Context, when cancelled, stops the UI at once with the terminal
 	// restored (Run returns tea.ErrProgramKilled): the command cancels it
 	// on SIGHUP, which would otherwise leave the terminal raw.
@@ -86,12 +98,16 @@ const (
 	viewRetries
 	viewReloads
 	viewStores
-	viewEvents
+	viewEvents // the event log: what happened
 	viewActions
+	viewRows // delivered rows
 	numViews
 )
 
-var viewNames = [numViews]string{"Overview", "Regions", "Retries", "Reloads", "Stores", "Events", "Actions"}
+// viewNames in key order (1–8). Events (what happened) and Actions keep the
+// keys an incident needs close together; Rows, the delivered data, comes
+// last: it answers "is data flowing", not "what went wrong".
+var viewNames = [numViews]string{"Overview", "Regions", "Retries", "Reloads", "Stores", "Events", "Actions", "Rows"}
 
 // Messages.
 type (
@@ -116,6 +132,7 @@ type Model struct{ a *app }
 type app struct {
 	opts     Options
 	readOnly bool
+	replay   bool
 	keys     KeyMap
 	theme    *Theme
 	help     help.Model
@@ -125,6 +142,9 @@ type app struct {
 
 	width, height int
 	bodyHeight    int
+	tabX          [numViews][2]int // each tab's cells [from, to) on the tab line, for the mouse
+	overviewFrom  int              // the Overview's first line on screen
+	clipboard     io.Writer
 
 	shown    *snapshots.State // the snapshot on screen
 	latest   *snapshots.State // the newest one the Source gave, cleaned
@@ -139,12 +159,19 @@ type app struct {
 	lists    [numViews]*listView // nil for the Overview
 	overview *overviewView
 	detail   *detailView
+	back     []*detailView // the pages esc returns to, oldest first
 	confirm  *confirmDialog
 	showHelp bool
 
 	filtering    bool
 	filterInput  lineEdit
 	filterBefore string
+
+	cmdline  bool // the : command line is open
+	cmdInput lineEdit
+	copying  bool // y was pressed: the next key says what to copy
+	// helpScroll is the help overlay's first line.
+	helpScroll int
 
 	flash    string
 	flashErr bool
@@ -157,6 +184,7 @@ type app struct {
 	frame      []byte // reused frame buffer
 	footer     string // cached short help
 	footerSize int
+	footerFor  string // the place it was made for (footerPlace)
 	// foreignBytes is what the last frame's final check dropped: bytes
 	// that would have driven the terminal. Always 0 unless something
 	// slipped past the cleaning (tests check it).
@@ -186,30 +214,41 @@ func New(opts Options) Model {
 		opts.ReadOnlyReason = "read-only: no controller, actions are disabled"
 	}
 	a := &app{
-		opts:     opts,
-		readOnly: readOnly,
-		keys:     DefaultKeyMap(readOnly, opts.SaveSnapshot != nil),
-		theme:    NewTheme(),
-		help:     help.New(),
-		names:    newKeyNames(),
-		hist:     newHistory(),
-		interval: opts.RefreshInterval,
-		quit:     make(chan struct{}),
+		opts:      opts,
+		readOnly:  readOnly,
+		replay:    opts.Replay || strings.HasPrefix(opts.ReadOnlyReason, "replay"),
+		keys:      DefaultKeyMap(readOnly, opts.SaveSnapshot != nil),
+		theme:     NewTheme(),
+		help:      help.New(),
+		names:     newKeyNames(),
+		hist:      newHistory(),
+		interval:  opts.RefreshInterval,
+		clipboard: opts.Clipboard,
+		quit:      make(chan struct{}),
 		// Until bubbletea reports the size (it cannot when the output is
 		// not a terminal), assume the classic one.
 		width:  80,
 		height: 24,
 	}
+	if a.replay {
+		// Nothing live to freeze, refresh or page through.
+		a.keys.Freeze.SetEnabled(false)
+		a.keys.Slower.SetEnabled(false)
+		a.keys.Faster.SetEnabled(false)
+	}
+	a.keys.Pager.SetEnabled(opts.LogPath != "" && !a.replay)
 	a.ctx = &renderCtx{names: a.names, theme: a.theme}
 	a.overview = &overviewView{ctx: a.ctx, loc: opts.Now().Location()}
 	a.lists[viewRegions] = newListView(&regionsView{ctx: a.ctx}, a.names)
 	a.lists[viewRetries] = newListView(&retriesView{ctx: a.ctx}, a.names)
 	a.lists[viewReloads] = newListView(&reloadsView{ctx: a.ctx}, a.names)
 	a.lists[viewStores] = newListView(&storesView{ctx: a.ctx}, a.names)
-	a.lists[viewEvents] = newListView(&eventsView{ctx: a.ctx}, a.names)
+	a.lists[viewEvents] = newListView(&eventsView{ctx: a.ctx, loc: opts.Now().Location()}, a.names)
 	a.lists[viewActions] = newListView(&actionsView{ctx: a.ctx, loc: opts.Now().Location()}, a.names)
+	a.lists[viewRows] = newListView(&rowsView{ctx: a.ctx}, a.names)
 	a.lists[viewEvents].stickyTop = true
 	a.lists[viewActions].stickyTop = true
+	a.lists[viewRows].stickyTop = true
 
 	a.pull()
 	return Model{a: a}
@@ -235,8 +274,14 @@ func (m Model) Idle() bool { return m.a.inflight == 0 }
 // Run runs the UI full-screen until the operator quits. nil input or output
 // mean the process's terminal.
 func Run(opts Options, input io.Reader, output io.Writer) error {
+	if opts.Clipboard == nil {
+		opts.Clipboard = output
+		if output == nil {
+			opts.Clipboard = os.Stdout
+		}
+	}
 	m := New(opts)
-	popts := []tea.ProgramOption{tea.WithAltScreen()}
+	popts := []tea.ProgramOption{tea.WithAltScreen(), tea.WithMouseCellMotion()}
 	if opts.Context != nil {
 		popts = append(popts, tea.WithContext(opts.Context))
 	}
@@ -302,6 +347,13 @@ func (a *app) update(msg tea.Msg) tea.Cmd {
 		return nil
 	case tea.KeyMsg:
 		return a.handleKey(msg)
+	case tea.MouseMsg:
+		return a.handleMouse(msg)
+	case pagerDoneMsg:
+		if msg.err != nil {
+			a.setFlash("$PAGER ("+msg.pager+") on "+a.opts.LogPath+" failed: "+msg.err.Error(), true)
+		}
+		return nil
 	}
 	return nil
 }
@@ -398,7 +450,7 @@ func (a *app) layout() {
 
 func (a *app) switchView(v viewID) {
 	a.view = (v + numViews) % numViews
-	a.detail = nil
+	a.clearDetails()
 	a.layout()
 	a.deriveVisible()
 }
@@ -443,6 +495,12 @@ func (a *app) handleKey(msg tea.KeyMsg) tea.Cmd {
 		a.filterKey(msg)
 		return nil
 	}
+	if a.cmdline {
+		return a.commandKey(msg)
+	}
+	if a.copying {
+		return a.copyKey(msg)
+	}
 	if a.tooSmall() {
 		// The operator cannot see what a key would do; only quitting is safe.
 		if key.Matches(msg, km.Quit) {
@@ -451,11 +509,24 @@ func (a *app) handleKey(msg tea.KeyMsg) tea.Cmd {
 		return nil
 	}
 	if a.showHelp {
+		page := max(1, a.bodyHeight-1)
 		switch {
 		case key.Matches(msg, km.Quit):
 			return a.quitCmd()
 		case key.Matches(msg, km.Help, km.Back):
 			a.showHelp = false
+		case key.Matches(msg, km.Up):
+			a.helpScroll = max(0, a.helpScroll-1)
+		case key.Matches(msg, km.Down):
+			a.helpScroll++
+		case key.Matches(msg, km.PageUp, km.HalfUp):
+			a.helpScroll = max(0, a.helpScroll-page)
+		case key.Matches(msg, km.PageDown, km.HalfDown, km.Freeze):
+			a.helpScroll += page
+		case key.Matches(msg, km.Top):
+			a.helpScroll = 0
+		case key.Matches(msg, km.Bottom):
+			a.helpScroll = 1 << 30 // clamped when drawn
 		}
 		return nil
 	}
@@ -464,8 +535,15 @@ func (a *app) handleKey(msg tea.KeyMsg) tea.Cmd {
 	case key.Matches(msg, km.Quit):
 		return a.quitCmd()
 	case key.Matches(msg, km.Help):
-		a.showHelp = true
+		a.showHelp, a.helpScroll = true, 0
 		return nil
+	case key.Matches(msg, km.Command):
+		a.openCommand()
+		return nil
+	case key.Matches(msg, km.Copy):
+		return a.startCopy()
+	case key.Matches(msg, km.Pager):
+		return a.openPager()
 	case key.Matches(msg, km.NextView):
 		a.switchView(a.view + 1)
 		return nil
@@ -500,7 +578,9 @@ func (a *app) handleKey(msg tea.KeyMsg) tea.Cmd {
 	if a.detail != nil {
 		switch {
 		case key.Matches(msg, km.Back):
-			a.detail = nil
+			a.popDetail()
+		case key.Matches(msg, km.Detail):
+			a.detailEnter()
 		case key.Matches(msg, km.Up):
 			a.detail.scroll = max(0, a.detail.scroll-1)
 		case key.Matches(msg, km.Down):
@@ -511,6 +591,10 @@ func (a *app) handleKey(msg tea.KeyMsg) tea.Cmd {
 		return nil
 	}
 
+	if a.view == viewOverview {
+		a.overviewNav(msg)
+		return nil
+	}
 	l := a.lists[a.view]
 	if l == nil {
 		return nil
@@ -534,7 +618,10 @@ func (a *app) handleKey(msg tea.KeyMsg) tea.Cmd {
 	case key.Matches(msg, km.Bottom):
 		l.move(func(t *table) { t.moveTo(t.n - 1) })
 	case key.Matches(msg, km.Sort):
-		l.cycleSort()
+		l.cycleSort(1)
+		a.deriveVisible()
+	case key.Matches(msg, km.SortPrev):
+		l.cycleSort(-1)
 		a.deriveVisible()
 	case key.Matches(msg, km.SortReverse):
 		l.reverseSort()
@@ -542,7 +629,10 @@ func (a *app) handleKey(msg tea.KeyMsg) tea.Cmd {
 	case key.Matches(msg, km.Filter):
 		a.filtering = true
 		a.filterBefore = l.filter.raw
+		// The filter there is selected: typing replaces it, an arrow
+		// keeps it for editing.
 		a.filterInput.set(l.filter.raw)
+		a.filterInput.selectAll()
 	case key.Matches(msg, km.Detail):
 		a.openDetail(l)
 	case key.Matches(msg, km.Back):
@@ -569,6 +659,12 @@ func (a *app) handleRunes(msg tea.KeyMsg) tea.Cmd {
 			// "/" opened the filter: the rest is its text.
 			if rest := msg.Runes[k+1:]; len(rest) > 0 {
 				a.filterKey(tea.KeyMsg{Type: tea.KeyRunes, Runes: rest})
+			}
+			return tea.Batch(cmds...)
+		case a.cmdline:
+			// ":" opened the command line: the rest is the command.
+			if rest := msg.Runes[k+1:]; len(rest) > 0 {
+				a.cmdInput.update(tea.KeyMsg{Type: tea.KeyRunes, Runes: rest})
 			}
 			return tea.Batch(cmds...)
 		case a.confirm != nil:
@@ -609,21 +705,23 @@ func (a *app) openDetail(l *listView) {
 	switch a.view {
 	case viewRegions:
 		r := &s.Regions[i]
-		a.detail = &detailView{sub: r.Subscription, id: r.ID}
+		a.openRegion(r.Subscription, r.ID)
 	case viewRetries:
 		r := a.lists[viewRetries].model.(*retriesView).row(i)
 		if r.region() == 0 {
 			a.setFlash("a range retry (a failed PD lookup) has no region to show; its span is in the row", false)
 			return
 		}
-		a.detail = &detailView{sub: r.sub(), id: r.region()}
+		a.openRegion(r.sub(), r.region())
 	case viewReloads:
-		a.detail = a.reloadDetail(a.lists[viewReloads].model.(*reloadsView), i)
-	case viewEvents:
+		a.pushDetail(a.reloadDetail(a.lists[viewReloads].model.(*reloadsView), i))
+	case viewRows:
 		e := &s.Events[i]
-		a.detail = &detailView{sub: e.Subscription, id: e.RegionID}
+		a.openRegion(e.Subscription, e.RegionID)
+	case viewEvents:
+		a.openLogEntry(&s.Log[i])
 	case viewStores:
-		a.detail = &detailView{store: true, id: s.Stores[i].ID}
+		a.openStore(s.Stores[i].ID)
 	}
 }
 
@@ -640,8 +738,8 @@ func (a *app) save() tea.Cmd {
 	}
 }
 
-// frameStatus is the snapshot age etc. for the header.
-func (a *app) sourceLabel() string {
+// sourceLabel names where the snapshots come from, shorter when compact.
+func (a *app) sourceLabel(compact bool) string {
 	if a.opts.SourceLabel != "" {
 		return a.opts.SourceLabel
 	}
@@ -657,6 +755,9 @@ func (a *app) sourceLabel() string {
 		}
 	}
 	if s.Source.EmbeddedSim {
+		if compact {
+			return "sim"
+		}
 		return "embedded sim, " + pd
 	}
 	return pd
