@@ -61,7 +61,7 @@ func fixtureState() *snapshots.State {
 				LastError: "not_leader: leader is on store 2", LastErrorAt: fixtureTaken.Add(-2 * time.Second)},
 			{ID: 2, Addr: "127.0.0.1:20161", State: snapshots.StoreCooldown, CooldownMsLeft: 1600, Failures: 3, Streams: 0, Regions: 4,
 				MaxLagMs: 9800, Waiting: 4, LastMsgAt: fixtureTaken.Add(-9 * time.Second),
-				LastError: "store 2 (127.0.0.1:20161): stream failed: rpc error: code = Unavailable desc = connection refused",
+				LastError:   "store 2 (127.0.0.1:20161): stream failed: rpc error: code = Unavailable desc = connection refused",
 				LastErrorAt: fixtureTaken.Add(-1 * time.Second)},
 			{ID: 3, Addr: "127.0.0.1:20162", State: snapshots.StorePaused, Failures: 0, Streams: 0, Regions: 3,
 				MaxLagMs: 4100, Waiting: 3, LastMsgAt: fixtureTaken.Add(-90 * time.Second)},
