@@ -79,6 +79,12 @@ func TestGoldenScreens(t *testing.T) {
 			}))
 			h.press("1")
 		}},
+		{name: "overview_clock_skew", setup: func(h *harness) {
+			h.refresh(next(h.src.s, func(s *snapshots.State) {
+				s.Source.ClockSkewMs = -30200
+			}))
+			h.press("1")
+		}},
 		{name: "filter_typing", setup: func(h *harness) {
 			h.press("2", "/")
 			h.typeText("store:2 !state:parked")

@@ -130,6 +130,15 @@ func (v *overviewView) lines(lag []lagSample, width int) []string {
 	if s.Totals.WorstRegion != 0 {
 		target(ovTarget{key: "lag", region: s.Totals.WorstRegion, sub: v.worstSub()})
 	}
+	if skew := s.Source.ClockSkewMs; skew > 1000 || skew < -1000 {
+		// Only shown when it matters: lag is measured in PD's time, but an
+		// operator comparing with this host's clock should know.
+		dir := "ahead of"
+		if skew < 0 {
+			dir, skew = "behind", -skew
+		}
+		add("Clock", "PD's clock is "+fmtDur(skew)+" "+dir+" this host's; lag is measured in PD's time")
+	}
 	add("Subscriptions", strconv.Itoa(len(s.Subscriptions))+" ("+strconv.Itoa(v.subsInit)+" initialized)")
 	add("Stores", strconv.Itoa(len(s.Stores))+" total: "+countWords(v.storeStates, snapshots.StoreStates(), storeStateWord))
 	v.storeLines(&out, target, width)

@@ -81,3 +81,12 @@ func TestTUIConfirmsBeforeSubscribing(t *testing.T) {
 	require.NotContains(t, screen, "Subscribe?")
 	require.Equal(t, 0, s.SendAndExit("q", 10*time.Second))
 }
+
+// With the cluster's clock 30s ahead, the Overview says so and lag stays
+// small (it is measured in PD's time).
+func TestTUIShowsClockSkew(t *testing.T) {
+	s, _ := startTUI(t, "--regions", "8", "--tso-offset", "30s")
+	screen := s.Ready("Overview", "PD's clock is ")
+	require.Regexp(t, `PD's clock is (29|30)\.\ds ahead of this host's; lag is measured in PD's time`, screen)
+	require.Equal(t, 0, s.SendAndExit("q", 10*time.Second))
+}
