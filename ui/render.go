@@ -416,7 +416,7 @@ func (a *app) footerKeys() []key.Binding {
 		return []key.Binding{withHelpKeys(km.Down, "↑/↓", "scroll"), withDesc(km.Back, "close"), km.Quit}
 	case a.detail != nil:
 		d := a.detail
-		out := []key.Binding{withDesc(km.Back, "back"), withHelpKeys(km.Down, "↑/↓", "scroll")}
+		out := []key.Binding{withDesc(km.Back, "back"), km.Quit, withHelpKeys(km.Down, "↑/↓", "scroll")}
 		switch {
 		case d.flush != nil:
 			out = append(out, km.Reload)
@@ -427,14 +427,14 @@ func (a *app) footerKeys() []key.Binding {
 		default:
 			out = append(out, withDesc(km.Detail, "its store"), km.Copy, km.Pause, km.Reload)
 		}
-		return append(out, km.Command, km.Help, km.Quit)
+		return append(out, km.Command, km.Help)
 	case a.view == viewOverview:
-		return []key.Binding{km.Help, km.Views, withHelpKeys(km.Down, "↑/↓", "select"), withDesc(km.Detail, "open"),
-			km.Command, km.Freeze, km.Pager, km.Quit}
+		return []key.Binding{km.Help, km.Quit, km.Views, withHelpKeys(km.Down, "↑/↓", "select"), withDesc(km.Detail, "open"),
+			km.Command, km.Freeze, km.Pager}
 	}
 	// Most useful first: a narrow footer is cut at its end (S, ctrl+s and
 	// the rest are in ?).
-	out := []key.Binding{km.Help, km.Views, km.Filter, km.Sort, km.Detail}
+	out := []key.Binding{km.Help, km.Quit, km.Views, km.Filter, km.Sort, km.Detail}
 	switch a.view {
 	case viewRegions:
 		out = append(out, km.Pause, km.Reload)
@@ -443,7 +443,7 @@ func (a *app) footerKeys() []key.Binding {
 	case viewReloads:
 		out = append(out, km.Reload)
 	}
-	return append(out, km.Copy, km.Command, km.Freeze, km.Quit)
+	return append(out, km.Copy, km.Command, km.Freeze)
 }
 
 func (a *app) helpLines() []string {
