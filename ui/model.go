@@ -144,6 +144,12 @@ type app struct {
 	bodyHeight    int
 	tabX          [numViews][2]int // each tab's cells [from, to) on the tab line, for the mouse
 	overviewFrom  int              // the Overview's first line on screen
+	hdrRight      []byte           // the header's right end, reused
+	srcLabel      struct {         // sourceLabel's answer for one snapshot
+		s       *snapshots.State
+		compact bool
+		text    string
+	}
 	clipboard     io.Writer
 
 	shown    *snapshots.State // the snapshot on screen
@@ -184,7 +190,7 @@ type app struct {
 	frame      []byte // reused frame buffer
 	footer     string // cached short help
 	footerSize int
-	footerFor  string // the place it was made for (footerPlace)
+	footerFor  int // the place it was made for (footerPlace)
 	// foreignBytes is what the last frame's final check dropped: bytes
 	// that would have driven the terminal. Always 0 unless something
 	// slipped past the cleaning (tests check it).
@@ -747,6 +753,15 @@ func (a *app) sourceLabel(compact bool) string {
 	if s == nil {
 		return "no snapshot yet"
 	}
+	if c := &a.srcLabel; c.s == s && c.compact == compact {
+		return c.text
+	}
+	text := a.makeSourceLabel(s, compact)
+	a.srcLabel.s, a.srcLabel.compact, a.srcLabel.text = s, compact, text
+	return text
+}
+
+func (a *app) makeSourceLabel(s *snapshots.State, compact bool) string {
 	pd := "PD -"
 	if len(s.Source.PD) > 0 {
 		pd = "PD " + s.Source.PD[0]

@@ -427,7 +427,9 @@ func (b *syncBuffer) String() string {
 func TestCopyWithOSC52(t *testing.T) {
 	var clip syncBuffer
 	h := newHarness(t, fixtureState(), func(o *Options) { o.Clipboard = &clip })
-	osc := func(text string) string { return "\x1b]52;c;" + base64.StdEncoding.EncodeToString([]byte(text)) + "\x07" }
+	osc := func(text string) string {
+		return "\x1b]52;c;" + base64.StdEncoding.EncodeToString([]byte(text)) + "\x07"
+	}
 	h.press("2", "y")
 	h.requireContains("copy:", "i region id", "k start key (hex)", "s span")
 	h.press("i")

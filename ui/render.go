@@ -197,16 +197,19 @@ func (a *app) appendHeader(b []byte) []byte {
 			b = th.Warn.appendString(b, " NOT UPDATING")
 		}
 	}
-	left := string(b[start:])
-	b = b[:start]
-
-	var right []byte
+	// The right end, in a reused buffer; its width is counted as it is
+	// written (its text is ASCII, its paint has no width).
+	right := a.hdrRight[:0]
 	right = append(right, "  "...)
-	right = a.appendPDBadge(right)
+	right, rw := a.appendPDBadge(right)
+	rw += 2
 	if !a.replay {
+		n := len(right)
 		right = append(right, "  refresh "...)
 		right = append(right, a.interval.String()...)
+		rw += len(right) - n
 	}
+	n := len(right)
 	switch {
 	case a.replay:
 		right = append(right, "  [replay]"...)
@@ -218,27 +221,34 @@ func (a *app) appendHeader(b []byte) []byte {
 	if a.inflight > 0 {
 		right = append(right, " [action running]"...)
 	}
-	rw := ansi.StringWidth(string(right))
-	b = append(b, fitANSI(left, max(0, a.width-rw))...)
+	rw += len(right) - n
+	a.hdrRight = right
+	b = fitTail(b, start, max(0, a.width-rw))
 	b = append(b, right...)
 	return fitTail(b, start, a.width)
 }
 
 // appendPDBadge is "PD ok" or "PD unreachable 23s", as of the snapshot on
 // screen (the outage's length ticks with the view clock while live).
-func (a *app) appendPDBadge(b []byte) []byte {
+// It returns the cells it took.
+func (a *app) appendPDBadge(b []byte) ([]byte, int) {
 	s := a.shown
 	if s == nil {
-		return append(b, "PD ?"...)
+		return append(b, "PD ?"...), 4
 	}
 	if s.Source.PDError == "" {
-		return append(b, "PD ok"...)
+		return append(b, "PD ok"...), 5
 	}
-	text := "PD unreachable"
+	p := a.theme.FlashError
+	b = append(b, p.pre...)
+	n := len(b)
+	b = append(b, "PD unreachable"...)
 	if since := s.Source.PDErrorSince; !since.IsZero() {
-		text += " " + fmtDur(max(0, s.TakenAt.Sub(since).Milliseconds()+a.ctx.elapsed))
+		b = append(b, ' ')
+		b = appendDur(b, max(0, s.TakenAt.Sub(since).Milliseconds()+a.ctx.elapsed))
 	}
-	return a.theme.FlashError.appendString(b, text)
+	w := len(b) - n
+	return append(b, p.post...), w
 }
 
 // appendTabs draws the view tabs, recording where each is for the mouse.
@@ -256,21 +266,34 @@ func (a *app) appendTabs(b []byte) []byte {
 			if form == 3 && v != a.view {
 				name = viewShort[v]
 			}
-			label := strconv.Itoa(int(v)+1) + " " + name
-			if l := a.lists[v]; l != nil && (form == 0 || form == 1 && v == a.view) {
-				label += " " + strconv.Itoa(l.model.length())
+			active := v == a.view
+			p := th.TabIdle
+			if active {
+				p = th.TabActive
+			}
+			b = append(b, p.pre...)
+			n := len(b)
+			switch {
+			case active:
+				b = append(b, '[')
+			case form == 0:
+				b = append(b, ' ')
+			}
+			b = strconv.AppendInt(b, int64(v)+1, 10)
+			b = append(b, ' ')
+			b = append(b, name...)
+			if l := a.lists[v]; l != nil && (form == 0 || form == 1 && active) {
+				b = append(b, ' ')
+				b = strconv.AppendInt(b, int64(l.model.length()), 10)
 			}
 			switch {
-			case v == a.view:
-				label = "[" + label + "]"
-				b = th.TabActive.appendString(b, label)
+			case active:
+				b = append(b, ']')
 			case form == 0:
-				label = " " + label + " "
-				b = th.TabIdle.appendString(b, label)
-			default:
-				b = th.TabIdle.appendString(b, label)
+				b = append(b, ' ')
 			}
-			w := textWidth(label)
+			w := len(b) - n // ASCII
+			b = append(b, p.post...)
 			a.tabX[v] = [2]int{x, x + w}
 			x += w + 1
 			b = append(b, ' ')
@@ -376,30 +399,31 @@ func (a *app) footerLine() string {
 	return a.footer
 }
 
-// footerPlace identifies what the footer depends on.
-func (a *app) footerPlace() string {
+// footerPlace identifies what the footer depends on: a view, or a mode
+// over it (numbers past the views).
+func (a *app) footerPlace() int {
 	switch {
 	case a.cmdline:
-		return "cmd"
+		return 100
 	case a.filtering:
-		return "filter"
+		return 101
 	case a.copying:
-		return "copy"
+		return 102
 	case a.showHelp:
-		return "help"
+		return 103
 	case a.detail != nil:
 		d := a.detail
 		switch {
 		case d.flush != nil:
-			return "detail-flush"
+			return 104
 		case d.entry != nil:
-			return "detail-entry"
+			return 105
 		case d.store:
-			return "detail-store"
+			return 106
 		}
-		return "detail-region"
+		return 107
 	}
-	return "view-" + strconv.Itoa(int(a.view))
+	return int(a.view)
 }
 
 // footerKeys are the keys that work in the current place.
@@ -627,7 +651,7 @@ func fitANSI(s string, w int) string {
 // fitTail cuts b[start:] to w cells, in place when it already fits.
 func fitTail(b []byte, start, w int) []byte {
 	line := b[start:]
-	if plainASCII(string(line)) && len(line) <= w {
+	if len(line) <= w && plainASCIIBytes(line) {
 		return b
 	}
 	if ansi.StringWidth(string(line)) <= w {
@@ -635,6 +659,16 @@ func fitTail(b []byte, start, w int) []byte {
 	}
 	cut := ansi.Truncate(string(line), w, ellipsis)
 	return append(b[:start], cut...)
+}
+
+// plainASCIIBytes is plainASCII for a byte slice, without a conversion.
+func plainASCIIBytes(s []byte) bool {
+	for _, c := range s {
+		if c < 0x20 || c > 0x7e {
+			return false
+		}
+	}
+	return true
 }
 
 // joinEnds puts left and right on one line of w cells, right-aligned,
