@@ -150,7 +150,7 @@ type app struct {
 		compact bool
 		text    string
 	}
-	clipboard     io.Writer
+	clipboard io.Writer
 
 	shown    *snapshots.State // the snapshot on screen
 	latest   *snapshots.State // the newest one the Source gave, cleaned
