@@ -66,9 +66,10 @@ type eventLog struct {
 }
 
 type storeSeen struct {
-	state   string
-	suspect bool
-	since   time.Time
+	state    string
+	suspect  bool
+	failures int
+	since    time.Time
 }
 
 func newEventLog() *eventLog {
@@ -158,7 +159,7 @@ func (l *eventLog) observe(st *snapshots.State, now time.Time) {
 	for i := range st.Stores {
 		s := &st.Stores[i]
 		prev, known := l.stores[s.ID]
-		cur := storeSeen{state: s.State, suspect: s.Suspect, since: prev.since}
+		cur := storeSeen{state: s.State, suspect: s.Suspect, failures: s.Failures, since: prev.since}
 		subject := "store " + strconv.FormatUint(s.ID, 10)
 		switch {
 		case !known:
@@ -166,6 +167,14 @@ func (l *eventLog) observe(st *snapshots.State, now time.Time) {
 		case prev.state != s.State:
 			cur.since = now
 			l.add(now, snapshots.LogStore, subject, storeChange(s, prev, now), "")
+		case s.Failures > prev.failures:
+			// Failed and recovered between two publishes (a 200ms
+			// cooldown): the state never showed it, the count does.
+			text := "stream failed"
+			if s.LastError != "" {
+				text += ": " + s.LastError
+			}
+			l.add(now, snapshots.LogStore, subject, text+" (failure #"+strconv.Itoa(s.Failures)+")", "store-failure "+subject)
 		case s.Suspect && !prev.suspect && s.State == snapshots.StoreUp:
 			l.add(now, snapshots.LogStore, subject, fmt.Sprintf("quiet: no message for %s while %d regions should advance (suspect)",
 				ago(now, s.LastMsgAt), s.Regions-s.Waiting), "")

@@ -319,8 +319,11 @@ func (v *overviewView) storeLines(out *[]string, target func(ovTarget), width in
 		switch {
 		case st.State == snapshots.StoreCooldown:
 			b = append(b, ' ')
-			b = append(b, cooldownText(st, v.ctx.elapsed)...)
-			b = append(b, " left"...)
+			left := cooldownText(st, v.ctx.elapsed)
+			b = append(b, left...)
+			if left != "ending" {
+				b = append(b, " left"...)
+			}
 		case st.State == snapshots.StorePaused:
 			b = append(b, " by the operator"...)
 		}
