@@ -281,8 +281,10 @@ func (e *Engine) handleStreamFailure(w *streamWorker, err error) {
 		// only resolves or routes inside the cluster. Say so once.
 		detail = fmt.Sprintf("cannot reach TiKV store %d at %s from this host: %s — the advertise address must be reachable from where pulltop runs",
 			w.storeID, w.addr, why)
-		if st != nil && st.lastErr != snapshots.CleanString(detail) {
+		if st != nil && st.unreachable != detail {
+			st.unreachable = detail
 			e.logger.Warn(detail, zap.Error(err))
+			e.logEvent(time.Now(), snapshots.LogStore, fmt.Sprintf("store %d", w.storeID), snapshots.CleanString(detail), "")
 		}
 	} else {
 		e.logger.Info("store stream failed", zap.Uint64("store", w.storeID), zap.Duration("cooldown", cooldown), zap.Error(err))

@@ -168,6 +168,13 @@ func TestUnreachableStoreReportedOnce(t *testing.T) {
 		}
 	}
 	require.Equal(t, 1, n, "reported once, not at every retry")
+	inLog := 0
+	for _, l := range st.Log {
+		if strings.Contains(l.Text, "cannot reach TiKV store 2") {
+			inLog++
+		}
+	}
+	require.Equal(t, 1, inLog, "once in the event log too")
 	found := false
 	for _, r := range st.Regions {
 		found = found || (r.StoreID == 2 && strings.Contains(r.LastError, "cannot reach TiKV store 2"))

@@ -139,17 +139,17 @@ func (r *regionState) resolvedTs() uint64 {
 
 // storeInfo is the event loop's view of one store.
 type storeInfo struct {
-	id        uint64
-	addr      string
-	version   string // as PD reports it
-	reached   bool   // a stream to it has opened at least once
-	lastErr   string // its last stream or region error
-	lastErrAt time.Time
-	worker    *streamWorker
-	inflight  int                       // requested, not yet initialized
-	admission []*regionState            // waiting for a scan slot, FIFO
-	parked    map[*regionState]struct{} // waiting for cooldown or resume
-	wakeAt    time.Time                 // a wake-up is scheduled for then
+	id          uint64
+	addr        string
+	version     string // as PD reports it
+	unreachable string // the "cannot reach" report already made, so it is made once
+	lastErr     string // its last stream or region error
+	lastErrAt   time.Time
+	worker      *streamWorker
+	inflight    int                       // requested, not yet initialized
+	admission   []*regionState            // waiting for a scan slot, FIFO
+	parked      map[*regionState]struct{} // waiting for cooldown or resume
+	wakeAt      time.Time                 // a wake-up is scheduled for then
 }
 
 // rangeTask asks the locator for the regions of a span.

@@ -495,6 +495,9 @@ func TestContractTableNamesRealTests(t *testing.T) {
 	for _, row := range VersionTable() {
 		require.Contains(t, doc, string(row.Feature), "version feature %q has no row", row.Feature)
 	}
+	for _, v := range Verbs() {
+		require.Contains(t, doc, "`"+string(v), "fault verb %q has no row", v)
+	}
 }
 
 func readFile(t *testing.T, name string) string {

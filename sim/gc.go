@@ -13,16 +13,18 @@ import (
 // a checkpoint below the safe point returns incomplete data (issue 12's
 // --start-ts check).
 
-// gcInterval is how often the sim collects; TiKV runs GC every 10 minutes,
-// but the sim's safe point moves continuously and collecting often keeps
-// each pass short.
-const gcInterval = time.Second
+// gcInterval is how often the sim collects: a tenth of the safe point's lag
+// (a minute by default; TiKV runs GC every 10 minutes), at least a second,
+// so that a pass over 100k regions stays a small cost.
+func (c *Cluster) gcInterval() time.Duration {
+	return min(max(c.gcSafePointLag/10, time.Second), time.Minute)
+}
 
 // gcChunk is how many regions one pass handles per hold of the model lock.
 const gcChunk = 256
 
 func (c *Cluster) runGC(done <-chan struct{}) {
-	t := time.NewTicker(gcInterval)
+	t := time.NewTicker(c.gcInterval())
 	defer t.Stop()
 	for {
 		select {

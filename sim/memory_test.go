@@ -3,6 +3,7 @@ package sim
 import (
 	"os"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -85,4 +86,36 @@ func steadyHeap() uint64 {
 		least = min(least, heapAfterGC())
 	}
 	return least
+}
+
+// Every sim loop honours shutdown: at the highest write rate, with a busy
+// store holding scans, slow interleaved scans, a drain waiting for its
+// answers and recurring faults, Close returns promptly (issue 15: the
+// workload's inner loop never looked at shutdown).
+func TestCloseIsPromptUnderLoad(t *testing.T) {
+	script, err := ParseScript("load.txt", strings.NewReader(strings.Join([]string{
+		"at 0s write-rate 1000000",
+		"every 5ms split random",
+		"every 7ms transfer-leader random",
+		"at 100ms busy-store 1 for 1h",
+		"at 150ms hang-store 2 for 1h",
+		"at 200ms drain-store 2",
+	}, "\n")))
+	require.NoError(t, err)
+	s, err := Start(Config{Stores: 3, Regions: 64, WriteRate: MaxWriteRate, Script: script,
+		InterleaveScan: true, ScanDelay: time.Hour, MinTsInterval: 10 * time.Millisecond})
+	require.NoError(t, err)
+	c := s.Cluster()
+	for _, ri := range c.Regions()[:6] {
+		f := openFeed(t, c.StoreAddr(ri.LeaderStore), feedOpts{})
+		if f.stream != nil {
+			_ = f.stream.Send(registerReq(c, ri, 1, 0)) // scans to hold; a split may beat it
+		}
+	}
+	time.Sleep(500 * time.Millisecond) // let everything get going (load over time, not an event)
+	start := time.Now()
+	s.Close()
+	took := time.Since(start)
+	t.Logf("Close took %s after %d rows", took, c.CommittedCount())
+	require.Less(t, took, 2*time.Second)
 }
