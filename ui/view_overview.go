@@ -163,7 +163,7 @@ func (v *overviewView) lines(lag []lagSample, width int) []string {
 	}
 
 	out = append(out, "")
-	out = append(out, " "+th.ColHeader.render(fit("ERRORS BY REASON", 24)+"     TOTAL   RATE/S  LAST MIN  STORES"))
+	out = append(out, " "+th.ColHeader.render(fit("ERRORS BY REASON", 24)+"     TOTAL   RATE/S   PER MIN  STORES (last minute)"))
 	reasons := errorReasons(s.Totals.ErrorsByReason)
 	if len(reasons) == 0 {
 		out = append(out, "   no errors")

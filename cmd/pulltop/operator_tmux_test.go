@@ -245,7 +245,7 @@ func TestOverviewCulpritsInTmux(t *testing.T) {
 	screen := s.WaitForFunc("store 3 cooling down with its time left", 40*time.Second, func(screen string) bool {
 		return regexp.MustCompile(`store 3  COOLDOWN \d[\d.]*m?s left`).MatchString(screen)
 	})
-	require.Contains(t, screen, "LAST MIN  STORES")
+	require.Contains(t, screen, "PER MIN  STORES (last minute)")
 	require.Regexp(t, `store_failure\s+\d+\s+\S+\s+\d+  3`, screen, "errors by reason name the store")
 	m := regexp.MustCompile(`worst region (\d+) on store (\d+)`).FindStringSubmatch(screen)
 	require.NotNil(t, m, screen)
