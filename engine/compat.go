@@ -96,6 +96,7 @@ func (e *Engine) learnStoreMeta(s *metapb.Store) {
 	st := e.learnStore(s.GetId(), s.GetAddress())
 	st.version = snapshots.CleanString(s.GetVersion()) // PD's words: text from outside
 	if err := checkTiKVVersion(s); err != nil {
+		st.incompatible = err.Error() // its condition in the last snapshot
 		e.fatal(err)
 	}
 }

@@ -68,9 +68,11 @@ func (e *Engine) handleLocated(task rangeTask, locs []RegionLoc, err error) {
 		key := retry.Key{Subscription: sub.id, Start: string(task.span.Start), End: string(task.span.End)}
 		delay, attempt := e.policy.Next(time.Now(), key, retry.ReasonRPCCtxUnavailable, 0)
 		e.logger.Info("locating regions failed", zap.Uint64("subscription", sub.id), zap.Stringer("span", task.span), zap.Error(err))
+		at := time.Now().UnixNano()
 		for _, r := range e.regionsIn(sub, task.span) {
 			if r.lock == nil && !r.waitingLock {
 				r.state, r.lastError = snapshots.StateRetryWait, snapshots.CleanString(err.Error())
+				r.failReason, r.lastErrorAt = snapshots.ReasonRPCCtxUnavailable, at
 			}
 		}
 		e.sched.Schedule(retry.Retry{Key: key, Reason: retry.ReasonRPCCtxUnavailable, Attempt: attempt}, delay,
@@ -106,6 +108,11 @@ func (e *Engine) handleLocated(task rangeTask, locs []RegionLoc, err error) {
 		r := newRegionState(sub, loc)
 		if r.start >= r.end && r.end != "" {
 			continue
+		}
+		if old != nil {
+			// The same region found again (reloaded after an error): to
+			// the operator it is one region, with one incident.
+			r.inheritDiagnosis(old)
 		}
 		if steps := inheritLineage(r, old, parents, now); steps > 0 {
 			e.logLineage(now, r, steps)
@@ -282,6 +289,7 @@ func (e *Engine) send(r *regionState, st *storeInfo) {
 	}
 	r.worker, r.scanning, r.initialized = w, true, false
 	r.state = snapshots.StateRequested
+	r.requestedAt = time.Now().UnixNano()
 	w.regions[key] = r
 	st.inflight++
 	e.stats.regionRequests++

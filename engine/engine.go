@@ -86,6 +86,8 @@ type Engine struct {
 	samples     []eventSample
 	pd          pdHealth
 	clockOffset time.Duration // PD's clock minus this host's (lag is in PD's time)
+	diag        diagState
+	lastPublish time.Time
 	log         *eventLog
 	tallies     map[uint64]*storeTally // per store, rebuilt every publish
 	errWindow   errorWindow            // errors of the last minute

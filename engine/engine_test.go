@@ -21,6 +21,9 @@ type harness struct {
 	sim *sim.Sim
 	eng *engine.Engine
 
+	// storm is closed when a fault script the test started has stopped.
+	storm <-chan struct{}
+
 	mu       sync.Mutex
 	resolved map[uint64]uint64 // per subscription, last seen
 	problems []string

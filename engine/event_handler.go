@@ -101,6 +101,7 @@ func (e *Engine) regionInitialized(r *regionState) {
 	// requested again: its stale clock goes on from its last real advance.
 	r.lastAdvance = r.sub.inheritAdvance(r.start, r.end, time.Now())
 	r.retryAttempts = 0
+	r.failReason = "" // what it recovered from is no longer its cause
 	// Backoff is reset here, when the store has accepted the region and
 	// finished its scan, and never on resolved ts: a region that flaps
 	// must keep backing off.
@@ -217,6 +218,7 @@ func (e *Engine) regionFailed(r *regionState, reason, detail string, serverBacko
 	// detail is often a server's own message: cleaned as it comes in, so
 	// the log, the snapshot and whatever is built from it are safe to print.
 	r.lastError = snapshots.CleanString(reason + ": " + detail)
+	e.noteRegionError(r, reason, time.Now().UnixNano())
 	if reason != snapshots.ReasonStoreFailure { // the stream's own error says it better
 		e.noteStoreError(r.storeID, r.lastError, time.Now())
 	}
@@ -266,7 +268,11 @@ func (e *Engine) handleStreamFailure(w *streamWorker, err error) {
 		if st != nil {
 			version = st.version
 		}
-		e.fatal(noEventFeedV2(w.storeID, w.addr, version, err))
+		incompatible := noEventFeedV2(w.storeID, w.addr, version, err)
+		if st != nil {
+			st.incompatible = snapshots.CleanString(incompatible.Error())
+		}
+		e.fatal(incompatible)
 		w.takeQueue()
 		select {
 		case w.ack <- struct{}{}:
@@ -291,6 +297,12 @@ func (e *Engine) handleStreamFailure(w *streamWorker, err error) {
 	}
 	if st != nil {
 		st.lastErr, st.lastErrAt = snapshots.CleanString(detail), time.Now() // carries text from outside
+	}
+	if st := e.stores[w.storeID]; st != nil {
+		if st.failingSince == 0 {
+			st.failingSince = time.Now().UnixNano()
+		}
+		st.lastFailure = snapshots.CleanString(detail) // a server's own words
 	}
 	regions := make([]*regionState, 0, len(w.regions))
 	for _, r := range w.regions {

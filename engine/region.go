@@ -6,6 +6,7 @@ import (
 
 	"github.com/pingcap/kvproto/pkg/metapb"
 
+	"pulltop/engine/diagnose"
 	"pulltop/engine/retry"
 	"pulltop/snapshots"
 )
@@ -97,6 +98,15 @@ type regionState struct {
 	lastError     string
 	retryAttempts int
 	retryKey      retry.Key // pending retry, if state is retry-wait
+
+	// Evidence for the diagnosis (engine/diagnose); times in unix ns.
+	failReason  string          // the error it is recovering from; "" once initialized again
+	lastErrorAt int64           // when lastError happened
+	requestedAt int64           // when its current request was sent
+	churn       diagnose.Window // not_leader, epoch_not_match, region_not_found
+	mark        diagnose.Mark   // its cause and since when
+	admitPos    int32           // place among its store's regions waiting for a scan slot,
+	admitGen    uint32          // valid when admitGen is the current publish's
 	// lineage is where the region came from, newest first; shared with
 	// published snapshots, so it is replaced, never changed in place.
 	lineage []snapshots.Origin
@@ -150,6 +160,15 @@ type storeInfo struct {
 	admission   []*regionState            // waiting for a scan slot, FIFO
 	parked      map[*regionState]struct{} // waiting for cooldown or resume
 	wakeAt      time.Time                 // a wake-up is scheduled for then
+
+	// Evidence for the diagnosis; times in unix ns.
+	failingSince int64           // first stream failure since it last worked
+	lastFailure  string          // its last stream failure
+	busy         diagnose.Window // busy-class region errors from it
+	busyLast     string
+	busyLastAt   int64
+	mark         diagnose.Mark // its condition and since when
+	incompatible string        // why pulltop cannot pull from it ("" when it can)
 }
 
 // rangeTask asks the locator for the regions of a span.

@@ -17,6 +17,13 @@ const maxActions = 1000
 // publish builds an immutable snapshot of everything the event loop owns
 // and swaps it in; readers never wait for the loop.
 func (e *Engine) publish(now time.Time) {
+	// A tick carries the time it fired, which can be older than a Refresh
+	// published while the tick waited: snapshot times never go back (a
+	// since would read as later than its snapshot).
+	if now.Before(e.lastPublish) {
+		now = e.lastPublish
+	}
+	e.lastPublish = now
 	if e.truth != nil {
 		e.truth.check(e.subs)
 	}
@@ -68,7 +75,8 @@ func (e *Engine) publish(now time.Time) {
 	for k, v := range e.stats.errorsByReason {
 		t.ErrorsByReason[k] = v
 	}
-	perStore := map[uint64]int{}
+	e.diagBegin(now)
+	nowNs := now.UnixNano()
 	st.Regions = make([]snapshots.Region, len(regions))
 	for i, r := range regions {
 		rts := r.resolvedTs()
@@ -103,7 +111,7 @@ func (e *Engine) publish(now time.Time) {
 		if r.state == snapshots.StateStale {
 			t.Stale++
 		}
-		perStore[r.storeID]++
+		e.diagRegion(r, &row, i, nowNs)
 		e.tallyRegion(r.storeID, &row)
 		st.Regions[i] = row
 	}
@@ -159,12 +167,14 @@ func (e *Engine) publish(now time.Time) {
 		}
 		st.Stores = append(st.Stores, snapshots.Store{
 			ID: id, Addr: s.addr, State: state, CooldownMsLeft: cooling[id],
-			Failures: failures[id], Streams: streams, Regions: perStore[id],
+			Failures: failures[id], Streams: streams, Regions: e.diag.stores[id].ev.Regions,
 			Version: s.version, LastError: s.lastErr, LastErrorAt: s.lastErrAt,
 		})
 		e.fillStoreRow(&st.Stores[len(st.Stores)-1], s, now)
 	}
 	e.errWindow.fill(t, now)
+
+	e.diagFinish(now, st, regions)
 
 	for _, p := range e.sched.Pending() {
 		if p.Key.Start == storeWakePrefix {

@@ -87,6 +87,9 @@ type TxnMatcher struct {
 	// prewroteSinceTidy keeps an emptied map for a region that is still
 	// writing, so a busy region does not reallocate it per transaction.
 	prewroteSinceTidy bool
+	// initialized: INITIALIZED was seen, so later prewrites are live ones
+	// (for the diagnosis: was a pinning lock found by the scan or live).
+	initialized bool
 }
 
 // txnKey identifies one transaction's write to one key.
@@ -98,6 +101,7 @@ type txnKey struct {
 type prewriteValue struct {
 	value, oldValue []byte
 	generation      uint64
+	inScan          bool // arrived before INITIALIZED
 }
 
 // Prewrite caches a PREWRITE row's value for its COMMIT. An empty-value row
@@ -122,6 +126,7 @@ func (m *TxnMatcher) Prewrite(row *cdcpb.Event_Row) {
 		value:      row.Value,
 		oldValue:   row.OldValue,
 		generation: row.Generation,
+		inScan:     !m.initialized,
 	}
 }
 
@@ -180,6 +185,7 @@ func (m *TxnMatcher) Rollback(row *cdcpb.Event_Row, initialized bool) {
 // a prewrite is dropped and counted: its transaction was committed before the
 // scan's snapshot, so the scan already delivered it as COMMITTED.
 func (m *TxnMatcher) MarkInitialized() (rows []Row, dropped int) {
+	m.initialized = true
 	early := m.early
 	m.early = nil
 	for _, row := range early {
@@ -209,6 +215,19 @@ func borrowKey(key []byte) string { return unsafe.String(unsafe.SliceData(key), 
 // Len is the number of cached prewrites: transactions prewritten in the
 // region and not yet committed or rolled back.
 func (m *TxnMatcher) Len() int { return len(m.prewrites) }
+
+// Oldest is the open transaction with the lowest start ts: the one that
+// holds the region's resolved ts when it is stuck. open is how many
+// prewrites are open; 0 (and nothing else) when none. It walks the cache,
+// so the engine asks only for regions whose resolved ts is stuck.
+func (m *TxnMatcher) Oldest() (startTs uint64, key string, inScan bool, open int) {
+	for k, v := range m.prewrites {
+		if startTs == 0 || k.startTs < startTs || (k.startTs == startTs && k.key < key) {
+			startTs, key, inScan = k.startTs, k.key, v.inScan
+		}
+	}
+	return startTs, key, inScan, len(m.prewrites)
+}
 
 // Early is the number of COMMIT and ROLLBACK rows held back until
 // INITIALIZED.

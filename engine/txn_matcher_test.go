@@ -293,3 +293,34 @@ func BenchmarkTxnMatcherPrewriteCommit(b *testing.B) {
 		}
 	}
 }
+
+// TestTxnMatcherOldest names the transaction that pins a stuck region: the
+// lowest start ts still open, and whether the scan or the live stream sent
+// it.
+func TestTxnMatcherOldest(t *testing.T) {
+	var m TxnMatcher
+	ts, _, _, open := m.Oldest()
+	require.Zero(t, ts)
+	require.Zero(t, open)
+
+	m.Prewrite(prewriteRow(30, "b", "v", ""))
+	m.Prewrite(prewriteRow(20, "c", "v", "")) // scanned: before INITIALIZED
+	m.MarkInitialized()
+	m.Prewrite(prewriteRow(10, "a", "v", "")) // live
+	ts, key, inScan, open := m.Oldest()
+	require.Equal(t, uint64(10), ts)
+	require.Equal(t, "a", key)
+	require.False(t, inScan)
+	require.Equal(t, 3, open)
+
+	m.Rollback(rollbackRow(10, "a"), true)
+	ts, key, inScan, _ = m.Oldest()
+	require.Equal(t, uint64(20), ts)
+	require.Equal(t, "c", key)
+	require.True(t, inScan)
+
+	m.Clear()
+	m.Prewrite(prewriteRow(5, "d", "v", ""))
+	_, _, inScan, _ = m.Oldest()
+	require.True(t, inScan, "a cleared matcher is scanning again")
+}

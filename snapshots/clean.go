@@ -239,8 +239,43 @@ func (c *cleaner) state(s, p *State) {
 		c.str(&x.Subject, &p.Subject)
 		c.str(&x.Text, &p.Text)
 	})
-	// History holds no strings yet; when it does, visit them here (copy the
-	// History before changing it in fix mode).
+	if s.History != nil {
+		h := s.History
+		if c.fix {
+			copied := *h // never write to the History s was given
+			h = &copied
+			s.History = h
+		}
+		var ph History
+		if p.History != nil {
+			ph = *p.History
+		}
+		c.history(h, &ph)
+	}
+}
+
+// history visits a timeline's strings: its region keys and text tables,
+// and in every frame the same parts of a State that the frame keeps.
+func (c *cleaner) history(h, p *History) {
+	visitSlice(c, &h.Regions, p.Regions, func(c *cleaner, x, p *HistoryRegion) {
+		c.str(&x.Start, &p.Start)
+		c.str(&x.End, &p.End)
+	})
+	visitSlice(c, &h.States, p.States, (*cleaner).str)
+	visitSlice(c, &h.Causes, p.Causes, (*cleaner).str)
+	visitSlice(c, &h.Strings, p.Strings, (*cleaner).str)
+	visitSlice(c, &h.Frames, p.Frames, func(c *cleaner, f, p *HistoryFrame) {
+		// A frame is a State's small parts: visit them as the State's.
+		fs := State{Source: f.Source, Totals: f.Totals, Progress: f.Progress, Subscriptions: f.Subscriptions,
+			Stores: f.Stores, Causes: f.Causes, EngineError: f.EngineError}
+		ps := State{Source: p.Source, Totals: p.Totals, Progress: p.Progress, Subscriptions: p.Subscriptions,
+			Stores: p.Stores, Causes: p.Causes, EngineError: p.EngineError}
+		c.state(&fs, &ps)
+		if c.fix {
+			f.Source, f.Totals, f.Progress, f.Subscriptions = fs.Source, fs.Totals, fs.Progress, fs.Subscriptions
+			f.Stores, f.Causes, f.EngineError = fs.Stores, fs.Causes, fs.EngineError
+		}
+	})
 }
 
 func (c *cleaner) region(r, p *Region) {

@@ -530,6 +530,17 @@ func (s *State) Validate() error {
 			return fmt.Errorf("events[%d] (region %d): %w", i, e.RegionID, err)
 		}
 	}
+	if s.History != nil {
+		// Decoding it all once is what makes scrubbing it safe later.
+		if _, err := NewRecorderFrom(s.History); err != nil {
+			return err
+		}
+		for i, r := range s.History.Regions {
+			if err := checkSpan(r.Start, r.End); err != nil {
+				return fmt.Errorf("history: regions[%d] (region %d): %w", i, r.ID, err)
+			}
+		}
+	}
 	return nil
 }
 

@@ -69,9 +69,22 @@ func fullState() *State {
 			Absorbed: []SpanReason{{Start: "74", End: "7480", Reason: ReasonEpochNotMatch}}, Regions: 3}},
 		RecentRetries: []RecentRetry{{At: at.Add(-time.Second), Subscription: 1, RegionID: 12, StoreID: 2,
 			Start: "7480", End: "7481", Reason: ReasonNotLeader, Attempt: 2, Outcome: OutcomeRelock}},
-		Log:     []LogEntry{{At: at.Add(-time.Second), Kind: LogStore, Subject: "store 2", Text: "stream failed"}},
-		History: &History{},
+		Log: []LogEntry{{At: at.Add(-time.Second), Kind: LogStore, Subject: "store 2", Text: "stream failed"}},
 	}
+}
+
+// fullStateWithHistory is fullState with a timeline of two moments
+// recorded from it, every part of it set.
+func fullStateWithHistory() *State {
+	s := fullState()
+	earlier := fullState()
+	earlier.TakenAt, earlier.Seq = s.TakenAt.Add(-time.Second), s.Seq-1
+	earlier.Regions[0].State, earlier.Regions[0].ResolvedLagMs = StateInitialized, 900
+	rec := NewRecorder(15 * time.Minute)
+	rec.Observe(earlier)
+	rec.Observe(s)
+	s.History = rec.History()
+	return s
 }
 
 func TestFullStateIsFull(t *testing.T) {
@@ -87,8 +100,10 @@ func TestFullStateIsFull(t *testing.T) {
 			}
 			return
 		case reflect.Slice:
-			if v.Len() > 0 {
-				check(path+"[0]", v.Index(0))
+			// The last element: a timeline's tables start with an empty
+			// entry on purpose; bytes are an encoding, any value is fine.
+			if v.Len() > 0 && v.Type().Elem().Kind() != reflect.Uint8 {
+				check(path+"[last]", v.Index(v.Len()-1))
 			}
 		case reflect.Pointer:
 			if !v.IsNil() {
@@ -99,12 +114,12 @@ func TestFullStateIsFull(t *testing.T) {
 			t.Errorf("fullState()%s is zero; set it so the round trip covers it", path)
 		}
 	}
-	check("", reflect.ValueOf(fullState()).Elem())
+	check("", reflect.ValueOf(fullStateWithHistory()).Elem())
 }
 
 func TestSaveLoadRoundTrip(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "snap.json")
-	want := fullState()
+	want := fullStateWithHistory()
 	require.NoError(t, Save(path, want))
 	got, err := Load(path)
 	require.NoError(t, err)

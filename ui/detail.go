@@ -3,6 +3,7 @@ package ui
 import (
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/charmbracelet/x/ansi"
 
@@ -121,12 +122,21 @@ func (a *app) regionDetailLines(d *detailView) []string {
 			init = "initialized"
 		}
 		kv("state", th.RegionState(r.State).render(regionStateWord(r.State))+"  ("+init+")")
+		kv("cause", a.causeSince(r.Cause, r.Since))
+		for _, line := range wrapText(r.Diagnosis, a.width-19) {
+			kv("", line)
+		}
 		store := "store " + strconv.FormatUint(r.StoreID, 10)
 		if st := findStore(s, r.StoreID); st != nil {
 			store += "  " + st.Addr + "  " + storeLabel(st, s)
 		}
-		kv("store", store+"   leader peer "+strconv.FormatUint(r.LeaderPeer, 10)+"   (enter: the store)")
-		kv("epoch", "version "+strconv.FormatUint(r.EpochVersion, 10)+", conf ver "+strconv.FormatUint(r.EpochConfVer, 10))
+		past := a.past()
+		if past {
+			kv("store", store+"   (leader, epoch, resolved ts and events are not kept in the timeline)")
+		} else {
+			kv("store", store+"   leader peer "+strconv.FormatUint(r.LeaderPeer, 10)+"   (enter: the store)")
+			kv("epoch", "version "+strconv.FormatUint(r.EpochVersion, 10)+", conf ver "+strconv.FormatUint(r.EpochConfVer, 10))
+		}
 		kv("span", names.spanName(r.Start, r.End))
 		kv("", "start "+hexOr(r.Start, "(keyspace start)"))
 		kv("", "end   "+hexOr(r.End, "(keyspace end)"))
@@ -134,10 +144,14 @@ func (a *app) regionDetailLines(d *detailView) []string {
 		if lagKnown(r) {
 			lag = th.lagText(r.ResolvedLagMs, s.Source.StaleAfterMs)
 		}
-		kv("resolved ts", strconv.FormatUint(r.ResolvedTs, 10)+"   lag "+lag)
-		kv("events", strconv.FormatUint(r.Events, 10))
+		if past {
+			kv("lag", lag)
+		} else {
+			kv("resolved ts", strconv.FormatUint(r.ResolvedTs, 10)+"   lag "+lag)
+			kv("events", strconv.FormatUint(r.Events, 10))
+		}
 		kv("retries", strconv.Itoa(r.RetryAttempts)+" attempts")
-		for k, line := range wrapText(errorAge(r.LastError, r.LastErrorAt, regionErrorOld(r), s, a.ctx), a.width-19) {
+		for k, line := range wrapText(a.errorWithAge(r.LastError, r.LastErrorAt, r.Since), a.width-19) {
 			kv(map[bool]string{true: "last error"}[k == 0], line)
 		}
 		kv("retry heap", a.pendingRetry(r))
@@ -150,6 +164,11 @@ func (a *app) regionDetailLines(d *detailView) []string {
 	}
 	if len(lineage) > 0 {
 		kv("lineage", a.lineageText(lineage))
+	}
+	if strip := a.regionStrip(d.sub, d.id, a.width); strip != nil {
+		out = append(out, "")
+		out = append(out, " "+th.ColHeader.render("TIMELINE")+"  its state over the timeline kept ("+a.rec.Window().String()+")")
+		out = append(out, strip...)
 	}
 	out = append(out, "")
 	out = append(out, " "+th.ColHeader.render("HISTORY")+"  newest first; changes this UI has seen, up to "+
@@ -212,6 +231,12 @@ func (a *app) storeDetailLines(d *detailView) []string {
 			state += "  " + th.Warn.render(label) + ": PD does not answer, so its regions cannot be located"
 		}
 		kv("state", state)
+		if st.Condition != "" {
+			kv("condition", a.causeSince(st.Condition, st.Since))
+			for _, line := range wrapText(st.Diagnosis, a.width-19) {
+				kv("", line)
+			}
+		}
 		kv("cooldown", cooldownText(st, a.ctx.elapsed))
 		kv("max lag", th.lagText(st.MaxLagMs, s.Source.StaleAfterMs))
 		kv("waiting", strconv.Itoa(st.Waiting)+" regions not initialized")
@@ -220,7 +245,7 @@ func (a *app) storeDetailLines(d *detailView) []string {
 			lastMsg = fmtDur(max(0, s.TakenAt.Sub(st.LastMsgAt).Milliseconds()+a.ctx.elapsed)) + " ago"
 		}
 		kv("last message", lastMsg)
-		for k, line := range wrapText(errorAge(st.LastError, st.LastErrorAt, storeErrorOld(st), s, a.ctx), a.width-19) {
+		for k, line := range wrapText(a.errorWithAge(st.LastError, st.LastErrorAt, st.Since), a.width-19) {
 			kv(map[bool]string{true: "last error"}[k == 0], line)
 		}
 		kv("failures", strconv.Itoa(st.Failures))
@@ -294,6 +319,40 @@ func orDash(s string) string {
 		return "-"
 	}
 	return s
+}
+
+// causeSince is "lock since 11:59:48 (12s)": the cause and since when, as
+// of the snapshot on screen.
+func (a *app) causeSince(cause string, since time.Time) string {
+	if cause == "" {
+		return "- (not diagnosed: a snapshot from before causes)"
+	}
+	if since.IsZero() {
+		return cause
+	}
+	return cause + " since " + a.clockAge(since)
+}
+
+// clockAge is "11:59:48 (12s ago)" as of the snapshot on screen.
+func (a *app) clockAge(t time.Time) string {
+	age := a.shown.TakenAt.Sub(t).Milliseconds() + a.ctx.elapsed
+	return t.In(a.opts.Now().Location()).Format("15:04:05") + " (" + fmtDur(max(age, 0)) + " ago)"
+}
+
+// errorWithAge is the last error with when it happened, marked when it is
+// older than the current condition: then it is history, not the cause.
+func (a *app) errorWithAge(text string, at, since time.Time) string {
+	if text == "" {
+		return "-"
+	}
+	if at.IsZero() {
+		return text
+	}
+	out := text + "  at " + a.clockAge(at)
+	if !since.IsZero() && at.Before(since) {
+		out += "  [before the current condition: not its cause]"
+	}
+	return out
 }
 
 // wrapText breaks text into lines of at most width cells, at spaces where

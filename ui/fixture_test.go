@@ -82,26 +82,25 @@ func fixtureState() *snapshots.State {
 		lag, events int64
 		err         string
 		attempts    int
-		errAgo      time.Duration
 	}
 	// Regions that wait keep their range's resolved ts, so they have a
 	// lag (round 2).
 	regs := []reg{
-		{2, 1, snapshots.StateInitialized, 300, 1200, "", 0, 0},
-		{3, 1, snapshots.StateInitialized, 450, 980, "not_leader: leader is on store 1", 0, 95 * time.Second},
-		{4, 1, snapshots.StateStale, 12300, 400, "", 0, 0},
-		{5, 1, snapshots.StateRequested, 1200, 0, "", 0, 0},
-		{6, 1, snapshots.StateRetryWait, 5200, 55, "not_leader: leader is on store 2", 3, 2 * time.Second},
-		{7, 1, snapshots.StateLocating, 3100, 0, "epoch_not_match", 1, 800 * time.Millisecond},
-		{8, 2, snapshots.StateParked, 9800, 10, "store_failure: connection refused", 2, 9 * time.Second},
-		{9, 2, snapshots.StateReloadWait, 2200, 77, "", 0, 0},
-		{10, 2, snapshots.StateRetryWait, 6400, 0, "server_is_busy", 5, 3 * time.Second},
-		{11, 2, snapshots.StateQueued, 500, 0, "", 0, 0},
-		{12, 3, snapshots.StateParked, 4100, 31, "", 0, 0},
-		{13, 3, snapshots.StateParked, 4000, 12, "", 0, 0},
-		{14, 3, snapshots.StateParked, 3900, 0, "", 0, 0},
-		{15, 4, snapshots.StateRetryWait, 7700, 0, "rpc_ctx_unavailable", 4, 4 * time.Second},
-		{16, 1, snapshots.StateInitialized, 150, 6000, "", 0, 0},
+		{2, 1, snapshots.StateInitialized, 300, 1200, "", 0},
+		{3, 1, snapshots.StateInitialized, 450, 980, "not_leader: leader is on store 1", 0},
+		{4, 1, snapshots.StateStale, 12300, 400, "", 0},
+		{5, 1, snapshots.StateRequested, 1200, 0, "", 0},
+		{6, 1, snapshots.StateRetryWait, 5200, 55, "not_leader: leader is on store 2", 3},
+		{7, 1, snapshots.StateLocating, 3100, 0, "epoch_not_match", 1},
+		{8, 2, snapshots.StateParked, 9800, 10, "store_failure: connection refused", 2},
+		{9, 2, snapshots.StateReloadWait, 2200, 77, "", 0},
+		{10, 2, snapshots.StateRetryWait, 6400, 0, "server_is_busy", 5},
+		{11, 2, snapshots.StateQueued, 500, 0, "", 0},
+		{12, 3, snapshots.StateParked, 4100, 31, "", 0},
+		{13, 3, snapshots.StateParked, 4000, 12, "", 0},
+		{14, 3, snapshots.StateParked, 3900, 0, "", 0},
+		{15, 4, snapshots.StateRetryWait, 7700, 0, "rpc_ctx_unavailable", 4},
+		{16, 1, snapshots.StateInitialized, 150, 6000, "", 0},
 	}
 	for k, r := range regs {
 		start := rowKeyHex(100, int64(k)*1000)
@@ -116,9 +115,6 @@ func fixtureState() *snapshots.State {
 			ResolvedTs:  449999999000000000 + uint64(r.id), ResolvedLagMs: r.lag, Events: uint64(r.events),
 			LastError: r.err, RetryAttempts: r.attempts,
 		})
-		if r.errAgo > 0 {
-			s.Regions[len(s.Regions)-1].LastErrorAt = fixtureTaken.Add(-r.errAgo)
-		}
 	}
 	// Region 16 came from a split of 15, which came from 5.
 	s.Regions[len(s.Regions)-1].Lineage = []snapshots.Origin{
@@ -126,11 +122,61 @@ func fixtureState() *snapshots.State {
 		{Kind: "split", From: 5, At: fixtureTaken.Add(-5 * time.Minute)},
 	}
 	s.Regions[len(s.Regions)-1].End = rawHex("u")
+	// Causes, as the engine would decide them for these states.
+	storeDown2 := "store 2 (127.0.0.1:20161) down since 11:59:40: 3 failed attempts, no stream, next try in 1.6s; last: connection refused"
+	storeDown4 := "store 4 (127.0.0.1:20163) down since 11:58:00: 7 failed attempts, no stream; last: connection refused"
+	paused := "store 3 (127.0.0.1:20162) paused by the operator since 11:58:30; its regions wait for resume"
+	causes := map[uint64]struct {
+		cause, diagnosis string
+		since            time.Duration // before fixtureTaken
+	}{
+		4: {snapshots.CauseLock, "pinned 12s by txn 449999988000000000 (started 12s ago) holding t100_r2500; no commit or rollback seen (prewrite seen live)", 12 * time.Second},
+		5: {snapshots.CauseScanPending, "initial scan running on store 1 for 1s", time.Second},
+		6: {snapshots.CauseRegionChurn, "3 not_leader/epoch_not_match/region_not_found in the last minute; last 1s ago: not_leader: leader is on store 2; waiting to retry", 30 * time.Second},
+		7: {snapshots.CauseRegionChurn, "1 not_leader/epoch_not_match/region_not_found in the last minute; last 2s ago: epoch_not_match; locating in PD", 2 * time.Second},
+		8: {snapshots.CauseStoreDown, storeDown2, 20 * time.Second}, 9: {snapshots.CauseStoreDown, storeDown2, 20 * time.Second},
+		10: {snapshots.CauseStoreDown, storeDown2, 20 * time.Second}, 11: {snapshots.CauseStoreDown, storeDown2, 20 * time.Second},
+		12: {snapshots.CauseStorePaused, paused, 90 * time.Second}, 13: {snapshots.CauseStorePaused, paused, 90 * time.Second},
+		14: {snapshots.CauseStorePaused, paused, 90 * time.Second},
+		15: {snapshots.CauseStoreDown, storeDown4, 120 * time.Second},
+	}
+	for i := range s.Regions {
+		r := &s.Regions[i]
+		r.Cause, r.Since = snapshots.CauseHealthy, fixtureTaken.Add(-5*time.Minute)
+		if c, ok := causes[r.ID]; ok {
+			r.Cause, r.Diagnosis, r.Since = c.cause, c.diagnosis, fixtureTaken.Add(-c.since)
+		}
+		if r.LastError != "" {
+			r.LastErrorAt = fixtureTaken.Add(-time.Second)
+		}
+	}
+	s.Regions[5].LastErrorAt = fixtureTaken.Add(-2 * time.Second)  // region 7
+	s.Regions[4].LastErrorAt = fixtureTaken.Add(-45 * time.Second) // region 6: before its condition
+	conditions := []struct {
+		cause, diagnosis string
+		since            time.Duration
+	}{
+		{snapshots.CauseHealthy, "", 5 * time.Minute},
+		{snapshots.CauseStoreDown, storeDown2, 20 * time.Second},
+		{snapshots.CauseStorePaused, paused, 90 * time.Second},
+		{snapshots.CauseStoreDown, storeDown4, 120 * time.Second},
+	}
+	for i, c := range conditions {
+		s.Stores[i].Condition, s.Stores[i].Diagnosis, s.Stores[i].Since = c.cause, c.diagnosis, fixtureTaken.Add(-c.since)
+	}
+	s.Causes = []snapshots.CauseRow{
+		{Cause: snapshots.CauseLock, Regions: 1, Stores: []uint64{1}, Since: fixtureTaken.Add(-12 * time.Second), Example: causes[4].diagnosis, ExampleRegion: 4},
+		{Cause: snapshots.CauseStoreDown, Regions: 5, Stores: []uint64{2, 4}, Since: fixtureTaken.Add(-120 * time.Second), Example: storeDown4, ExampleRegion: 15},
+		{Cause: snapshots.CauseStorePaused, Regions: 3, Stores: []uint64{3}, Since: fixtureTaken.Add(-90 * time.Second), Example: paused, ExampleRegion: 12},
+		{Cause: snapshots.CauseRegionChurn, Regions: 2, Stores: []uint64{1}, Since: fixtureTaken.Add(-30 * time.Second), Example: causes[6].diagnosis, ExampleRegion: 6},
+		{Cause: snapshots.CauseScanPending, Regions: 1, Stores: []uint64{1}, Since: fixtureTaken.Add(-time.Second), Example: causes[5].diagnosis, ExampleRegion: 5},
+	}
 	// Subscription 2: one table, one region.
 	s.Regions = append(s.Regions, snapshots.Region{
 		ID: 20, Subscription: 2, Start: tablePrefixHex(107, 'r'), End: tablePrefixHex(107, 's'), StoreID: 1,
 		LeaderPeer: 201, EpochVersion: 2, EpochConfVer: 1, State: snapshots.StateInitialized, Initialized: true,
 		ResolvedTs: 450000000000001000, ResolvedLagMs: 800, Events: 321,
+		Cause: snapshots.CauseHealthy, Since: fixtureTaken.Add(-5 * time.Minute),
 	})
 	s.Retries = []snapshots.Retry{
 		{Subscription: 1, RegionID: 10, StoreID: 2, Start: s.Regions[8].Start, End: s.Regions[8].End, Reason: snapshots.ReasonServerIsBusy, Attempt: 5, DueInMs: 2400},

@@ -43,6 +43,19 @@ func TestGoldenScreens(t *testing.T) {
 			h.press("enter", "enter")
 		}},
 		{name: "store_detail", setup: func(h *harness) { h.press("5", "j", "enter") }},
+		{name: "timeline_regions", opts: []harnessOpt{withHistory(15 * time.Minute)}, setup: func(h *harness) {
+			incident(h)
+			h.press("2", "[", "[", "[")
+		}},
+		{name: "timeline_region_detail", opts: []harnessOpt{withHistory(15 * time.Minute)}, setup: func(h *harness) {
+			incident(h)
+			h.press("2", "/")
+			h.typeText("region:4")
+			h.press("enter", "enter", "[", "[", "[", "[")
+		}},
+		{name: "timeline_overview_live", opts: []harnessOpt{withHistory(15 * time.Minute)}, setup: func(h *harness) {
+			incident(h)
+		}},
 		{name: "reload_flush_detail", setup: func(h *harness) {
 			h.press("4", "/")
 			h.typeText("merged:4")

@@ -29,7 +29,14 @@ type KeyMap struct {
 	Copy        key.Binding // y: copy id, key or error (OSC 52)
 	Pager       key.Binding // l: the log file in $PAGER
 
-	Freeze  key.Binding
+	Freeze key.Binding
+
+	// The timeline: one refresh back / forward, a minute back / forward.
+	TimeBack          key.Binding
+	TimeForward       key.Binding
+	TimeBackMinute    key.Binding
+	TimeForwardMinute key.Binding
+
 	Slower  key.Binding
 	Faster  key.Binding
 	Save    key.Binding
@@ -74,14 +81,19 @@ func DefaultKeyMap(readOnly, canSave bool) KeyMap {
 		Pager:       key.NewBinding(key.WithKeys("l"), key.WithHelp("l", "log file")),
 
 		Freeze: key.NewBinding(key.WithKeys(" "), key.WithHelp("space", "freeze")),
-		Slower: key.NewBinding(key.WithKeys("+", "="), key.WithHelp("+", "refresh slower")),
-		Faster: key.NewBinding(key.WithKeys("-", "_"), key.WithHelp("-", "refresh faster")),
-		Save:   key.NewBinding(key.WithKeys("ctrl+s"), key.WithHelp("ctrl+s", "save snapshot")),
-		Pause:  key.NewBinding(key.WithKeys("P"), key.WithHelp("P", "pause/resume")),
-		Reload: key.NewBinding(key.WithKeys("R"), key.WithHelp("R", "reload")),
-		Help:   key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
-		Quit:   key.NewBinding(key.WithKeys("q"), key.WithHelp("q", "quit")),
-		ForceQ: key.NewBinding(key.WithKeys("ctrl+c")),
+
+		TimeBack:          key.NewBinding(key.WithKeys("["), key.WithHelp("[", "a refresh back in time")),
+		TimeForward:       key.NewBinding(key.WithKeys("]"), key.WithHelp("]", "a refresh forward (past the newest: live)")),
+		TimeBackMinute:    key.NewBinding(key.WithKeys("{"), key.WithHelp("{", "a minute back")),
+		TimeForwardMinute: key.NewBinding(key.WithKeys("}"), key.WithHelp("}", "a minute forward")),
+		Slower:            key.NewBinding(key.WithKeys("+", "="), key.WithHelp("+", "refresh slower")),
+		Faster:            key.NewBinding(key.WithKeys("-", "_"), key.WithHelp("-", "refresh faster")),
+		Save:              key.NewBinding(key.WithKeys("ctrl+s"), key.WithHelp("ctrl+s", "save snapshot")),
+		Pause:             key.NewBinding(key.WithKeys("P"), key.WithHelp("P", "pause/resume")),
+		Reload:            key.NewBinding(key.WithKeys("R"), key.WithHelp("R", "reload")),
+		Help:              key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
+		Quit:              key.NewBinding(key.WithKeys("q"), key.WithHelp("q", "quit")),
+		ForceQ:            key.NewBinding(key.WithKeys("ctrl+c")),
 		Confirm: key.NewBinding(key.WithKeys("y", "Y"),
 			key.WithHelp("y", "confirm")),
 
@@ -106,6 +118,7 @@ func (k KeyMap) FullHelp() [][]key.Binding {
 			withDesc(k.Freeze, "freeze / resume view"), k.Slower, k.Faster},
 		{withDesc(k.Pause, "pause/resume store"), withDesc(k.Reload, "force reload region/span"),
 			withDesc(k.Copy, "copy id, key or error"), withDesc(k.Pager, "log file in $PAGER"), k.Save, k.Help, k.Quit},
+		{k.TimeBack, k.TimeForward, k.TimeBackMinute, k.TimeForwardMinute},
 	}
 }
 

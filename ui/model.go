@@ -66,6 +66,10 @@ type Options struct {
 	// Clipboard is where y writes its OSC 52 sequence; nil means the
 	// terminal (Run's output). Tests set it.
 	Clipboard io.Writer
+	// History is how much of the past the UI keeps for scrubbing
+	// (--history); 0 keeps nothing. A snapshot that carries its own
+	// timeline (a replayed file) brings it whatever this says.
+	History time.Duration
 	// Context, when cancelled, stops the UI at once with the terminal
 	// restored (Run returns tea.ErrProgramKilled): the command cancels it
 	// on SIGHUP, which would otherwise leave the terminal raw.
@@ -151,6 +155,12 @@ type app struct {
 		text    string
 	}
 	clipboard io.Writer
+
+	// The incident timeline: what was pulled (or replayed) over the last
+	// History, and, while the screen shows a past moment, the cursor at it.
+	rec           *snapshots.Recorder
+	cursor        *snapshots.Cursor
+	historyLoaded bool
 
 	shown    *snapshots.State // the snapshot on screen
 	latest   *snapshots.State // the newest one the Source gave, cleaned
@@ -243,6 +253,9 @@ func New(opts Options) Model {
 		a.keys.Faster.SetEnabled(false)
 	}
 	a.keys.Pager.SetEnabled(opts.LogPath != "" && !a.replay)
+	if opts.History > 0 {
+		a.rec = snapshots.NewRecorder(opts.History)
+	}
 	a.ctx = &renderCtx{names: a.names, theme: a.theme}
 	a.overview = &overviewView{ctx: a.ctx, loc: opts.Now().Location()}
 	a.lists[viewRegions] = newListView(&regionsView{ctx: a.ctx}, a.names)
@@ -382,6 +395,13 @@ func (a *app) pull() {
 	a.latest = s
 	a.received++
 	a.hist.observe(s)
+	a.loadHistory(s)
+	if a.rec != nil {
+		a.rec.Observe(s)
+	}
+	if a.cursor != nil {
+		return // the screen shows a past moment; the new one is recorded
+	}
 	if a.frozen {
 		if a.shown != nil && s.Seq > a.shown.Seq {
 			a.behind = s.Seq - a.shown.Seq
@@ -411,6 +431,7 @@ func (a *app) accept(s *snapshots.State) {
 // until they are shown, so a refresh costs one view's sort, not six.
 func (a *app) deriveVisible() {
 	a.ctx.elapsed = a.elapsedMs()
+	a.ctx.past = a.past()
 	if l := a.lists[a.view]; l != nil {
 		l.derive()
 	}
@@ -420,7 +441,7 @@ func (a *app) deriveVisible() {
 // advance by it only while the source is live and the snapshot fresh; a
 // replayed file or a stalled engine shows the values as they were taken.
 func (a *app) elapsedMs() int64 {
-	if a.shown == nil || a.received < 2 {
+	if a.shown == nil || a.received < 2 || a.cursor != nil {
 		return 0
 	}
 	now := a.opts.Now()
@@ -462,6 +483,11 @@ func (a *app) switchView(v viewID) {
 }
 
 func (a *app) setFrozen(on bool) {
+	if a.cursor != nil {
+		// space in the past: back to live, as the banner says it resumes
+		a.goLive()
+		return
+	}
 	if on == a.frozen {
 		return
 	}
@@ -561,6 +587,9 @@ func (a *app) handleKey(msg tea.KeyMsg) tea.Cmd {
 		return nil
 	case key.Matches(msg, km.Freeze):
 		a.setFrozen(!a.frozen)
+		return nil
+	case key.Matches(msg, km.TimeBack, km.TimeForward, km.TimeBackMinute, km.TimeForwardMinute):
+		a.timelineKey(msg.String())
 		return nil
 	case key.Matches(msg, km.Slower):
 		a.stepInterval(+1)
@@ -736,6 +765,18 @@ func (a *app) save() tea.Cmd {
 	if s == nil {
 		a.setFlash("no snapshot to save yet", true)
 		return nil
+	}
+	if a.rec != nil && a.rec.Len() > 0 {
+		// With the timeline: the newest snapshot (the moment on screen is
+		// in its timeline) and everything kept before it. The copy is
+		// made here: the recorder belongs to this goroutine.
+		withHistory := *a.latest
+		if a.cursor == nil && !a.frozen {
+			withHistory = *s
+		}
+		withHistory.History = a.rec.History()
+		withHistory.Source.HistoryMs = a.rec.Window().Milliseconds()
+		s = &withHistory
 	}
 	a.setFlash("saving snapshot…", false)
 	return func() tea.Msg {

@@ -23,6 +23,7 @@ func (a *app) render() string {
 		return a.tooSmallNotice()
 	}
 	a.ctx.elapsed = a.elapsedMs()
+	a.ctx.past = a.past()
 	b := a.frame[:0]
 
 	b = a.appendHeader(b)
@@ -47,6 +48,7 @@ func (a *app) render() string {
 	case l != nil:
 		b = l.appendBody(b, a.theme)
 	default:
+		a.overview.timeline = a.timelineLine()
 		lines := a.overview.lines(a.hist.lagUpTo(a.shownSeq()), a.width)
 		// Scrolled only as far as the selected line needs (80×24).
 		a.overviewFrom = max(0, a.overview.selLine-a.bodyHeight+2)
@@ -134,7 +136,10 @@ func (a *app) bannerCount() int {
 	if a.shown != nil && a.shown.EngineError != "" {
 		n++
 	}
-	if a.frozen {
+	if a.frozen && a.cursor == nil {
+		n++
+	}
+	if a.cursor != nil {
 		n++
 	}
 	return n
@@ -148,7 +153,10 @@ func (a *app) banners() []string {
 		out = append(out, a.theme.EngineErr.render(fitANSI(
 			" ENGINE STOPPED: "+a.shown.EngineError+" (below: its last snapshot)", a.width)))
 	}
-	if a.frozen {
+	if a.cursor != nil {
+		out = append(out, a.theme.Frozen.render(fitANSI(a.timelineBanner(), a.width)))
+	}
+	if a.frozen && a.cursor == nil {
 		text := " FROZEN — " + strconv.FormatUint(a.behind, 10) + " updates behind (since " +
 			a.frozenAt.Format("15:04:05") + "; space resumes; the engine keeps running)"
 		out = append(out, a.theme.Frozen.render(fitANSI(text, a.width)))
@@ -193,7 +201,7 @@ func (a *app) appendHeader(b []byte) []byte {
 		// A live source that stopped publishing is as bad as an engine
 		// error, and easy to miss; a replayed file is old by nature.
 		age := a.opts.Now().Sub(s.TakenAt)
-		if !a.replay && a.received > 1 && !a.frozen && age > 3*a.interval {
+		if !a.replay && a.received > 1 && !a.frozen && a.cursor == nil && age > 3*a.interval {
 			b = th.Warn.appendString(b, " NOT UPDATING")
 		}
 	}
@@ -211,6 +219,13 @@ func (a *app) appendHeader(b []byte) []byte {
 	}
 	n := len(right)
 	switch {
+	case a.cursor != nil:
+		// A moment of the timeline: "AT 14:03:07 (−12s)" (its minus
+		// sign is one cell of three bytes).
+		at := a.atLabel()
+		right = append(right, "  "...)
+		right = append(right, at...)
+		rw -= len(at) - textWidth(at)
 	case a.replay:
 		right = append(right, "  [replay]"...)
 	case a.readOnly:
@@ -475,8 +490,11 @@ func (a *app) helpLines() []string {
 	sec := func(name string) string { return "  " + th.Section.render(name) }
 	out := []string{
 		" " + th.Title.render("Keys") + "   (? or esc closes; ↑/↓, pgup/pgdn, g/G scroll)",
-		"",
 	}
+	if a.readOnly {
+		out = append(out, "  "+th.Warn.render("Read-only: "+a.opts.ReadOnlyReason))
+	}
+	out = append(out, "")
 	out = append(out, a.fullHelp(a.width-2)...)
 	out = append(out, "",
 		sec("Views")+"   1 Overview  2 Regions  3 Retries  4 Reloads  5 Stores  6 Events (what happened)  7 Actions  8 Rows (delivered)",
@@ -492,9 +510,6 @@ func (a *app) helpLines() []string {
 	)
 	if a.opts.LogPath != "" && !a.replay {
 		out = append(out, sec("Log")+"     "+a.opts.LogPath+"   (l opens it in $PAGER)")
-	}
-	if a.readOnly {
-		out = append(out, "", "  "+th.Warn.render("Read-only: "+a.opts.ReadOnlyReason))
 	}
 	out = append(out, "", " "+th.Title.render("Glossary"), "")
 	out = append(out, "  "+th.ColHeader.render("REGION STATES"))

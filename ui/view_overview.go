@@ -27,10 +27,15 @@ type overviewView struct {
 	rates map[string]float64
 
 	// targets are the lines enter opens, rebuilt with the lines; sel is
-	// the selected one's key, selLine its line.
-	targets []ovTarget
-	sel     string
-	selLine int
+	// the selected one's key, selLine its line; hintLine is the line under
+	// the causes board that says what enter opens (-1: none).
+	targets  []ovTarget
+	sel      string
+	selLine  int
+	hintLine int
+	board    causeBoard
+	// timeline is the line about the incident timeline (set per frame).
+	timeline string
 }
 
 func (v *overviewView) setState(s *snapshots.State, prev *snapshots.State) {
@@ -92,6 +97,7 @@ type ovTarget struct {
 	store  uint64 // a store's detail
 	view   viewID // otherwise: this view with filter
 	filter string
+	hint   string // what enter opens, for the board's hint line
 }
 
 // lines renders the overview body, one string per line, and records the
@@ -109,6 +115,7 @@ func (v *overviewView) lines(lag []lagSample, width int) []string {
 		t.line = len(out) - 1
 		v.targets = append(v.targets, t)
 	}
+	v.hintLine = -1
 	if s == nil {
 		return []string{" waiting for the first snapshot…"}
 	}
@@ -139,14 +146,30 @@ func (v *overviewView) lines(lag []lagSample, width int) []string {
 		}
 		add("Clock", "PD's clock is "+fmtDur(skew)+" "+dir+" this host's; lag is measured in PD's time")
 	}
+	regions := func() {
+		add("Regions", strconv.Itoa(len(s.Regions))+" total, "+strconv.Itoa(s.Totals.Initialized)+" initialized, "+
+			strconv.Itoa(s.Totals.Stale)+" stale")
+		// Every state's count, on as many lines as the width needs.
+		for _, line := range packParts(countParts(v.regionStates, snapshots.RegionStates(), regionStateWord), "  ", max(20, width-17)) {
+			add("", line)
+		}
+	}
+	if compact {
+		// A small terminal must still show every state's count at once,
+		// however long the board below gets.
+		regions()
+	}
+	// Why before how much: the causes board comes first.
+	out = append(out, v.boardLines(width, len(out), func(t ovTarget) { v.targets = append(v.targets, t) })...)
+	if v.timeline != "" {
+		add("Timeline", v.timeline)
+	}
+	out = append(out, "")
 	add("Subscriptions", strconv.Itoa(len(s.Subscriptions))+" ("+strconv.Itoa(v.subsInit)+" initialized)")
 	add("Stores", strconv.Itoa(len(s.Stores))+" total: "+countWords(v.storeStates, snapshots.StoreStates(), storeStateWord))
 	v.storeLines(&out, target, width)
-	add("Regions", strconv.Itoa(len(s.Regions))+" total, "+strconv.Itoa(s.Totals.Initialized)+" initialized, "+
-		strconv.Itoa(s.Totals.Stale)+" stale")
-	// Every state's count, on as many lines as the width needs.
-	for _, line := range packParts(countParts(v.regionStates, snapshots.RegionStates(), regionStateWord), "  ", max(20, width-17)) {
-		add("", line)
+	if !compact {
+		regions()
 	}
 	add("Events", strconv.FormatUint(s.Totals.Events, 10)+" delivered, "+fmtRate(s.Totals.EventsPerSec)+"/s")
 	add("Retries", strconv.Itoa(len(s.Retries))+" waiting, "+strconv.FormatUint(s.Totals.RetriesFired, 10)+" fired")
@@ -221,7 +244,7 @@ func (v *overviewView) pdText() string {
 	if src.PDError == "" {
 		text := "ok"
 		if !src.PDLastOK.IsZero() {
-			text += ", last answer " + v.sinceText(src.PDLastOK) + " ago"
+			text += ", last answer " + v.agoText(src.PDLastOK) + " ago"
 		}
 		return text
 	}
@@ -246,8 +269,8 @@ func (v *overviewView) ageMs(t time.Time) int64 {
 	return max(0, v.s.TakenAt.Sub(t).Milliseconds()+v.ctx.elapsed)
 }
 
-// sinceText is the age of t, "0.4s".
-func (v *overviewView) sinceText(t time.Time) string { return fmtDur(v.ageMs(t)) }
+// agoText is the age of t, "0.4s".
+func (v *overviewView) agoText(t time.Time) string { return fmtDur(v.ageMs(t)) }
 
 // lagText is the headline "8.0s !! (sub 1) · worst region 60 on store 2"
 // and the lag's recent shape, labelled in seconds.
@@ -344,11 +367,17 @@ func (v *overviewView) storeLines(out *[]string, target func(ovTarget), width in
 	}
 }
 
-// selected is the index of the selected target, following it by key, or
-// the first; -1 when there is none.
+// selected is the index of the selected target, following it by key;
+// before the operator chose, the first cause (why before how much), or the
+// first line; -1 when there is none.
 func (v *overviewView) selected() int {
 	for i := range v.targets {
 		if v.targets[i].key == v.sel {
+			return i
+		}
+	}
+	for i := range v.targets {
+		if strings.HasPrefix(v.targets[i].key, "cause ") {
 			return i
 		}
 	}
@@ -374,9 +403,16 @@ func (v *overviewView) markSelected(out []string) {
 	if i < 0 {
 		return
 	}
-	l := v.targets[i].line
-	out[l] = ">" + v.ctx.theme.Cursor.render(strings.TrimPrefix(out[l], " "))
-	v.selLine = l
+	t := &v.targets[i]
+	out[t.line] = ">" + v.ctx.theme.Cursor.render(strings.TrimPrefix(out[t.line], " "))
+	v.selLine = t.line
+	if v.hintLine >= 0 && v.hintLine < len(out) {
+		if t.hint != "" {
+			out[v.hintLine] = "   ↑/↓ select, enter: " + t.hint
+		} else {
+			out[v.hintLine] = "   ↑/↓ select, enter opens the selected line"
+		}
+	}
 }
 
 // regionsWord is "1 region", "3 regions".

@@ -16,6 +16,10 @@ type renderCtx struct {
 	// elapsed is how far (ms) the view clock is past the snapshot's
 	// taken_at; countdowns and ages move by it between snapshots.
 	elapsed int64
+	// past: the snapshot on screen is a moment of the timeline, rebuilt
+	// without what the timeline does not keep (events per region, due
+	// times).
+	past bool
 }
 
 // regionsView lists every subscribed region (Regions, key 2).
@@ -29,6 +33,7 @@ const (
 	regColSub
 	regColStore
 	regColState
+	regColCause
 	regColLag
 	regColEvents
 	regColRetries
@@ -44,6 +49,7 @@ func (v *regionsView) columns() []column {
 		regColSub:     {title: "SUB", width: 4, right: true, drop: 4},
 		regColStore:   {title: "STORE", width: 5, right: true},
 		regColState:   {title: "STATE", width: 11},
+		regColCause:   {title: "CAUSE", width: 14, drop: 1},
 		regColLag:     {title: "LAG", width: lagCellWidth, right: true},
 		regColEvents:  {title: "EVENTS", width: 9, right: true, drop: 3},
 		regColRetries: {title: "RETRY", width: 5, right: true, drop: 2},
@@ -61,6 +67,8 @@ func (v *regionsView) fields() []field {
 		{name: "sub", aliases: []string{"subscription"}, kind: fieldNum, num: func(i int32) int64 { return int64(r(i).Subscription) }},
 		{name: "store", kind: fieldNum, num: func(i int32) int64 { return int64(r(i).StoreID) }},
 		{name: "state", kind: fieldText, free: true, text: func(i int32) string { return r(i).State }},
+		{name: "cause", kind: fieldText, free: true, text: func(i int32) string { return r(i).Cause }},
+		{name: "diagnosis", aliases: []string{"why"}, kind: fieldText, text: func(i int32) string { return r(i).Diagnosis }},
 		{name: "lag", kind: fieldDur, num: func(i int32) int64 { return r(i).ResolvedLagMs }},
 		{name: "events", kind: fieldNum, num: func(i int32) int64 { return int64(r(i).Events) }},
 		{name: "retries", aliases: []string{"attempts", "attempt", "retry"}, kind: fieldNum, num: func(i int32) int64 { return int64(r(i).RetryAttempts) }},
@@ -95,6 +103,8 @@ func (v *regionsView) compare(a, b int32, col int) int {
 		return cmp.Compare(x.StoreID, y.StoreID)
 	case regColState:
 		return cmp.Compare(regionStateRank(x.State), regionStateRank(y.State))
+	case regColCause:
+		return cmp.Compare(causeRank(x.Cause), causeRank(y.Cause))
 	case regColLag:
 		return cmp.Compare(sortLag(x), sortLag(y))
 	case regColEvents:
@@ -120,9 +130,14 @@ func (v *regionsView) appendCell(dst []byte, i int32, col, w int, plain bool) []
 		return appendUintCell(dst, r.StoreID, w)
 	case regColState:
 		return appendStateCell(dst, regionStateWord(r.State), v.ctx.theme.RegionState(r.State), w, plain)
+	case regColCause:
+		return appendCell(dst, causeWord(r.Cause), w, false)
 	case regColLag:
 		return appendLagCell(dst, r.ResolvedLagMs, lagKnown(r), v.s.Source.StaleAfterMs, w, plain, v.ctx.theme)
 	case regColEvents:
+		if v.ctx.past {
+			return appendCell(dst, "-", w, true)
+		}
 		return appendUintCell(dst, r.Events, w)
 	case regColRetries:
 		return appendIntCell(dst, int64(r.RetryAttempts), w)

@@ -187,6 +187,9 @@ func (v *reloadsView) appendCell(dst []byte, i int32, col, w int, plain bool) []
 	r := v.row(i)
 	switch col {
 	case relColAge:
+		if v.ctx.past && r.waiting != nil {
+			return appendCell(dst, "-", w, true) // not kept in the timeline
+		}
 		return appendDurCell(dst, v.ageMs(r)+v.ctx.elapsed, w)
 	case relColState:
 		return appendCell(dst, r.state(), w, false)

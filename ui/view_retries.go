@@ -209,6 +209,9 @@ func (v *retriesView) appendCell(dst []byte, i int32, col, w int, plain bool) []
 			b := appendDur(tmp[:0], v.when(r)+v.ctx.elapsed)
 			return appendCellBytes(dst, append(b, " ago"...), w, true)
 		}
+		if v.ctx.past {
+			return appendCell(dst, "-", w, true) // due times are not kept in the timeline
+		}
 		due := r.waiting.DueInMs - v.ctx.elapsed
 		if due <= 0 {
 			return appendCell(dst, "due", w, true)

@@ -55,6 +55,7 @@ func (v *storesView) fields() []field {
 		{name: "store", aliases: []string{"id"}, kind: fieldNum, free: true, num: func(i int32) int64 { return int64(st(i).ID) }},
 		{name: "addr", aliases: []string{"address"}, kind: fieldText, free: true, text: func(i int32) string { return st(i).Addr }},
 		{name: "state", kind: fieldText, free: true, text: func(i int32) string { return st(i).State }},
+		{name: "cause", aliases: []string{"condition"}, kind: fieldText, free: true, text: func(i int32) string { return st(i).Condition }},
 		{name: "failures", kind: fieldNum, num: func(i int32) int64 { return int64(st(i).Failures) }},
 		{name: "streams", kind: fieldNum, num: func(i int32) int64 { return int64(st(i).Streams) }},
 		{name: "regions", kind: fieldNum, num: func(i int32) int64 { return int64(st(i).Regions) }},

@@ -31,6 +31,7 @@ type connFlags struct {
 	sink       string
 	logFile    string
 	metrics    string
+	history    time.Duration
 	sim        simFlags
 
 	// A safe guest on a real cluster (issue 12).
@@ -62,6 +63,7 @@ func (f *connFlags) register(cmd *cobra.Command, defaultLog string) {
 	fs.IntVar(&f.scansPerStore, "scans-per-store", 0, fmt.Sprintf("initial scans pulltop runs at once per store (default %d with --pd, %d on the embedded cluster)", defaultScansPerStorePD, defaultScansPerStoreSim))
 	fs.BoolVar(&f.oldValue, "old-value", false, "ask TiKV for old values (costs TiKV a read per prewrite; pulltop does not need them)")
 	fs.BoolVar(&f.yes, "yes", false, "with --pd: subscribe without asking first")
+	fs.DurationVar(&f.history, "history", 15*time.Minute, "keep this much of the past as the incident timeline ([ and ] in the TUI; saved with ctrl+s and --snapshot); 0 keeps none")
 	fs.StringVar(&f.metrics, "metrics-addr", "", "serve Prometheus metrics on http://`HOST:PORT`/metrics (and the latest snapshot on /snapshot)")
 	f.sim.register(cmd)
 }
@@ -107,6 +109,9 @@ func (f *connFlags) engineConfig(c *cobra.Command) (engine.Config, error) {
 	cfg.StartTs = ts
 	if f.staleAfter <= 0 {
 		return cfg, usageError("--stale-after %s: must be positive", f.staleAfter)
+	}
+	if f.history < 0 {
+		return cfg, usageError("--history %s: must be 0 (no timeline) or positive, e.g. --history 15m", f.history)
 	}
 	if len(f.pd) == 0 && cfg.TLS.Enabled() {
 		return cfg, usageError("--ca/--cert/--key need --pd: the embedded simulated cluster has no TLS")

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -62,6 +63,11 @@ interrupted by SIGINT or SIGTERM (after the last line and the snapshot).`,
 				c: c, out: c.OutOrStdout(), errOut: c.ErrOrStderr(), asJSON: asJSON,
 				duration: duration, interval: interval, snapshot: snapshot, sigs: sigs,
 			}
+			if snapshot != "" && flags.history > 0 {
+				// The timeline is kept from what the status lines print
+				// (one moment per --interval) and saved with the snapshot.
+				run.timeline = snapshots.NewRecorder(flags.history)
+			}
 			return run.start(&flags)
 		},
 	}
@@ -87,6 +93,7 @@ type headlessRun struct {
 	b          *backend
 	startedAt  time.Time
 	faultsSeen int
+	timeline   *snapshots.Recorder // nil without --snapshot or with --history 0
 }
 
 func (h *headlessRun) start(flags *connFlags) error {
@@ -164,6 +171,12 @@ func (h *headlessRun) finish(sig os.Signal) error {
 	}
 	saved := ""
 	if h.snapshot != "" {
+		if h.timeline != nil && h.timeline.Len() > 0 {
+			withHistory := *final // the engine's snapshot is shared: a copy carries the timeline
+			withHistory.History = h.timeline.History()
+			withHistory.Source.HistoryMs = h.timeline.Window().Milliseconds()
+			final = &withHistory
+		}
 		if err := snapshots.Save(h.snapshot, final); err != nil {
 			return fmt.Errorf("--snapshot: %w", err)
 		}
@@ -181,6 +194,9 @@ func (h *headlessRun) finish(sig os.Signal) error {
 // report prints one status line, and on stderr the fault-script lines that
 // failed since the last one (they used to vanish in headless).
 func (h *headlessRun) report(st *snapshots.State, now time.Time, interruptedBy string) error {
+	if h.timeline != nil {
+		h.timeline.Observe(st)
+	}
 	if h.b.sim != nil {
 		errs := h.b.sim.FaultErrors()
 		for _, err := range errs[min(h.faultsSeen, len(errs)):] {
@@ -227,9 +243,18 @@ type status struct {
 	StoresPaused  int     `json:"stores_paused"`
 	Stale         int     `json:"stale"`
 	SubLagMs      int64   `json:"sub_lag_ms"`
-	PDError       string  `json:"pd_error,omitempty"`
-	EngineError   string  `json:"engine_error,omitempty"`
-	Interrupted   string  `json:"interrupted,omitempty"`
+	// Causes counts regions by cause (healthy left out), in the order of
+	// the causes board; a store condition with no region counts 0.
+	Causes      []causeCount `json:"causes"`
+	PDError     string       `json:"pd_error,omitempty"`
+	EngineError string       `json:"engine_error,omitempty"`
+	Interrupted string       `json:"interrupted,omitempty"`
+}
+
+// causeCount is one cause of a status line: {"cause":"lock","regions":1}.
+type causeCount struct {
+	Cause   string `json:"cause"`
+	Regions int    `json:"regions"`
 }
 
 // statusOf picks the line's numbers from a snapshot. Its strings are the
@@ -242,6 +267,12 @@ func statusOf(st *snapshots.State, elapsed time.Duration) status {
 		Stale: st.Totals.Stale, SubLagMs: st.Totals.SubLagMs,
 		PDError:     snapshots.CleanString(st.Source.PDError),
 		EngineError: snapshots.CleanString(st.EngineError),
+		Causes:      make([]causeCount, 0, len(st.Causes)),
+	}
+	for _, c := range st.Causes {
+		// Cause names come from the engine's fixed vocabulary, but a
+		// replayed or foreign snapshot could carry anything.
+		s.Causes = append(s.Causes, causeCount{Cause: snapshots.CleanString(c.Cause), Regions: c.Regions})
 	}
 	for _, store := range st.Stores {
 		switch store.State {
@@ -254,7 +285,7 @@ func statusOf(st *snapshots.State, elapsed time.Duration) status {
 	return s
 }
 
-// writeStatus prints the DESIGN §1 line (stale=, sub_lag= and any PD or
+// writeStatus prints the DESIGN §1 line (stale=, sub_lag=, causes= and any PD or
 // engine error are appended after the fixed fields, so the documented
 // prefix stays exact).
 func writeStatus(w io.Writer, st *snapshots.State, elapsed time.Duration, asJSON bool, interruptedBy string) error {
@@ -271,6 +302,7 @@ func writeStatus(w io.Writer, st *snapshots.State, elapsed time.Duration, asJSON
 	line := fmt.Sprintf("t=%s regions=%d initialized=%d lag_max=%s events/s=%s retries=%d reloads=%d stores_cooling=%d stores_paused=%d stale=%d sub_lag=%s",
 		s.T, s.Regions, s.Initialized, fmtLag(s.LagMaxMs), strconv.FormatFloat(s.EventsPerSec, 'f', 0, 64),
 		s.Retries, s.Reloads, s.StoresCooling, s.StoresPaused, s.Stale, fmtLag(s.SubLagMs))
+	line += " causes=" + causesField(s.Causes)
 	if s.PDError != "" {
 		line += " pd_error=" + strconv.Quote(s.PDError)
 	}
@@ -286,4 +318,16 @@ func writeStatus(w io.Writer, st *snapshots.State, elapsed time.Duration, asJSON
 
 func fmtLag(ms int64) string {
 	return strconv.FormatFloat(float64(ms)/1000, 'f', 1, 64) + "s"
+}
+
+// causesField is the causes= value: lock:1,store_down:21, or none.
+func causesField(causes []causeCount) string {
+	if len(causes) == 0 {
+		return "none"
+	}
+	parts := make([]string, len(causes))
+	for i, c := range causes {
+		parts[i] = c.Cause + ":" + strconv.Itoa(c.Regions)
+	}
+	return strings.Join(parts, ",")
 }

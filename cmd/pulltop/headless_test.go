@@ -16,7 +16,7 @@ import (
 	"pulltop/snapshots"
 )
 
-var statusLine = regexp.MustCompile(`^t=\S+ regions=(\d+) initialized=(\d+) lag_max=\d+\.\ds events/s=\d+ retries=\d+ reloads=\d+ stores_cooling=\d+ stores_paused=\d+ stale=(\d+) sub_lag=\d+\.\ds$`)
+var statusLine = regexp.MustCompile(`^t=\S+ regions=(\d+) initialized=(\d+) lag_max=\d+\.\ds events/s=\d+ retries=\d+ reloads=\d+ stores_cooling=\d+ stores_paused=\d+ stale=(\d+) sub_lag=\d+\.\ds causes=(none|[a-z_]+:\d+(?:,[a-z_]+:\d+)*)$`)
 
 // Issue 6: ten status lines, exit 0, a snapshot that loads with every
 // region initialized and nothing missing.
@@ -53,14 +53,17 @@ func TestHeadlessSilencedRegionGoesStale(t *testing.T) {
 	out, stderr, code := runPulltop(t, "headless", "--duration", "15s", "--script", script, "--snapshot", path)
 	require.Equal(t, 0, code, stderr)
 	var stale []int
+	var causes []string
 	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
 		m := statusLine.FindStringSubmatch(l)
 		require.NotNil(t, m, l)
 		n, _ := strconv.Atoi(m[3])
 		stale = append(stale, n)
+		causes = append(causes, m[4])
 	}
 	require.Zero(t, stale[0], "nothing is stale at first: %v", stale)
 	require.Equal(t, 1, stale[len(stale)-1], "the silenced region is stale by the end: %v", stale)
+	require.Equal(t, "silent:1", causes[len(causes)-1], "and named silent: %v", causes)
 	st, err := snapshots.Load(path)
 	require.NoError(t, err)
 	found := false
@@ -68,6 +71,8 @@ func TestHeadlessSilencedRegionGoesStale(t *testing.T) {
 		if r.ID == 7 {
 			found = true
 			require.Equal(t, snapshots.StateStale, r.State)
+			require.Equal(t, snapshots.CauseSilent, r.Cause)
+			require.Contains(t, r.Diagnosis, "with no error, no open transaction")
 		} else {
 			require.NotEqual(t, snapshots.StateStale, r.State, "region %d", r.ID)
 		}
@@ -86,6 +91,8 @@ func TestHeadlessJSONLinesAndSink(t *testing.T) {
 	require.NoError(t, json.Unmarshal([]byte(lines[1]), &s))
 	require.Equal(t, 16, s.Regions)
 	require.Equal(t, 2000, int(s.TMs/1000*1000))
+	require.NotNil(t, s.Causes, "causes is always a list: %s", lines[1])
+	require.Contains(t, lines[1], `"causes":[`)
 
 	data, err := os.ReadFile(sink)
 	require.NoError(t, err)
@@ -138,4 +145,27 @@ func TestHeadlessBadFlags(t *testing.T) {
 	}
 	_, stderr, _ := runPulltop(t, "headless", "--duration", "1s", "--pd", "127.0.0.1:1", "--ca", "/nonexistent/ca.pem")
 	require.Contains(t, stderr, "/nonexistent/ca.pem")
+}
+
+// The status line names the causes in the causes board's order, in both
+// forms.
+func TestStatusLineCauses(t *testing.T) {
+	st := &snapshots.State{Causes: []snapshots.CauseRow{
+		{Cause: snapshots.CauseLock, Regions: 1}, {Cause: snapshots.CauseStoreDown, Regions: 21, Stores: []uint64{2}},
+	}}
+	var text strings.Builder
+	require.NoError(t, writeStatus(&text, st, 5*time.Second, false, ""))
+	require.Regexp(t, statusLine, strings.TrimSpace(text.String()))
+	require.True(t, strings.HasSuffix(text.String(), " causes=lock:1,store_down:21\n"), text.String())
+
+	var js strings.Builder
+	require.NoError(t, writeStatus(&js, st, 5*time.Second, true, ""))
+	require.Contains(t, js.String(), `"causes":[{"cause":"lock","regions":1},{"cause":"store_down","regions":21}]`)
+
+	text.Reset()
+	require.NoError(t, writeStatus(&text, &snapshots.State{}, time.Second, false, ""))
+	require.True(t, strings.HasSuffix(text.String(), " causes=none\n"), text.String())
+	js.Reset()
+	require.NoError(t, writeStatus(&js, &snapshots.State{}, time.Second, true, ""))
+	require.Contains(t, js.String(), `"causes":[]`)
 }

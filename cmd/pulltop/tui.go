@@ -70,7 +70,7 @@ func runTUI(c *cobra.Command, flags *connFlags) error {
 	// terminal: bubbletea handles SIGINT and SIGTERM itself, not SIGHUP.
 	ctx, stop := signal.NotifyContext(c.Context(), syscall.SIGHUP)
 	defer stop()
-	opts := ui.Options{Source: b.engine, SaveSnapshot: snapshotSaver(dir), Context: ctx, LogPath: b.logPath}
+	opts := ui.Options{Source: b.engine, SaveSnapshot: snapshotSaver(dir), Context: ctx, History: flags.history, LogPath: b.logPath}
 	if flags.readOnly {
 		opts.ReadOnlyReason = "--read-only: operator actions are disabled"
 	} else {

@@ -1,0 +1,242 @@
+package diagnose
+
+import (
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tikv/client-go/v2/oracle"
+
+	"pulltop/snapshots"
+)
+
+// Describer renders the one-line diagnosis of a cause with its evidence.
+// Unlike deciding, it allocates: the engine calls it only for what is not
+// healthy, once per store and once per region with its own evidence.
+type Describer struct {
+	// KeyName renders a raw key for the operator (t101_r14680064).
+	KeyName func(raw string) string
+	// Loc is the zone of the clock times in the text.
+	Loc *time.Location
+}
+
+func (d *Describer) clock(ns int64) string {
+	loc := d.Loc
+	if loc == nil {
+		loc = time.Local
+	}
+	return time.Unix(0, ns).In(loc).Format("15:04:05")
+}
+
+// Store is the store's diagnosis ("" when healthy).
+func (d *Describer) Store(s *Store, pd *PD, now int64) string {
+	var b strings.Builder
+	name := "store " + strconv.FormatUint(s.ID, 10)
+	if s.Addr != "" {
+		name += " (" + s.Addr + ")"
+	}
+	switch s.Cause {
+	case Healthy:
+		return ""
+	case Incompatible:
+		return name + " cannot serve pulltop: " + s.Incompatible
+	case StorePaused:
+		b.WriteString(name + " paused by the operator")
+		if s.Since != 0 {
+			b.WriteString(" since " + d.clock(s.Since))
+		}
+		b.WriteString("; its regions wait for resume")
+	case StoreDown:
+		b.WriteString(name + " down")
+		if s.FailingSince != 0 {
+			b.WriteString(" since " + d.clock(s.FailingSince))
+		}
+		b.WriteString(": " + strconv.Itoa(s.Failures) + " failed attempts, no stream")
+		if s.CoolingLeft > 0 {
+			b.WriteString(", next try in " + Age(int64(s.CoolingLeft)))
+		}
+		if s.LastFailure != "" {
+			b.WriteString("; last: " + s.LastFailure)
+		}
+	case StoreCooling:
+		b.WriteString(name + " cooling down after a stream failure")
+		if s.CoolingLeft > 0 {
+			b.WriteString(", next try in " + Age(int64(s.CoolingLeft)))
+		} else {
+			b.WriteString(", reconnecting")
+		}
+		if s.LastFailure != "" {
+			b.WriteString(": " + s.LastFailure)
+		}
+	case StoreStalled:
+		b.WriteString("resolved ts stalled on " + name + " since " + d.clock(s.Since) + ", " +
+			strconv.Itoa(s.Stalled) + " regions")
+		switch {
+		case !s.Connected:
+			b.WriteString("; no stream")
+		case s.LastMsgAt != 0:
+			b.WriteString("; stream open, last message " + Age(now-s.LastMsgAt) + " ago")
+		}
+	case PDUnreachable:
+		b.WriteString("resolved ts stalled on " + name + ", " + strconv.Itoa(s.Stalled) +
+			" regions: PD unreachable")
+		if pd.Since != 0 {
+			b.WriteString(" for " + Age(now-pd.Since))
+		}
+		b.WriteString(" (TiKV needs PD's TSO to advance resolved ts)")
+	case StoreBusy:
+		b.WriteString(name + " busy: " + strconv.Itoa(s.Busy.Count(now)) + " server_is_busy/congested/region_not_found in the last minute")
+		if s.BusyLast != "" {
+			b.WriteString("; last " + Age(now-s.BusyLastAt) + " ago: " + s.BusyLast)
+		}
+	default:
+		b.WriteString(name + ": " + s.Cause.String())
+	}
+	return b.String()
+}
+
+// Region is the region's diagnosis for cause c ("" when healthy). s is its
+// store (nil if unknown) with storeText its diagnosis, reused for causes
+// that are the store's.
+func (d *Describer) Region(c Cause, r *Region, s *Store, storeText string, pd *PD, now int64) string {
+	switch c {
+	case Healthy:
+		return ""
+	case Incompatible, StorePaused, StoreDown, StoreStalled:
+		if s != nil && s.Cause == c {
+			return storeText
+		}
+	case StoreCooling:
+		if s != nil && s.Cause == c {
+			return storeText
+		}
+		return "waiting to retry (attempt " + strconv.Itoa(r.Attempts) + ") after its store's stream failed " +
+			Age(now-r.LastErrorAt) + " ago: " + r.LastError
+	case Lock:
+		if !r.LockPins() && s != nil {
+			if p := s.PinFor(r); p != nil {
+				return "held at the resolved ts of region " + strconv.FormatUint(p.RegionID, 10) + ", which txn " +
+					strconv.FormatUint(p.Lock.StartTs, 10) + " pins (TiKV sends resolved ts to a batch of regions at the batch's minimum); stuck " +
+					Age(now-r.LastAdvance)
+			}
+		}
+		var b strings.Builder
+		b.WriteString("pinned " + Age(now-r.LastAdvance) + " by txn " + strconv.FormatUint(r.Lock.StartTs, 10))
+		if started := oracle.ExtractPhysical(r.Lock.StartTs) * int64(time.Millisecond); started > 0 && started <= now {
+			b.WriteString(" (started " + Age(now-started) + " ago)")
+		}
+		key := r.Lock.Key
+		if d.KeyName != nil {
+			key = d.KeyName(key)
+		}
+		b.WriteString(" holding " + key + "; no commit or rollback seen")
+		if r.Lock.InScan {
+			b.WriteString(" (prewrite found by the initial scan)")
+		} else {
+			b.WriteString(" (prewrite seen live)")
+		}
+		if r.Lock.Open > 1 {
+			b.WriteString("; " + strconv.Itoa(r.Lock.Open) + " prewrites open")
+		}
+		return b.String()
+	case PDUnreachable:
+		text := "PD unreachable"
+		if pd.Since != 0 {
+			text += " for " + Age(now-pd.Since)
+		}
+		if r.Initialized {
+			text += "; resolved ts stuck " + Age(now-r.LastAdvance) + " (TiKV needs PD's TSO to advance it)"
+		} else {
+			text += "; waiting for a region lookup"
+		}
+		if pd.Err != "" {
+			text += ": " + pd.Err
+		}
+		return text
+	case StoreBusy:
+		text := "store " + strconv.FormatUint(r.StoreID, 10) + " busy"
+		if r.FailReason != "" {
+			text += "; waiting to retry (attempt " + strconv.Itoa(r.Attempts) + ") after " + Age(now-r.LastErrorAt) +
+				" ago: " + r.LastError
+		} else if storeText != "" {
+			text = storeText
+		}
+		return text
+	case RegionChurn:
+		n := r.Churn.Count(now)
+		text := strconv.Itoa(n) + " not_leader/epoch_not_match/region_not_found in the last minute"
+		if n == 0 {
+			text = "region moved"
+		}
+		if r.LastError != "" {
+			text += "; last " + Age(now-r.LastErrorAt) + " ago: " + r.LastError
+		}
+		switch r.State {
+		case snapshots.StateRetryWait:
+			text += "; waiting to retry"
+		case snapshots.StateReloadWait:
+			text += "; waiting to reload from PD"
+		case snapshots.StateLocating:
+			text += "; locating in PD"
+		}
+		return text
+	case ScanPending:
+		return d.scanPending(r, s, now)
+	case Silent:
+		return "resolved ts stuck " + Age(now-r.LastAdvance) +
+			" with no error, no open transaction and its store advancing (the silent stuck region of TiCDC #5096)"
+	}
+	if storeText != "" {
+		return storeText
+	}
+	return c.String()
+}
+
+func (d *Describer) scanPending(r *Region, s *Store, now int64) string {
+	store := "store " + strconv.FormatUint(r.StoreID, 10)
+	var text string
+	switch r.State {
+	case snapshots.StateRequested:
+		text = "initial scan running on " + store
+		if r.RequestedAt != 0 {
+			text += " for " + Age(now-r.RequestedAt)
+		}
+	case snapshots.StateLocating:
+		text = "locating in PD"
+	case snapshots.StateReloadWait:
+		text = "waiting to reload from PD"
+	case snapshots.StateQueued:
+		switch {
+		case r.AdmissionPos > 0 && s != nil:
+			text = "waiting for a scan slot on " + store + ": " + strconv.Itoa(r.AdmissionPos) + " of " +
+				strconv.Itoa(s.Admission) + " in the queue, " + strconv.Itoa(s.Inflight) + " scans running"
+		default:
+			text = "waiting for the range lock (an older region still holds part of its range)"
+		}
+	default:
+		text = "waiting (" + r.State + ")"
+	}
+	if r.FailReason != "" {
+		text += "; after " + Age(now-r.LastErrorAt) + " ago: " + r.LastError
+	}
+	return text
+}
+
+// Age renders a duration in ns for a diagnosis: 850ms, 25s, 2m13s, 1h4m.
+func Age(ns int64) string {
+	d := time.Duration(max(ns, 0))
+	switch {
+	case d < time.Second:
+		return strconv.FormatInt(d.Milliseconds(), 10) + "ms"
+	case d < time.Minute:
+		return strconv.FormatInt(int64(d/time.Second), 10) + "s"
+	case d < time.Hour:
+		m, s := int64(d/time.Minute), int64(d%time.Minute/time.Second)
+		if s == 0 {
+			return strconv.FormatInt(m, 10) + "m"
+		}
+		return strconv.FormatInt(m, 10) + "m" + strconv.FormatInt(s, 10) + "s"
+	}
+	h, m := int64(d/time.Hour), int64(d%time.Hour/time.Minute)
+	return strconv.FormatInt(h, 10) + "h" + strconv.FormatInt(m, 10) + "m"
+}

@@ -1,0 +1,312 @@
+package diagnose
+
+import (
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"github.com/tikv/client-go/v2/oracle"
+
+	"pulltop/snapshots"
+)
+
+var t0 = time.Date(2026, 11, 27, 14, 3, 7, 0, time.UTC).UnixNano()
+
+func at(d time.Duration) int64 { return t0 + int64(d) }
+
+const staleAfter = 10 * time.Second
+
+func TestCauseNamesAreTheSnapshotVocabulary(t *testing.T) {
+	names := snapshots.Causes()
+	require.Len(t, names, int(NumCauses))
+	for i, name := range names {
+		require.Equal(t, name, Cause(i).String())
+		c, ok := ParseCause(name)
+		require.True(t, ok, name)
+		require.Equal(t, Cause(i), c)
+	}
+	_, ok := ParseCause("bogus")
+	require.False(t, ok)
+	require.Equal(t, "unknown", NumCauses.String())
+}
+
+func TestMark(t *testing.T) {
+	type step struct {
+		cause     Cause
+		evidence  int64
+		now       int64
+		wantSince int64
+	}
+	tests := []struct {
+		name  string
+		steps []step
+	}{
+		{"first update starts at the evidence", []step{
+			{Silent, at(-12 * time.Second), at(0), at(-12 * time.Second)},
+		}},
+		{"no evidence: now", []step{
+			{ScanPending, 0, at(0), at(0)},
+		}},
+		{"evidence in the future is clamped to now", []step{
+			{Lock, at(time.Second), at(0), at(0)},
+		}},
+		{"same cause keeps its since", []step{
+			{Lock, at(-5 * time.Second), at(0), at(-5 * time.Second)},
+			{Lock, at(-time.Second), at(time.Second), at(-5 * time.Second)},
+		}},
+		{"a new condition never begins before the previous one", []step{
+			{Healthy, 0, at(0), at(0)},
+			{Silent, at(-3 * time.Second), at(20 * time.Second), at(0)},
+		}},
+		{"a cause that comes back within the grace keeps its old since", []step{
+			{RegionChurn, 0, at(0), at(0)},
+			{Healthy, 0, at(time.Second), at(time.Second)},
+			{RegionChurn, at(2 * time.Second), at(2 * time.Second), at(0)},
+			{Healthy, 0, at(3 * time.Second), at(3 * time.Second)},
+		}},
+		{"after the grace it is a new incident", []step{
+			{RegionChurn, 0, at(0), at(0)},
+			{Healthy, 0, at(time.Second), at(time.Second)},
+			{RegionChurn, 0, at(12 * time.Second), at(12 * time.Second)},
+		}},
+		{"healthy is never restored", []step{
+			{Healthy, 0, at(0), at(0)},
+			{StoreDown, 0, at(time.Second), at(time.Second)},
+			{Healthy, 0, at(2 * time.Second), at(2 * time.Second)},
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var m Mark
+			for i, s := range tt.steps {
+				m.Update(s.cause, s.evidence, s.now, staleAfter)
+				require.Equal(t, s.cause, m.Cause, "step %d", i)
+				require.Equal(t, s.wantSince, m.Since, "step %d: since %v", i, time.Duration(m.Since-t0))
+			}
+		})
+	}
+}
+
+func TestWindow(t *testing.T) {
+	var w Window
+	require.Zero(t, w.Count(t0))
+	base := (t0/windowBucket + 1) * windowBucket // a bucket boundary
+	w.Add(base + int64(time.Second))
+	w.Add(base + int64(2*time.Second))
+	require.Equal(t, 2, w.Count(base+int64(3*time.Second)))
+	w.Add(base + int64(31*time.Second)) // next bucket: the first two move to prev
+	require.Equal(t, 3, w.Count(base+int64(32*time.Second)))
+	require.Equal(t, 1, w.Count(base+int64(61*time.Second)), "the first bucket has faded")
+	require.Zero(t, w.Count(base+int64(91*time.Second)), "a minute after the last event")
+	w.Add(base + int64(200*time.Second)) // long gap: starts over
+	require.Equal(t, 1, w.Count(base+int64(200*time.Second)))
+}
+
+func TestDecideStore(t *testing.T) {
+	pdOK := &PD{}
+	pdDown := &PD{Err: "rpc error: connection refused", Since: at(-4 * time.Second)}
+	tests := []struct {
+		name      string
+		store     Store
+		pd        *PD
+		want      Cause
+		wantSince int64
+	}{
+		{"healthy", Store{Connected: true, Regions: 3, Advancing: 3}, pdOK, Healthy, 0},
+		{"incompatible first", Store{Incompatible: "TiKV 7.1.0 < 7.5.0", Paused: true}, pdOK, Incompatible, 0},
+		{"paused", Store{Paused: true, Failures: 3}, pdOK, StorePaused, 0},
+		{"one failure in cooldown: cooling", Store{Regions: 2, Failures: 1, CoolingLeft: 150 * time.Millisecond, FailingSince: at(-time.Second)}, pdOK, StoreCooling, at(-time.Second)},
+		{"second failure: down", Store{Regions: 2, Failures: 2, CoolingLeft: 300 * time.Millisecond, FailingSince: at(-2 * time.Second)}, pdOK, StoreDown, at(-2 * time.Second)},
+		{"cooldown over, not tried again yet: still cooling", Store{Regions: 2, Failures: 1, FailingSince: at(-time.Second)}, pdOK, StoreCooling, at(-time.Second)},
+		{"down but its leaders moved away: holds nothing up", Store{Failures: 5, FailingSince: at(-time.Minute)}, pdOK, Healthy, 0},
+		{"failures but reconnected: not down", Store{Failures: 1, Connected: true, Regions: 1, Advancing: 1}, pdOK, Healthy, 0},
+		{"all its regions stalled together", Store{Connected: true, Regions: 4, Stalled: 4, StalledSince: at(-11 * time.Second)}, pdOK, StoreStalled, at(-11 * time.Second)},
+		{"one stalled region is that region's business", Store{Connected: true, Regions: 4, Stalled: 1, StalledSince: at(-11 * time.Second)}, pdOK, Healthy, 0},
+		{"stalled while others advance: not the store", Store{Connected: true, Regions: 4, Stalled: 2, Advancing: 2}, pdOK, Healthy, 0},
+		{"stalled with PD down: PD", Store{Connected: true, Regions: 4, Stalled: 4, StalledSince: at(-11 * time.Second)}, pdDown, PDUnreachable, at(-11 * time.Second)},
+		{"busy", Store{Connected: true, Regions: 3, Advancing: 1, Busy: windowOf(at(-time.Second), 3), BusyLastAt: at(-time.Second)}, pdOK, StoreBusy, 0},
+		{"busy but every region streams again", Store{Connected: true, Regions: 3, Advancing: 3, Busy: windowOf(at(-time.Second), 3), BusyLastAt: at(-time.Second)}, pdOK, Healthy, 0},
+		{"one busy error is not a busy store", Store{Connected: true, Regions: 3, Busy: windowOf(at(-time.Second), 1), BusyLastAt: at(-time.Second)}, pdOK, Healthy, 0},
+		{"busy long ago", Store{Connected: true, Regions: 3, Busy: windowOf(at(-20*time.Second), 3), BusyLastAt: at(-20 * time.Second)}, pdOK, Healthy, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := tt.store
+			s.Decide(tt.pd, t0)
+			require.Equal(t, tt.want, s.Cause)
+			require.Equal(t, tt.wantSince, s.Since)
+		})
+	}
+}
+
+func windowOf(when int64, n int) Window {
+	var w Window
+	for range n {
+		w.Add(when)
+	}
+	return w
+}
+
+func TestDecideRegion(t *testing.T) {
+	pdOK := &PD{}
+	pdDown := &PD{Err: "connection refused", Since: at(-3 * time.Second)}
+	rts := oracle.GoTimeToTS(time.Unix(0, at(-12*time.Second)))
+	streaming := Region{ID: 7, StoreID: 2, State: snapshots.StateInitialized, Initialized: true, ResolvedTs: rts, LastAdvance: at(-time.Second)}
+	stale := streaming
+	stale.State, stale.LastAdvance = snapshots.StateStale, at(-12*time.Second)
+	locked := stale
+	locked.Lock = OpenTxn{StartTs: rts + 1, Key: "k", Open: 1}
+	oldLock := stale
+	oldLock.Lock = OpenTxn{StartTs: rts - 100, Key: "k", Open: 1} // below resolved ts: does not pin it
+	failed := func(state, reason string) Region {
+		return Region{ID: 7, StoreID: 2, State: state, FailReason: reason, LastError: reason + ": x", LastErrorAt: at(-time.Second)}
+	}
+	storeWith := func(c Cause, since int64) *Store { return &Store{ID: 2, Cause: c, Since: since} }
+	up := storeWith(Healthy, 0)
+
+	tests := []struct {
+		name      string
+		region    Region
+		store     *Store
+		pd        *PD
+		want      Cause
+		wantSince int64
+	}{
+		{"streaming", streaming, up, pdOK, Healthy, 0},
+		{"streaming on a down store is still streaming", streaming, storeWith(StoreDown, at(-time.Second)), pdOK, Healthy, 0},
+		{"stale with nothing else: silent", stale, up, pdOK, Silent, at(-12 * time.Second)},
+		{"stale by time before the tick marks it", func() Region { r := streaming; r.LastAdvance = at(-10 * time.Second); return r }(), up, pdOK, Silent, at(-10 * time.Second)},
+		{"open prewrite at resolved ts: lock", locked, up, pdOK, Lock, at(-12 * time.Second)},
+		{"open prewrite below resolved ts does not pin", oldLock, up, pdOK, Silent, at(-12 * time.Second)},
+		{"batch-mate of a locked region: lock", stale, &Store{ID: 2, Pins: []Pin{{RegionID: 9, ResolvedTs: rts}}}, pdOK, Lock, at(-12 * time.Second)},
+		{"another resolved ts than the pinned one: silent", stale, &Store{ID: 2, Pins: []Pin{{RegionID: 9, ResolvedTs: rts - 1}}}, pdOK, Silent, at(-12 * time.Second)},
+		{"lock beats a stalled store", locked, storeWith(StoreStalled, at(-11*time.Second)), pdOK, Lock, at(-12 * time.Second)},
+		{"stalled store", stale, storeWith(StoreStalled, at(-11*time.Second)), pdOK, StoreStalled, at(-12 * time.Second)},
+		{"PD down beats a lock", locked, up, pdDown, PDUnreachable, at(-12 * time.Second)},
+		{"waiting for a lookup with PD down", failed(snapshots.StateRetryWait, snapshots.ReasonRPCCtxUnavailable), up, pdDown, PDUnreachable, at(-3 * time.Second)},
+		{"locating with PD down", Region{State: snapshots.StateLocating}, up, pdDown, PDUnreachable, at(-3 * time.Second)},
+		{"scanning with PD down is scanning", Region{State: snapshots.StateRequested, RequestedAt: at(-time.Second)}, up, pdDown, ScanPending, at(-time.Second)},
+		{"store down", failed(snapshots.StateParked, snapshots.ReasonStoreFailure), storeWith(StoreDown, at(-5*time.Second)), pdOK, StoreDown, at(-5 * time.Second)},
+		{"store down beats PD down", failed(snapshots.StateRetryWait, snapshots.ReasonStoreFailure), storeWith(StoreDown, at(-5*time.Second)), pdDown, StoreDown, at(-5 * time.Second)},
+		{"store paused", Region{State: snapshots.StateParked}, storeWith(StorePaused, at(-5*time.Second)), pdOK, StorePaused, at(-5 * time.Second)},
+		{"store cooling", failed(snapshots.StateRetryWait, snapshots.ReasonStoreFailure), storeWith(StoreCooling, at(-time.Second)), pdOK, StoreCooling, at(-time.Second)},
+		{"store back, region waits out its backoff", failed(snapshots.StateRetryWait, snapshots.ReasonStoreFailure), up, pdOK, StoreCooling, at(-time.Second)},
+		{"incompatible store", Region{State: snapshots.StateRetryWait}, storeWith(Incompatible, at(-time.Second)), pdOK, Incompatible, at(-time.Second)},
+		{"not leader", failed(snapshots.StateRetryWait, snapshots.ReasonNotLeader), up, pdOK, RegionChurn, at(-time.Second)},
+		{"epoch not match", failed(snapshots.StateReloadWait, snapshots.ReasonEpochNotMatch), up, pdOK, RegionChurn, at(-time.Second)},
+		{"no leader known with PD up", failed(snapshots.StateRetryWait, snapshots.ReasonRPCCtxUnavailable), up, pdOK, RegionChurn, at(-time.Second)},
+		{"one region not found: churn (merged or moved)", failed(snapshots.StateReloadWait, snapshots.ReasonRegionNotFound), up, pdOK, RegionChurn, at(-time.Second)},
+		{"region not found from a busy store", failed(snapshots.StateReloadWait, snapshots.ReasonRegionNotFound), storeWith(StoreBusy, 0), pdOK, StoreBusy, at(-time.Second)},
+		{"server is busy", failed(snapshots.StateRetryWait, snapshots.ReasonServerIsBusy), up, pdOK, StoreBusy, at(-time.Second)},
+		{"congested", failed(snapshots.StateRetryWait, snapshots.ReasonCongested), up, pdOK, StoreBusy, at(-time.Second)},
+		{"initial scan", Region{State: snapshots.StateRequested, RequestedAt: at(-2 * time.Second)}, up, pdOK, ScanPending, at(-2 * time.Second)},
+		{"waiting for a scan slot", Region{State: snapshots.StateQueued, AdmissionPos: 3}, up, pdOK, ScanPending, 0},
+		{"scan on a stalled store", Region{State: snapshots.StateRequested}, storeWith(StoreStalled, at(-11*time.Second)), pdOK, StoreStalled, 0},
+		{"unknown error: waiting to scan again", failed(snapshots.StateRetryWait, snapshots.ReasonUnknown), up, pdOK, ScanPending, 0},
+		{"unknown store", Region{State: snapshots.StateLocating}, nil, pdOK, ScanPending, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, since := DecideRegion(&tt.region, tt.store, tt.pd, t0, staleAfter)
+			require.Equal(t, tt.want.String(), c.String())
+			require.Equal(t, tt.wantSince, since, "since %v", time.Duration(since-t0))
+		})
+	}
+}
+
+func TestTally(t *testing.T) {
+	s := Store{}
+	rts := uint64(100)
+	regions := []Region{
+		{ID: 1, Initialized: true, LastAdvance: at(-time.Second)},                                                    // advancing
+		{ID: 2, Initialized: true, LastAdvance: at(-20 * time.Second), ResolvedTs: rts + 5},                          // stalled
+		{ID: 3, Initialized: true, LastAdvance: at(-15 * time.Second), ResolvedTs: rts + 7},                          // stalled, later
+		{ID: 4, Initialized: true, LastAdvance: at(-30 * time.Second), ResolvedTs: rts, Lock: OpenTxn{StartTs: rts}}, // its own lock
+		{ID: 5, Initialized: true, LastAdvance: at(-30 * time.Second), ResolvedTs: rts},                              // region 4's batch-mate
+		{ID: 6, State: snapshots.StateRequested},
+	}
+	for i := range regions {
+		s.Tally(&regions[i], t0, staleAfter)
+	}
+	for i := range regions {
+		if regions[i].Stalled(t0, staleAfter) {
+			s.TallyStalled(&regions[i])
+		}
+	}
+	require.Equal(t, 6, s.Regions)
+	require.Equal(t, 1, s.Advancing)
+	require.Equal(t, []Pin{{RegionID: 4, ResolvedTs: rts, Lock: OpenTxn{StartTs: rts}}}, s.Pins)
+	require.Equal(t, 2, s.Stalled, "regions 2 and 3; 4 and 5 are explained by the lock")
+	require.Equal(t, at(-15*time.Second), s.StalledSince)
+	require.Equal(t, uint64(4), s.PinFor(&regions[4]).RegionID)
+	require.Nil(t, s.PinFor(&regions[1]))
+	require.Nil(t, s.PinFor(&regions[3]), "a region is not its own batch-mate")
+}
+
+func TestDescribe(t *testing.T) {
+	d := &Describer{Loc: time.UTC, KeyName: func(raw string) string { return "t101_r14680064" }}
+	startTs := oracle.GoTimeToTS(time.Unix(0, at(-25*time.Second)))
+	r := Region{ID: 7, StoreID: 2, State: snapshots.StateStale, Initialized: true, ResolvedTs: startTs - 1,
+		LastAdvance: at(-25 * time.Second), Lock: OpenTxn{StartTs: startTs, Key: "raw", Open: 1}}
+	require.Equal(t, "pinned 25s by txn "+strconv.FormatUint(startTs, 10)+" (started 25s ago) holding t101_r14680064; no commit or rollback seen (prewrite seen live)",
+		d.Region(Lock, &r, nil, "", &PD{}, t0))
+	r.Lock.InScan, r.Lock.Open = true, 3
+	require.Contains(t, d.Region(Lock, &r, nil, "", &PD{}, t0), "(prewrite found by the initial scan); 3 prewrites open")
+
+	mate := r
+	mate.ID, mate.Lock = 8, OpenTxn{}
+	pinned := &Store{Pins: []Pin{{RegionID: 7, ResolvedTs: r.ResolvedTs, Lock: r.Lock}}}
+	require.Equal(t, "held at the resolved ts of region 7, which txn "+strconv.FormatUint(startTs, 10)+
+		" pins (TiKV sends resolved ts to a batch of regions at the batch's minimum); stuck 25s",
+		d.Region(Lock, &mate, pinned, "", &PD{}, t0))
+
+	s := Store{ID: 2, Addr: "127.0.0.1:20161", Connected: true, Stalled: 22, LastMsgAt: at(-12 * time.Second),
+		Cause: StoreStalled, Since: at(0)}
+	text := d.Store(&s, &PD{}, at(13*time.Second))
+	require.Equal(t, "resolved ts stalled on store 2 (127.0.0.1:20161) since 14:03:07, 22 regions; stream open, last message 25s ago", text)
+	require.Equal(t, text, d.Region(StoreStalled, &r, &s, text, &PD{}, t0), "a store's cause reads as the store's diagnosis")
+
+	down := Store{ID: 2, Failures: 4, FailingSince: at(-8 * time.Second), LastFailure: "connection refused", Cause: StoreDown}
+	require.Equal(t, "store 2 down since 14:02:59: 4 failed attempts, no stream; last: connection refused", d.Store(&down, &PD{}, t0))
+
+	churn := Region{StoreID: 2, State: snapshots.StateReloadWait, LastError: "epoch_not_match: epoch not match", LastErrorAt: at(-2 * time.Second)}
+	churn.Churn.Add(at(-3 * time.Second))
+	churn.Churn.Add(at(-2 * time.Second))
+	require.Equal(t, "2 not_leader/epoch_not_match/region_not_found in the last minute; last 2s ago: epoch_not_match: epoch not match; waiting to reload from PD",
+		d.Region(RegionChurn, &churn, nil, "", &PD{}, t0))
+
+	queued := Region{StoreID: 2, State: snapshots.StateQueued, AdmissionPos: 13}
+	require.Equal(t, "waiting for a scan slot on store 2: 13 of 40 in the queue, 128 scans running",
+		d.Region(ScanPending, &queued, &Store{Admission: 40, Inflight: 128}, "", &PD{}, t0))
+	require.Empty(t, d.Region(Healthy, &queued, nil, "", &PD{}, t0))
+	require.Contains(t, d.Region(Silent, &r, nil, "", &PD{}, t0), "stuck 25s with no error")
+	require.Contains(t, d.Region(PDUnreachable, &r, nil, "", &PD{Err: "refused", Since: at(-4 * time.Second)}, t0), "PD unreachable for 4s; resolved ts stuck 25s")
+}
+
+func TestAge(t *testing.T) {
+	for ns, want := range map[time.Duration]string{
+		850 * time.Millisecond: "850ms", 25 * time.Second: "25s", 133 * time.Second: "2m13s",
+		2 * time.Minute: "2m", 64 * time.Minute: "1h4m", -time.Second: "0ms",
+	} {
+		require.Equal(t, want, Age(int64(ns)))
+	}
+}
+
+// Deciding runs for every region on every publish: it must not allocate.
+func TestDecidingAllocatesNothing(t *testing.T) {
+	pd := &PD{}
+	r := Region{ID: 7, StoreID: 2, State: snapshots.StateStale, Initialized: true, LastAdvance: at(-12 * time.Second),
+		FailReason: snapshots.ReasonNotLeader}
+	s := &Store{ID: 2, Connected: true}
+	var m Mark
+	allocs := testing.AllocsPerRun(100, func() {
+		s.Tally(&r, t0, staleAfter)
+		s.TallyStalled(&r)
+		s.Decide(pd, t0)
+		c, since := DecideRegion(&r, s, pd, t0, staleAfter)
+		m.Update(c, since, t0, staleAfter)
+		r.Churn.Add(t0)
+	})
+	require.Zero(t, allocs)
+}

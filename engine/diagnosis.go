@@ -1,0 +1,317 @@
+package engine
+
+import (
+	"time"
+
+	"github.com/tikv/client-go/v2/util/codec"
+
+	"pulltop/engine/diagnose"
+	"pulltop/snapshots"
+)
+
+// diagState is the engine's side of the diagnosis: the per-store evidence
+// it rebuilds every publish (kept to avoid reallocating it) and what it
+// has noticed of PD. Owned by the event loop.
+type diagState struct {
+	gen       uint32 // publish generation, validates regionState.admitPos
+	pd        diagnose.PD
+	stores    map[uint64]*storeDiag
+	pending   []int32 // rows of the regions diagRegion left undecided
+	describer diagnose.Describer
+}
+
+// storebackoffState is what the cooldown tracker says of a store.
+type storebackoffState struct {
+	paused   bool
+	left     time.Duration
+	failures int
+}
+
+// storeDiag is one store's evidence and verdict for one publish.
+type storeDiag struct {
+	ev   diagnose.Store
+	text string
+	// regions counts its regions by cause, for the causes board's stores.
+	regions [diagnose.NumCauses]int32
+}
+
+// noteRegionError records a region error as evidence: for the region (its
+// failure, and its churn) and for its store (busy-class errors).
+func (e *Engine) noteRegionError(r *regionState, reason string, now int64) {
+	r.failReason, r.lastErrorAt = reason, now
+	if diagnose.IsChurn(reason) {
+		r.churn.Add(now)
+	}
+	if diagnose.IsBusy(reason) {
+		if st := e.stores[r.storeID]; st != nil {
+			st.busy.Add(now)
+			st.busyLast, st.busyLastAt = r.lastError, now
+		}
+	}
+}
+
+// inheritDiagnosis carries the evidence of an older record of the same
+// region over to its new record, so reloading it does not start a new
+// incident (its since would reset) or forget the error it recovers from.
+func (r *regionState) inheritDiagnosis(old *regionState) {
+	r.failReason, r.lastError, r.lastErrorAt = old.failReason, old.lastError, old.lastErrorAt
+	r.churn, r.mark = old.churn, old.mark
+}
+
+func unixNano(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+func timeOf(ns int64) time.Time {
+	if ns == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, ns).UTC()
+}
+
+// stalled is diagnose.Region.Stalled without building the evidence.
+func (e *Engine) stalled(r *regionState, now int64) bool {
+	return streaming(r) && (r.state == snapshots.StateStale || now-unixNano(r.lastAdvance) >= int64(e.cfg.StaleAfter))
+}
+
+// regionEvidence fills ev with what the engine knows of r. The open
+// transaction is looked up only for a stalled region: it walks the
+// region's prewrite cache.
+func (e *Engine) regionEvidence(r *regionState, now int64, ev *diagnose.Region) {
+	*ev = diagnose.Region{
+		ID: r.id, StoreID: r.storeID, State: r.state, Initialized: streaming(r),
+		ResolvedTs: r.resolvedTs(), LastAdvance: unixNano(r.lastAdvance),
+		FailReason: r.failReason, LastError: r.lastError, LastErrorAt: r.lastErrorAt,
+		Churn: r.churn, Attempts: r.retryAttempts, RequestedAt: r.requestedAt,
+	}
+	if r.admitGen == e.diag.gen {
+		ev.AdmissionPos = int(r.admitPos)
+	}
+	if ev.Stalled(now, e.cfg.StaleAfter) {
+		ev.Lock.StartTs, ev.Lock.Key, ev.Lock.InScan, ev.Lock.Open = r.matcher.Oldest()
+	}
+}
+
+// The diagnosis runs in three steps of publish, so a healthy region costs
+// a few comparisons while its row is being built, with no allocation and
+// no second pass over it:
+//
+//  1. diagBegin gathers each store's own evidence;
+//  2. diagRegion, for every region while publish builds its row, tallies
+//     it for its store and decides it if it is healthy (a healthy region
+//     is healthy whatever its store); the others are left for step 3;
+//  3. diagFinish decides the stores, then the regions left over, and
+//     fills the store rows and the causes board.
+
+// diagBegin prepares the stores' evidence for a publish at now.
+func (e *Engine) diagBegin(now time.Time) {
+	d := &e.diag
+	d.gen++
+	d.pending = d.pending[:0]
+	if d.describer.KeyName == nil {
+		d.describer.KeyName = rawKeyName
+	}
+
+	// PD, as far as the engine has noticed.
+	d.pd = diagnose.PD{Err: e.pd.lookupErr, Since: unixNano(e.pd.errSince)}
+	if d.pd.Err == "" {
+		d.pd.Err = e.pd.refreshErr
+	}
+
+	if d.stores == nil {
+		d.stores = map[uint64]*storeDiag{}
+	}
+	for id := range d.stores {
+		if e.stores[id] == nil {
+			delete(d.stores, id)
+		}
+	}
+	cooldown := make(map[uint64]storebackoffState, len(e.stores))
+	for _, s := range e.storeCooldown.States(now) {
+		cooldown[s.StoreID] = storebackoffState{paused: s.State == snapshots.StorePaused, left: s.CooldownLeft, failures: s.ConsecutiveFailures}
+	}
+	for id, info := range e.stores {
+		cd := cooldown[id]
+		if cd.failures == 0 {
+			info.failingSince = 0 // it worked again
+		}
+		sd := d.stores[id]
+		if sd == nil {
+			sd = &storeDiag{}
+			d.stores[id] = sd
+		}
+		ev := &sd.ev
+		pins := ev.Pins[:0]
+		*ev = diagnose.Store{
+			Pins: pins, ID: id, Addr: info.addr, Incompatible: info.incompatible,
+			Paused: cd.paused, CoolingLeft: cd.left, Failures: cd.failures,
+			FailingSince: info.failingSince, LastFailure: info.lastFailure,
+			Busy: info.busy, BusyLast: info.busyLast, BusyLastAt: info.busyLastAt,
+			Inflight: info.inflight,
+		}
+		if w := info.worker; w != nil {
+			ev.Connected = w.connected.Load()
+			ev.LastMsgAt = w.lastRecv.Load()
+		}
+		sd.regions = [diagnose.NumCauses]int32{}
+		// Admission positions, in one pass over the queue (it may hold
+		// regions that left it; those are skipped as admitNext skips them).
+		pos := int32(0)
+		for _, r := range info.admission {
+			if e.regions[r.key()] == r && r.lock != nil && r.state == snapshots.StateQueued && r.worker == nil {
+				pos++
+				r.admitPos, r.admitGen = pos, d.gen
+			}
+		}
+		ev.Admission = int(pos)
+	}
+}
+
+// diagRegion tallies region i (r, whose row is being built) for its store
+// and decides it if it is healthy; the others wait for diagFinish.
+func (e *Engine) diagRegion(r *regionState, row *snapshots.Region, i int, now int64) {
+	d := &e.diag
+	row.LastErrorAt, row.LastAdvanceAt = timeOf(r.lastErrorAt), r.lastAdvance
+	sd := d.stores[r.storeID]
+	if sd != nil {
+		sd.ev.Regions++
+	}
+	if !streaming(r) || e.stalled(r, now) {
+		d.pending = append(d.pending, int32(i))
+		return
+	}
+	// Healthy: the common case.
+	r.mark.Update(diagnose.Healthy, 0, now, e.cfg.StaleAfter)
+	row.Cause, row.Since = causeHealthy, timeOf(r.mark.Since)
+	if sd != nil {
+		sd.ev.Advancing++
+		sd.regions[diagnose.Healthy]++
+	}
+}
+
+// streaming: r is registered and initialized on its store's stream. (A
+// paused region keeps its initialized flag while it is parked.)
+func streaming(r *regionState) bool {
+	return r.initialized && (r.state == snapshots.StateInitialized || r.state == snapshots.StateStale)
+}
+
+var causeHealthy = diagnose.Healthy.String()
+
+func storeEvidence(sd *storeDiag) *diagnose.Store {
+	// (a nil *storeDiag gives a nil *diagnose.Store, not a non-nil pointer
+	// to nothing)
+	if sd == nil {
+		return nil
+	}
+	return &sd.ev
+}
+
+// diagFinish decides the stores and the regions diagRegion left, and fills
+// the store rows and the causes board of st (whose rows are regions, in
+// that order).
+func (e *Engine) diagFinish(now time.Time, st *snapshots.State, regions []*regionState) {
+	d := &e.diag
+	nowNs := now.UnixNano()
+	grace := e.cfg.StaleAfter
+	pd := &d.pd
+	var (
+		count    [diagnose.NumCauses]int
+		earliest [diagnose.NumCauses]int64
+		example  [diagnose.NumCauses]int
+		ev       diagnose.Region
+	)
+	// The stalled regions, in two steps: the ones an open transaction pins,
+	// then the others, which may be their batch-mates.
+	for _, i := range d.pending {
+		if r := regions[i]; streaming(r) {
+			if sd := d.stores[r.storeID]; sd != nil {
+				e.regionEvidence(r, nowNs, &ev)
+				if ev.LockPins() {
+					sd.ev.Pins = append(sd.ev.Pins, diagnose.Pin{RegionID: r.id, ResolvedTs: ev.ResolvedTs, Lock: ev.Lock})
+				}
+			}
+		}
+	}
+	for _, i := range d.pending {
+		if r := regions[i]; streaming(r) {
+			if sd := d.stores[r.storeID]; sd != nil {
+				e.regionEvidence(r, nowNs, &ev)
+				sd.ev.TallyStalled(&ev)
+			}
+		}
+	}
+	for id, sd := range d.stores {
+		sd.ev.Decide(pd, nowNs)
+		info := e.stores[id]
+		info.mark.Update(sd.ev.Cause, sd.ev.Since, nowNs, grace)
+		sd.ev.Since = info.mark.Since // stable across publishes, for its regions too
+		sd.text = d.describer.Store(&sd.ev, pd, nowNs)
+	}
+
+	for _, i := range d.pending {
+		r, row := regions[i], &st.Regions[i]
+		e.regionEvidence(r, nowNs, &ev)
+		sd := d.stores[r.storeID]
+		sev, text := storeEvidence(sd), ""
+		if sd != nil {
+			text = sd.text
+		}
+		c, since := diagnose.DecideRegion(&ev, sev, pd, nowNs, e.cfg.StaleAfter)
+		r.mark.Update(c, since, nowNs, grace)
+		row.Cause, row.Since = c.String(), timeOf(r.mark.Since)
+		if sd != nil {
+			sd.regions[c]++
+		}
+		if c == diagnose.Healthy {
+			continue
+		}
+		row.Diagnosis = d.describer.Region(c, &ev, sev, text, pd, nowNs)
+		if count[c] == 0 || r.mark.Since < earliest[c] {
+			earliest[c], example[c] = r.mark.Since, int(i)
+		}
+		count[c]++
+	}
+
+	// Store rows and the causes board.
+	for i := range st.Stores {
+		row := &st.Stores[i]
+		if sd := d.stores[row.ID]; sd != nil {
+			row.Condition, row.Since, row.Diagnosis = sd.ev.Cause.String(), timeOf(sd.ev.Since), sd.text
+		}
+	}
+	st.Causes = nil
+	for c := diagnose.Cause(1); c < diagnose.NumCauses; c++ {
+		board := snapshots.CauseRow{Cause: c.String(), Regions: count[c]}
+		sinceNs := earliest[c]
+		for _, row := range st.Stores { // in store id order
+			sd := d.stores[row.ID]
+			if sd == nil || (sd.regions[c] == 0 && sd.ev.Cause != c) {
+				continue
+			}
+			board.Stores = append(board.Stores, row.ID)
+			if sd.ev.Cause == c {
+				if sinceNs == 0 || sd.ev.Since < sinceNs {
+					sinceNs = sd.ev.Since
+				}
+				if board.Example == "" {
+					board.Example = sd.text // a store's condition with no region (yet)
+				}
+			}
+		}
+		if board.Regions == 0 && len(board.Stores) == 0 {
+			continue
+		}
+		board.Since = timeOf(sinceNs)
+		if count[c] > 0 {
+			board.Example, board.ExampleRegion = st.Regions[example[c]].Diagnosis, st.Regions[example[c]].ID
+		}
+		st.Causes = append(st.Causes, board)
+	}
+}
+
+// rawKeyName renders a row key (raw, as rows carry it) as FormatKey
+// renders region boundaries: t101_r14680064 for a TiDB row key.
+func rawKeyName(raw string) string { return FormatKey(codec.EncodeBytes(nil, []byte(raw))) }

@@ -1,0 +1,114 @@
+package engine
+
+import (
+	"testing"
+	"time"
+
+	"github.com/pingcap/kvproto/pkg/metapb"
+	"github.com/tikv/client-go/v2/oracle"
+	"github.com/tikv/client-go/v2/util/codec"
+
+	"pulltop/engine/reload"
+	"pulltop/engine/retry"
+	"pulltop/engine/storebackoff"
+	"pulltop/snapshots"
+)
+
+// newPublishEngine builds an event-loop-less engine holding n locked
+// regions over 3 stores, most initialized and advancing, a few stale, a few
+// waiting, so publish can be measured without a cluster. Nothing runs in
+// the background but the retry scheduler, stopped by the test's cleanup.
+func newPublishEngine(tb testing.TB, n int) *Engine {
+	tb.Helper()
+	now := time.Now()
+	startTs := oracle.GoTimeToTS(now.Add(-time.Minute))
+	e := &Engine{
+		// StaleAfter is long so that the healthy regions stay healthy
+		// however many publishes the benchmark runs.
+		cfg:           Config{PD: []string{"127.0.0.1:2379"}, StaleAfter: 24 * time.Hour},
+		locator:       &regionLocator{},
+		sched:         retry.NewScheduler(retry.SystemClock(), retry.SchedulerOptions{}),
+		storeCooldown: storebackoff.New(time.Now),
+		agg:           reload.New(reload.Config{}),
+		regions:       make(map[regionKey]*regionState, n),
+		stores:        make(map[uint64]*storeInfo),
+		stats:         engineStats{errorsByReason: map[string]int64{snapshots.ReasonNotLeader: 3}},
+		log:           newEventLog(),
+		tallies:       map[uint64]*storeTally{},
+	}
+	tb.Cleanup(e.sched.Stop)
+	sub := newSubscription(1, TableDataSpan(), startTs)
+	e.subs = []*subscription{sub}
+	for id := uint64(1); id <= 3; id++ {
+		e.learnStore(id, "127.0.0.1:2016"+string(rune('0'+id)))
+	}
+	key := func(i int) []byte {
+		raw := codec.EncodeInt([]byte{'t'}, 1)
+		raw = append(raw, '_', 'r')
+		raw = codec.EncodeInt(raw, int64(i)*1000)
+		return codec.EncodeBytes(nil, raw)
+	}
+	for i := range n {
+		start, end := key(i), key(i+1)
+		if i == 0 {
+			start = sub.span.Start
+		}
+		if i == n-1 {
+			end = sub.span.End
+		}
+		store := uint64(i%3 + 1)
+		r := newRegionState(sub, RegionLoc{ID: uint64(i + 10), Start: start, End: end, Version: 1, ConfVer: 1,
+			Leader: &metapb.Peer{Id: uint64(i + 100000), StoreId: store}})
+		res, err := sub.lock.TryLock(r.start, r.end, r.id, r.version, r)
+		if err != nil || res.Status != LockSuccess {
+			tb.Fatalf("lock region %d: %v %v", r.id, res.Status, err)
+		}
+		r.lock = res.Locked
+		r.lock.MarkInitialized()
+		r.initialized = true
+		r.state = snapshots.StateInitialized
+		r.lastAdvance = now
+		switch {
+		case i%1000 == 1:
+			r.state = snapshots.StateStale
+			r.lastAdvance = now.Add(-time.Minute)
+		case i%1000 == 2:
+			r.state, r.initialized = snapshots.StateRetryWait, false
+			r.lastError = "not_leader: not leader"
+		}
+		sub.lock.UpdateResolvedTs(r.lock, oracle.GoTimeToTS(r.lastAdvance))
+		e.regions[r.key()] = r
+	}
+	e.orderDirty = true
+	e.publish(now) // builds the region order once, as the running engine does
+	return e
+}
+
+// BenchmarkPublish100k is one snapshot of 100k regions, the work the event
+// loop does every PublishInterval (500ms): steady state, a few regions
+// stale or waiting.
+//
+//	go test -run '^$' -bench Publish100k -benchmem -count 5 ./engine/
+func BenchmarkPublish100k(b *testing.B) {
+	e := newPublishEngine(b, 100_000)
+	now := time.Now()
+	for b.Loop() {
+		now = now.Add(500 * time.Millisecond)
+		e.publish(now)
+	}
+}
+
+// BenchmarkPublish100kAllStalled is the worst case for the diagnosis: every
+// region stuck at once (a PD outage), so every one is decided in full and
+// gets a diagnosis.
+func BenchmarkPublish100kAllStalled(b *testing.B) {
+	e := newPublishEngine(b, 100_000)
+	for _, r := range e.regions {
+		r.state = snapshots.StateStale
+	}
+	now := time.Now()
+	for b.Loop() {
+		now = now.Add(500 * time.Millisecond)
+		e.publish(now)
+	}
+}

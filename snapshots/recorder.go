@@ -1,0 +1,483 @@
+package snapshots
+
+import (
+	"bytes"
+	"slices"
+	"time"
+)
+
+// Recorder builds the timeline from the snapshots it observes, keeping the
+// last window of them. Owned by one goroutine (the UI's, or headless's
+// main loop); its History and Cursors are for that goroutine too.
+//
+// Observe costs one pass over the snapshot's regions with no allocation
+// for a region that did not change: the engine keeps its region order and
+// its strings between snapshots, so the slot of region i is found where it
+// was last time and an unchanged error compares as the same string.
+type Recorder struct {
+	window time.Duration
+
+	frames []HistoryFrame
+	first  uint64 // frame number of frames[0]; numbers never repeat
+
+	regions []HistoryRegion  // by slot
+	base    []mark           // every slot's mark at the newest frame
+	seen    []uint32         // the observation that last saw each slot
+	slots   map[uint64]int32 // by historyKey
+	order   []int32          // the slot of each region of the last snapshot, in its order
+	gen     uint32
+
+	states, causes []string
+	strings        []string
+	stores         []uint64
+	stateIdx       map[string]uint8
+	causeIdx       map[string]uint8
+	stringIdx      map[string]int32
+	storeIdx       map[uint64]uint16
+
+	epoch epochTime // mark times count from here: the first moment
+	buf   []byte
+}
+
+// historyKey packs (subscription, region id) into one map key: region ids
+// stay far below 2^52 (PD allocates them one by one) and subscriptions
+// below 2^12.
+func historyKey(sub, id uint64) uint64 { return id ^ sub<<52 }
+
+// A region's lag in the timeline is right to within lagTolerance (ms): a
+// healthy region's lag saws by a second or two between resolved-ts
+// messages, and recording that would cost more than everything else. A lag
+// above frozenAbove is modelled as a stopped resolved ts. (The totals of
+// each moment, lag max and subscription lag, are kept exactly.)
+const (
+	lagTolerance = 2000
+	frozenAbove  = 3000
+)
+
+// NewRecorder keeps the last window of what it observes; a window of 0
+// keeps nothing (--history 0).
+func NewRecorder(window time.Duration) *Recorder {
+	r := &Recorder{
+		window:    window,
+		slots:     map[uint64]int32{},
+		stateIdx:  map[string]uint8{},
+		causeIdx:  map[string]uint8{},
+		stringIdx: map[string]int32{},
+		storeIdx:  map[uint64]uint16{},
+	}
+	r.stores = []uint64{0}
+	r.states = []string{""}
+	for _, s := range RegionStates() {
+		r.stateIdx[s] = uint8(len(r.states))
+		r.states = append(r.states, s)
+	}
+	r.causes = []string{""}
+	for _, c := range Causes() {
+		r.causeIdx[c] = uint8(len(r.causes))
+		r.causes = append(r.causes, c)
+	}
+	r.strings = []string{""}
+	return r
+}
+
+// Window is how far back the recorder keeps (0: off).
+func (r *Recorder) Window() time.Duration { return r.window }
+
+// Len is how many moments are kept.
+func (r *Recorder) Len() int { return len(r.frames) }
+
+// Observe records s as the newest moment. A snapshot already recorded, or
+// older than the newest, is ignored.
+func (r *Recorder) Observe(s *State) {
+	if s == nil || r.window <= 0 {
+		return
+	}
+	if n := len(r.frames); n > 0 {
+		last := &r.frames[n-1]
+		if (s.Seq == last.Seq && s.TakenAt.Equal(last.At)) || s.TakenAt.Before(last.At) {
+			return
+		}
+	}
+	at := s.TakenAt.UnixMilli()
+	if len(r.frames) == 0 && len(r.base) == 0 {
+		r.epoch = epochTime(at)
+		// Sized for the first snapshot (and some splits), rather than
+		// grown by append: at 100k regions the slack of growing is MBs.
+		n := len(s.Regions) + len(s.Regions)/16
+		r.regions, r.base, r.seen = make([]HistoryRegion, 0, n), make([]mark, 0, n), make([]uint32, 0, n)
+		r.slots = make(map[uint64]int32, n)
+	}
+	r.gen++
+	w := newDeltaWriter(r.buf, at, r.epoch)
+	prevOrder := r.order
+	if cap(r.order) < len(s.Regions) {
+		r.order = make([]int32, len(s.Regions))
+	} else {
+		// Same array: prevOrder[i] is read before order[i] is written.
+		r.order = r.order[:len(s.Regions)]
+	}
+	for i := range s.Regions {
+		reg := &s.Regions[i]
+		slot := int32(-1)
+		if i < len(prevOrder) {
+			if sl := prevOrder[i]; r.regions[sl].ID == reg.ID && r.regions[sl].Subscription == reg.Subscription {
+				slot = sl
+			}
+		}
+		if slot < 0 {
+			slot = r.slot(reg)
+		}
+		r.order[i] = slot
+		r.seen[slot] = r.gen
+		m := r.markOf(reg, slot, at)
+		if old := &r.base[slot]; m != *old {
+			w.add(int(slot), old, &m)
+			*old = m
+		}
+	}
+	var gone mark
+	for slot := range r.base {
+		if r.seen[slot] != r.gen && r.base[slot].state != 0 {
+			w.add(slot, &r.base[slot], &gone)
+			r.base[slot] = gone
+		}
+	}
+	r.buf = w.b
+	if cap(r.buf) > 256<<10 {
+		r.buf = nil // an outage's frame was big; do not keep its buffer for the quiet ones
+	}
+	f := HistoryFrame{
+		At: s.TakenAt, Seq: s.Seq, Source: s.Source, Totals: s.Totals, Progress: s.Progress,
+		Subscriptions: s.Subscriptions, Stores: s.Stores, Causes: s.Causes, EngineError: s.EngineError, Sim: s.Sim,
+	}
+	if len(w.b) > 0 {
+		f.Deltas = bytes.Clone(w.b)
+	}
+	r.frames = append(r.frames, f)
+	r.trim()
+}
+
+// trim drops the moments older than the window before the newest.
+func (r *Recorder) trim() {
+	if len(r.frames) < 2 {
+		return
+	}
+	oldest := r.frames[len(r.frames)-1].At.Add(-r.window)
+	k := 0
+	for k < len(r.frames)-1 && r.frames[k].At.Before(oldest) {
+		k++
+	}
+	if k == 0 {
+		return
+	}
+	// Copy down rather than reslice, so the dropped frames' deltas and
+	// the snapshots' parts they hold can be collected.
+	n := copy(r.frames, r.frames[k:])
+	clear(r.frames[n:])
+	r.frames = r.frames[:n]
+	r.first += uint64(k)
+}
+
+// slot finds or makes reg's slot.
+func (r *Recorder) slot(reg *Region) int32 {
+	k := historyKey(reg.Subscription, reg.ID)
+	if slot, ok := r.slots[k]; ok {
+		return slot
+	}
+	slot := int32(len(r.regions))
+	r.slots[k] = slot
+	r.regions = append(r.regions, HistoryRegion{Subscription: reg.Subscription, ID: reg.ID, Start: reg.Start, End: reg.End})
+	r.base = append(r.base, mark{})
+	r.seen = append(r.seen, 0)
+	return slot
+}
+
+func unixMs(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMilli()
+}
+
+// markOf is reg's mark at at (ms), given its previous mark: unchanged
+// texts keep their index, and the lag model is kept while it predicts
+// the lag within the tolerance.
+func (r *Recorder) markOf(reg *Region, slot int32, at int64) mark {
+	old := &r.base[slot]
+	m := mark{
+		since: r.epoch.rel(unixMs(reg.Since)), errAt: r.epoch.rel(unixMs(reg.LastErrorAt)),
+		attempts: int32(reg.RetryAttempts),
+	}
+	// Most regions keep their store, state and cause: compare before
+	// looking the names up.
+	if old.store != 0 && r.stores[old.store] == reg.StoreID {
+		m.store = old.store
+	} else {
+		m.store = r.storeIndex(reg.StoreID)
+	}
+	if old.state != 0 && r.states[old.state] == reg.State {
+		m.state = old.state
+	} else {
+		m.state = r.stateIndex(reg.State)
+	}
+	if old.cause != 0 && r.causes[old.cause] == reg.Cause {
+		m.cause = old.cause
+	} else {
+		m.cause = r.causeIndex(reg.Cause)
+	}
+	if reg.Initialized {
+		m.flags |= flagInitialized
+	}
+	switch {
+	case reg.LastError == "":
+	case old.err != 0 && r.strings[old.err] == reg.LastError:
+		m.err = old.err
+	default:
+		m.err = r.intern(reg.LastError)
+	}
+	// A diagnosis names ages and counts that move every snapshot; it is
+	// recorded again only when its words change (or the cause does).
+	switch {
+	case reg.Diagnosis == "":
+	case old.diag != 0 && old.cause == m.cause && sameWords(r.strings[old.diag], reg.Diagnosis):
+		m.diag = old.diag
+	default:
+		m.diag = r.intern(reg.Diagnosis)
+	}
+
+	// Lag is kept as a model, re-recorded only when the lag leaves it: a
+	// small lag as "tracking at L" (a healthy region's lag saws between
+	// 0 and ~2 s with every resolved-ts message: that is noise to the
+	// timeline), a large one as "frozen since T", which is what a stuck
+	// resolved ts does (its lag grows with the clock).
+	lag := reg.ResolvedLagMs
+	// Large, or stale: its lag grows with the clock. Decided with the
+	// state, so that a region that goes stale costs one delta, not one for
+	// its state and another once its lag has grown. (A region waiting a
+	// moment to retry keeps tracking: its lag hardly moves.)
+	stuck := lag > frozenAbove || reg.State == StateStale
+	switch {
+	case reg.ResolvedTs == 0 && lag <= 0:
+	case old.lag == lagFrozen && abs64(at-r.epoch.abs(old.lagRef)-lag) <= lagTolerance &&
+		(stuck || lag > frozenAbove-lagTolerance):
+		m.lag, m.lagRef = old.lag, old.lagRef
+	case old.lag == lagTracking && abs64(lag-int64(old.lagRef)) <= lagTolerance && !stuck:
+		m.lag, m.lagRef = old.lag, old.lagRef
+	case stuck:
+		m.lag, m.lagRef = lagFrozen, r.epoch.rel(at-lag)
+	default:
+		m.lag, m.lagRef = lagTracking, int32(lag)
+	}
+	return m
+}
+
+func abs64(v int64) int64 {
+	if v < 0 {
+		return -v
+	}
+	return v
+}
+
+func (r *Recorder) stateIndex(s string) uint8 {
+	if i, ok := r.stateIdx[s]; ok {
+		return i
+	}
+	if len(r.states) >= 255 {
+		return 0 // a snapshot with hundreds of unknown states: not kept
+	}
+	i := uint8(len(r.states))
+	r.stateIdx[s] = i
+	r.states = append(r.states, s)
+	return i
+}
+
+func (r *Recorder) causeIndex(c string) uint8 {
+	if c == "" {
+		return 0
+	}
+	if i, ok := r.causeIdx[c]; ok {
+		return i
+	}
+	if len(r.causes) >= 255 {
+		return 0
+	}
+	i := uint8(len(r.causes))
+	r.causeIdx[c] = i
+	r.causes = append(r.causes, c)
+	return i
+}
+
+func (r *Recorder) storeIndex(id uint64) uint16 {
+	if id == 0 {
+		return 0
+	}
+	if i, ok := r.storeIdx[id]; ok {
+		return i
+	}
+	if len(r.stores) > 65535 {
+		return 0
+	}
+	i := uint16(len(r.stores))
+	r.storeIdx[id] = i
+	r.stores = append(r.stores, id)
+	return i
+}
+
+func (r *Recorder) intern(s string) int32 {
+	if i, ok := r.stringIdx[s]; ok {
+		return i
+	}
+	i := int32(len(r.strings))
+	r.stringIdx[s] = i
+	r.strings = append(r.strings, s)
+	return i
+}
+
+// sameWords compares two texts ignoring their numbers ("pinned 12s" and
+// "pinned 13s" are the same diagnosis a second apart).
+func sameWords(a, b string) bool {
+	i, j := 0, 0
+	for i < len(a) && j < len(b) {
+		if isDigit(a[i]) && isDigit(b[j]) {
+			i, j = skipNumber(a, i), skipNumber(b, j)
+			continue
+		}
+		if a[i] != b[j] {
+			return false
+		}
+		i++
+		j++
+	}
+	return i == len(a) && j == len(b)
+}
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+func skipNumber(s string, i int) int {
+	for i < len(s) && (isDigit(s[i]) || (s[i] == '.' && i+1 < len(s) && isDigit(s[i+1]))) {
+		i++
+	}
+	return i
+}
+
+// History is the timeline to save with a snapshot (nil when nothing was
+// recorded). It shares the recorder's immutable parts.
+func (r *Recorder) History() *History {
+	if len(r.frames) == 0 {
+		return nil
+	}
+	w := newDeltaWriter(nil, r.frames[len(r.frames)-1].At.UnixMilli(), r.epoch)
+	var none mark
+	for slot := range r.base {
+		if r.base[slot] != none {
+			w.add(slot, &none, &r.base[slot])
+		}
+	}
+	base := w.b
+	return &History{
+		WindowMs: r.window.Milliseconds(),
+		Regions:  slices.Clone(r.regions),
+		States:   slices.Clone(r.states),
+		Causes:   slices.Clone(r.causes),
+		StoreIDs: slices.Clone(r.stores),
+		Strings:  slices.Clone(r.strings),
+		Base:     base,
+		Frames:   slices.Clone(r.frames),
+	}
+}
+
+// NewRecorderFrom restores a recorder from a saved History, to scrub a
+// replayed snapshot's timeline (and keep recording, if anything comes). It
+// checks every delta, so a corrupt file is an error here rather than a
+// panic while scrubbing.
+func NewRecorderFrom(h *History) (*Recorder, error) {
+	r := NewRecorder(time.Duration(h.WindowMs) * time.Millisecond)
+	if r.window <= 0 {
+		r.window = time.Duration(1<<63 - 1)
+	}
+	r.states, r.causes = append([]string{}, h.States...), append([]string{}, h.Causes...)
+	if len(r.states) == 0 || len(r.causes) == 0 || len(h.Strings) == 0 || r.states[0] != "" || r.causes[0] != "" || h.Strings[0] != "" {
+		return nil, errHistoryTables
+	}
+	if len(r.states) > 255 || len(r.causes) > 255 {
+		return nil, errHistoryTables
+	}
+	clear(r.stateIdx)
+	for i, s := range r.states {
+		r.stateIdx[s] = uint8(i)
+	}
+	clear(r.causeIdx)
+	for i, c := range r.causes {
+		r.causeIdx[c] = uint8(i)
+	}
+	if len(h.StoreIDs) == 0 || h.StoreIDs[0] != 0 || len(h.StoreIDs) > 65536 {
+		return nil, errHistoryTables
+	}
+	r.stores = append([]uint64{}, h.StoreIDs...)
+	clear(r.storeIdx)
+	for i, id := range r.stores {
+		r.storeIdx[id] = uint16(i)
+	}
+	r.strings = append([]string{}, h.Strings...)
+	for i, s := range r.strings {
+		r.stringIdx[s] = int32(i)
+	}
+	r.regions = append([]HistoryRegion{}, h.Regions...)
+	for i, reg := range r.regions {
+		r.slots[historyKey(reg.Subscription, reg.ID)] = int32(i)
+	}
+	n := len(r.regions)
+	r.base, r.seen = make([]mark, n), make([]uint32, n)
+	r.frames = append([]HistoryFrame{}, h.Frames...)
+	if len(r.frames) == 0 {
+		if len(h.Base) > 0 {
+			return nil, errHistoryCorrupt
+		}
+		return r, nil
+	}
+	for i := 1; i < len(r.frames); i++ {
+		if r.frames[i].At.Before(r.frames[i-1].At) {
+			return nil, errHistoryOrder
+		}
+	}
+	r.epoch = epochTime(r.frames[0].At.UnixMilli())
+	d := r.reader(h.Base, len(r.frames)-1)
+	var o, nm mark
+	for {
+		slot, mask, ok := d.next(&o, &nm)
+		if !ok {
+			break
+		}
+		setFields(&r.base[slot], &nm, mask)
+	}
+	if d.err != nil {
+		return nil, d.err
+	}
+	// Every frame must decode: walk them once.
+	for i := range r.frames {
+		d := r.reader(r.frames[i].Deltas, i)
+		for {
+			if _, _, ok := d.next(&o, &nm); !ok {
+				break
+			}
+		}
+		if d.err != nil {
+			return nil, d.err
+		}
+	}
+	return r, nil
+}
+
+func (r *Recorder) reader(b []byte, frame int) deltaReader {
+	return deltaReader{b: b, at: r.frames[frame].At.UnixMilli(), epoch: r.epoch, prev: -1, slots: len(r.regions),
+		states: len(r.states), causes: len(r.causes), stores: len(r.stores), strings: len(r.strings)}
+}
+
+var (
+	errHistoryTables = historyError("history: state, cause, store and string tables must start with an empty entry (and hold at most 255 states and causes, 65535 stores)")
+	errHistoryOrder  = historyError("history: frames are not in time order")
+)
+
+type historyError string
+
+func (e historyError) Error() string { return string(e) }
