@@ -34,7 +34,7 @@ func startOperatorTUI(t *testing.T, width, height int, script string, env []stri
 }
 
 // regionRow is one row of the Regions view at 120 columns: REGION SUB
-// STORE STATE LAG [mark] EVENTS RETRY SPAN… LAST ERROR.
+// STORE STATE CAUSE LAG [mark] EVENTS RETRY SPAN… LAST ERROR.
 type regionRow struct {
 	id, state string
 	lagMs     int64
@@ -42,7 +42,8 @@ type regionRow struct {
 	line      string
 }
 
-var regionRowRe = regexp.MustCompile(`^[> ]\s+(\d+)\s+\d+\s+\d+ ([A-Z-]+)\s+(\S+?)(!!| !|)\s+\d+\s+\d+ `)
+// The CAUSE column (a word or "-") comes between STATE and LAG.
+var regionRowRe = regexp.MustCompile(`^[> ]\s+(\d+)\s+\d+\s+\d+ ([A-Z-]+)\s+(?:[a-z_]+|-)\s+(\S+?)(!!| !|)\s+\d+\s+\d+ `)
 
 func regionRows(screen string) []regionRow {
 	var rows []regionRow
@@ -162,7 +163,7 @@ func TestStoresSayWhatTheyDoInTmux(t *testing.T) {
 	})
 	require.Contains(t, storeLine(screen, "1"), " UP ", "store 1 talks")
 	s.WaitForFunc("store 3's last error with its age", 30*time.Second, func(screen string) bool {
-		return regexp.MustCompile(`\d(ms|s) ago store 3 \(127\.0\.0\.1`).MatchString(storeLine(screen, "3"))
+		return regexp.MustCompile(`\d(ms|s) ago store 3 \(127`).MatchString(storeLine(screen, "3"))
 	})
 	s.SendAndWaitFunc("G", "cursor on store 3", func(screen string) bool {
 		return strings.HasPrefix(storeLine(screen, "3"), ">")
@@ -190,7 +191,9 @@ func TestErrorsWithAgeWrapAndCopyInTmux(t *testing.T) {
 	s.SendAndWait("Enter", `filter "error:congested"`)
 	s.WaitForFunc("a region streaming again, its error marked old", 40*time.Second, func(screen string) bool {
 		for _, r := range regionRows(screen) {
-			if r.state == "INITIALIZED" && regexp.MustCompile(`\(old\) \S+ ago congested`).MatchString(r.line) {
+			// The filter keeps the congested ones; the column may be too
+			// narrow for more than the mark and the age.
+			if r.state == "INITIALIZED" && regexp.MustCompile(`\(old\) \d\S* ago`).MatchString(r.line) {
 				return true
 			}
 		}
@@ -204,7 +207,7 @@ func TestErrorsWithAgeWrapAndCopyInTmux(t *testing.T) {
 	s.WaitForFunc("the top region failing, its error fresh", 40*time.Second, func(screen string) bool {
 		rows := regionRows(screen)
 		return len(rows) > 0 && strings.HasPrefix(rows[0].line, ">") &&
-			regexp.MustCompile(`  \d\S* ago store_fa`).MatchString(rows[0].line) && !strings.Contains(rows[0].line, "(old)")
+			regexp.MustCompile(` \d\S* ago st`).MatchString(rows[0].line) && !strings.Contains(rows[0].line, "(old)")
 	})
 	s.SendAndWait("y", "copy:", "e last error")
 	s.SendAndWait("e", "copied last error to the clipboard")
@@ -228,7 +231,8 @@ lines:
 	require.Greater(t, len(wrapped), 1, "a long error takes more than a line:\n%s", screen)
 	text := strings.Join(strings.Fields(strings.Join(wrapped, " ")), " ")
 	require.NotContains(t, text, "…")
-	require.Contains(t, text, "ago store_failure: store 1 (127.0.0.1:")
+	require.Contains(t, text, "store_failure: store 1 (127.0.0.1:")
+	require.Regexp(t, `at \d\d:\d\d:\d\d \(\S+ ago\)`, text, "with when it happened")
 	// The text may have moved on (another failure) between the copy and
 	// the detail; its start is the same.
 	require.Contains(t, text, strings.Join(strings.Fields(clip), " ")[:40], "the detail shows the error the clipboard has")
@@ -250,14 +254,23 @@ func TestOverviewCulpritsInTmux(t *testing.T) {
 	m := regexp.MustCompile(`worst region (\d+) on store (\d+)`).FindStringSubmatch(screen)
 	require.NotNil(t, m, screen)
 
-	// The lag line is selected first: enter opens the worst region.
-	require.True(t, strings.HasPrefix(lineContaining(screen, "worst region"), ">"), screen)
+	// The headline is the first line: enter opens the worst region.
+	s.SendAndWaitFunc("g", "the headline selected", func(screen string) bool {
+		return strings.HasPrefix(lineContaining(screen, "worst region"), ">")
+	})
 	s.SendAndWait("Enter", "detail of region", "(enter: the store)")
 	s.SendAndWaitFunc("Escape", "back on the Overview", func(screen string) bool {
 		return !strings.Contains(screen, "detail of region") && strings.Contains(screen, "Cluster")
 	})
 	storeLine3 := regexp.MustCompile(`(?m)^>\s+store 3  [A-Z]`)
-	s.SendAndWaitFunc("j", "the store line selected", storeLine3.MatchString)
+	for !storeLine3.MatchString(s.Capture()) {
+		// Down past the causes board, one line at a time, each seen.
+		before := s.Capture()
+		sel := lineContaining(before, ">")
+		s.SendAndWaitFunc("j", "the selection moved", func(screen string) bool {
+			return lineContaining(screen, ">") != sel || storeLine3.MatchString(screen)
+		})
+	}
 	s.SendAndWait("Enter", "Store 3", "enter: its regions")
 	require.Equal(t, 0, s.SendAndExit("q", 10*time.Second))
 }
@@ -352,11 +365,13 @@ func TestKeysMouseAndSmallTerminalInTmux(t *testing.T) {
 	})
 	screen = s.Capture()
 	require.Contains(t, strings.Split(screen, "\n")[23], "/ filter")
-	s.SendAndWait(">", "EVENTS▼")
+	// At 80 columns EVENTS, RETRY and SUB are not on screen: the sort
+	// skips them.
+	s.SendAndWait(">", "SPAN▼")
 	s.SendAndWait("<", "LAG▼")
 	s.SendAndWait("S", "LAG▲")
-	// By region, so rows stay where they are while lags change (SUB is
-	// not on screen at 80 columns, so it is skipped).
+	// By region, so rows stay where they are while lags change.
+	s.SendAndWait("<", "CAUSE▲")
 	s.SendAndWait("<", "STATE▲")
 	s.SendAndWait("<", "STORE▲")
 	s.SendAndWait("<", "REGION▲")
