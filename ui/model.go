@@ -161,6 +161,9 @@ type app struct {
 	rec           *snapshots.Recorder
 	cursor        *snapshots.Cursor
 	historyLoaded bool
+	// track follows the timeline of the region whose detail is open.
+	track             *snapshots.RegionTrack
+	trackSub, trackID uint64
 
 	shown    *snapshots.State // the snapshot on screen
 	latest   *snapshots.State // the newest one the Source gave, cleaned
