@@ -32,7 +32,7 @@ func (v *eventsView) columns() []column {
 		logColAt:      {title: "TIME", width: 8},
 		logColAgo:     {title: "AGO", width: 7, right: true, drop: 2},
 		logColKind:    {title: "KIND", width: 6},
-		logColSubject: {title: "SUBJECT", width: 14, drop: 1},
+		logColSubject: {title: "SUBJECT", width: 19, drop: 1},
 		logColText:    {title: "WHAT HAPPENED", width: 20, flex: 1},
 	}
 }
