@@ -177,7 +177,10 @@ func (v *overviewView) lines(lag []lagSample, width int) []string {
 		" flushed, "+strconv.FormatUint(s.Totals.ReloadSpansMerged, 10)+" spans merged")
 	add("Region reqs", strconv.FormatUint(s.Totals.RegionRequests, 10)+" sent")
 	if s.Sim != nil {
-		text := strconv.FormatUint(s.Sim.CommittedRows, 10) + " rows committed, " +
+		// The sim's committed rows are counted as they are checked: only
+		// once every subscription's resolved ts has passed them, so a stuck
+		// resolved ts shows few checked rows while rows are delivered.
+		text := strconv.FormatUint(s.Sim.CommittedRows, 10) + " committed rows checked (at or below resolved ts), " +
 			strconv.FormatUint(s.Sim.MissingRows, 10) + " missing"
 		if s.Sim.MissingRows > 0 {
 			text = th.FlashError.render("ROWS MISSING: " + text)
