@@ -232,10 +232,13 @@ func (e *Engine) diagFinish(now time.Time, st *snapshots.State, regions []*regio
 		exampleOwn [diagnose.NumCauses]bool
 		ev         diagnose.Region
 	)
-	// The stalled regions, in two steps: the ones an open transaction pins,
-	// then the others, which may be their batch-mates.
+	// The stalled regions (streaming and pending), in two steps: the ones
+	// an open transaction pins, then the others, which may be their
+	// batch-mates. A region with no open prewrite on a store with no pin
+	// (nearly all of them when a whole store or PD stalls) is counted
+	// without building its evidence.
 	for _, i := range d.stalled {
-		if r := regions[i]; streaming(r) {
+		if r := regions[i]; streaming(r) && r.matcher.Len() > 0 {
 			if sd := d.stores[r.storeID]; sd != nil {
 				e.regionEvidence(r, nowNs, &ev)
 				if ev.LockPins() {
@@ -245,11 +248,19 @@ func (e *Engine) diagFinish(now time.Time, st *snapshots.State, regions []*regio
 		}
 	}
 	for _, i := range d.stalled {
-		if r := regions[i]; streaming(r) {
-			if sd := d.stores[r.storeID]; sd != nil {
-				e.regionEvidence(r, nowNs, &ev)
-				sd.ev.TallyStalled(&ev)
-			}
+		r := regions[i]
+		if !streaming(r) {
+			continue
+		}
+		sd := d.stores[r.storeID]
+		switch {
+		case sd == nil:
+		case r.matcher.Len() == 0 && len(sd.ev.Pins) == 0:
+			sd.ev.Stalled++
+			sd.ev.StalledSince = max(sd.ev.StalledSince, unixNano(r.lastAdvance))
+		default:
+			e.regionEvidence(r, nowNs, &ev)
+			sd.ev.TallyStalled(&ev)
 		}
 	}
 	for id, sd := range d.stores {

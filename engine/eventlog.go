@@ -66,9 +66,10 @@ type eventLog struct {
 }
 
 type storeSeen struct {
-	state   string
-	suspect bool
-	since   time.Time
+	state    string
+	suspect  bool
+	failures int
+	since    time.Time
 }
 
 func newEventLog() *eventLog {
@@ -90,6 +91,7 @@ func (l *eventLog) add(at time.Time, kind, subject, text, group string) {
 			if at.Sub(it.last) <= coalesceWindow {
 				l.items.update(seq, func(it *logItem) {
 					it.n++
+					it.entry.Subject = subject // the newest, as the text
 					it.last = at
 					it.text = text
 					it.entry.Text = text + " (" + strconv.Itoa(it.n) + "× in " +
@@ -157,14 +159,24 @@ func (l *eventLog) observe(st *snapshots.State, now time.Time) {
 	for i := range st.Stores {
 		s := &st.Stores[i]
 		prev, known := l.stores[s.ID]
-		cur := storeSeen{state: s.State, suspect: s.Suspect, since: prev.since}
+		cur := storeSeen{state: s.State, suspect: s.Suspect, failures: s.Failures, since: prev.since}
 		subject := "store " + strconv.FormatUint(s.ID, 10)
 		switch {
 		case !known:
 			cur.since = now
 		case prev.state != s.State:
 			cur.since = now
-			l.add(now, snapshots.LogStore, subject, storeChange(s, prev, now), "")
+			l.add(now, snapshots.LogStore, subject, storeChange(s, prev, now, l.said(subject, s.LastError)), "")
+		case s.Failures > prev.failures && s.State == snapshots.StoreUp && prev.state == snapshots.StoreUp:
+			// Failed and recovered between two publishes (a 200ms
+			// cooldown): the state never showed it, the count does. (A
+			// store that stays down fails at every retry: its state
+			// change said so once.)
+			text := "stream failed"
+			if s.LastError != "" && !l.said(subject, s.LastError) {
+				text += ": " + s.LastError
+			}
+			l.add(now, snapshots.LogStore, subject, text+" (failure #"+strconv.Itoa(s.Failures)+")", "store-failure "+subject)
 		case s.Suspect && !prev.suspect && s.State == snapshots.StoreUp:
 			l.add(now, snapshots.LogStore, subject, fmt.Sprintf("quiet: no message for %s while %d regions should advance (suspect)",
 				ago(now, s.LastMsgAt), s.Regions-s.Waiting), "")
@@ -230,7 +242,25 @@ func (l *eventLog) observe(st *snapshots.State, now time.Time) {
 	l.stale = t.Stale
 }
 
-func storeChange(s *snapshots.Store, prev storeSeen, now time.Time) string {
+// said reports whether a recent entry about subject already carries text
+// (the engine logs some failures itself as they happen).
+func (l *eventLog) said(subject, text string) bool {
+	if text == "" {
+		return false
+	}
+	n := l.items.len()
+	for k := 0; k < min(n, coalesceLookback); k++ {
+		it := &l.items.rows[int((l.items.added-uint64(k))%uint64(len(l.items.rows)))]
+		if it.entry.Subject == subject && strings.Contains(it.entry.Text, text) {
+			return true
+		}
+	}
+	return false
+}
+
+// storeChange words a store's state change; said: its error is already
+// in the log.
+func storeChange(s *snapshots.Store, prev storeSeen, now time.Time, said bool) string {
 	was := strings.ToUpper(prev.state)
 	text := was + " -> " + strings.ToUpper(s.State)
 	switch s.State {
@@ -239,7 +269,7 @@ func storeChange(s *snapshots.Store, prev storeSeen, now time.Time) string {
 			return "recovered after " + now.Sub(prev.since).Round(100*time.Millisecond).String() + " (" + text + ")"
 		}
 	case snapshots.StoreCooldown, snapshots.StoreDown:
-		if s.LastError != "" {
+		if s.LastError != "" && !said {
 			text += ": " + s.LastError
 		}
 		if s.Failures > 0 {

@@ -205,3 +205,15 @@ func BenchmarkObserve100k(b *testing.B) {
 		rec.Observe(mix.state(k % 50)) // the first 50 s: no outage, leader moves only
 	}
 }
+
+// BenchmarkRegionTimeline100k is what a region's detail costs per refresh
+// with 15 minutes of the fault mix kept at 100k regions: its strip walks
+// every frame's deltas.
+func BenchmarkRegionTimeline100k(b *testing.B) {
+	rec, _ := recordFaultMix(100_000)
+	for b.Loop() {
+		if p := rec.RegionTimeline(1, 2); len(p) < 2 {
+			b.Fatalf("%d points", len(p))
+		}
+	}
+}

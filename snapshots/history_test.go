@@ -311,3 +311,21 @@ func TestObserveAllocatesNothingPerUnchangedRegion(t *testing.T) {
 	require.LessOrEqual(t, allocs, 2.0, "per snapshot, not per region")
 	require.True(t, strings.HasPrefix(rec.strings[1], "not_leader"))
 }
+
+// A tracked region's timeline follows the recorder as it goes on, and
+// equals the timeline computed from scratch, also after trimming.
+func TestRegionTrackFollowsTheRecorder(t *testing.T) {
+	states := timelineStates()
+	rec := NewRecorder(4 * time.Second)
+	tracks := map[uint64]*RegionTrack{}
+	for id := uint64(1); id <= 7; id++ {
+		tracks[id] = rec.Track(1, id)
+	}
+	for _, s := range states {
+		rec.Observe(s)
+		for id, tr := range tracks {
+			require.Equal(t, rec.RegionTimeline(1, id), tr.Points(), "region %d after %s", id, s.TakenAt.Format("05"))
+		}
+	}
+	require.Nil(t, rec.Track(1, 99).Points())
+}

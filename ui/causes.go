@@ -2,7 +2,6 @@ package ui
 
 import (
 	"strconv"
-	"strings"
 	"time"
 
 	"pulltop/snapshots"
@@ -13,11 +12,10 @@ import (
 // stores it affects, since when and one example. The operator selects a row
 // with the arrows and opens the regions it names with enter.
 
-// causeBoard is the Overview's board state. The selection follows the cause
-// by name across refreshes.
-type causeBoard struct {
-	sel string
-}
+// causeBoard is the Overview's board. Its rows are targets of the
+// Overview's selection (overviewView.targets), which follows a cause by
+// name across refreshes.
+type causeBoard struct{}
 
 // rows of s's board.
 func (b *causeBoard) rows(s *snapshots.State) []snapshots.CauseRow {
@@ -25,30 +23,6 @@ func (b *causeBoard) rows(s *snapshots.State) []snapshots.CauseRow {
 		return nil
 	}
 	return s.Causes
-}
-
-// selected is the index of the selected row, keeping it on the same cause
-// and falling back to the first row.
-func (b *causeBoard) selected(s *snapshots.State) int {
-	rows := b.rows(s)
-	for i := range rows {
-		if rows[i].Cause == b.sel {
-			return i
-		}
-	}
-	if len(rows) > 0 {
-		return 0
-	}
-	return -1
-}
-
-func (b *causeBoard) move(s *snapshots.State, d int) {
-	rows := b.rows(s)
-	if len(rows) == 0 {
-		return
-	}
-	i := max(0, min(b.selected(s)+d, len(rows)-1))
-	b.sel = rows[i].Cause
 }
 
 // causeWord is a cause as the operator reads it; healthy is "-", so the
@@ -70,9 +44,10 @@ func causeRank(c string) int {
 	return len(snapshots.Causes())
 }
 
-// boardLines renders the board: a header and one line per cause, the
-// selected one marked with '>' (and reversed where there is colour).
-func (v *overviewView) boardLines(width int) []string {
+// boardLines renders the board: a header and one line per cause, each a
+// target of the Overview's selection (markSelected marks it and writes the
+// hint line, whose index it records).
+func (v *overviewView) boardLines(width int, first int, target func(ovTarget)) []string {
 	s, th := v.s, v.ctx.theme
 	rows := v.board.rows(s)
 	if len(rows) == 0 {
@@ -83,8 +58,7 @@ func (v *overviewView) boardLines(width int) []string {
 		return []string{" " + th.Section.render(fit("Causes", 14)) + " " + text}
 	}
 	out := []string{" " + th.ColHeader.render(fit("CAUSE", 15)+" REGIONS  "+fit("STORES", 9)+" "+fit("SINCE", 19)+" EXAMPLE")}
-	sel := v.board.selected(s)
-	for i, row := range rows {
+	for _, row := range rows {
 		var b []byte
 		b = append(b, ' ')
 		b = appendCell(b, row.Cause, 15, false)
@@ -100,17 +74,18 @@ func (v *overviewView) boardLines(width int) []string {
 			example = "region " + strconv.FormatUint(row.ExampleRegion, 10) + ": " + example
 		}
 		b = append(b, example...)
-		line := fitANSI(string(b), width)
-		if i == sel {
-			line = ">" + th.Cursor.render(strings.TrimPrefix(line, " "))
+		out = append(out, fitANSI(string(b), width))
+		// A cause opens its regions, or, when only stores have it, its
+		// stores.
+		t := ovTarget{key: "cause " + row.Cause, view: viewRegions, filter: "cause:" + row.Cause, hint: "the regions of " + row.Cause}
+		if row.Regions == 0 {
+			t.view, t.hint = viewStores, "the stores with "+row.Cause
 		}
-		out = append(out, line)
+		t.line = first + len(out) - 1
+		target(t)
 	}
-	hint := "   ↑/↓ select, enter: the regions of " + rows[max(sel, 0)].Cause
-	if rows[max(sel, 0)].Regions == 0 {
-		hint = "   ↑/↓ select, enter: the stores with " + rows[max(sel, 0)].Cause
-	}
-	return append(out, hint)
+	v.hintLine = first + len(out)
+	return append(out, "")
 }
 
 // sinceText is "11:59:40 (20s)": the clock time and how long ago, as of

@@ -41,12 +41,17 @@ func TestCausesBoardOpensTheRegionsOfACause(t *testing.T) {
 	}
 
 	// The selection follows the cause across refreshes that reorder the
-	// board, and stops at the ends.
-	h.press("1", "G")
-	require.True(t, strings.HasPrefix(boardCursor(h), ">scan_pending "), boardCursor(h))
+	// board. The board's rows are among the Overview's other culprit lines
+	// (issue 18): the headline above it, the stores and errors below.
+	h.press("1")
+	for !strings.HasPrefix(boardCursor(h), ">scan_pending ") {
+		h.press("down")
+	}
 	h.press("down")
-	require.True(t, strings.HasPrefix(boardCursor(h), ">scan_pending "), boardCursor(h))
-	h.press("g", "down", "down")
+	require.Regexp(t, `^>\s+store 2  COOLDOWN`, boardCursor(h), "past the board: the stores it names")
+	h.press("g")
+	require.Regexp(t, `^>Lag `, boardCursor(h), "the headline is the first line")
+	h.press("down", "down", "down")
 	require.True(t, strings.HasPrefix(boardCursor(h), ">store_paused "), boardCursor(h))
 	h.refresh(next(h.m.a.shown, func(s *snapshots.State) {
 		s.Causes = append([]snapshots.CauseRow{}, s.Causes[2:]...) // lock and store_down recovered
@@ -66,16 +71,25 @@ func TestCausesBoardStoreOnlyCauseOpensStores(t *testing.T) {
 	h.requireContains(`filter "cause:store_busy": 1 of 4`)
 }
 
-// With nothing wrong the board says so in one line, and enter says why
-// nothing opens.
+// With nothing wrong the board says so in one line; the Overview's
+// selection is then on its other culprits (the headline's worst region),
+// and with none at all enter says so.
 func TestCausesBoardAllHealthy(t *testing.T) {
 	s := fixtureState()
 	s.Causes = nil
 	h := newHarness(t, s)
 	h.requireContains("Causes         every region healthy")
-	h.press("down", "enter")
+	require.Regexp(t, `^>Lag `, boardCursor(h))
+	h.press("enter")
+	h.requireContains("Region 4  subscription 1")
+
+	quiet := fixtureState()
+	quiet.Causes, quiet.Stores, quiet.Totals.ErrorsByReason, quiet.Totals.WorstRegion = nil, nil, nil, 0
+	h = newHarness(t, quiet)
+	h.press("enter")
 	require.Equal(t, viewOverview, h.m.a.view)
-	h.requireContains("every region is healthy: no cause to open")
+	require.Nil(t, h.m.a.detail)
+	h.requireContains("nothing to open")
 }
 
 // The Regions view filters and sorts on the cause; the detail names it,

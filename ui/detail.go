@@ -21,12 +21,16 @@ type detailView struct {
 	scroll int
 	// flush, when set, is a row of the Reloads view (detail_reload.go).
 	flush *flushDetail
+	// entry, when set, is an event of the log.
+	entry *snapshots.LogEntry
 
 	// Looking the object up is O(regions); it is done once per snapshot,
 	// not per frame.
 	cachedFor   *snapshots.State
 	region      *snapshots.Region
 	storeCounts map[string]int
+	// lineage is the region's, kept once it is gone from the snapshot.
+	lineage []snapshots.Origin
 }
 
 // lookup finds the object in s, reusing the last answer for the same s.
@@ -53,6 +57,9 @@ func (d *detailView) lookup(s *snapshots.State) {
 func (d *detailView) title() string {
 	if d.flush != nil {
 		return d.flush.title()
+	}
+	if d.entry != nil {
+		return "event at " + d.entry.At.Format("15:04:05")
 	}
 	if d.store {
 		return "store " + strconv.FormatUint(d.id, 10)
@@ -90,6 +97,9 @@ func (a *app) detailLines(d *detailView) []string {
 	if d.flush != nil {
 		return a.flushDetailLines(d.flush)
 	}
+	if d.entry != nil {
+		return a.entryDetailLines(d.entry)
+	}
 	if d.store {
 		return a.storeDetailLines(d)
 	}
@@ -118,21 +128,21 @@ func (a *app) regionDetailLines(d *detailView) []string {
 		}
 		store := "store " + strconv.FormatUint(r.StoreID, 10)
 		if st := findStore(s, r.StoreID); st != nil {
-			store += "  " + st.Addr + "  " + storeStateWord(st.State)
+			store += "  " + st.Addr + "  " + storeLabel(st, s)
 		}
 		past := a.past()
 		if past {
 			kv("store", store+"   (leader, epoch, resolved ts and events are not kept in the timeline)")
 		} else {
-			kv("store", store+"   leader peer "+strconv.FormatUint(r.LeaderPeer, 10))
+			kv("store", store+"   leader peer "+strconv.FormatUint(r.LeaderPeer, 10)+"   (enter: the store)")
 			kv("epoch", "version "+strconv.FormatUint(r.EpochVersion, 10)+", conf ver "+strconv.FormatUint(r.EpochConfVer, 10))
 		}
 		kv("span", names.spanName(r.Start, r.End))
 		kv("", "start "+hexOr(r.Start, "(keyspace start)"))
 		kv("", "end   "+hexOr(r.End, "(keyspace end)"))
 		lag := "-"
-		if r.Initialized || r.ResolvedLagMs > 0 {
-			lag = fmtDur(r.ResolvedLagMs)
+		if lagKnown(r) {
+			lag = th.lagText(r.ResolvedLagMs, s.Source.StaleAfterMs)
 		}
 		if past {
 			kv("lag", lag)
@@ -147,6 +157,14 @@ func (a *app) regionDetailLines(d *detailView) []string {
 		kv("retry heap", a.pendingRetry(r))
 		kv("reload", a.pendingReload(r))
 	}
+	lineage := d.lineage
+	if r != nil {
+		lineage = r.Lineage
+		d.lineage = lineage // kept for when it is gone
+	}
+	if len(lineage) > 0 {
+		kv("lineage", a.lineageText(lineage))
+	}
 	if strip := a.regionStrip(d.sub, d.id, a.width); strip != nil {
 		out = append(out, "")
 		out = append(out, " "+th.ColHeader.render("TIMELINE")+"  its state over the timeline kept ("+a.rec.Window().String()+")")
@@ -160,20 +178,59 @@ func (a *app) regionDetailLines(d *detailView) []string {
 	} else {
 		out = append(out, "   none")
 	}
+	// The history of the regions it came from: a split or merge gives the
+	// range a new id, not a new past.
+	for _, o := range lineage {
+		t := a.hist.region(d.sub, o.From)
+		if t == nil {
+			continue
+		}
+		out = append(out, "")
+		out = append(out, " "+th.ColHeader.render("HISTORY OF REGION "+strconv.FormatUint(o.From, 10))+
+			"  before the "+o.Kind+" at "+o.At.In(a.opts.Now().Location()).Format("15:04:05"))
+		out = a.appendChanges(out, &t.hist)
+	}
 	return out
+}
+
+// lineageText is "split from 70 at 00:28:20 ← split from 8 at 00:27:01".
+func (a *app) lineageText(lineage []snapshots.Origin) string {
+	loc := a.opts.Now().Location()
+	var b strings.Builder
+	for i, o := range lineage {
+		if i > 0 {
+			b.WriteString(" ← ")
+		}
+		if o.Kind == "merge" {
+			b.WriteString("merged with ")
+		} else {
+			b.WriteString("split from ")
+		}
+		b.WriteString(strconv.FormatUint(o.From, 10))
+		b.WriteString(" at ")
+		b.WriteString(o.At.In(loc).Format("15:04:05"))
+	}
+	return b.String()
 }
 
 func (a *app) storeDetailLines(d *detailView) []string {
 	s, th := a.shown, a.theme
 	var out []string
 	kv := func(k, v string) { out = append(out, "   "+th.Section.render(fit(k, 14))+" "+v) }
-	out = append(out, " "+th.Title.render("Store "+strconv.FormatUint(d.id, 10))+"   (esc: back)")
+	out = append(out, " "+th.Title.render("Store "+strconv.FormatUint(d.id, 10))+"   (esc: back; enter: its regions)")
 	st := findStore(s, d.id)
 	if st == nil {
 		out = append(out, "   not in the current snapshot.")
 	} else {
 		kv("address", st.Addr)
-		kv("state", th.StoreState(st.State).render(storeStateWord(st.State)))
+		state := th.StoreState(st.State).render(storeStateWord(st.State))
+		switch label := storeLabel(st, s); {
+		case label == "SUSPECT":
+			state += "  " + th.Warn.render("SUSPECT") + ": its stream has said nothing for half of --stale-after"
+		case label != storeStateWord(st.State):
+			state += "  " + th.Warn.render(label) + ": PD does not answer, so its regions cannot be located"
+		}
+		kv("state", state)
 		if st.Condition != "" {
 			kv("condition", a.causeSince(st.Condition, st.Since))
 			for _, line := range wrapText(st.Diagnosis, a.width-19) {
@@ -181,6 +238,16 @@ func (a *app) storeDetailLines(d *detailView) []string {
 			}
 		}
 		kv("cooldown", cooldownText(st, a.ctx.elapsed))
+		kv("max lag", th.lagText(st.MaxLagMs, s.Source.StaleAfterMs))
+		kv("waiting", strconv.Itoa(st.Waiting)+" regions not initialized")
+		lastMsg := "never"
+		if !st.LastMsgAt.IsZero() {
+			lastMsg = fmtDur(max(0, s.TakenAt.Sub(st.LastMsgAt).Milliseconds()+a.ctx.elapsed)) + " ago"
+		}
+		kv("last message", lastMsg)
+		for k, line := range wrapText(a.errorWithAge(st.LastError, st.LastErrorAt, st.Since), a.width-19) {
+			kv(map[bool]string{true: "last error"}[k == 0], line)
+		}
 		kv("failures", strconv.Itoa(st.Failures))
 		kv("streams", strconv.Itoa(st.Streams))
 		kv("regions", strconv.Itoa(st.Regions))
@@ -296,4 +363,20 @@ func wrapText(text string, width int) []string {
 	}
 	width = max(width, 20)
 	return strings.Split(ansi.Wrap(text, width, ""), "\n")
+}
+
+// entryDetailLines is one event of the log, its text whole.
+func (a *app) entryDetailLines(e *snapshots.LogEntry) []string {
+	th := a.theme
+	var out []string
+	kv := func(k, v string) { out = append(out, "   "+th.Section.render(fit(k, 14))+" "+v) }
+	out = append(out, " "+th.Title.render("Event")+"   (esc: back)")
+	kv("time", e.At.In(a.opts.Now().Location()).Format("2006-01-02 15:04:05.000 MST")+"  ("+
+		fmtDur(max(0, a.shown.TakenAt.Sub(e.At).Milliseconds()+a.ctx.elapsed))+" ago)")
+	kv("kind", e.Kind)
+	kv("subject", orDash(e.Subject))
+	for k, line := range wrapText(e.Text, a.width-19) {
+		kv(map[bool]string{true: "what"}[k == 0], line)
+	}
+	return out
 }

@@ -45,19 +45,29 @@ func fixtureState() *snapshots.State {
 		TakenAt: fixtureTaken,
 		Seq:     42,
 		Source: snapshots.Source{
-			PD:          []string{"127.0.0.1:2379"},
-			ClusterID:   7021974512398765432,
-			EmbeddedSim: true,
+			PD:           []string{"127.0.0.1:2379"},
+			ClusterID:    7021974512398765432,
+			EmbeddedSim:  true,
+			PDLastOK:     fixtureTaken.Add(-300 * time.Millisecond),
+			StaleAfterMs: 10000,
 		},
 		Subscriptions: []snapshots.Subscription{
 			{ID: 1, Start: rawHex("t"), End: rawHex("u"), ResolvedTs: 450000000000000000, ResolvedLagMs: 12300, Initialized: false, Events: 9876},
 			{ID: 2, Start: tablePrefixHex(107, 'r'), End: tablePrefixHex(107, 's'), ResolvedTs: 450000000000001000, ResolvedLagMs: 800, Initialized: true, Events: 321},
 		},
 		Stores: []snapshots.Store{
-			{ID: 1, Addr: "127.0.0.1:20160", State: snapshots.StoreUp, Failures: 0, Streams: 2, Regions: 7},
-			{ID: 2, Addr: "127.0.0.1:20161", State: snapshots.StoreCooldown, CooldownMsLeft: 1600, Failures: 3, Streams: 0, Regions: 4},
-			{ID: 3, Addr: "127.0.0.1:20162", State: snapshots.StorePaused, Failures: 0, Streams: 0, Regions: 3},
-			{ID: 4, Addr: "127.0.0.1:20163", State: snapshots.StoreDown, Failures: 7, Streams: 0, Regions: 1},
+			{ID: 1, Addr: "127.0.0.1:20160", State: snapshots.StoreUp, Failures: 0, Streams: 2, Regions: 7,
+				MaxLagMs: 12300, Waiting: 3, LastMsgAt: fixtureTaken.Add(-200 * time.Millisecond),
+				LastError: "not_leader: leader is on store 2", LastErrorAt: fixtureTaken.Add(-2 * time.Second)},
+			{ID: 2, Addr: "127.0.0.1:20161", State: snapshots.StoreCooldown, CooldownMsLeft: 1600, Failures: 3, Streams: 0, Regions: 4,
+				MaxLagMs: 9800, Waiting: 4, LastMsgAt: fixtureTaken.Add(-9 * time.Second),
+				LastError:   "store 2 (127.0.0.1:20161): stream failed: rpc error: code = Unavailable desc = connection refused",
+				LastErrorAt: fixtureTaken.Add(-1 * time.Second)},
+			{ID: 3, Addr: "127.0.0.1:20162", State: snapshots.StorePaused, Failures: 0, Streams: 0, Regions: 3,
+				MaxLagMs: 4100, Waiting: 3, LastMsgAt: fixtureTaken.Add(-90 * time.Second)},
+			{ID: 4, Addr: "127.0.0.1:20163", State: snapshots.StoreDown, Failures: 7, Streams: 0, Regions: 1,
+				MaxLagMs: 7700, Waiting: 1,
+				LastError: "store 4 (127.0.0.1:20163): open EventFeedV2: connection refused", LastErrorAt: fixtureTaken.Add(-4 * time.Second)},
 		},
 		Actions: []snapshots.Action{
 			{At: fixtureTaken.Add(-90 * time.Second), Action: "pause-store", Target: "store 3 (127.0.0.1:20162)", Result: "ok: 3 regions parked"},
@@ -73,21 +83,23 @@ func fixtureState() *snapshots.State {
 		err         string
 		attempts    int
 	}
+	// Regions that wait keep their range's resolved ts, so they have a
+	// lag (round 2).
 	regs := []reg{
 		{2, 1, snapshots.StateInitialized, 300, 1200, "", 0},
-		{3, 1, snapshots.StateInitialized, 450, 980, "", 0},
+		{3, 1, snapshots.StateInitialized, 450, 980, "not_leader: leader is on store 1", 0},
 		{4, 1, snapshots.StateStale, 12300, 400, "", 0},
-		{5, 1, snapshots.StateRequested, 0, 0, "", 0},
-		{6, 1, snapshots.StateRetryWait, 0, 55, "not_leader: leader is on store 2", 3},
-		{7, 1, snapshots.StateLocating, 0, 0, "epoch_not_match", 1},
-		{8, 2, snapshots.StateParked, 0, 10, "store_failure: connection refused", 2},
-		{9, 2, snapshots.StateReloadWait, 0, 77, "", 0},
-		{10, 2, snapshots.StateRetryWait, 0, 0, "server_is_busy", 5},
-		{11, 2, snapshots.StateQueued, 0, 0, "", 0},
-		{12, 3, snapshots.StateParked, 0, 31, "", 0},
-		{13, 3, snapshots.StateParked, 0, 12, "", 0},
-		{14, 3, snapshots.StateParked, 0, 0, "", 0},
-		{15, 4, snapshots.StateRetryWait, 0, 0, "rpc_ctx_unavailable", 4},
+		{5, 1, snapshots.StateRequested, 1200, 0, "", 0},
+		{6, 1, snapshots.StateRetryWait, 5200, 55, "not_leader: leader is on store 2", 3},
+		{7, 1, snapshots.StateLocating, 3100, 0, "epoch_not_match", 1},
+		{8, 2, snapshots.StateParked, 9800, 10, "store_failure: connection refused", 2},
+		{9, 2, snapshots.StateReloadWait, 2200, 77, "", 0},
+		{10, 2, snapshots.StateRetryWait, 6400, 0, "server_is_busy", 5},
+		{11, 2, snapshots.StateQueued, 500, 0, "", 0},
+		{12, 3, snapshots.StateParked, 4100, 31, "", 0},
+		{13, 3, snapshots.StateParked, 4000, 12, "", 0},
+		{14, 3, snapshots.StateParked, 3900, 0, "", 0},
+		{15, 4, snapshots.StateRetryWait, 7700, 0, "rpc_ctx_unavailable", 4},
 		{16, 1, snapshots.StateInitialized, 150, 6000, "", 0},
 	}
 	for k, r := range regs {
@@ -103,6 +115,11 @@ func fixtureState() *snapshots.State {
 			ResolvedTs:  449999999000000000 + uint64(r.id), ResolvedLagMs: r.lag, Events: uint64(r.events),
 			LastError: r.err, RetryAttempts: r.attempts,
 		})
+	}
+	// Region 16 came from a split of 15, which came from 5.
+	s.Regions[len(s.Regions)-1].Lineage = []snapshots.Origin{
+		{Kind: "split", From: 15, At: fixtureTaken.Add(-30 * time.Second)},
+		{Kind: "split", From: 5, At: fixtureTaken.Add(-5 * time.Minute)},
 	}
 	s.Regions[len(s.Regions)-1].End = rawHex("u")
 	// Causes, as the engine would decide them for these states.
@@ -236,6 +253,21 @@ func fixtureState() *snapshots.State {
 			snapshots.ReasonCongested: 0,
 		},
 		RetriesFired: 31, ReloadsFlushed: 7, ReloadSpansMerged: 19, RegionRequests: 240,
+		SubLagMs: 12300, SubLagID: 1, WorstRegion: 4, WorstStore: 1,
+		ErrorsLastMinute: map[string]int64{snapshots.ReasonNotLeader: 5, snapshots.ReasonServerIsBusy: 2, snapshots.ReasonStoreFailure: 3},
+		ErrorStores: map[string][]uint64{
+			snapshots.ReasonNotLeader: {1}, snapshots.ReasonServerIsBusy: {2}, snapshots.ReasonStoreFailure: {2, 4},
+		},
+	}
+	// The event log, oldest first.
+	s.Log = []snapshots.LogEntry{
+		{At: fixtureTaken.Add(-5 * time.Minute), Kind: snapshots.LogEngine, Subject: "engine", Text: "subscribed 2 span(s) at start ts 449999990000000000"},
+		{At: fixtureTaken.Add(-90 * time.Second), Kind: snapshots.LogAction, Subject: "store 3 (127.0.0.1:20162)", Text: "pause-store: ok: 3 regions parked"},
+		{At: fixtureTaken.Add(-30 * time.Second), Kind: snapshots.LogRegion, Subject: "region 16", Text: "region 16 split from 15"},
+		{At: fixtureTaken.Add(-12 * time.Second), Kind: snapshots.LogFault, Subject: "script line 2", Text: "at 5s stop-store 2"},
+		{At: fixtureTaken.Add(-9 * time.Second), Kind: snapshots.LogStore, Subject: "store 2",
+			Text: "UP -> COOLDOWN: store 2 (127.0.0.1:20161): stream failed: rpc error: code = Unavailable desc = connection refused (failure #1)"},
+		{At: fixtureTaken.Add(-2 * time.Second), Kind: snapshots.LogState, Subject: "regions", Text: "1 region stale (resolved ts not moving); worst region 4 on store 1"},
 	}
 	if err := s.Validate(); err != nil {
 		panic(err)

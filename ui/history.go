@@ -29,6 +29,7 @@ const (
 	changeError
 	changeRetry
 	changeStore
+	changeSuspect // a store went quiet (to "y") or talks again
 )
 
 // change is one entry in a region's or store's history.
@@ -38,6 +39,7 @@ type change struct {
 	kind     changeKind
 	from, to string
 	n        int64
+	why      string // the reason shown with it: the error or diagnosis of the moment
 }
 
 // ring keeps the newest regionHistoryLen changes.
@@ -86,13 +88,15 @@ type storeTrack struct {
 	hist     ring
 	state    string
 	failures int
+	suspect  bool
 	seenGen  uint32
 }
 
 // lagSample is one point of the Overview's lag history.
 type lagSample struct {
 	seq          uint64
-	lagMaxMs     int64
+	at           time.Time // the snapshot's taken_at: the sparkline is labelled in seconds
+	lagMs        int64     // the headline lag: the worst subscription's
 	eventsPerSec float64
 }
 
@@ -131,12 +135,17 @@ func (h *history) observe(s *snapshots.State) {
 		}
 		t := &h.regions[slot]
 		t.seenGen = h.gen
+		errNoted := false
 		if t.state != r.State {
-			t.hist.add(change{at: at, seq: seq, kind: changeState, from: t.state, to: r.State})
+			c := change{at: at, seq: seq, kind: changeState, from: t.state, to: r.State}
+			if r.State != snapshots.StateInitialized && r.LastError != t.lastErr && r.LastError != "" {
+				c.why, errNoted = r.LastError, true // the error that moved it
+			}
+			t.hist.add(c)
 			t.state = r.State
 		}
 		if t.lastErr != r.LastError {
-			if r.LastError != "" {
+			if r.LastError != "" && !errNoted {
 				t.hist.add(change{at: at, seq: seq, kind: changeError, to: r.LastError})
 			}
 			t.lastErr = r.LastError
@@ -147,9 +156,12 @@ func (h *history) observe(s *snapshots.State) {
 			}
 			t.attempts = int32(r.RetryAttempts)
 		}
-		if t.storeID != r.StoreID {
-			t.hist.add(change{at: at, seq: seq, kind: changeStore,
-				from: strconv.FormatUint(t.storeID, 10), to: strconv.FormatUint(r.StoreID, 10)})
+		// Store 0 is "no leader known yet": not a move.
+		if t.storeID != r.StoreID && r.StoreID != 0 {
+			if t.storeID != 0 {
+				t.hist.add(change{at: at, seq: seq, kind: changeStore,
+					from: strconv.FormatUint(t.storeID, 10), to: strconv.FormatUint(r.StoreID, 10)})
+			}
 			t.storeID = r.StoreID
 		}
 	}
@@ -163,19 +175,35 @@ func (h *history) observe(s *snapshots.State) {
 		}
 		t.seenGen = h.gen
 		if t.state != st.State {
-			t.hist.add(change{at: at, seq: seq, kind: changeState, from: t.state, to: st.State})
+			t.hist.add(change{at: at, seq: seq, kind: changeState, from: t.state, to: st.State, why: storeWhy(st, s)})
 			t.state = st.State
 		}
 		if st.Failures > t.failures {
-			t.hist.add(change{at: at, seq: seq, kind: changeError, n: int64(st.Failures), to: "failure"})
+			t.hist.add(change{at: at, seq: seq, kind: changeError, n: int64(st.Failures), to: "failure", why: st.LastError})
 		}
 		t.failures = st.Failures
+		if st.Suspect != t.suspect {
+			c := change{at: at, seq: seq, kind: changeSuspect}
+			if st.Suspect {
+				c.to = "y"
+				if !st.LastMsgAt.IsZero() {
+					c.why = "no message for " + fmtDur(at.Sub(st.LastMsgAt).Milliseconds()) + " while " +
+						strconv.Itoa(st.Regions-st.Waiting) + " regions should advance"
+				}
+			}
+			t.hist.add(c)
+			t.suspect = st.Suspect
+		}
 	}
 	if h.gen%64 == 0 {
 		h.forget()
 	}
 
-	sample := lagSample{seq: seq, lagMaxMs: s.Totals.ResolvedLagMaxMs, eventsPerSec: s.Totals.EventsPerSec}
+	lag := s.Totals.SubLagMs
+	if s.Totals.SubLagID == 0 { // a version 1 file
+		lag = s.Totals.ResolvedLagMaxMs
+	}
+	sample := lagSample{seq: seq, at: at, lagMs: lag, eventsPerSec: s.Totals.EventsPerSec}
 	if len(h.lag) < lagHistoryLen {
 		h.lag = append(h.lag, sample)
 	} else {
@@ -230,8 +258,32 @@ func (h *history) lagUpTo(seq uint64) []lagSample {
 	return out
 }
 
-// describe renders a change for the detail view.
+// storeWhy is why a store changed state, as far as the snapshot says: its
+// condition's diagnosis, its last error, or that PD cannot route to it.
+func storeWhy(st *snapshots.Store, s *snapshots.State) string {
+	switch {
+	case noRoute(st, s):
+		return "PD not answering: " + s.Source.PDError
+	case st.State == snapshots.StoreUp:
+		return ""
+	case st.State == snapshots.StorePaused:
+		return "paused by the operator"
+	case st.Diagnosis != "":
+		return st.Diagnosis
+	}
+	return st.LastError
+}
+
+// describe renders a change for the detail view, with its reason.
 func (c change) describe() string {
+	text := c.what()
+	if c.why != "" {
+		text += ": " + c.why
+	}
+	return text
+}
+
+func (c change) what() string {
 	switch c.kind {
 	case changeFirstSeen:
 		return "first seen " + stateWordAny(c.to)
@@ -246,6 +298,11 @@ func (c change) describe() string {
 		return "retry attempt " + strconv.FormatInt(c.n, 10)
 	case changeStore:
 		return "moved from store " + c.from + " to store " + c.to
+	case changeSuspect:
+		if c.to == "y" {
+			return "quiet (SUSPECT)"
+		}
+		return "talking again"
 	}
 	return ""
 }

@@ -17,13 +17,17 @@ type KeyMap struct {
 
 	NextView key.Binding
 	PrevView key.Binding
-	Views    key.Binding // 1–7
+	Views    key.Binding // 1–8
 	Detail   key.Binding
 	Back     key.Binding
 
 	Filter      key.Binding
-	Sort        key.Binding
+	Sort        key.Binding // next sort column (s, >)
+	SortPrev    key.Binding // previous sort column (<)
 	SortReverse key.Binding
+	Command     key.Binding // : command line
+	Copy        key.Binding // y: copy id, key or error (OSC 52)
+	Pager       key.Binding // l: the log file in $PAGER
 
 	Freeze key.Binding
 
@@ -48,8 +52,9 @@ type KeyMap struct {
 	ReadOnlyAction key.Binding
 }
 
-// DefaultKeyMap returns the conventional bindings (reference/tui.md §2.3).
-// readOnly disables the operator actions; canSave enables ctrl+s.
+// DefaultKeyMap returns the conventional bindings (reference/tui.md §2.3),
+// k9s's : and <> and htop's mouse included. readOnly disables the operator
+// actions; canSave enables ctrl+s.
 func DefaultKeyMap(readOnly, canSave bool) KeyMap {
 	km := KeyMap{
 		Up:       key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑/k", "up")),
@@ -63,13 +68,17 @@ func DefaultKeyMap(readOnly, canSave bool) KeyMap {
 
 		NextView: key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "next view")),
 		PrevView: key.NewBinding(key.WithKeys("shift+tab"), key.WithHelp("shift+tab", "previous view")),
-		Views:    key.NewBinding(key.WithKeys("1", "2", "3", "4", "5", "6", "7"), key.WithHelp("1-7", "views")),
+		Views:    key.NewBinding(key.WithKeys("1", "2", "3", "4", "5", "6", "7", "8"), key.WithHelp("1-8", "views")),
 		Detail:   key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "detail")),
 		Back:     key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back / clear filter")),
 
 		Filter:      key.NewBinding(key.WithKeys("/"), key.WithHelp("/", "filter")),
-		Sort:        key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "sort")),
+		Sort:        key.NewBinding(key.WithKeys(">", "s"), key.WithHelp("</>", "sort")),
+		SortPrev:    key.NewBinding(key.WithKeys("<"), key.WithHelp("<", "previous sort column")),
 		SortReverse: key.NewBinding(key.WithKeys("S"), key.WithHelp("S", "reverse")),
+		Command:     key.NewBinding(key.WithKeys(":"), key.WithHelp(":", "command")),
+		Copy:        key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "copy")),
+		Pager:       key.NewBinding(key.WithKeys("l"), key.WithHelp("l", "log file")),
 
 		Freeze: key.NewBinding(key.WithKeys(" "), key.WithHelp("space", "freeze")),
 
@@ -97,22 +106,26 @@ func DefaultKeyMap(readOnly, canSave bool) KeyMap {
 	return km
 }
 
-// ShortHelp is the footer: the keys an operator needs first.
-func (k KeyMap) ShortHelp() []key.Binding {
-	return []key.Binding{k.Help, k.Views, k.Filter, k.Sort, k.Detail, k.Freeze, k.Pause, k.Reload, k.Quit}
-}
-
 // FullHelp is the ? overlay, one column per group. It has room for longer
-// descriptions than the footer.
+// descriptions than the footer. Disabled bindings (read-only, replay)
+// are left out by the help renderer.
 func (k KeyMap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		{k.Up, k.Down, k.PageUp, k.PageDown, k.HalfUp, k.HalfDown, k.Top, k.Bottom},
-		{k.NextView, k.PrevView, k.Views, k.Detail, k.Back},
-		{k.Filter, withDesc(k.Sort, "next sort column"), withDesc(k.SortReverse, "reverse sort"),
+		{k.NextView, k.PrevView, withDesc(k.Views, "views (Overview … Rows)"), withDesc(k.Detail, "open / go to related"),
+			withDesc(k.Back, "back / clear filter"), withDesc(k.Command, "command (:store 2)")},
+		{k.Filter, withHelpKeys(k.Sort, "> s", "next sort column"), withDesc(k.SortPrev, "previous sort column"), withDesc(k.SortReverse, "reverse sort"),
 			withDesc(k.Freeze, "freeze / resume view"), k.Slower, k.Faster},
-		{withDesc(k.Pause, "pause/resume store"), withDesc(k.Reload, "force reload region/span"), k.Save, k.Help, k.Quit},
+		{withDesc(k.Pause, "pause/resume store"), withDesc(k.Reload, "force reload region/span"),
+			withDesc(k.Copy, "copy id, key or error"), withDesc(k.Pager, "log file in $PAGER"), k.Save, k.Help, k.Quit},
 		{k.TimeBack, k.TimeForward, k.TimeBackMinute, k.TimeForwardMinute},
 	}
+}
+
+// withHelpKeys is b with another key label and description.
+func withHelpKeys(b key.Binding, keys, desc string) key.Binding {
+	b.SetHelp(keys, desc)
+	return b
 }
 
 // withDesc is b with another description (enabled state kept).

@@ -12,17 +12,37 @@ import (
 type lineEdit struct {
 	value []rune
 	pos   int
+	// selected: the whole value is selected (as / opens on a filter that
+	// is already there); typing replaces it, deleting clears it, moving
+	// the cursor keeps it for editing.
+	selected bool
 }
 
 func (e *lineEdit) set(s string) {
 	e.value = []rune(s)
 	e.pos = len(e.value)
+	e.selected = false
 }
+
+// selectAll selects the whole value, if there is one.
+func (e *lineEdit) selectAll() { e.selected = len(e.value) > 0 }
 
 func (e *lineEdit) String() string { return string(e.value) }
 
 // update applies one key; it reports whether the value changed.
 func (e *lineEdit) update(msg tea.KeyMsg) bool {
+	if e.selected {
+		e.selected = false
+		switch msg.Type {
+		case tea.KeyRunes, tea.KeySpace:
+			e.value, e.pos = e.value[:0], 0
+			e.update(msg)
+			return true
+		case tea.KeyBackspace, tea.KeyDelete, tea.KeyCtrlU, tea.KeyCtrlW:
+			e.value, e.pos = e.value[:0], 0
+			return true
+		}
+	}
 	switch msg.Type {
 	case tea.KeyRunes, tea.KeySpace:
 		runes := msg.Runes
@@ -84,8 +104,19 @@ func (e *lineEdit) update(msg tea.KeyMsg) bool {
 // reversed character under it (paint; the block at the end is what the
 // operator needs when typing without colour).
 func (e *lineEdit) view(cur paint) string {
-	if e.pos >= len(e.value) {
-		return "/" + string(e.value) + "█"
+	return e.viewWith('/', cur)
+}
+
+// viewWith is view with another prompt (':' for the command line). A
+// selected value is reversed and marked in words too: without colour the
+// operator must still know that typing replaces it.
+func (e *lineEdit) viewWith(prompt rune, cur paint) string {
+	p := string(prompt)
+	if e.selected {
+		return p + cur.render(string(e.value)) + "█  (selected: typing replaces it, ← → edit it)"
 	}
-	return "/" + string(e.value[:e.pos]) + cur.render(string(e.value[e.pos])) + string(e.value[e.pos+1:])
+	if e.pos >= len(e.value) {
+		return p + string(e.value) + "█"
+	}
+	return p + string(e.value[:e.pos]) + cur.render(string(e.value[e.pos])) + string(e.value[e.pos+1:])
 }

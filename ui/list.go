@@ -82,9 +82,20 @@ func (l *listView) setFilter(raw string) {
 	l.dirty = true
 }
 
-// cycleSort moves the sort to the next column, keeping the direction.
-func (l *listView) cycleSort() {
-	l.tbl.sortCol = (l.tbl.sortCol + 1) % len(l.tbl.cols)
+// cycleSort moves the sort d columns on (> and s: right, <: left),
+// keeping the direction.
+// Columns not on screen (a narrow terminal dropped them) are skipped:
+// a sort the operator cannot see is a puzzle.
+func (l *listView) cycleSort(d int) {
+	n := len(l.tbl.cols)
+	col := l.tbl.sortCol
+	for range n {
+		col = ((col+d)%n + n) % n
+		if l.tbl.widths[col] > 0 || l.tbl.width == 0 {
+			break
+		}
+	}
+	l.tbl.sortCol = col
 	l.dirty = true
 }
 

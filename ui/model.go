@@ -3,6 +3,7 @@ package ui
 import (
 	"context"
 	"io"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -54,6 +55,17 @@ type Options struct {
 	// SourceLabel names the source in the header, e.g. "replay snap.json".
 	// Empty derives it from the snapshot (PD addresses, embedded sim).
 	SourceLabel string
+	// Replay: the source is a saved snapshot. The header shows when it was
+	// captured (date and zone) instead of its ticking age, and the keys
+	// that only make sense live (freeze, refresh rate, actions, the log
+	// file) are hidden. A ReadOnlyReason starting with "replay" implies it.
+	Replay bool
+	// LogPath is the log file (help shows it; l opens it in $PAGER); empty
+	// when there is none.
+	LogPath string
+	// Clipboard is where y writes its OSC 52 sequence; nil means the
+	// terminal (Run's output). Tests set it.
+	Clipboard io.Writer
 	// History is how much of the past the UI keeps for scrubbing
 	// (--history); 0 keeps nothing. A snapshot that carries its own
 	// timeline (a replayed file) brings it whatever this says.
@@ -90,12 +102,16 @@ const (
 	viewRetries
 	viewReloads
 	viewStores
-	viewEvents
+	viewEvents // the event log: what happened
 	viewActions
+	viewRows // delivered rows
 	numViews
 )
 
-var viewNames = [numViews]string{"Overview", "Regions", "Retries", "Reloads", "Stores", "Events", "Actions"}
+// viewNames in key order (1–8). Events (what happened) and Actions keep the
+// keys an incident needs close together; Rows, the delivered data, comes
+// last: it answers "is data flowing", not "what went wrong".
+var viewNames = [numViews]string{"Overview", "Regions", "Retries", "Reloads", "Stores", "Events", "Actions", "Rows"}
 
 // Messages.
 type (
@@ -120,6 +136,7 @@ type Model struct{ a *app }
 type app struct {
 	opts     Options
 	readOnly bool
+	replay   bool
 	keys     KeyMap
 	theme    *Theme
 	help     help.Model
@@ -129,12 +146,24 @@ type app struct {
 
 	width, height int
 	bodyHeight    int
+	tabX          [numViews][2]int // each tab's cells [from, to) on the tab line, for the mouse
+	overviewFrom  int              // the Overview's first line on screen
+	hdrRight      []byte           // the header's right end, reused
+	srcLabel      struct {         // sourceLabel's answer for one snapshot
+		s       *snapshots.State
+		compact bool
+		text    string
+	}
+	clipboard io.Writer
 
 	// The incident timeline: what was pulled (or replayed) over the last
 	// History, and, while the screen shows a past moment, the cursor at it.
 	rec           *snapshots.Recorder
 	cursor        *snapshots.Cursor
 	historyLoaded bool
+	// track follows the timeline of the region whose detail is open.
+	track             *snapshots.RegionTrack
+	trackSub, trackID uint64
 
 	shown    *snapshots.State // the snapshot on screen
 	latest   *snapshots.State // the newest one the Source gave, cleaned
@@ -149,12 +178,19 @@ type app struct {
 	lists    [numViews]*listView // nil for the Overview
 	overview *overviewView
 	detail   *detailView
+	back     []*detailView // the pages esc returns to, oldest first
 	confirm  *confirmDialog
 	showHelp bool
 
 	filtering    bool
 	filterInput  lineEdit
 	filterBefore string
+
+	cmdline  bool // the : command line is open
+	cmdInput lineEdit
+	copying  bool // y was pressed: the next key says what to copy
+	// helpScroll is the help overlay's first line.
+	helpScroll int
 
 	flash    string
 	flashErr bool
@@ -167,6 +203,7 @@ type app struct {
 	frame      []byte // reused frame buffer
 	footer     string // cached short help
 	footerSize int
+	footerFor  int // the place it was made for (footerPlace)
 	// foreignBytes is what the last frame's final check dropped: bytes
 	// that would have driven the terminal. Always 0 unless something
 	// slipped past the cleaning (tests check it).
@@ -196,20 +233,29 @@ func New(opts Options) Model {
 		opts.ReadOnlyReason = "read-only: no controller, actions are disabled"
 	}
 	a := &app{
-		opts:     opts,
-		readOnly: readOnly,
-		keys:     DefaultKeyMap(readOnly, opts.SaveSnapshot != nil),
-		theme:    NewTheme(),
-		help:     help.New(),
-		names:    newKeyNames(),
-		hist:     newHistory(),
-		interval: opts.RefreshInterval,
-		quit:     make(chan struct{}),
+		opts:      opts,
+		readOnly:  readOnly,
+		replay:    opts.Replay || strings.HasPrefix(opts.ReadOnlyReason, "replay"),
+		keys:      DefaultKeyMap(readOnly, opts.SaveSnapshot != nil),
+		theme:     NewTheme(),
+		help:      help.New(),
+		names:     newKeyNames(),
+		hist:      newHistory(),
+		interval:  opts.RefreshInterval,
+		clipboard: opts.Clipboard,
+		quit:      make(chan struct{}),
 		// Until bubbletea reports the size (it cannot when the output is
 		// not a terminal), assume the classic one.
 		width:  80,
 		height: 24,
 	}
+	if a.replay {
+		// Nothing live to freeze, refresh or page through.
+		a.keys.Freeze.SetEnabled(false)
+		a.keys.Slower.SetEnabled(false)
+		a.keys.Faster.SetEnabled(false)
+	}
+	a.keys.Pager.SetEnabled(opts.LogPath != "" && !a.replay)
 	if opts.History > 0 {
 		a.rec = snapshots.NewRecorder(opts.History)
 	}
@@ -219,10 +265,12 @@ func New(opts Options) Model {
 	a.lists[viewRetries] = newListView(&retriesView{ctx: a.ctx}, a.names)
 	a.lists[viewReloads] = newListView(&reloadsView{ctx: a.ctx}, a.names)
 	a.lists[viewStores] = newListView(&storesView{ctx: a.ctx}, a.names)
-	a.lists[viewEvents] = newListView(&eventsView{ctx: a.ctx}, a.names)
+	a.lists[viewEvents] = newListView(&eventsView{ctx: a.ctx, loc: opts.Now().Location()}, a.names)
 	a.lists[viewActions] = newListView(&actionsView{ctx: a.ctx, loc: opts.Now().Location()}, a.names)
+	a.lists[viewRows] = newListView(&rowsView{ctx: a.ctx}, a.names)
 	a.lists[viewEvents].stickyTop = true
 	a.lists[viewActions].stickyTop = true
+	a.lists[viewRows].stickyTop = true
 
 	a.pull()
 	return Model{a: a}
@@ -248,8 +296,14 @@ func (m Model) Idle() bool { return m.a.inflight == 0 }
 // Run runs the UI full-screen until the operator quits. nil input or output
 // mean the process's terminal.
 func Run(opts Options, input io.Reader, output io.Writer) error {
+	if opts.Clipboard == nil {
+		opts.Clipboard = output
+		if output == nil {
+			opts.Clipboard = os.Stdout
+		}
+	}
 	m := New(opts)
-	popts := []tea.ProgramOption{tea.WithAltScreen()}
+	popts := []tea.ProgramOption{tea.WithAltScreen(), tea.WithMouseCellMotion()}
 	if opts.Context != nil {
 		popts = append(popts, tea.WithContext(opts.Context))
 	}
@@ -315,6 +369,13 @@ func (a *app) update(msg tea.Msg) tea.Cmd {
 		return nil
 	case tea.KeyMsg:
 		return a.handleKey(msg)
+	case tea.MouseMsg:
+		return a.handleMouse(msg)
+	case pagerDoneMsg:
+		if msg.err != nil {
+			a.setFlash("$PAGER ("+msg.pager+") on "+a.opts.LogPath+" failed: "+msg.err.Error(), true)
+		}
+		return nil
 	}
 	return nil
 }
@@ -419,7 +480,7 @@ func (a *app) layout() {
 
 func (a *app) switchView(v viewID) {
 	a.view = (v + numViews) % numViews
-	a.detail = nil
+	a.clearDetails()
 	a.layout()
 	a.deriveVisible()
 }
@@ -469,6 +530,12 @@ func (a *app) handleKey(msg tea.KeyMsg) tea.Cmd {
 		a.filterKey(msg)
 		return nil
 	}
+	if a.cmdline {
+		return a.commandKey(msg)
+	}
+	if a.copying {
+		return a.copyKey(msg)
+	}
 	if a.tooSmall() {
 		// The operator cannot see what a key would do; only quitting is safe.
 		if key.Matches(msg, km.Quit) {
@@ -477,11 +544,24 @@ func (a *app) handleKey(msg tea.KeyMsg) tea.Cmd {
 		return nil
 	}
 	if a.showHelp {
+		page := max(1, a.bodyHeight-1)
 		switch {
 		case key.Matches(msg, km.Quit):
 			return a.quitCmd()
 		case key.Matches(msg, km.Help, km.Back):
 			a.showHelp = false
+		case key.Matches(msg, km.Up):
+			a.helpScroll = max(0, a.helpScroll-1)
+		case key.Matches(msg, km.Down):
+			a.helpScroll++
+		case key.Matches(msg, km.PageUp, km.HalfUp):
+			a.helpScroll = max(0, a.helpScroll-page)
+		case key.Matches(msg, km.PageDown, km.HalfDown, km.Freeze):
+			a.helpScroll += page
+		case key.Matches(msg, km.Top):
+			a.helpScroll = 0
+		case key.Matches(msg, km.Bottom):
+			a.helpScroll = 1 << 30 // clamped when drawn
 		}
 		return nil
 	}
@@ -490,8 +570,15 @@ func (a *app) handleKey(msg tea.KeyMsg) tea.Cmd {
 	case key.Matches(msg, km.Quit):
 		return a.quitCmd()
 	case key.Matches(msg, km.Help):
-		a.showHelp = true
+		a.showHelp, a.helpScroll = true, 0
 		return nil
+	case key.Matches(msg, km.Command):
+		a.openCommand()
+		return nil
+	case key.Matches(msg, km.Copy):
+		return a.startCopy()
+	case key.Matches(msg, km.Pager):
+		return a.openPager()
 	case key.Matches(msg, km.NextView):
 		a.switchView(a.view + 1)
 		return nil
@@ -529,7 +616,9 @@ func (a *app) handleKey(msg tea.KeyMsg) tea.Cmd {
 	if a.detail != nil {
 		switch {
 		case key.Matches(msg, km.Back):
-			a.detail = nil
+			a.popDetail()
+		case key.Matches(msg, km.Detail):
+			a.detailEnter()
 		case key.Matches(msg, km.Up):
 			a.detail.scroll = max(0, a.detail.scroll-1)
 		case key.Matches(msg, km.Down):
@@ -541,7 +630,7 @@ func (a *app) handleKey(msg tea.KeyMsg) tea.Cmd {
 	}
 
 	if a.view == viewOverview {
-		a.overviewKey(msg)
+		a.overviewNav(msg)
 		return nil
 	}
 	l := a.lists[a.view]
@@ -567,7 +656,10 @@ func (a *app) handleKey(msg tea.KeyMsg) tea.Cmd {
 	case key.Matches(msg, km.Bottom):
 		l.move(func(t *table) { t.moveTo(t.n - 1) })
 	case key.Matches(msg, km.Sort):
-		l.cycleSort()
+		l.cycleSort(1)
+		a.deriveVisible()
+	case key.Matches(msg, km.SortPrev):
+		l.cycleSort(-1)
 		a.deriveVisible()
 	case key.Matches(msg, km.SortReverse):
 		l.reverseSort()
@@ -575,7 +667,10 @@ func (a *app) handleKey(msg tea.KeyMsg) tea.Cmd {
 	case key.Matches(msg, km.Filter):
 		a.filtering = true
 		a.filterBefore = l.filter.raw
+		// The filter there is selected: typing replaces it, an arrow
+		// keeps it for editing.
 		a.filterInput.set(l.filter.raw)
+		a.filterInput.selectAll()
 	case key.Matches(msg, km.Detail):
 		a.openDetail(l)
 	case key.Matches(msg, km.Back):
@@ -585,35 +680,6 @@ func (a *app) handleKey(msg tea.KeyMsg) tea.Cmd {
 		}
 	}
 	return nil
-}
-
-// overviewKey moves the causes board's selection; enter opens the regions
-// (or, for a cause only stores have, the stores) it names.
-func (a *app) overviewKey(msg tea.KeyMsg) {
-	km, board := &a.keys, &a.overview.board
-	switch {
-	case key.Matches(msg, km.Up):
-		board.move(a.shown, -1)
-	case key.Matches(msg, km.Down):
-		board.move(a.shown, 1)
-	case key.Matches(msg, km.Top):
-		board.move(a.shown, -len(board.rows(a.shown)))
-	case key.Matches(msg, km.Bottom):
-		board.move(a.shown, len(board.rows(a.shown)))
-	case key.Matches(msg, km.Detail):
-		rows := board.rows(a.shown)
-		i := board.selected(a.shown)
-		if i < 0 {
-			a.setFlash("every region is healthy: no cause to open", false)
-			return
-		}
-		target := viewRegions
-		if rows[i].Regions == 0 {
-			target = viewStores
-		}
-		a.lists[target].setFilter("cause:" + rows[i].Cause)
-		a.switchView(target)
-	}
 }
 
 // handleRunes splits a run of characters into keys. bubbletea reports
@@ -631,6 +697,12 @@ func (a *app) handleRunes(msg tea.KeyMsg) tea.Cmd {
 			// "/" opened the filter: the rest is its text.
 			if rest := msg.Runes[k+1:]; len(rest) > 0 {
 				a.filterKey(tea.KeyMsg{Type: tea.KeyRunes, Runes: rest})
+			}
+			return tea.Batch(cmds...)
+		case a.cmdline:
+			// ":" opened the command line: the rest is the command.
+			if rest := msg.Runes[k+1:]; len(rest) > 0 {
+				a.cmdInput.update(tea.KeyMsg{Type: tea.KeyRunes, Runes: rest})
 			}
 			return tea.Batch(cmds...)
 		case a.confirm != nil:
@@ -671,21 +743,23 @@ func (a *app) openDetail(l *listView) {
 	switch a.view {
 	case viewRegions:
 		r := &s.Regions[i]
-		a.detail = &detailView{sub: r.Subscription, id: r.ID}
+		a.openRegion(r.Subscription, r.ID)
 	case viewRetries:
 		r := a.lists[viewRetries].model.(*retriesView).row(i)
 		if r.region() == 0 {
 			a.setFlash("a range retry (a failed PD lookup) has no region to show; its span is in the row", false)
 			return
 		}
-		a.detail = &detailView{sub: r.sub(), id: r.region()}
+		a.openRegion(r.sub(), r.region())
 	case viewReloads:
-		a.detail = a.reloadDetail(a.lists[viewReloads].model.(*reloadsView), i)
-	case viewEvents:
+		a.pushDetail(a.reloadDetail(a.lists[viewReloads].model.(*reloadsView), i))
+	case viewRows:
 		e := &s.Events[i]
-		a.detail = &detailView{sub: e.Subscription, id: e.RegionID}
+		a.openRegion(e.Subscription, e.RegionID)
+	case viewEvents:
+		a.openLogEntry(&s.Log[i])
 	case viewStores:
-		a.detail = &detailView{store: true, id: s.Stores[i].ID}
+		a.openStore(s.Stores[i].ID)
 	}
 }
 
@@ -714,8 +788,8 @@ func (a *app) save() tea.Cmd {
 	}
 }
 
-// frameStatus is the snapshot age etc. for the header.
-func (a *app) sourceLabel() string {
+// sourceLabel names where the snapshots come from, shorter when compact.
+func (a *app) sourceLabel(compact bool) string {
 	if a.opts.SourceLabel != "" {
 		return a.opts.SourceLabel
 	}
@@ -723,6 +797,15 @@ func (a *app) sourceLabel() string {
 	if s == nil {
 		return "no snapshot yet"
 	}
+	if c := &a.srcLabel; c.s == s && c.compact == compact {
+		return c.text
+	}
+	text := a.makeSourceLabel(s, compact)
+	a.srcLabel.s, a.srcLabel.compact, a.srcLabel.text = s, compact, text
+	return text
+}
+
+func (a *app) makeSourceLabel(s *snapshots.State, compact bool) string {
 	pd := "PD -"
 	if len(s.Source.PD) > 0 {
 		pd = "PD " + s.Source.PD[0]
@@ -731,6 +814,9 @@ func (a *app) sourceLabel() string {
 		}
 	}
 	if s.Source.EmbeddedSim {
+		if compact {
+			return "sim"
+		}
 		return "embedded sim, " + pd
 	}
 	return pd

@@ -22,7 +22,7 @@ func TestViewKeysSwitchViews(t *testing.T) {
 	h.press("1", "tab")
 	require.Equal(t, viewRegions, h.m.a.view)
 	h.press("shift+tab", "shift+tab")
-	require.Equal(t, viewActions, h.m.a.view, "shift+tab wraps around")
+	require.Equal(t, viewRows, h.m.a.view, "shift+tab wraps around")
 	h.press("tab")
 	require.Equal(t, viewOverview, h.m.a.view, "tab wraps around")
 }
@@ -224,7 +224,7 @@ func TestDetailRegionHistory(t *testing.T) {
 	h.press("enter")
 	h.requireContains("Region 4", "subscription 1", "REQUESTED", "127.0.0.1:20160",
 		"[t100_r2000, t100_r3000)", "state RETRY-WAIT -> REQUESTED", "retry attempt 2",
-		"error not_leader: leader moved", "state STALE -> RETRY-WAIT", "first seen STALE")
+		"state STALE -> RETRY-WAIT: not_leader: leader moved", "first seen STALE")
 	h.press("esc")
 	require.Nil(t, h.m.a.detail)
 	h.requireContains("REGION", "sorted by")
@@ -376,7 +376,7 @@ func TestActionErrorIsShown(t *testing.T) {
 }
 
 func TestReadOnly(t *testing.T) {
-	reason := "replay of snap.json: actions are disabled"
+	reason := "--read-only: operator actions are disabled"
 	h := newHarness(t, fixtureState(), readOnly(reason))
 	require.False(t, h.m.a.keys.Pause.Enabled())
 	require.False(t, h.m.a.keys.Reload.Enabled())
@@ -524,12 +524,14 @@ func TestErrorRatesAndLagHistory(t *testing.T) {
 	for k := range 5 {
 		s = next(s, func(s *snapshots.State) {
 			s.Totals.ErrorsByReason[snapshots.ReasonNotLeader] += 4
-			s.Totals.ResolvedLagMaxMs = int64(1000 * (k + 1))
+			s.Totals.SubLagMs = int64(1000 * (k + 1)) // the headline lag
 		})
 		h.refresh(s)
 	}
 	h.press("1")
-	h.requireContains("4.0", "▁", "█", "last 6 snapshots, peak 12.3s")
+	// Labelled in seconds (the snapshots are a second apart), not in
+	// snapshots.
+	h.requireContains("4.0", "▁", "█", "last 5.0s, peak 12.3s")
 }
 
 func TestColourStillHasTextCursorAndWords(t *testing.T) {
@@ -598,7 +600,7 @@ func TestNoSnapshotYet(t *testing.T) {
 
 func TestReplayLabel(t *testing.T) {
 	h := newHarness(t, fixtureState(), readOnly("replay of snap.json: a saved snapshot, actions are disabled"))
-	h.requireContains(" pulltop  replay of snap.json  snapshot #42")
+	h.requireContains(" pulltop  replay of snap.json  captured 2026-06-01 12:00:00 UTC", "[replay]")
 	h2 := newHarness(t, fixtureState(), func(o *Options) { o.SourceLabel = "PD 10.0.0.1:2379 (prod-east)" })
 	h2.requireContains("PD 10.0.0.1:2379 (prod-east)")
 }

@@ -3,9 +3,11 @@ package ui
 import (
 	"strconv"
 	"strings"
-	"time"
 	"unicode/utf8"
 
+	"pulltop/snapshots"
+
+	"github.com/charmbracelet/bubbles/key"
 	"github.com/charmbracelet/lipgloss"
 	"github.com/charmbracelet/x/ansi"
 )
@@ -36,7 +38,9 @@ func (a *app) render() string {
 	bodyStart := len(b)
 	switch l := a.lists[a.view]; {
 	case a.showHelp:
-		b = a.appendLines(b, a.helpLines(), 0)
+		lines := a.helpLines()
+		a.helpScroll = min(a.helpScroll, max(0, len(lines)-a.bodyHeight))
+		b = a.appendLines(b, lines, a.helpScroll)
 	case a.detail != nil:
 		lines := a.detailLines(a.detail)
 		a.detail.scroll = min(a.detail.scroll, max(0, len(lines)-a.bodyHeight))
@@ -45,7 +49,10 @@ func (a *app) render() string {
 		b = l.appendBody(b, a.theme)
 	default:
 		a.overview.timeline = a.timelineLine()
-		b = a.appendLines(b, a.overview.lines(a.hist.lagUpTo(a.shownSeq()), a.width), 0)
+		lines := a.overview.lines(a.hist.lagUpTo(a.shownSeq()), a.width)
+		// Scrolled only as far as the selected line needs (80×24).
+		a.overviewFrom = max(0, a.overview.selLine-a.bodyHeight+2)
+		b = a.appendLines(b, lines, a.overviewFrom)
 	}
 	if a.confirm != nil {
 		b = a.overlayDialog(b, bodyStart)
@@ -157,61 +164,164 @@ func (a *app) banners() []string {
 	return out
 }
 
+// compactWidth: below it the header, the tabs and the Overview use their
+// short forms, so an 80×24 terminal keeps what matters (issue 18).
+const compactWidth = 100
+
+// appendHeader draws the title line. Its right end — PD's health, the
+// refresh rate and the mode — always shows; the source and the snapshot
+// are cut first when the line is too narrow.
 func (a *app) appendHeader(b []byte) []byte {
 	th := a.theme
+	compact := a.width < compactWidth
 	start := len(b)
 	b = th.Title.appendString(b, " pulltop")
 	b = append(b, "  "...)
-	b = append(b, a.sourceLabel()...)
+	b = append(b, a.sourceLabel(compact)...)
 	if s := a.shown; s != nil {
-		b = append(b, "  snapshot #"...)
-		b = strconv.AppendUint(b, s.Seq, 10)
-		b = append(b, " at "...)
-		b = s.TakenAt.In(a.opts.Now().Location()).AppendFormat(b, "15:04:05")
-		b = append(b, " ("...)
-		age := a.opts.Now().Sub(s.TakenAt).Milliseconds()
-		b = appendDur(b, max(0, age))
-		b = append(b, " old)"...)
+		switch {
+		case a.replay:
+			// A postmortem needs the date and the zone, and nothing ticks.
+			b = append(b, "  captured "...)
+			b = s.TakenAt.In(a.opts.Now().Location()).AppendFormat(b, "2006-01-02 15:04:05 MST")
+		case compact:
+			b = append(b, "  #"...)
+			b = strconv.AppendUint(b, s.Seq, 10)
+			b = append(b, ' ')
+			b = s.TakenAt.In(a.opts.Now().Location()).AppendFormat(b, "15:04:05")
+		default:
+			b = append(b, "  snapshot #"...)
+			b = strconv.AppendUint(b, s.Seq, 10)
+			b = append(b, " at "...)
+			b = s.TakenAt.In(a.opts.Now().Location()).AppendFormat(b, "15:04:05")
+			b = append(b, " ("...)
+			b = appendDur(b, max(0, a.opts.Now().Sub(s.TakenAt).Milliseconds()))
+			b = append(b, " old)"...)
+		}
 		// A live source that stopped publishing is as bad as an engine
 		// error, and easy to miss; a replayed file is old by nature.
-		if a.received > 1 && !a.frozen && a.cursor == nil && time.Duration(age)*time.Millisecond > 3*a.interval {
+		age := a.opts.Now().Sub(s.TakenAt)
+		if !a.replay && a.received > 1 && !a.frozen && a.cursor == nil && age > 3*a.interval {
 			b = th.Warn.appendString(b, " NOT UPDATING")
 		}
 	}
-	b = append(b, "  refresh "...)
-	b = append(b, a.interval.String()...)
-	mode := "  [live]"
+	// The right end, in a reused buffer; its width is counted as it is
+	// written (its text is ASCII, its paint has no width).
+	right := a.hdrRight[:0]
+	right = append(right, "  "...)
+	right, rw := a.appendPDBadge(right)
+	rw += 2
+	if !a.replay {
+		n := len(right)
+		right = append(right, "  refresh "...)
+		right = append(right, a.interval.String()...)
+		rw += len(right) - n
+	}
+	n := len(right)
 	switch {
 	case a.cursor != nil:
-		mode = "  " + a.atLabel()
+		// A moment of the timeline: "AT 14:03:07 (−12s)" (its minus
+		// sign is one cell of three bytes).
+		at := a.atLabel()
+		right = append(right, "  "...)
+		right = append(right, at...)
+		rw -= len(at) - textWidth(at)
+	case a.replay:
+		right = append(right, "  [replay]"...)
 	case a.readOnly:
-		mode = "  [read-only]"
+		right = append(right, "  [read-only]"...)
+	default:
+		right = append(right, "  [live]"...)
 	}
 	if a.inflight > 0 {
-		mode += " [action running]"
+		right = append(right, " [action running]"...)
 	}
-	b = append(b, mode...)
+	rw += len(right) - n
+	a.hdrRight = right
+	b = fitTail(b, start, max(0, a.width-rw))
+	b = append(b, right...)
 	return fitTail(b, start, a.width)
 }
 
+// appendPDBadge is "PD ok" or "PD unreachable 23s", as of the snapshot on
+// screen (the outage's length ticks with the view clock while live).
+// It returns the cells it took.
+func (a *app) appendPDBadge(b []byte) ([]byte, int) {
+	s := a.shown
+	if s == nil {
+		return append(b, "PD ?"...), 4
+	}
+	if s.Source.PDError == "" {
+		return append(b, "PD ok"...), 5
+	}
+	p := a.theme.FlashError
+	b = append(b, p.pre...)
+	n := len(b)
+	b = append(b, "PD unreachable"...)
+	if since := s.Source.PDErrorSince; !since.IsZero() {
+		b = append(b, ' ')
+		b = appendDur(b, max(0, s.TakenAt.Sub(since).Milliseconds()+a.ctx.elapsed))
+	}
+	w := len(b) - n
+	return append(b, p.post...), w
+}
+
+// appendTabs draws the view tabs, recording where each is for the mouse.
+// A narrow terminal gets them tighter, without the counts of the idle
+// views, then with the idle views' short names: every tab stays on screen.
 func (a *app) appendTabs(b []byte) []byte {
 	th := a.theme
 	start := len(b)
-	b = append(b, ' ')
-	for v := range numViews {
-		label := strconv.Itoa(int(v)+1) + " " + viewNames[v]
-		if l := a.lists[v]; l != nil {
-			label += " " + strconv.Itoa(l.model.length())
-		}
-		if v == a.view {
-			b = th.TabActive.appendString(b, "["+label+"]")
-		} else {
-			b = th.TabIdle.appendString(b, " "+label+" ")
-		}
+	for form := range 4 {
+		b = b[:start]
 		b = append(b, ' ')
+		x := 1
+		for v := range numViews {
+			name := viewNames[v]
+			if form == 3 && v != a.view {
+				name = viewShort[v]
+			}
+			active := v == a.view
+			p := th.TabIdle
+			if active {
+				p = th.TabActive
+			}
+			b = append(b, p.pre...)
+			n := len(b)
+			switch {
+			case active:
+				b = append(b, '[')
+			case form == 0:
+				b = append(b, ' ')
+			}
+			b = strconv.AppendInt(b, int64(v)+1, 10)
+			b = append(b, ' ')
+			b = append(b, name...)
+			if l := a.lists[v]; l != nil && (form == 0 || form == 1 && active) {
+				b = append(b, ' ')
+				b = strconv.AppendInt(b, int64(l.model.length()), 10)
+			}
+			switch {
+			case active:
+				b = append(b, ']')
+			case form == 0:
+				b = append(b, ' ')
+			}
+			w := len(b) - n // ASCII
+			b = append(b, p.post...)
+			a.tabX[v] = [2]int{x, x + w}
+			x += w + 1
+			b = append(b, ' ')
+		}
+		if x-1 <= a.width {
+			break
+		}
 	}
 	return fitTail(trimSpaces(b), start, a.width)
 }
+
+// viewShort are the views' names on a narrow terminal.
+var viewShort = [numViews]string{"Ovw", "Reg", "Rtr", "Rld", "Sto", "Evt", "Act", "Row"}
 
 // appendLines appends exactly bodyHeight lines of text from lines[from:].
 func (a *app) appendLines(b []byte, lines []string, from int) []byte {
@@ -231,6 +341,10 @@ func (a *app) appendStatus(b []byte) []byte {
 	var left string
 	l := a.lists[a.view]
 	switch {
+	case a.cmdline:
+		left = " " + a.cmdInput.viewWith(':', a.theme.Cursor) + "   store N · region N · regions FILTER · stores · events · q"
+	case a.copying:
+		left = a.copyPrompt()
 	case a.filtering && l != nil:
 		left = " " + a.filterInput.view(a.theme.Cursor) + "  " + a.matchText(l)
 		if l.filter.err != "" {
@@ -238,8 +352,17 @@ func (a *app) appendStatus(b []byte) []byte {
 		}
 	case a.detail != nil:
 		left = " detail of " + a.detail.title() + "; esc: back"
+		switch d := a.detail; {
+		case d.entry != nil:
+			left += "; enter: " + orDash(d.entry.Subject)
+		case d.flush != nil:
+		case d.store:
+			left += "; enter: its regions"
+		default:
+			left += "; enter: its store"
+		}
 		switch {
-		case a.readOnly:
+		case a.readOnly || a.detail.entry != nil:
 		case a.detail.flush != nil:
 			left += "; R reloads the merged span again"
 		default:
@@ -276,34 +399,175 @@ func (a *app) matchText(l *listView) string {
 	return strconv.Itoa(len(l.idx)) + " of " + strconv.Itoa(l.total) + " " + l.model.noun() + " match"
 }
 
-// footerLine is the short help, generated from the KeyMap and cached per
-// width (bubbles/help renders with lipgloss, too slow for every frame).
+// footerLine is the short help: only the keys that do something where the
+// operator is (issue 18), generated from the KeyMap and cached per place
+// and width (bubbles/help renders with lipgloss, too slow for every frame).
 func (a *app) footerLine() string {
-	if a.footer == "" || a.footerSize != a.width {
+	place := a.footerPlace()
+	if a.footer == "" || a.footerSize != a.width || a.footerFor != place {
 		a.help.Width = a.width - 1
-		a.footer = " " + a.help.ShortHelpView(a.keys.ShortHelp())
-		a.footerSize = a.width
+		// Cut again: bubbles/help adds an item that does not fit when
+		// there is no room left for its ellipsis.
+		a.footer = fitANSI(" "+a.help.ShortHelpView(a.footerKeys()), a.width)
+		a.footerSize, a.footerFor = a.width, place
 	}
 	return a.footer
 }
 
-func (a *app) helpLines() []string {
-	out := []string{
-		" " + a.theme.Title.render("Keys") + "   (? or esc closes)",
-		"",
+// footerPlace identifies what the footer depends on: a view, or a mode
+// over it (numbers past the views).
+func (a *app) footerPlace() int {
+	switch {
+	case a.cmdline:
+		return 100
+	case a.filtering:
+		return 101
+	case a.copying:
+		return 102
+	case a.showHelp:
+		return 103
+	case a.detail != nil:
+		d := a.detail
+		switch {
+		case d.flush != nil:
+			return 104
+		case d.entry != nil:
+			return 105
+		case d.store:
+			return 106
+		}
+		return 107
 	}
+	return int(a.view)
+}
+
+// footerKeys are the keys that work in the current place.
+func (a *app) footerKeys() []key.Binding {
+	km := &a.keys
+	switch {
+	case a.cmdline:
+		return []key.Binding{withDesc(km.Detail, "run"), withDesc(km.Back, "cancel")}
+	case a.filtering:
+		return []key.Binding{withDesc(km.Detail, "apply"), withDesc(km.Back, "cancel")}
+	case a.copying:
+		return nil // the status line lists the choices
+	case a.showHelp:
+		return []key.Binding{withHelpKeys(km.Down, "↑/↓", "scroll"), withDesc(km.Back, "close"), km.Quit}
+	case a.detail != nil:
+		d := a.detail
+		out := []key.Binding{withDesc(km.Back, "back"), km.Quit, withHelpKeys(km.Down, "↑/↓", "scroll")}
+		switch {
+		case d.flush != nil:
+			out = append(out, km.Reload)
+		case d.entry != nil:
+			out = append(out, withDesc(km.Detail, "open subject"), km.Copy)
+		case d.store:
+			out = append(out, withDesc(km.Detail, "its regions"), km.Copy, km.Pause)
+		default:
+			out = append(out, withDesc(km.Detail, "its store"), km.Copy, km.Pause, km.Reload)
+		}
+		return append(out, km.Command, km.Help)
+	case a.view == viewOverview:
+		return []key.Binding{km.Help, km.Quit, km.Views, withHelpKeys(km.Down, "↑/↓", "select"), withDesc(km.Detail, "open"),
+			km.Command, km.Freeze, km.Pager}
+	}
+	// Most useful first: a narrow footer is cut at its end (S, ctrl+s and
+	// the rest are in ?).
+	out := []key.Binding{km.Help, km.Quit, km.Views, km.Filter, km.Sort, km.Detail}
+	switch a.view {
+	case viewRegions:
+		out = append(out, km.Pause, km.Reload)
+	case viewStores:
+		out = append(out, km.Pause)
+	case viewReloads:
+		out = append(out, km.Reload)
+	}
+	return append(out, km.Copy, km.Command, km.Freeze)
+}
+
+func (a *app) helpLines() []string {
+	th := a.theme
+	sec := func(name string) string { return "  " + th.Section.render(name) }
+	out := []string{
+		" " + th.Title.render("Keys") + "   (? or esc closes; ↑/↓, pgup/pgdn, g/G scroll)",
+	}
+	if a.readOnly {
+		out = append(out, "  "+th.Warn.render("Read-only: "+a.opts.ReadOnlyReason))
+	}
+	out = append(out, "")
 	out = append(out, a.fullHelp(a.width-2)...)
 	out = append(out, "",
-		"  "+a.theme.Section.render("Filter")+"  text  !text (inverse)  field:value (text: contains, number: equal, duration: at least)",
+		sec("Views")+"   1 Overview  2 Regions  3 Retries  4 Reloads  5 Stores  6 Events (what happened)  7 Actions  8 Rows (delivered)",
+		sec("Command")+" :store 2  :region 60  :regions lag>5s  :stores state:down  :events store  :q   (any view name, with a filter)",
+		sec("Mouse")+"   click selects a row or an Overview line, click on a tab switches to it, the wheel scrolls",
+		sec("Filter")+"  text  !text (inverse)  field:value (text: contains, number: equal, duration: at least)",
 		"          field>value  field<value  (lag>5s, retries>3); terms are AND-ed; the filter stays across refreshes",
-		"          regions: region sub store state lag events retries key error leader    stores: store addr state failures",
-		"          retries: outcome store reason attempt due ago    reloads: state merged regions reason age  (state:flushed merged>1)",
-		"  "+a.theme.Section.render("Freeze")+"  space stops taking new snapshots into the view; the engine keeps running",
+		"          regions: region sub store state cause lag events retries key error leader",
+		"          stores: store addr state cause lag waiting quiet error failures    events: kind subject text ago",
+		"          retries: outcome store reason attempt due ago",
+		"          reloads: state merged regions reason age  (state:flushed merged>1)",
+		sec("Freeze")+"  space stops taking new snapshots into the view; the engine keeps running",
 	)
-	if a.readOnly {
-		out = append(out, "", "  "+a.theme.Warn.render("Read-only: "+a.opts.ReadOnlyReason))
+	if a.opts.LogPath != "" && !a.replay {
+		out = append(out, sec("Log")+"     "+a.opts.LogPath+"   (l opens it in $PAGER)")
 	}
+	out = append(out, "", " "+th.Title.render("Glossary"), "")
+	out = append(out, "  "+th.ColHeader.render("REGION STATES"))
+	for _, st := range snapshots.RegionStates() {
+		out = append(out, "  "+fit(regionStateWord(st), 13)+" "+regionStateHelp[st])
+	}
+	out = append(out, "", "  "+th.ColHeader.render("STORE STATES"))
+	for _, st := range snapshots.StoreStates() {
+		out = append(out, "  "+fit(storeStateWord(st), 13)+" "+storeStateHelp[st])
+	}
+	out = append(out,
+		"  "+fit("SUSPECT", 13)+" up, but its stream has said nothing for half of --stale-after while its regions should advance",
+		"  "+fit("NO ROUTE (PD)", 13)+" PD does not answer, so its regions cannot be located and no stream is open: PD's outage, not the store's",
+		"", "  "+th.ColHeader.render("CAUSES")+"  why a region is not healthy, decided by the engine from what it saw")
+	for _, c := range snapshots.Causes() {
+		out = append(out, "  "+fit(c, 15)+" "+causeHelp[c])
+	}
+	out = append(out, "", "  "+th.ColHeader.render("MARKS"),
+		"  "+fit("5.2s !", 13)+" lag at half of --stale-after or more (yellow); "+"12.0s !! at --stale-after or more (red)",
+		"  "+fit("-", 13)+" no resolved ts yet: sorts as the worst lag, never below real values",
+		"  "+fit("12s ago …", 13)+" an error and how long ago it happened",
+		"  "+fit("(old) …", 13)+" an error from before the current state (dimmed): history, not the cause",
+		"  "+fit(">", 13)+" the selected row or line (enter opens it)",
+	)
 	return out
+}
+
+var regionStateHelp = map[string]string{
+	snapshots.StateQueued:      "waiting for its range lock or a scan slot on its store",
+	snapshots.StateLocating:    "asking PD where it is",
+	snapshots.StateParked:      "its store is cooling down after failures, or paused by the operator",
+	snapshots.StateRequested:   "sent to its store; the initial scan is running",
+	snapshots.StateInitialized: "streaming; its resolved ts advances",
+	snapshots.StateRetryWait:   "failed; waiting in the retry heap for its backoff",
+	snapshots.StateReloadWait:  "its range waits in the reload aggregator to be looked up again",
+	snapshots.StateStale:       "initialized, but its resolved ts has not moved for --stale-after",
+}
+
+var storeStateHelp = map[string]string{
+	snapshots.StoreUp:       "its stream works (or nothing was asked of it)",
+	snapshots.StoreCooldown: "its stream failed; new requests wait out a backoff (200ms, doubling, up to 5s)",
+	snapshots.StorePaused:   "paused by the operator (P): its regions are parked until resumed",
+	snapshots.StoreDown:     "its stream failed and has not worked since the cooldown ended",
+}
+
+var causeHelp = map[string]string{
+	snapshots.CauseHealthy:       "streaming and advancing",
+	snapshots.CauseLock:          "its resolved ts is pinned by an uncommitted transaction seen on the stream",
+	snapshots.CauseStoreDown:     "its store's stream failed and does not come back",
+	snapshots.CauseStoreStalled:  "its store's regions stopped advancing together (a hung or overloaded store)",
+	snapshots.CauseStorePaused:   "the operator paused its store",
+	snapshots.CauseStoreCooling:  "its store is in cooldown after failures",
+	snapshots.CauseStoreBusy:     "its store answers ServerIsBusy, Congested or RegionNotFound (raftstore busy)",
+	snapshots.CausePDUnreachable: "PD does not answer: no lookups, no TSO, resolved ts stops",
+	snapshots.CauseRegionChurn:   "repeated EpochNotMatch / NotLeader: splits, merges, leader moves",
+	snapshots.CauseScanPending:   "waiting for a scan slot, or in its initial scan",
+	snapshots.CauseSilent:        "stalled with no evidence of any of the above (TiCDC #5096)",
+	snapshots.CauseIncompatible:  "the store cannot serve pulltop (its version or protocol)",
 }
 
 // fullHelp lays the KeyMap's help groups out in as few rows as fit: all
@@ -402,7 +666,7 @@ func fitANSI(s string, w int) string {
 // fitTail cuts b[start:] to w cells, in place when it already fits.
 func fitTail(b []byte, start, w int) []byte {
 	line := b[start:]
-	if plainASCII(string(line)) && len(line) <= w {
+	if len(line) <= w && plainASCIIBytes(line) {
 		return b
 	}
 	if ansi.StringWidth(string(line)) <= w {
@@ -410,6 +674,16 @@ func fitTail(b []byte, start, w int) []byte {
 	}
 	cut := ansi.Truncate(string(line), w, ellipsis)
 	return append(b[:start], cut...)
+}
+
+// plainASCIIBytes is plainASCII for a byte slice, without a conversion.
+func plainASCIIBytes(s []byte) bool {
+	for _, c := range s {
+		if c < 0x20 || c > 0x7e {
+			return false
+		}
+	}
+	return true
 }
 
 // joinEnds puts left and right on one line of w cells, right-aligned,

@@ -52,6 +52,11 @@ type Theme struct {
 	FlashOK    paint
 	FlashError paint
 	Section    paint
+	// Dim is for history next to the present (an error older than the
+	// current state); LagWarn and LagBad grade lag against --stale-after.
+	Dim     paint
+	LagWarn paint
+	LagBad  paint
 
 	// Dialog frames the confirm dialog; it is drawn rarely enough for
 	// lipgloss.
@@ -83,6 +88,9 @@ func NewTheme() *Theme {
 		FlashOK:    fg(green),
 		FlashError: newPaint(lipgloss.NewStyle().Bold(true).Foreground(red)),
 		Section:    newPaint(lipgloss.NewStyle().Bold(true)),
+		Dim:        newPaint(lipgloss.NewStyle().Faint(true)),
+		LagWarn:    fg(yellow),
+		LagBad:     newPaint(lipgloss.NewStyle().Bold(true).Foreground(red)),
 		Dialog: lipgloss.NewStyle().Border(lipgloss.RoundedBorder()).
 			BorderForeground(yellow).Padding(0, 1),
 		regionState: map[string]paint{

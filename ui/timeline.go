@@ -29,7 +29,7 @@ func (a *app) loadHistory(s *snapshots.State) {
 		a.setFlash("the snapshot's timeline is unusable: "+err.Error(), true)
 		return
 	}
-	a.rec = rec
+	a.rec, a.track = rec, nil
 }
 
 // timelineKey handles [ ] { }; false when msg is none of them.
@@ -171,7 +171,12 @@ func (a *app) regionStrip(sub, id uint64, width int) []string {
 	if a.rec == nil || a.rec.Len() < 2 {
 		return nil
 	}
-	points := a.rec.RegionTimeline(sub, id)
+	// The detail redraws on every refresh: follow the region's timeline
+	// incrementally instead of walking every frame each time.
+	if a.track == nil || a.trackSub != sub || a.trackID != id {
+		a.track, a.trackSub, a.trackID = a.rec.Track(sub, id), sub, id
+	}
+	points := a.track.Points()
 	if len(points) == 0 {
 		return nil
 	}

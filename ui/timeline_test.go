@@ -132,7 +132,7 @@ func TestTimelineOff(t *testing.T) {
 	// A replayed version 1 file (no timeline).
 	r := newHarness(t, fixtureState(), readOnly("replay of old.json: a saved snapshot, actions are disabled"))
 	r.press("[")
-	r.requireContains("this snapshot has no timeline", "[read-only]")
+	r.requireContains("this snapshot has no timeline", "[replay]")
 }
 
 // A replayed snapshot with its timeline scrubs the same way, and ] past
@@ -148,11 +148,11 @@ func TestReplayScrubsTheSavedTimeline(t *testing.T) {
 	saved.History = rec.History()
 
 	h := newHarness(t, &saved, readOnly("replay of snap.json: a saved snapshot, actions are disabled"))
-	h.requireContains("[read-only]", "Timeline       12:00:00–12:00:05 (6 moments)")
+	h.requireContains("[replay]", "Timeline       12:00:00–12:00:05 (6 moments)")
 	h.press("[", "[")
 	h.requireContains("AT 12:00:03 (−2.0s)")
 	h.press("]", "]")
-	h.requireContains("[read-only]")
+	h.requireContains("[replay]")
 	require.Same(t, h.m.a.latest, h.m.a.shown)
 }
 

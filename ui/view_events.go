@@ -1,57 +1,56 @@
 package ui
 
 import (
-	"cmp"
 	"strings"
+	"time"
 
 	"pulltop/snapshots"
 )
 
-// eventsView lists the recent delivered rows (Events, key 6), newest first.
+// eventsView is the event log (Events, key 6), newest first: what happened
+// — stores failing and recovering, PD going away, causes appearing,
+// regions splitting, operator actions, fault-script lines — as the engine
+// logged it. Delivered rows are the Rows view.
 type eventsView struct {
 	ctx *renderCtx
 	s   *snapshots.State
+	loc *time.Location
 }
 
 const (
-	evColSeq = iota
-	evColSub
-	evColRegion
-	evColOp
-	evColKey
-	evColStartTs
-	evColCommitTs
-	evColBytes
+	logColAt = iota
+	logColAgo
+	logColKind
+	logColSubject
+	logColText
 )
 
 func (v *eventsView) noun() string { return "events" }
 
 func (v *eventsView) columns() []column {
 	return []column{
-		evColSeq:      {title: "#", width: 5, right: true, drop: 3},
-		evColSub:      {title: "SUB", width: 4, right: true, drop: 4},
-		evColRegion:   {title: "REGION", width: 9, right: true},
-		evColOp:       {title: "OP", width: 6},
-		evColKey:      {title: "KEY", width: 16, flex: 1, max: 40},
-		evColStartTs:  {title: "START TS", width: 19, right: true, drop: 2},
-		evColCommitTs: {title: "COMMIT TS", width: 19, right: true},
-		evColBytes:    {title: "BYTES", width: 6, right: true, drop: 1},
+		logColAt:      {title: "TIME", width: 8},
+		logColAgo:     {title: "AGO", width: 7, right: true, drop: 2},
+		logColKind:    {title: "KIND", width: 6},
+		logColSubject: {title: "SUBJECT", width: 19, drop: 1},
+		logColText:    {title: "WHAT HAPPENED", width: 20, flex: 1},
 	}
 }
 
-// The snapshot keeps events oldest first; the newest matter most.
-func (v *eventsView) defaultSort() (int, bool) { return evColSeq, true }
+func (v *eventsView) defaultSort() (int, bool) { return logColAt, true }
 
 func (v *eventsView) fields() []field {
-	e := func(i int32) *snapshots.Event { return &v.s.Events[i] }
+	e := func(i int32) *snapshots.LogEntry { return &v.s.Log[i] }
 	return []field{
-		{name: "region", aliases: []string{"id"}, kind: fieldNum, free: true, num: func(i int32) int64 { return int64(e(i).RegionID) }},
-		{name: "sub", aliases: []string{"subscription"}, kind: fieldNum, num: func(i int32) int64 { return int64(e(i).Subscription) }},
-		{name: "op", kind: fieldText, free: true, text: func(i int32) string { return e(i).Op }},
-		{name: "key", kind: fieldKey, free: true, keys: func(i int32) (string, string) { return e(i).Key, e(i).Key }},
-		{name: "commit", aliases: []string{"commit_ts"}, kind: fieldNum, num: func(i int32) int64 { return int64(e(i).CommitTs) }},
-		{name: "bytes", kind: fieldNum, num: func(i int32) int64 { return int64(e(i).ValueLen) }},
+		{name: "kind", kind: fieldText, free: true, text: func(i int32) string { return e(i).Kind }},
+		{name: "subject", aliases: []string{"about"}, kind: fieldText, free: true, text: func(i int32) string { return e(i).Subject }},
+		{name: "text", aliases: []string{"what"}, kind: fieldText, free: true, text: func(i int32) string { return e(i).Text }},
+		{name: "ago", kind: fieldDur, num: func(i int32) int64 { return v.age(e(i).At) }},
 	}
+}
+
+func (v *eventsView) age(at time.Time) int64 {
+	return max(0, v.s.TakenAt.Sub(at).Milliseconds()+v.ctx.elapsed)
 }
 
 func (v *eventsView) setState(s *snapshots.State) { v.s = s }
@@ -60,56 +59,44 @@ func (v *eventsView) length() int {
 	if v.s == nil {
 		return 0
 	}
-	return len(v.s.Events)
+	return len(v.s.Log)
 }
 
 func (v *eventsView) rowID(i int32) rowID {
-	e := &v.s.Events[i]
-	return rowID{a: e.RegionID, b: e.CommitTs, s: e.Key}
+	e := &v.s.Log[i]
+	return rowID{t: e.At.UnixNano(), s: e.Subject}
 }
 
 func (v *eventsView) compare(a, b int32, col int) int {
-	x, y := &v.s.Events[a], &v.s.Events[b]
+	x, y := &v.s.Log[a], &v.s.Log[b]
 	switch col {
-	case evColSeq:
-		return cmp.Compare(a, b)
-	case evColSub:
-		return cmp.Compare(x.Subscription, y.Subscription)
-	case evColRegion:
-		return cmp.Compare(x.RegionID, y.RegionID)
-	case evColOp:
-		return strings.Compare(x.Op, y.Op)
-	case evColKey:
-		return strings.Compare(x.Key, y.Key)
-	case evColStartTs:
-		return cmp.Compare(x.StartTs, y.StartTs)
-	case evColCommitTs:
-		return cmp.Compare(x.CommitTs, y.CommitTs)
-	case evColBytes:
-		return cmp.Compare(x.ValueLen, y.ValueLen)
+	case logColAt, logColAgo:
+		// The log is oldest first; entries of one instant keep that order.
+		return x.At.Compare(y.At)
+	case logColKind:
+		return strings.Compare(x.Kind, y.Kind)
+	case logColSubject:
+		return strings.Compare(x.Subject, y.Subject)
+	case logColText:
+		return strings.Compare(x.Text, y.Text)
 	}
 	return 0
 }
 
 func (v *eventsView) appendCell(dst []byte, i int32, col, w int, plain bool) []byte {
-	e := &v.s.Events[i]
+	e := &v.s.Log[i]
 	switch col {
-	case evColSeq:
-		return appendIntCell(dst, int64(i)+1, w)
-	case evColSub:
-		return appendUintCell(dst, e.Subscription, w)
-	case evColRegion:
-		return appendUintCell(dst, e.RegionID, w)
-	case evColOp:
-		return appendCell(dst, e.Op, w, false)
-	case evColKey:
-		return appendCell(dst, v.ctx.names.name(e.Key), w, false)
-	case evColStartTs:
-		return appendUintCell(dst, e.StartTs, w)
-	case evColCommitTs:
-		return appendUintCell(dst, e.CommitTs, w)
-	case evColBytes:
-		return appendIntCell(dst, int64(e.ValueLen), w)
+	case logColAt:
+		var tmp [16]byte
+		return appendCellBytes(dst, e.At.In(v.loc).AppendFormat(tmp[:0], "15:04:05"), w, false)
+	case logColAgo:
+		return appendDurCell(dst, v.age(e.At), w)
+	case logColKind:
+		return appendCell(dst, e.Kind, w, false)
+	case logColSubject:
+		return appendCell(dst, e.Subject, w, false)
+	case logColText:
+		return appendCell(dst, e.Text, w, false)
 	}
 	return appendSpaces(dst, w)
 }

@@ -25,7 +25,15 @@ type overviewView struct {
 	// rates are errors per second by reason, between the previous snapshot
 	// shown and this one.
 	rates map[string]float64
-	board causeBoard
+
+	// targets are the lines enter opens, rebuilt with the lines; sel is
+	// the selected one's key, selLine its line; hintLine is the line under
+	// the causes board that says what enter opens (-1: none).
+	targets  []ovTarget
+	sel      string
+	selLine  int
+	hintLine int
+	board    causeBoard
 	// timeline is the line about the incident timeline (set per frame).
 	timeline string
 }
@@ -79,18 +87,39 @@ func errorRates(prev, cur *snapshots.State) map[string]float64 {
 	return rates
 }
 
-// lines renders the overview body, one string per line.
+// ovTarget is a line of the Overview that enter opens: the region with
+// the worst lag, a store that is not up, the retries of an error reason.
+type ovTarget struct {
+	line   int    // index into the lines
+	key    string // identity across refreshes ("lag", "store 3", "reason not_leader")
+	region uint64 // with sub: a region's detail
+	sub    uint64
+	store  uint64 // a store's detail
+	view   viewID // otherwise: this view with filter
+	filter string
+	hint   string // what enter opens, for the board's hint line
+}
+
+// lines renders the overview body, one string per line, and records the
+// lines enter can open (v.targets), the selected one marked.
 func (v *overviewView) lines(lag []lagSample, width int) []string {
 	v.count()
 	s := v.s
 	th := v.ctx.theme
+	v.targets = v.targets[:0]
 	var out []string
 	add := func(label, text string) {
 		out = append(out, " "+th.Section.render(fit(label, 14))+" "+text)
 	}
+	target := func(t ovTarget) {
+		t.line = len(out) - 1
+		v.targets = append(v.targets, t)
+	}
+	v.hintLine = -1
 	if s == nil {
 		return []string{" waiting for the first snapshot…"}
 	}
+	compact := width < compactWidth
 
 	src := "PD " + strings.Join(s.Source.PD, ",")
 	if len(s.Source.PD) == 0 {
@@ -100,14 +129,13 @@ func (v *overviewView) lines(lag []lagSample, width int) []string {
 		src += " (embedded simulated cluster)"
 	}
 	add("Cluster", "id "+strconv.FormatUint(s.Source.ClusterID, 10)+"  "+src)
-	if s.Source.PDError != "" {
-		// PD away: streams keep flowing, but nothing new can be located and
-		// the lag of every waiting region grows; say so before the numbers.
-		text := "NOT ANSWERING"
-		if !s.Source.PDErrorSince.IsZero() {
-			text += " since " + s.Source.PDErrorSince.In(v.loc).Format("15:04:05")
-		}
-		add("PD", th.FlashError.render(text)+": "+s.Source.PDError+" (streams go on; region lookups wait)")
+	add("PD", v.pdText())
+
+	// The headline: how far behind the subscription is (what a
+	// changefeed's checkpoint would lag), and who holds it back.
+	add("Lag", v.lagText(lag, width))
+	if s.Totals.WorstRegion != 0 {
+		target(ovTarget{key: "lag", region: s.Totals.WorstRegion, sub: v.worstSub()})
 	}
 	if skew := s.Source.ClockSkewMs; skew > 1000 || skew < -1000 {
 		// Only shown when it matters: lag is measured in PD's time, but an
@@ -118,36 +146,41 @@ func (v *overviewView) lines(lag []lagSample, width int) []string {
 		}
 		add("Clock", "PD's clock is "+fmtDur(skew)+" "+dir+" this host's; lag is measured in PD's time")
 	}
+	regions := func() {
+		add("Regions", strconv.Itoa(len(s.Regions))+" total, "+strconv.Itoa(s.Totals.Initialized)+" initialized, "+
+			strconv.Itoa(s.Totals.Stale)+" stale")
+		// Every state's count, on as many lines as the width needs.
+		for _, line := range packParts(countParts(v.regionStates, snapshots.RegionStates(), regionStateWord), "  ", max(20, width-17)) {
+			add("", line)
+		}
+	}
+	if compact {
+		// A small terminal must still show every state's count at once,
+		// however long the board below gets.
+		regions()
+	}
 	// Why before how much: the causes board comes first.
-	out = append(out, v.boardLines(width)...)
+	out = append(out, v.boardLines(width, len(out), func(t ovTarget) { v.targets = append(v.targets, t) })...)
 	if v.timeline != "" {
 		add("Timeline", v.timeline)
 	}
 	out = append(out, "")
 	add("Subscriptions", strconv.Itoa(len(s.Subscriptions))+" ("+strconv.Itoa(v.subsInit)+" initialized)")
 	add("Stores", strconv.Itoa(len(s.Stores))+" total: "+countWords(v.storeStates, snapshots.StoreStates(), storeStateWord))
-	add("Regions", strconv.Itoa(len(s.Regions))+" total, "+strconv.Itoa(s.Totals.Initialized)+" initialized, "+
-		strconv.Itoa(s.Totals.Stale)+" stale")
-	add("", countWords(v.regionStates, snapshots.RegionStates(), regionStateWord))
-	add("Events", strconv.FormatUint(s.Totals.Events, 10)+" delivered, "+fmtRate(s.Totals.EventsPerSec)+"/s")
-
-	lagText := "max " + fmtDur(s.Totals.ResolvedLagMaxMs)
-	if len(lag) > 1 {
-		n := min(len(lag), max(8, width-60))
-		lag = lag[len(lag)-n:]
-		peak := int64(0)
-		for _, l := range lag {
-			peak = max(peak, l.lagMaxMs)
-		}
-		lagText += "   " + sparkline(lag) + "   last " + strconv.Itoa(len(lag)) + " snapshots, peak " + fmtDur(peak)
+	v.storeLines(&out, target, width)
+	if !compact {
+		regions()
 	}
-	add("Resolved lag", lagText)
+	add("Events", strconv.FormatUint(s.Totals.Events, 10)+" delivered, "+fmtRate(s.Totals.EventsPerSec)+"/s")
 	add("Retries", strconv.Itoa(len(s.Retries))+" waiting, "+strconv.FormatUint(s.Totals.RetriesFired, 10)+" fired")
 	add("Reloads", strconv.Itoa(len(s.Reloads))+" spans waiting, "+strconv.FormatUint(s.Totals.ReloadsFlushed, 10)+
 		" flushed, "+strconv.FormatUint(s.Totals.ReloadSpansMerged, 10)+" spans merged")
 	add("Region reqs", strconv.FormatUint(s.Totals.RegionRequests, 10)+" sent")
 	if s.Sim != nil {
-		text := strconv.FormatUint(s.Sim.CommittedRows, 10) + " rows committed, " +
+		// The sim's committed rows are counted as they are checked: only
+		// once every subscription's resolved ts has passed them, so a stuck
+		// resolved ts shows few checked rows while rows are delivered.
+		text := strconv.FormatUint(s.Sim.CommittedRows, 10) + " committed rows checked (at or below resolved ts), " +
 			strconv.FormatUint(s.Sim.MissingRows, 10) + " missing"
 		if s.Sim.MissingRows > 0 {
 			text = th.FlashError.render("ROWS MISSING: " + text)
@@ -156,7 +189,7 @@ func (v *overviewView) lines(lag []lagSample, width int) []string {
 	}
 
 	out = append(out, "")
-	out = append(out, " "+th.ColHeader.render(fit("ERRORS BY REASON", 24)+"     TOTAL   RATE/S"))
+	out = append(out, " "+th.ColHeader.render(fit("ERRORS BY REASON", 24)+"     TOTAL   RATE/S   PER MIN  STORES (last minute)"))
 	reasons := errorReasons(s.Totals.ErrorsByReason)
 	if len(reasons) == 0 {
 		out = append(out, "   no errors")
@@ -171,10 +204,18 @@ func (v *overviewView) lines(lag []lagSample, width int) []string {
 			rate = fmtRate(v.rates[reason])
 		}
 		b = appendCell(b, rate, 9, true)
+		lastMin := "-" // a version 1 file has no window
+		if s.Totals.ErrorsLastMinute != nil || s.Version >= 2 {
+			lastMin = strconv.FormatInt(s.Totals.ErrorsLastMinute[reason], 10)
+		}
+		b = appendCell(b, lastMin, 10, true)
+		b = append(b, "  "...)
+		b = append(b, idList(s.Totals.ErrorStores[reason])...)
 		out = append(out, string(b))
+		target(ovTarget{key: "reason " + reason, view: viewRetries, filter: "reason:" + reason})
 	}
 
-	if len(s.Subscriptions) > 0 {
+	if len(s.Subscriptions) > 0 && !compact || len(s.Subscriptions) > 1 {
 		out = append(out, "")
 		out = append(out, " "+th.ColHeader.render("  SUB  RESOLVED LAG  INITIALIZED      EVENTS  SPAN"))
 		for _, sub := range s.Subscriptions {
@@ -195,12 +236,219 @@ func (v *overviewView) lines(lag []lagSample, width int) []string {
 			out = append(out, string(b))
 		}
 	}
+	v.markSelected(out)
 	return out
+}
+
+// pdText is PD's health: when it last answered, or since when it does not
+// and how often the engine's requests fail.
+func (v *overviewView) pdText() string {
+	src, th := &v.s.Source, v.ctx.theme
+	if src.PDError == "" {
+		text := "ok"
+		if !src.PDLastOK.IsZero() {
+			text += ", last answer " + v.agoText(src.PDLastOK) + " ago"
+		}
+		return text
+	}
+	// PD away: streams keep flowing, but nothing new can be located and
+	// the lag of every waiting region grows; say so before the numbers.
+	head := "NOT ANSWERING"
+	if since := src.PDErrorSince; !since.IsZero() {
+		head += " for " + fmtDur(v.ageMs(since)) + " (since " + since.In(v.loc).Format("15:04:05") + ")"
+	}
+	text := th.FlashError.render(head)
+	if !src.PDLastOK.IsZero() {
+		text += "; last success " + src.PDLastOK.In(v.loc).Format("15:04:05")
+	}
+	if src.PDFailuresPerSec > 0 {
+		text += "; " + fmtRate(src.PDFailuresPerSec) + " failed requests/s"
+	}
+	return text + ": " + src.PDError + " (streams go on; region lookups wait)"
+}
+
+// ageMs is how long ago t was on the view clock.
+func (v *overviewView) ageMs(t time.Time) int64 {
+	return max(0, v.s.TakenAt.Sub(t).Milliseconds()+v.ctx.elapsed)
+}
+
+// agoText is the age of t, "0.4s".
+func (v *overviewView) agoText(t time.Time) string { return fmtDur(v.ageMs(t)) }
+
+// lagText is the headline "8.0s !! (sub 1) · worst region 60 on store 2"
+// and the lag's recent shape, labelled in seconds.
+func (v *overviewView) lagText(lag []lagSample, width int) string {
+	s, th := v.s, v.ctx.theme
+	tot := &s.Totals
+	head := tot.SubLagMs
+	text := ""
+	if tot.SubLagID != 0 {
+		text = th.lagText(head, s.Source.StaleAfterMs) + " (sub " + strconv.FormatUint(tot.SubLagID, 10) + ")"
+	} else {
+		// A version 1 file: the worst region's lag is all there is.
+		head = tot.ResolvedLagMaxMs
+		text = "max " + th.lagText(head, s.Source.StaleAfterMs)
+	}
+	if tot.WorstRegion != 0 {
+		text += " · worst region " + strconv.FormatUint(tot.WorstRegion, 10) + " on store " + strconv.FormatUint(tot.WorstStore, 10)
+		if tot.ResolvedLagMaxMs != head {
+			text += " (" + fmtDur(tot.ResolvedLagMaxMs) + ")"
+		}
+	}
+	if len(lag) > 1 && width >= compactWidth {
+		n := min(len(lag), max(8, width-90))
+		lag = lag[len(lag)-n:]
+		peak := int64(0)
+		for _, l := range lag {
+			peak = max(peak, l.lagMs)
+		}
+		span := lag[len(lag)-1].at.Sub(lag[0].at).Milliseconds()
+		text += "   " + sparkline(lag) + "  last " + fmtDur(max(span, 0)) + ", peak " + fmtDur(peak)
+	}
+	return text
+}
+
+// worstSub is the subscription of the worst region (the first that has it).
+func (v *overviewView) worstSub() uint64 {
+	for i := range v.s.Regions {
+		if r := &v.s.Regions[i]; r.ID == v.s.Totals.WorstRegion {
+			return r.Subscription
+		}
+	}
+	return 0
+}
+
+// maxStoreLines bounds the stores named under the Stores line.
+const maxStoreLines = 5
+
+// storeLines names the stores that are not plainly up: cooling down (with
+// the time left), paused, down, unroutable or quiet; each opens with enter.
+func (v *overviewView) storeLines(out *[]string, target func(ovTarget), width int) {
+	s := v.s
+	shown, more := 0, 0
+	for i := range s.Stores {
+		st := &s.Stores[i]
+		label := storeLabel(st, s)
+		if label == "UP" {
+			continue
+		}
+		if shown == maxStoreLines {
+			more++
+			continue
+		}
+		shown++
+		var b []byte
+		b = append(b, "store "...)
+		b = strconv.AppendUint(b, st.ID, 10)
+		b = append(b, "  "...)
+		b = append(b, label...)
+		switch {
+		case st.State == snapshots.StoreCooldown:
+			b = append(b, ' ')
+			left := cooldownText(st, v.ctx.elapsed)
+			b = append(b, left...)
+			if left != "ending" {
+				b = append(b, " left"...)
+			}
+		case st.State == snapshots.StorePaused:
+			b = append(b, " by the operator"...)
+		}
+		if st.Waiting > 0 {
+			b = append(b, " · "...)
+			b = append(b, regionsWord(st.Waiting)...)
+			b = append(b, " waiting"...)
+		}
+		if st.LastError != "" {
+			b = append(b, " · "...)
+			b = append(b, errorAge(st.LastError, st.LastErrorAt, storeErrorOld(st), s, v.ctx)...)
+		}
+		*out = append(*out, " "+fit("", 14)+" "+fitANSI(string(b), max(10, width-17)))
+		target(ovTarget{key: "store " + strconv.FormatUint(st.ID, 10), store: st.ID})
+	}
+	if more > 0 {
+		*out = append(*out, " "+fit("", 14)+" … "+strconv.Itoa(more)+" more (Stores, 5)")
+	}
+}
+
+// selected is the index of the selected target, following it by key;
+// before the operator chose, the first cause (why before how much), or the
+// first line; -1 when there is none.
+func (v *overviewView) selected() int {
+	for i := range v.targets {
+		if v.targets[i].key == v.sel {
+			return i
+		}
+	}
+	for i := range v.targets {
+		if strings.HasPrefix(v.targets[i].key, "cause ") {
+			return i
+		}
+	}
+	if len(v.targets) > 0 {
+		return 0
+	}
+	return -1
+}
+
+// move moves the selection by d targets.
+func (v *overviewView) move(d int) {
+	if len(v.targets) == 0 {
+		return
+	}
+	i := max(0, min(v.selected()+d, len(v.targets)-1))
+	v.sel = v.targets[i].key
+}
+
+// markSelected puts the cursor on the selected target's line.
+func (v *overviewView) markSelected(out []string) {
+	i := v.selected()
+	v.selLine = -1
+	if i < 0 {
+		return
+	}
+	t := &v.targets[i]
+	out[t.line] = ">" + v.ctx.theme.Cursor.render(strings.TrimPrefix(out[t.line], " "))
+	v.selLine = t.line
+	if v.hintLine >= 0 && v.hintLine < len(out) {
+		if t.hint != "" {
+			out[v.hintLine] = "   ↑/↓ select, enter: " + t.hint
+		} else {
+			out[v.hintLine] = "   ↑/↓ select, enter opens the selected line"
+		}
+	}
+}
+
+// regionsWord is "1 region", "3 regions".
+func regionsWord(n int) string {
+	if n == 1 {
+		return "1 region"
+	}
+	return strconv.Itoa(n) + " regions"
+}
+
+// idList renders ids as "1, 2"; "-" for none.
+func idList(ids []uint64) string {
+	if len(ids) == 0 {
+		return "-"
+	}
+	var b []byte
+	for i, id := range ids {
+		if i > 0 {
+			b = append(b, ", "...)
+		}
+		b = strconv.AppendUint(b, id, 10)
+	}
+	return string(b)
 }
 
 // countWords renders "UP 2  COOLDOWN 1 …" in the canonical state order,
 // then any state this build does not know.
 func countWords(counts map[string]int, order []string, word func(string) string) string {
+	return strings.Join(countParts(counts, order, word), "  ")
+}
+
+// countParts is countWords' parts, "UP 2", one per state.
+func countParts(counts map[string]int, order []string, word func(string) string) []string {
 	var parts []string
 	for _, st := range order {
 		parts = append(parts, word(st)+" "+strconv.Itoa(counts[st]))
@@ -210,7 +458,29 @@ func countWords(counts map[string]int, order []string, word func(string) string)
 			parts = append(parts, word(st)+" "+strconv.Itoa(counts[st]))
 		}
 	}
-	return strings.Join(parts, "  ")
+	return parts
+}
+
+// packParts joins parts with sep into lines of at most width cells, never
+// breaking a part.
+func packParts(parts []string, sep string, width int) []string {
+	var lines []string
+	line := ""
+	for _, p := range parts {
+		switch {
+		case line == "":
+			line = p
+		case textWidth(line)+len(sep)+textWidth(p) <= width:
+			line += sep + p
+		default:
+			lines = append(lines, line)
+			line = p
+		}
+	}
+	if line != "" {
+		lines = append(lines, line)
+	}
+	return lines
 }
 
 // errorReasons lists the reasons with a count, known reasons first in the
@@ -243,13 +513,13 @@ func sparkline(samples []lagSample) string {
 	glyphs := []rune(levels)
 	peak := int64(0)
 	for _, s := range samples {
-		peak = max(peak, s.lagMaxMs)
+		peak = max(peak, s.lagMs)
 	}
 	var b strings.Builder
 	for _, s := range samples {
 		k := 0
 		if peak > 0 {
-			k = int(s.lagMaxMs * int64(len(glyphs)-1) / peak)
+			k = int(s.lagMs * int64(len(glyphs)-1) / peak)
 		}
 		b.WriteRune(glyphs[max(0, min(k, len(glyphs)-1))])
 	}

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"cmp"
+	"math"
 	"strings"
 
 	"pulltop/snapshots"
@@ -49,7 +50,7 @@ func (v *regionsView) columns() []column {
 		regColStore:   {title: "STORE", width: 5, right: true},
 		regColState:   {title: "STATE", width: 11},
 		regColCause:   {title: "CAUSE", width: 14, drop: 1},
-		regColLag:     {title: "LAG", width: 7, right: true},
+		regColLag:     {title: "LAG", width: lagCellWidth, right: true},
 		regColEvents:  {title: "EVENTS", width: 9, right: true, drop: 3},
 		regColRetries: {title: "RETRY", width: 5, right: true, drop: 2},
 		regColSpan:    {title: "SPAN", width: 20, flex: 3, max: 36, drop: 1},
@@ -105,7 +106,7 @@ func (v *regionsView) compare(a, b int32, col int) int {
 	case regColCause:
 		return cmp.Compare(causeRank(x.Cause), causeRank(y.Cause))
 	case regColLag:
-		return cmp.Compare(x.ResolvedLagMs, y.ResolvedLagMs)
+		return cmp.Compare(sortLag(x), sortLag(y))
 	case regColEvents:
 		return cmp.Compare(x.Events, y.Events)
 	case regColRetries:
@@ -113,7 +114,7 @@ func (v *regionsView) compare(a, b int32, col int) int {
 	case regColSpan:
 		return cmp.Or(cmp.Compare(x.Subscription, y.Subscription), strings.Compare(x.Start, y.Start))
 	case regColError:
-		return strings.Compare(x.LastError, y.LastError)
+		return cmp.Or(strings.Compare(x.LastError, y.LastError), x.LastErrorAt.Compare(y.LastErrorAt))
 	}
 	return 0
 }
@@ -132,10 +133,7 @@ func (v *regionsView) appendCell(dst []byte, i int32, col, w int, plain bool) []
 	case regColCause:
 		return appendCell(dst, causeWord(r.Cause), w, false)
 	case regColLag:
-		if !r.Initialized && r.ResolvedLagMs <= 0 {
-			return appendCell(dst, "-", w, true)
-		}
-		return appendDurCell(dst, r.ResolvedLagMs, w)
+		return appendLagCell(dst, r.ResolvedLagMs, lagKnown(r), v.s.Source.StaleAfterMs, w, plain, v.ctx.theme)
 	case regColEvents:
 		if v.ctx.past {
 			return appendCell(dst, "-", w, true)
@@ -146,9 +144,24 @@ func (v *regionsView) appendCell(dst []byte, i int32, col, w int, plain bool) []
 	case regColSpan:
 		return v.ctx.names.appendSpan(dst, r.Start, r.End, w)
 	case regColError:
-		return appendCell(dst, r.LastError, w, false)
+		return appendErrorCell(dst, r.LastError, r.LastErrorAt, regionErrorOld(r), v.s, v.ctx, w, plain)
 	}
 	return appendSpaces(dst, w)
+}
+
+// lagKnown: the region has a resolved ts to measure lag from. One that
+// waits keeps its range's (the engine fills it), so only a region that
+// never had one shows "-".
+func lagKnown(r *snapshots.Region) bool { return r.Initialized || r.ResolvedLagMs > 0 }
+
+// sortLag is the lag to sort by: an unknown lag is as bad as any, so "-"
+// never sorts below real values under LAG▼ (it sat at the bottom while it
+// held the changefeed back).
+func sortLag(r *snapshots.Region) int64 {
+	if !lagKnown(r) {
+		return math.MaxInt64
+	}
+	return r.ResolvedLagMs
 }
 
 // appendStateCell appends a state word, painted unless plain.

@@ -18,9 +18,13 @@ const (
 	stoColAddr
 	stoColState
 	stoColCooldown
+	stoColMaxLag
+	stoColWaiting
+	stoColRegions
+	stoColLastMsg
 	stoColFailures
 	stoColStreams
-	stoColRegions
+	stoColError
 )
 
 func (v *storesView) noun() string { return "stores" }
@@ -28,12 +32,18 @@ func (v *storesView) noun() string { return "stores" }
 func (v *storesView) columns() []column {
 	return []column{
 		stoColID:       {title: "STORE", width: 5, right: true},
-		stoColAddr:     {title: "ADDRESS", width: 15, flex: 1, max: 40},
-		stoColState:    {title: "STATE", width: 8},
-		stoColCooldown: {title: "COOLDOWN", width: 8, right: true},
-		stoColFailures: {title: "FAILURES", width: 8, right: true, drop: 1},
-		stoColStreams:  {title: "STREAMS", width: 7, right: true, drop: 2},
-		stoColRegions:  {title: "REGIONS", width: 7, right: true},
+		stoColAddr:     {title: "ADDRESS", width: 15, flex: 1, max: 24, drop: 5},
+		stoColState:    {title: "STATE", width: 13},
+		stoColCooldown: {title: "COOLDOWN", width: 8, right: true, drop: 3},
+		stoColMaxLag:   {title: "MAX LAG", width: lagCellWidth, right: true},
+		stoColWaiting:  {title: "WAITING", width: 7, right: true},
+		stoColRegions:  {title: "REGIONS", width: 7, right: true, drop: 4},
+		stoColLastMsg:  {title: "LAST MSG", width: 8, right: true, drop: 2},
+		stoColFailures: {title: "FAILURES", width: 8, right: true, drop: 6},
+		stoColStreams:  {title: "STREAMS", width: 7, right: true, drop: 7},
+		// Wide enough for "12s ago server_is_busy…": on a narrow terminal
+		// the counters that say less go first.
+		stoColError: {title: "LAST ERROR", width: 30, flex: 3, drop: 1},
 	}
 }
 
@@ -49,6 +59,10 @@ func (v *storesView) fields() []field {
 		{name: "failures", kind: fieldNum, num: func(i int32) int64 { return int64(st(i).Failures) }},
 		{name: "streams", kind: fieldNum, num: func(i int32) int64 { return int64(st(i).Streams) }},
 		{name: "regions", kind: fieldNum, num: func(i int32) int64 { return int64(st(i).Regions) }},
+		{name: "lag", aliases: []string{"maxlag"}, kind: fieldDur, num: func(i int32) int64 { return st(i).MaxLagMs }},
+		{name: "waiting", kind: fieldNum, num: func(i int32) int64 { return int64(st(i).Waiting) }},
+		{name: "quiet", aliases: []string{"msg"}, kind: fieldDur, num: func(i int32) int64 { return v.quietMs(st(i)) }},
+		{name: "error", aliases: []string{"err"}, kind: fieldText, free: true, text: func(i int32) string { return st(i).LastError }},
 	}
 }
 
@@ -71,7 +85,15 @@ func (v *storesView) compare(a, b int32, col int) int {
 	case stoColAddr:
 		return strings.Compare(x.Addr, y.Addr)
 	case stoColState:
-		return strings.Compare(x.State, y.State)
+		return strings.Compare(storeLabel(x, v.s), storeLabel(y, v.s))
+	case stoColMaxLag:
+		return cmp.Compare(x.MaxLagMs, y.MaxLagMs)
+	case stoColWaiting:
+		return cmp.Compare(x.Waiting, y.Waiting)
+	case stoColLastMsg:
+		return cmp.Compare(v.quietMs(x), v.quietMs(y))
+	case stoColError:
+		return x.LastErrorAt.Compare(y.LastErrorAt)
 	case stoColCooldown:
 		return cmp.Compare(x.CooldownMsLeft, y.CooldownMsLeft)
 	case stoColFailures:
@@ -92,7 +114,23 @@ func (v *storesView) appendCell(dst []byte, i int32, col, w int, plain bool) []b
 	case stoColAddr:
 		return appendCell(dst, st.Addr, w, false)
 	case stoColState:
-		return appendStateCell(dst, storeStateWord(st.State), v.ctx.theme.StoreState(st.State), w, plain)
+		label := storeLabel(st, v.s)
+		p := v.ctx.theme.StoreState(st.State)
+		if label != storeStateWord(st.State) {
+			p = v.ctx.theme.Warn
+		}
+		return appendStateCell(dst, label, p, w, plain)
+	case stoColMaxLag:
+		return appendLagCell(dst, st.MaxLagMs, true, v.s.Source.StaleAfterMs, w, plain, v.ctx.theme)
+	case stoColWaiting:
+		return appendIntCell(dst, int64(st.Waiting), w)
+	case stoColLastMsg:
+		if st.LastMsgAt.IsZero() {
+			return appendCell(dst, "never", w, true)
+		}
+		return appendDurCell(dst, v.quietMs(st), w)
+	case stoColError:
+		return appendErrorCell(dst, st.LastError, st.LastErrorAt, storeErrorOld(st), v.s, v.ctx, w, plain)
 	case stoColCooldown:
 		return appendCooldownCell(dst, st, v.ctx.elapsed, w)
 	case stoColFailures:
@@ -103,6 +141,45 @@ func (v *storesView) appendCell(dst []byte, i int32, col, w int, plain bool) []b
 		return appendIntCell(dst, int64(st.Regions), w)
 	}
 	return appendSpaces(dst, w)
+}
+
+// quietMs is how long the store's stream has said nothing, as of now on
+// the view clock; -1 when it never said anything.
+func (v *storesView) quietMs(st *snapshots.Store) int64 {
+	if st.LastMsgAt.IsZero() {
+		return -1
+	}
+	return max(0, v.s.TakenAt.Sub(st.LastMsgAt).Milliseconds()+v.ctx.elapsed)
+}
+
+// storeLabel is the STATE word: the tracker's state, unless the store is
+// quiet (SUSPECT: up, but its stream has said nothing for half the stale
+// threshold) or cannot be reached because PD is down (NO ROUTE (PD): its
+// regions cannot be located, so no stream is open to it — it is not the
+// store that failed).
+func storeLabel(st *snapshots.Store, s *snapshots.State) string {
+	switch {
+	case noRoute(st, s):
+		return "NO ROUTE (PD)"
+	case st.Suspect && st.State == snapshots.StoreUp:
+		return "SUSPECT"
+	}
+	return storeStateWord(st.State)
+}
+
+func noRoute(st *snapshots.Store, s *snapshots.State) bool {
+	if st.Condition == snapshots.CausePDUnreachable {
+		return true
+	}
+	return s != nil && s.Source.PDError != "" && st.Streams == 0 &&
+		(st.State == snapshots.StoreDown || (st.State == snapshots.StoreUp && st.Waiting > 0))
+}
+
+// storeErrorOld: the store's last error is older than its current
+// condition, so it is history, not what is wrong now. Without a condition
+// (a file from before them) nothing says so.
+func storeErrorOld(st *snapshots.Store) bool {
+	return !st.Since.IsZero() && st.LastErrorAt.Before(st.Since)
 }
 
 // appendCooldownCell shows the time left in a store's cooldown, counting

@@ -28,7 +28,11 @@ func TestCausesBoardAndTimelineInTmux(t *testing.T) {
 	s.SendAndWait("Enter", tab(2), `filter "cause:lock"`)
 	// The lock holds its resolved-ts batch (its store's regions) too;
 	// narrow to the locked region itself.
-	s.SendAndWait("/", "cause:lock█")
+	// / selects the filter there (issue 18): End keeps it for editing.
+	s.SendAndWait("/", "cause:lock█", "selected: typing replaces it")
+	s.SendAndWaitFunc("End", "the filter kept for editing", func(screen string) bool {
+		return strings.Contains(screen, "/cause:lock█") && !strings.Contains(screen, "selected:")
+	})
 	s.TypeAndWait(" region:4", "cause:lock region:4█")
 	s.SendAndWaitFunc("Enter", "region 4 listed", func(screen string) bool {
 		return strings.Contains(screen, `filter "cause:lock region:4": 1 of 9`) && listRow(screen, "4", "lock")
@@ -86,7 +90,7 @@ func TestReplayScrubsTimelineInTmux(t *testing.T) {
 	require.GreaterOrEqual(t, len(st.History.Frames), 10)
 
 	s, _ := startTUI(t, "replay", path)
-	s.Ready("replay of s.json", tab(1), "[read-only]", "Timeline ")
+	s.Ready("replay of s.json", tab(1), "[replay]", "Timeline ")
 	s.SendAndWait("{", "AT ", "behind the newest")
 	s.WaitFor("the oldest moment kept")
 	// At the start nothing had failed yet; the store stopped later.
@@ -100,7 +104,7 @@ func TestReplayScrubsTimelineInTmux(t *testing.T) {
 		return at != "" && at != oldest
 	})
 	s.SendAndWaitFunc("}", "back at the file's snapshot", func(screen string) bool {
-		return strings.Contains(screen, "[read-only]") && !strings.Contains(screen, "behind the newest")
+		return strings.Contains(screen, "[replay]") && !strings.Contains(screen, "behind the newest")
 	})
 	require.Equal(t, 0, s.SendAndExit("q", 10*time.Second))
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"fmt"
 	"io"
 
 	"github.com/spf13/cobra"
@@ -32,13 +31,16 @@ simulated cluster.`,
 	})
 	root.AddCommand(&cobra.Command{
 		Use:   "version",
-		Short: "print the pulltop version",
+		Short: "print the version, the commit it was built from, Go and the TiKV/PD protocol library versions",
 		Args:  noArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			fmt.Fprintf(c.OutOrStdout(), "pulltop %s\n", version)
+			printVersion(c.OutOrStdout())
 			return nil
 		},
 	})
+	// --version prints the same (cobra's own would print one line).
+	root.SetVersionTemplate("{{printf \"%s\" .Version}}")
+	root.Version = versionText()
 	root.AddCommand(newSimCommand())
 	root.AddCommand(newHeadlessCommand())
 	root.AddCommand(newReplayCommand())

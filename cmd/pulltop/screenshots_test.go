@@ -47,8 +47,10 @@ var shotViews = map[string]func(string) bool{
 	"reloads":       activeView("Reloads"),
 	"reload-detail": func(s string) bool { return activeView("Reloads")(s) && strings.Contains(s, "Reload flush") },
 	"stores":        activeView("Stores"),
-	"events":        activeView("Events"),
+	"store-detail":  func(s string) bool { return activeView("Stores")(s) && strings.Contains(s, "detail of store") },
+	"events":        func(s string) bool { return activeView("Events")(s) && strings.Contains(s, "WHAT HAPPENED") },
 	"actions":       activeView("Actions"),
+	"rows":          activeView("Rows"),
 	"region-detail": func(s string) bool { return activeView("Regions")(s) && strings.Contains(s, "detail of region") },
 	"confirm-pause": func(s string) bool { return activeView("Stores")(s) && strings.Contains(s, "[y/N]") },
 	"help":          func(s string) bool { return strings.Contains(s, "Keys") && strings.Contains(s, "esc closes") },
@@ -139,6 +141,12 @@ func TestScreenshots(t *testing.T) {
 	shoot("stores", "store 2 paused and store 3 failing", func(screen string) bool {
 		return storeLineHas(screen, "2", "PAUSED") && (storeLineHas(screen, "3", "COOLDOWN") || storeLineHas(screen, "3", "DOWN"))
 	})
+	// Store 3's detail: what it is doing, and its history with reasons.
+	s.SendAndWaitFunc("G", "cursor on store 3", func(screen string) bool { return cursorOn(screen, "3") })
+	s.SendAndWait("Enter", "detail of store", "HISTORY")
+	shoot("store-detail", "its failures with their reasons", func(screen string) bool { return strings.Contains(screen, "failure #") })
+	s.SendAndWaitFunc("Escape", "back on the stores", func(screen string) bool { return !strings.Contains(screen, "detail of store") })
+	s.SendAndWaitFunc("k", "cursor on store 2", func(screen string) bool { return cursorOn(screen, "2") })
 
 	s.SendAndWait("2", tab(2))
 	shoot("regions", "a stale region and parked ones", func(screen string) bool {
@@ -168,9 +176,13 @@ func TestScreenshots(t *testing.T) {
 	s.SendAndWait("3", tab(3))
 	shoot("retries", "retries waiting", hasSpanRow)
 	s.SendAndWait("6", tab(6))
-	shoot("events", "delivered rows", hasSpanRowOrKey)
+	shoot("events", "fault lines, store failures and the pause", func(screen string) bool {
+		return strings.Contains(screen, "script line") && strings.Contains(screen, "pause-store")
+	})
 	s.SendAndWait("7", tab(7))
 	shoot("actions", "the pause in the action log", func(screen string) bool { return strings.Contains(screen, "pause-store") })
+	s.SendAndWait("8", tab(8))
+	shoot("rows", "delivered rows", hasSpanRowOrKey)
 
 	// The confirm dialog names its target.
 	s.SendAndWait("5", tab(5))
@@ -257,7 +269,7 @@ func hasSpanRow(screen string) bool {
 	return spanRow.MatchString(strings.Join(lines[3:], "\n"))
 }
 
-// hasSpanRowOrKey: the Events view shows rows by key, "t100_r123".
+// hasSpanRowOrKey: the Rows view shows rows by key, "t100_r123".
 func hasSpanRowOrKey(screen string) bool {
 	lines := strings.Split(screen, "\n")
 	return len(lines) > 4 && regexp.MustCompile(`t1\d\d_r\d+`).MatchString(strings.Join(lines[3:], "\n"))

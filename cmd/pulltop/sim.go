@@ -12,6 +12,30 @@ import (
 	"pulltop/sim"
 )
 
+// faultScriptHelp is the fault-script grammar, where --script points.
+const faultScriptHelp = `Fault script (--script FILE): one action per line, # starts a comment.
+A line starts "at D" (once, D after the start) or "every D" (again and
+again); "random" picks a region or store with --seed, so a script replays.
+
+  at 2s split region 5 [into 3]          at 2s split random
+  at 3s merge region 7                   at 4s transfer-leader region 5 [to 2]
+  every 50ms transfer-leader random      every 100ms split random
+  at 5s stop-store 2                     at 9s start-store 2
+  at 5s restart-store 2 after 3s         at 6s hang-store 1 for 5s
+  at 3s busy-store 1 for 4s              at 3s congest-region 5 for 2s
+  at 4s slow-store 3 200ms for 5s        at 2s kill-stream 1 [unavailable|unknown]
+  at 2s lock region 4 for 10s            at 2s silence-region 4 for 20s
+  at 1s pd-down for 3s                   at 0s write-rate 5000
+  at 4s drain-store 2                    at 6s remove-store 3
+  at 10s stop-faults
+
+split/merge/transfer-leader change regions as PD learns of them after
+--pd-lag; stop-store moves leaders after --election-timeout; hang-store
+keeps the connection open but sends nothing; silence-region stops a
+region's resolved ts without any error; lock leaves an uncommitted
+prewrite that pins resolved ts; pd-down stops PD (and, with it, every
+store's resolved ts and the workload).`
+
 // simFlags are the flags of the simulated cluster (root, headless and sim).
 type simFlags struct {
 	stores          int
@@ -35,7 +59,7 @@ func (f *simFlags) register(cmd *cobra.Command) {
 	fs.IntVar(&f.regions, "regions", 64, "regions in the simulated cluster")
 	fs.Float64Var(&f.writeRate, "write-rate", 500, "rows per second the simulated workload commits")
 	fs.Int64Var(&f.seed, "seed", 1, "seed for the layout, the workload and random fault targets")
-	fs.StringVar(&f.script, "script", "", "fault script `FILE` (see DESIGN §7)")
+	fs.StringVar(&f.script, "script", "", "fault script `FILE` (its grammar: pulltop sim --help)")
 	fs.DurationVar(&f.pdLag, "pd-lag", 100*time.Millisecond, "how late PD learns of a split, merge or leader change")
 	fs.DurationVar(&f.electionTimeout, "election-timeout", sim.DefaultElectionTimeout, "how long a stopped store's regions wait before other stores elect leaders")
 	fs.StringVar(&f.pdVersion, "pd-version", sim.DefaultVersion.String(), "PD release the simulated cluster behaves as (e.g. 7.5.0, 8.1.0)")
@@ -100,7 +124,9 @@ func newSimCommand() *cobra.Command {
 		Use:   "sim",
 		Short: "run only the simulated cluster (PD + TiKV-CDC over gRPC) until Ctrl-C",
 		Long: `Run the simulated cluster until interrupted. The first line printed is
-"pd: HOST:PORT", the address to give pulltop --pd.`,
+"pd: HOST:PORT", the address to give pulltop --pd.
+
+` + faultScriptHelp,
 		Args: noArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			cfg, err := flags.config()

@@ -70,7 +70,7 @@ func runTUI(c *cobra.Command, flags *connFlags) error {
 	// terminal: bubbletea handles SIGINT and SIGTERM itself, not SIGHUP.
 	ctx, stop := signal.NotifyContext(c.Context(), syscall.SIGHUP)
 	defer stop()
-	opts := ui.Options{Source: b.engine, SaveSnapshot: snapshotSaver(dir), Context: ctx, History: flags.history}
+	opts := ui.Options{Source: b.engine, SaveSnapshot: snapshotSaver(dir), Context: ctx, History: flags.history, LogPath: b.logPath}
 	if flags.readOnly {
 		opts.ReadOnlyReason = "--read-only: operator actions are disabled"
 	} else {
@@ -114,6 +114,7 @@ func newReplayCommand() *cobra.Command {
 			}
 			return ui.Run(ui.Options{
 				Source:         staticSource{st},
+				Replay:         true,
 				ReadOnlyReason: fmt.Sprintf("replay of %s: a saved snapshot, actions are disabled", filepath.Base(args[0])),
 				SaveSnapshot:   snapshotSaver(replayStateDir()),
 			}, nil, nil)

@@ -106,7 +106,7 @@ func tab(n int) string {
 	return "[" + strconv.Itoa(n) + " " + viewNames[n-1]
 }
 
-var viewNames = []string{"Overview", "Regions", "Retries", "Reloads", "Stores", "Events", "Actions"}
+var viewNames = []string{"Overview", "Regions", "Retries", "Reloads", "Stores", "Events", "Actions", "Rows"}
 
 // storeRow reports whether the Stores view shows the store in that state.
 func storeRow(screen, id, state string) bool {

@@ -48,15 +48,15 @@ func TestRealTerminal(t *testing.T) {
 	tmuxtest.Require(t)
 	bin := buildDemo(t)
 	s := tmuxtest.Start(t, 120, 40, nil, bin, "--regions", "200", "--stores", "3", "--seed", "3")
-	s.Ready("[1 Overview]", "Resolved lag")
+	s.Ready("[1 Overview]", "Lag ")
 
-	views := []string{"Overview", "Regions", "Retries", "Reloads", "Stores", "Events", "Actions"}
+	views := []string{"Overview", "Regions", "Retries", "Reloads", "Stores", "Events", "Actions", "Rows"}
 	for k, name := range views[1:] {
 		key := string(rune('2' + k))
 		s.SendAndWait(key, "["+key+" "+name)
 	}
 	s.SendAndWait("Tab", "[1 Overview]")
-	s.SendAndWait("BTab", "[7 Actions")
+	s.SendAndWait("BTab", "[8 Rows")
 
 	// P + y pauses store 2; the Stores view shows it PAUSED.
 	s.SendAndWait("5", "[5 Stores")
