@@ -311,7 +311,7 @@ func (e *Engine) dispatch(r *regionState) {
 		return
 	}
 	st := e.stores[r.storeID]
-	if r.leader == nil || st == nil || st.addr == "" {
+	if r.storeID == 0 || st == nil || st.addr == "" {
 		e.regionFailed(r, snapshots.ReasonRPCCtxUnavailable, "no leader or store address known", 0, nil)
 		return
 	}

@@ -279,7 +279,7 @@ func (e *Engine) regionFailed(r *regionState, reason, detail string, serverBacko
 	byRegion := retriesRegion(reason, leader)
 	if reason == snapshots.ReasonNotLeader && byRegion {
 		if st := e.stores[leader.GetStoreId()]; st != nil && st.addr != "" {
-			r.leader, r.storeID = leader, leader.GetStoreId()
+			r.leaderPeer, r.storeID = leader.GetId(), leader.GetStoreId()
 		} else {
 			byRegion = false // unknown store: ask PD
 		}

@@ -95,13 +95,9 @@ func (e *Engine) publish(now time.Time) {
 			e.logger.Info("region stale", zap.Uint64("region", r.id), zap.Duration("since", now.Sub(r.lastAdvance)))
 		}
 		rts := r.resolvedTs()
-		var leaderPeer uint64
-		if r.leader != nil {
-			leaderPeer = r.leader.GetId()
-		}
 		row := snapshots.Region{
 			ID: r.id, Subscription: r.sub.id, Start: r.startHex, End: r.endHex,
-			StoreID: r.storeID, LeaderPeer: leaderPeer, EpochVersion: r.version, EpochConfVer: r.confVer,
+			StoreID: r.storeID, LeaderPeer: r.leaderPeer, EpochVersion: r.version, EpochConfVer: r.confVer,
 			State: r.state, Initialized: r.initialized, ResolvedTs: rts,
 			Events: r.events, LastError: r.lastError, RetryAttempts: r.retryAttempts,
 			LastAdvanceAt: r.lastAdvance, Lineage: r.lineage,
