@@ -4,7 +4,6 @@ import (
 	"encoding/hex"
 	"time"
 
-
 	"pulltop/engine/diagnose"
 	"pulltop/engine/retry"
 	"pulltop/snapshots"
