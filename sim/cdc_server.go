@@ -645,6 +645,10 @@ func (c *Cluster) runResolvedTs(s *storeState, interval time.Duration, done <-ch
 	}
 }
 
+// yieldEvery is how many downstreams advanceResolvedTs walks before it lets
+// go of the model lock for a moment.
+const yieldEvery = 4096
+
 type regionTs struct {
 	regionID uint64
 	ts       uint64
@@ -681,10 +685,22 @@ func (c *Cluster) advanceResolvedTs(s *storeState) {
 	if !c.pdDown {
 		ts = c.tso.next()
 	} // else: no TSO, min-ts falls back to 0 and the last values are re-sent
+	n := 0
 	for conn := range s.conns {
 		groups := make(map[uint64][]regionTs)
+		var lastGroup uint64
+		var last []regionTs // groups[lastGroup]: one request id per stream is the common case
 		for _, ds := range conn.downstreams {
-			if !ds.normal {
+			if n++; n%yieldEvery == 0 {
+				// Let scans, registrations and writes in: at a million
+				// regions this walk takes a good part of a second per
+				// store. Safe for the reason above: whatever commits
+				// meanwhile commits above ts, and a lock taken meanwhile is
+				// seen by the regions not yet walked.
+				c.mu.Unlock()
+				c.mu.Lock()
+			}
+			if !ds.normal || ds.removed {
 				continue
 			}
 			r := ds.region // a merge fails its downstreams: a live one's region is current
@@ -709,7 +725,19 @@ func (c *Cluster) advanceResolvedTs(s *storeState) {
 			if conn.multiplexing {
 				group = ds.key.requestID
 			}
-			groups[group] = append(groups[group], regionTs{ds.key.regionID, ds.resolvedTs})
+			if group != lastGroup || last == nil {
+				if last != nil {
+					groups[lastGroup] = last
+				}
+				lastGroup, last = group, groups[group]
+				if last == nil {
+					last = make([]regionTs, 0, len(conn.downstreams))
+				}
+			}
+			last = append(last, regionTs{ds.key.regionID, ds.resolvedTs})
+		}
+		if last != nil {
+			groups[lastGroup] = last
 		}
 		for reqID, list := range groups {
 			if conn.batchResolved {
