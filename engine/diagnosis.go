@@ -18,6 +18,10 @@ type diagState struct {
 	stores    map[uint64]*storeDiag
 	pending   []int32 // rows of the regions diagRegion left undecided
 	stalled   []int32 // those of them streaming but stalled (the rest wait for something)
+	// lean: the publish keeps no rows (Config.RowsOnDemand); leanRows[k]
+	// is then the row of pending[k], the only rows diagFinish needs.
+	lean     bool
+	leanRows []snapshots.Region
 	describer diagnose.Describer
 }
 
@@ -112,7 +116,7 @@ func (e *Engine) regionEvidence(r *regionState, now int64, ev *diagnose.Region) 
 func (e *Engine) diagBegin(now time.Time) {
 	d := &e.diag
 	d.gen++
-	d.pending, d.stalled = d.pending[:0], d.stalled[:0]
+	d.pending, d.stalled, d.leanRows = d.pending[:0], d.stalled[:0], d.leanRows[:0]
 	if d.describer.KeyName == nil {
 		d.describer.KeyName = rawKeyName
 	}
@@ -271,8 +275,8 @@ func (e *Engine) diagFinish(now time.Time, st *snapshots.State, regions []*regio
 		sd.text = d.describer.Store(&sd.ev, pd, nowNs)
 	}
 
-	for _, i := range d.pending {
-		r, row := regions[i], &st.Regions[i]
+	for k, i := range d.pending {
+		r, row := regions[i], d.row(st, k)
 		e.regionEvidence(r, nowNs, &ev)
 		sd := d.stores[r.storeID]
 		sev, text := storeEvidence(sd), ""
@@ -295,7 +299,7 @@ func (e *Engine) diagFinish(now time.Time, st *snapshots.State, regions []*regio
 		// its batch-mates.
 		own := c == diagnose.Lock && ev.LockPins()
 		if count[c] == 0 || r.mark.Since < earliest[c] || (r.mark.Since == earliest[c] && own && !exampleOwn[c]) {
-			earliest[c], example[c], exampleOwn[c] = r.mark.Since, int(i), own
+			earliest[c], example[c], exampleOwn[c] = r.mark.Since, k, own
 		}
 		count[c]++
 	}
@@ -331,10 +335,19 @@ func (e *Engine) diagFinish(now time.Time, st *snapshots.State, regions []*regio
 		}
 		board.Since = timeOf(sinceNs)
 		if count[c] > 0 {
-			board.Example, board.ExampleRegion = st.Regions[example[c]].Diagnosis, st.Regions[example[c]].ID
+			row := d.row(st, example[c])
+			board.Example, board.ExampleRegion = row.Diagnosis, row.ID
 		}
 		st.Causes = append(st.Causes, board)
 	}
+}
+
+// row is the row of the k-th undecided region (pending[k]).
+func (d *diagState) row(st *snapshots.State, k int) *snapshots.Region {
+	if d.lean {
+		return &d.leanRows[k]
+	}
+	return &st.Regions[d.pending[k]]
 }
 
 // rawKeyName renders a row key (raw, as rows carry it) as FormatKey

@@ -302,7 +302,7 @@ func (e *Engine) onTick(now time.Time) {
 		}
 	}
 	if e.publishDue(time.Now()) {
-		e.publish(now)
+		e.publishRows(now, !e.cfg.RowsOnDemand)
 	}
 }
 
@@ -344,8 +344,10 @@ func (e *Engine) refreshWithin(d time.Duration, force bool) *snapshots.State {
 	defer timer.Stop()
 	done := make(chan struct{})
 	fn := func() {
-		if now := time.Now(); force || e.publishDue(now) {
+		if now := time.Now(); force {
 			e.publish(now)
+		} else if e.publishDue(now) {
+			e.publishRows(now, !e.cfg.RowsOnDemand)
 		}
 		close(done)
 	}

@@ -121,13 +121,19 @@ func BenchmarkPublish100kAllStalled(b *testing.B) {
 //	go test -run '^$' -bench PublishScale -benchmem -count 5 ./engine/
 func BenchmarkPublishScale(b *testing.B) {
 	for _, n := range []int{100_000, 1_000_000} {
-		b.Run("regions="+countText(n), func(b *testing.B) {
-			e := newPublishEngine(b, n)
-			now := time.Now()
-			for b.Loop() {
-				now = now.Add(500 * time.Millisecond)
-				e.publish(now)
+		for _, rows := range []bool{true, false} {
+			name := "regions=" + countText(n)
+			if !rows {
+				name += "/rows=on-demand" // headless: totals, stores, causes; no rows
 			}
-		})
+			b.Run(name, func(b *testing.B) {
+				e := newPublishEngine(b, n)
+				now := time.Now()
+				for b.Loop() {
+					now = now.Add(500 * time.Millisecond)
+					e.publishRows(now, rows)
+				}
+			})
+		}
 	}
 }

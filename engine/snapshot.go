@@ -16,7 +16,12 @@ const maxActions = 1000
 
 // publish builds an immutable snapshot of everything the event loop owns
 // and swaps it in; readers never wait for the loop.
-func (e *Engine) publish(now time.Time) {
+func (e *Engine) publish(now time.Time) { e.publishRows(now, true) }
+
+// publishRows is publish, with the regions' rows left out of the snapshot
+// unless rows is set (Config.RowsOnDemand): the totals, stores and causes
+// are the same either way.
+func (e *Engine) publishRows(now time.Time, rows bool) {
 	began := time.Now()
 	defer func() {
 		e.publishedAt = time.Now()
@@ -84,7 +89,10 @@ func (e *Engine) publish(now time.Time) {
 	}
 	e.diagBegin(now)
 	nowNs := now.UnixNano()
-	st.Regions = make([]snapshots.Region, len(regions))
+	if rows {
+		st.Regions = make([]snapshots.Region, len(regions))
+	}
+	e.diag.lean = !rows
 	staleNs := int64(e.cfg.StaleAfter)
 	for i, r := range regions {
 		if r.state == snapshots.StateInitialized && r.lastAdvance.UnixNano() <= nowNs-staleNs && !r.lastAdvance.IsZero() {
@@ -122,9 +130,17 @@ func (e *Engine) publish(now time.Time) {
 		if r.state == snapshots.StateStale {
 			t.Stale++
 		}
+		pending := len(e.diag.pending)
 		e.diagRegion(r, &row, i, nowNs)
 		e.tallyRegion(r.storeID, &row)
-		st.Regions[i] = row
+		switch {
+		case rows:
+			st.Regions[i] = row
+		case len(e.diag.pending) > pending:
+			// Without rows, only the undecided regions' are kept, for
+			// diagFinish (a healthy row is done with here).
+			e.diag.leanRows = append(e.diag.leanRows, row)
+		}
 	}
 	t.Regions = len(regions)
 	t.Events = e.stats.events

@@ -38,6 +38,11 @@ type connFlags struct {
 	scansPerStore int
 	oldValue      bool
 	yes           bool
+
+	// rowsOnDemand: the caller reads only totals, stores and causes between
+	// its explicit refreshes (headless without a timeline); see
+	// engine.Config.RowsOnDemand. /metrics needs every publish's rows.
+	rowsOnDemand bool
 }
 
 // Defaults of --scans-per-store: few against a real PD, where TiKV's scan
@@ -195,6 +200,7 @@ func startBackend(c *cobra.Command, f *connFlags, notices io.Writer, confirm fun
 	if err != nil {
 		return nil, err
 	}
+	cfg.RowsOnDemand = f.rowsOnDemand && f.metrics == ""
 	if len(cfg.PD) > 0 {
 		cfg.BeforeSubscribe = confirm
 		cfg.AfterLocate = announce

@@ -68,6 +68,9 @@ interrupted by SIGINT or SIGTERM (after the last line and the snapshot).`,
 				// (one moment per --interval) and saved with the snapshot.
 				run.timeline = snapshots.NewRecorder(flags.history)
 			}
+			// Status lines need no region rows; the timeline and the
+			// final snapshot do (the final one is a full refresh).
+			flags.rowsOnDemand = run.timeline == nil
 			return run.start(&flags)
 		},
 	}
