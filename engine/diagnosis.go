@@ -340,6 +340,15 @@ func (e *Engine) diagFinish(now time.Time, st *snapshots.State, regions []*regio
 		}
 		st.Causes = append(st.Causes, board)
 	}
+	if d.lean {
+		// The undecided rows are done with: let their strings go, and the
+		// buffer too when it is far bigger than needed (a million regions
+		// waited for their scans once; they will not all wait again soon).
+		clear(d.leanRows)
+		if cap(d.leanRows) > 4*len(d.leanRows)+1024 {
+			d.leanRows = nil
+		}
+	}
 }
 
 // row is the row of the k-th undecided region (pending[k]).

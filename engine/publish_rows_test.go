@@ -4,6 +4,7 @@ import (
 	"runtime"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/stretchr/testify/require"
 
@@ -47,4 +48,10 @@ func TestPublishWithoutRows(t *testing.T) {
 	e.publishRows(now.Add(3*time.Second), false)
 	require.Equal(t, kept, full.Regions[0])
 	require.Equal(t, snapshots.Version, lean.Version)
+}
+
+// A region's record stays in the 416-byte size class: at a million regions
+// every 32 bytes more is 32 MB (DESIGN §8: engine heap ≤ 1 KiB per region).
+func TestRegionRecordSize(t *testing.T) {
+	require.LessOrEqual(t, int(unsafe.Sizeof(regionState{})), 416)
 }

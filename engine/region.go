@@ -84,6 +84,12 @@ type regionState struct {
 	sub         *subscription
 	lock        *LockedRange // nil while not holding the range
 	initialized bool
+	// The other flags share initialized's word (a record is 416 bytes, not
+	// 448: 32 MB at a million regions).
+	waitingLock bool // parked in the range lock, waiting for blockers
+	scanning    bool // counted in its store's in-flight scans
+	scanned     bool // its initial scan finished once (progress)
+	forgotten   bool // off the books (forget): queues skip it
 	state       string
 	lastAdvance time.Time
 	matcher     TxnMatcher
@@ -97,13 +103,9 @@ type regionState struct {
 	leaderPeer uint64 // the leader's peer id (0: no leader known)
 	storeID    uint64 // the leader's store
 
-	waitingLock bool // parked in the range lock, waiting for blockers
-	worker      *streamWorker
-	scanning    bool // counted in its store's in-flight scans
+	worker *streamWorker
 
 	locGen        uint64 // the last locate call that found it (handleLocated)
-	scanned       bool   // its initial scan finished once (progress)
-	forgotten     bool   // off the books (forget): queues skip it
 	events        uint64
 	lastError     string
 	retryAttempts int
