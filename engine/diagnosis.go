@@ -116,7 +116,7 @@ func (e *Engine) regionEvidence(r *regionState, now int64, ev *diagnose.Region) 
 func (e *Engine) diagBegin(now time.Time) {
 	d := &e.diag
 	d.gen++
-	d.pending, d.stalled, d.leanRows = d.pending[:0], d.stalled[:0], d.leanRows[:0]
+	d.pending, d.stalled = d.pending[:0], d.stalled[:0]
 	if d.describer.KeyName == nil {
 		d.describer.KeyName = rawKeyName
 	}
@@ -275,8 +275,12 @@ func (e *Engine) diagFinish(now time.Time, st *snapshots.State, regions []*regio
 		sd.text = d.describer.Store(&sd.ev, pd, nowNs)
 	}
 
-	for k, i := range d.pending {
-		r, row := regions[i], d.row(st, k)
+	var scratch snapshots.Region // the row of an undecided region when lean
+	for _, i := range d.pending {
+		r, row := regions[i], &scratch
+		if !d.lean {
+			row = &st.Regions[i]
+		}
 		e.regionEvidence(r, nowNs, &ev)
 		sd := d.stores[r.storeID]
 		sev, text := storeEvidence(sd), ""
@@ -292,14 +296,16 @@ func (e *Engine) diagFinish(now time.Time, st *snapshots.State, regions []*regio
 		if c == diagnose.Healthy {
 			continue
 		}
-		row.Diagnosis = d.describer.Region(c, &ev, sev, text, pd, nowNs)
+		if !d.lean {
+			row.Diagnosis = d.describer.Region(c, &ev, sev, text, pd, nowNs)
+		}
 		// The example is the region with the oldest incident; among those
 		// that began together (a resolved-ts batch stops at one instant),
 		// the one whose own evidence it is: the region the lock pins, not
 		// its batch-mates.
 		own := c == diagnose.Lock && ev.LockPins()
 		if count[c] == 0 || r.mark.Since < earliest[c] || (r.mark.Since == earliest[c] && own && !exampleOwn[c]) {
-			earliest[c], example[c], exampleOwn[c] = r.mark.Since, k, own
+			earliest[c], example[c], exampleOwn[c] = r.mark.Since, int(i), own
 		}
 		count[c]++
 	}
@@ -335,28 +341,29 @@ func (e *Engine) diagFinish(now time.Time, st *snapshots.State, regions []*regio
 		}
 		board.Since = timeOf(sinceNs)
 		if count[c] > 0 {
-			row := d.row(st, example[c])
-			board.Example, board.ExampleRegion = row.Diagnosis, row.ID
+			board.Example, board.ExampleRegion = e.exampleDiagnosis(st, regions, example[c], c, nowNs), regions[example[c]].id
 		}
 		st.Causes = append(st.Causes, board)
 	}
-	if d.lean {
-		// The undecided rows are done with: let their strings go, and the
-		// buffer too when it is far bigger than needed (a million regions
-		// waited for their scans once; they will not all wait again soon).
-		clear(d.leanRows)
-		if cap(d.leanRows) > 4*len(d.leanRows)+1024 {
-			d.leanRows = nil
-		}
-	}
 }
 
-// row is the row of the k-th undecided region (pending[k]).
-func (d *diagState) row(st *snapshots.State, k int) *snapshots.Region {
-	if d.lean {
-		return &d.leanRows[k]
+// exampleDiagnosis is the diagnosis of regions[i], decided as c in this
+// publish: its row's, or written now when the publish keeps no rows (the
+// evidence is the same: nothing has moved since).
+func (e *Engine) exampleDiagnosis(st *snapshots.State, regions []*regionState, i int, c diagnose.Cause, nowNs int64) string {
+	d := &e.diag
+	if !d.lean {
+		return st.Regions[i].Diagnosis
 	}
-	return &st.Regions[d.pending[k]]
+	r := regions[i]
+	var ev diagnose.Region
+	e.regionEvidence(r, nowNs, &ev)
+	sd := d.stores[r.storeID]
+	sev, text := storeEvidence(sd), ""
+	if sd != nil {
+		text = sd.text
+	}
+	return d.describer.Region(c, &ev, sev, text, &d.pd, nowNs)
 }
 
 // rawKeyName renders a row key (raw, as rows carry it) as FormatKey

@@ -130,16 +130,10 @@ func (e *Engine) publishRows(now time.Time, rows bool) {
 		if r.state == snapshots.StateStale {
 			t.Stale++
 		}
-		pending := len(e.diag.pending)
 		e.diagRegion(r, &row, i, nowNs)
 		e.tallyRegion(r.storeID, &row)
-		switch {
-		case rows:
+		if rows {
 			st.Regions[i] = row
-		case len(e.diag.pending) > pending:
-			// Without rows, only the undecided regions' are kept, for
-			// diagFinish (a healthy row is done with here).
-			e.diag.leanRows = append(e.diag.leanRows, row)
 		}
 	}
 	t.Regions = len(regions)
