@@ -686,6 +686,7 @@ func (c *Cluster) advanceResolvedTs(s *storeState) {
 		ts = c.tso.next()
 	} // else: no TSO, min-ts falls back to 0 and the last values are re-sent
 	n := 0
+	silence := c.silencedTill.After(now)
 	for conn := range s.conns {
 		groups := make(map[uint64][]regionTs)
 		var lastGroup uint64
@@ -698,6 +699,7 @@ func (c *Cluster) advanceResolvedTs(s *storeState) {
 				// meanwhile commits above ts, and a lock taken meanwhile is
 				// seen by the regions not yet walked.
 				c.mu.Unlock()
+				runtime.Gosched() // a waiter gets the lock, not this loop again
 				c.mu.Lock()
 			}
 			if !ds.normal || ds.removed {
@@ -707,11 +709,11 @@ func (c *Cluster) advanceResolvedTs(s *storeState) {
 			if r == nil {
 				r = c.byID[ds.key.regionID]
 			}
-			if r == nil || r.silencedUntil.After(now) {
+			if r == nil || (silence && r.silencedUntil.After(now)) {
 				continue
 			}
 			adv := ts
-			if r.locks > 0 {
+			if _, ok := c.locked[r]; ok {
 				for _, mk := range r.keys {
 					if mk.lock != nil && mk.lock.startTs < adv && ds.observes(mk.enc) {
 						adv = mk.lock.startTs
