@@ -45,9 +45,22 @@ func (e *Engine) locate(task rangeTask) {
 			return
 		}
 		defer func() { <-e.locateSem }()
+		// One page waits in the loop's inbox at a time while the next is
+		// fetched: PD answers a million regions faster than the loop takes
+		// them in, and a queue of a thousand pages in front of the stores'
+		// events held every initial scan's answer up for seconds.
+		var handled chan struct{}
 		from, err := e.locator.locatePages(e.ctx, task.span, func(page []RegionLoc, covered Span) bool {
+			if handled != nil {
+				select {
+				case <-handled:
+				case <-e.ctx.Done():
+					return false
+				}
+			}
+			handled = make(chan struct{})
 			last := string(covered.End) == string(task.span.End) // pages tile the span: only the last ends there
-			return e.post(e.ctx, message{kind: msgLocated, task: task, locs: page, page: &locatedPage{prog: prog, covered: covered, last: last}})
+			return e.post(e.ctx, message{kind: msgLocated, task: task, locs: page, page: &locatedPage{prog: prog, covered: covered, last: last, handled: handled}})
 		})
 		if err != nil {
 			rest := task
@@ -73,6 +86,7 @@ type locatedPage struct {
 	prog    *locateProgress
 	covered Span
 	last    bool
+	handled chan struct{} // closed once the loop took the page in (nil: nobody waits)
 }
 
 // regionsIn lists the records of sub overlapping span, through the index:

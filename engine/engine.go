@@ -288,6 +288,9 @@ func (e *Engine) handle(m message) {
 		e.handleStreamFailure(m.worker, m.err)
 	case msgLocated:
 		e.handleLocated(m.task, m.locs, m.page, m.err)
+		if m.page.handled != nil {
+			close(m.page.handled)
+		}
 	case msgFunc:
 		m.fn()
 	}
