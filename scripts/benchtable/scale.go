@@ -580,7 +580,7 @@ func cpuRow(in ScaleInput, label string, initWall float64) Row {
 	}
 	last := ss[len(ss)-1]
 	from := max(last.Wall-in.Window, initWall)
-	start := ss[0]
+	start := last
 	for _, s := range ss {
 		if s.Wall >= from {
 			start = s
@@ -589,6 +589,8 @@ func cpuRow(in ScaleInput, label string, initWall float64) Row {
 	}
 	dw := last.Wall - start.Wall
 	if dw <= 0 {
+		// No sample after initialization (or the window is empty):
+		// anything measured would include start-up.
 		return Row{Measured: "no steady-state window: " + label + " samples end at initialization", Ratio: "-", Verdict: Missing}
 	}
 	cores := float64(last.CPUTicks-start.CPUTicks) / in.ClkTck / dw
