@@ -111,28 +111,30 @@ func IsGzipName(name string) bool {
 
 // writeSnapshot streams the prepared State c to w, through gzip when gz.
 func writeSnapshot(w io.Writer, c *State, gz bool) error {
-	var zw *gzip.Writer
-	var zbuf *bufio.Writer
-	if gz {
-		// flate writes in pieces of a few hundred bytes: buffer them.
-		zbuf = bufio.NewWriterSize(w, 256<<10)
-		zw, _ = gzip.NewWriterLevel(zbuf, gzipLevel) // the level is a valid constant
-		w = zw
-	}
-	bw := bufio.NewWriterSize(w, 256<<10)
-	if err := encode(bw, c); err != nil {
-		return err
-	}
-	if err := bw.Flush(); err != nil {
-		return err
-	}
-	if zw != nil {
-		if err := zw.Close(); err != nil {
+	if !gz {
+		bw := bufio.NewWriterSize(w, 256<<10)
+		if err := encode(bw, c); err != nil {
 			return err
 		}
-		return zbuf.Flush()
+		return bw.Flush()
 	}
-	return nil
+	// flate writes in pieces of a few hundred bytes: buffer them.
+	zbuf := bufio.NewWriterSize(w, 256<<10)
+	zw, _ := gzip.NewWriterLevel(zbuf, gzipLevel) // the level is a valid constant
+	// The encoder runs here, gzip and the writes behind it in their own
+	// goroutine (async.go).
+	wb := newWriteBehind(zw)
+	err := encode(wb, c)
+	if ferr := wb.finish(); err == nil {
+		err = ferr
+	}
+	if err != nil {
+		return err
+	}
+	if err := zw.Close(); err != nil {
+		return err
+	}
+	return zbuf.Flush()
 }
 
 // Save writes s to path as Marshal encodes it, streamed (the document is
@@ -444,10 +446,17 @@ func (e *readError) Unwrap() error { return e.err }
 // gzip, capped at the limit.
 type snapshotReader struct {
 	*bufio.Reader
-	f *os.File
+	f  *os.File
+	ra *readAhead // the gzip goroutine; nil for plain JSON
 }
 
-func (r *snapshotReader) Close() error { return r.f.Close() }
+func (r *snapshotReader) Close() error {
+	if r.ra != nil {
+		r.ra.close(r.f)
+		return nil
+	}
+	return r.f.Close()
+}
 
 // openSnapshot opens path and stacks what reads its JSON: the file, gzip
 // when the file starts with gzip's magic bytes (1f 8b), the size cap. It
@@ -463,6 +472,7 @@ func openSnapshot(path string, limit int64) (*snapshotReader, error) {
 		return nil, fmt.Errorf("%s: is a directory, not a snapshot file", path)
 	}
 	fr := bufio.NewReaderSize(fileReader{f, path}, 256<<10)
+	sr := &snapshotReader{f: f}
 	var r io.Reader = fr
 	gz := false
 	if magic, _ := fr.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
@@ -471,12 +481,14 @@ func openSnapshot(path string, limit int64) (*snapshotReader, error) {
 			f.Close()
 			return nil, gzipError(path, 0, err)
 		}
-		r, gz = &gzipReader{zr: zr, path: path}, true
+		// Decompression runs in its own goroutine, ahead of the decoder.
+		sr.ra = newReadAhead(&gzipReader{zr: zr, path: path})
+		r, gz = sr.ra, true
 	}
-	jr := bufio.NewReaderSize(&capReader{r: r, left: limit, path: path, gz: gz, limit: limit}, 256<<10)
-	head, err := jr.Peek(512)
+	sr.Reader = bufio.NewReaderSize(&capReader{r: r, left: limit, path: path, gz: gz, limit: limit}, 256<<10)
+	head, err := sr.Peek(512)
 	if err != nil && err != io.EOF {
-		f.Close()
+		sr.Close()
 		var re *readError
 		if errors.As(err, &re) {
 			return nil, re
@@ -484,13 +496,13 @@ func openSnapshot(path string, limit int64) (*snapshotReader, error) {
 		return nil, fmt.Errorf("loading snapshot: %s: %w", path, err)
 	}
 	if trimmed := bytes.TrimLeft(head, " \t\r\n"); len(trimmed) > 0 && trimmed[0] != '{' {
-		f.Close()
+		sr.Close()
 		if gz {
 			return nil, fmt.Errorf("%s: not a pulltop snapshot: it is gzip, but what it holds starts with byte 0x%02x, not a JSON object", path, trimmed[0])
 		}
 		return nil, fmt.Errorf("%s: not a pulltop snapshot: it starts with byte 0x%02x, not a JSON object", path, trimmed[0])
 	}
-	return &snapshotReader{Reader: jr, f: f}, nil
+	return sr, nil
 }
 
 // fileReader names the file in a read error (EIO, EISDIR on a mount...).
