@@ -177,9 +177,11 @@ func (h *headlessRun) finish(sig os.Signal) error {
 			withHistory.Source.HistoryMs = h.timeline.Window().Milliseconds()
 			final = &withHistory
 		}
+		began := time.Now()
 		if err := snapshots.Save(h.snapshot, final); err != nil {
 			return fmt.Errorf("--snapshot: %w", err)
 		}
+		printSaved(h.errOut, h.snapshot, final, time.Since(began))
 		saved = "; snapshot written to " + h.snapshot
 	}
 	if final.EngineError != "" {
