@@ -61,7 +61,7 @@ func runTUI(c *cobra.Command, flags *connFlags) error {
 	if flags.yes {
 		confirm = nil
 	}
-	b, err := startBackend(c, flags, stderr, confirm)
+	b, err := startBackend(c, flags, stderr, confirm, nil)
 	if err != nil {
 		return err
 	}
