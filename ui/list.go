@@ -33,6 +33,22 @@ type rowID struct {
 	t    int64
 }
 
+// keyedModel is a listModel of long lists (regions) that can give a
+// column's order as integer keys, so that it sorts by a radix sort over
+// (key, index) pairs: a comparison sort reads two rows per comparison,
+// scattered over the snapshot, and at a million regions that was seconds
+// per refresh. Its rows' rowIDs are unique.
+type keyedModel interface {
+	listModel
+	// sortKeys returns, most significant first, the keys that order
+	// column col exactly as compare does (rows compare equal when all
+	// their keys are equal), or nil when it cannot (text columns).
+	sortKeys(col int) []func(i int32) uint64
+}
+
+// int64Key maps an int64 to a uint64 of the same order.
+func int64Key(v int64) uint64 { return uint64(v) ^ 1<<63 }
+
 // groupedModel is a listModel whose rows fall into groups shown one after
 // the other whatever the sort: what waits now above what already happened
 // (Retries, Reloads). Sorting orders rows within their group.
@@ -55,6 +71,11 @@ type listView struct {
 	hasSel bool
 	dirty  bool
 	names  *keyNames
+	// selAt is where the selected row was in the last snapshot: the
+	// engine keeps its order, so it is usually there again.
+	selAt int32
+	// radix holds the radix sort's buffers between refreshes.
+	radix [2][]keyedRow
 	// stickyTop keeps a cursor on the first row there, instead of
 	// following that row down: in a log (events, actions) the top is
 	// "the newest", and that is what an operator at the top wants to see.
@@ -126,7 +147,25 @@ func (l *listView) derive() {
 			idx = append(idx, i)
 		}
 	}
+	l.sort(idx, len(idx) >= radixMin)
+	l.idx = idx
+	l.follow()
+}
+
+// radixMin is the length from which a keyed list is radix sorted.
+const radixMin = 4096
+
+// sort orders idx (ascending on entry) by the sort column; ties keep
+// snapshot order, so equal rows never swap places between refreshes.
+// With radix, a keyed model is sorted by its keys; the order is the same.
+func (l *listView) sort(idx []int32, radix bool) {
 	col, desc, m := l.tbl.sortCol, l.tbl.sortDesc, l.model
+	if km, ok := m.(keyedModel); ok && radix {
+		if keys := km.sortKeys(col); keys != nil {
+			l.radix = radixSort(idx, keys, desc, l.radix)
+			return
+		}
+	}
 	grouped, _ := m.(groupedModel)
 	slices.SortFunc(idx, func(a, b int32) int {
 		if grouped != nil {
@@ -139,14 +178,69 @@ func (l *listView) derive() {
 			c = -c
 		}
 		if c == 0 {
-			// Ties keep snapshot order, so equal rows never swap places
-			// between refreshes.
 			c = int(a) - int(b)
 		}
 		return c
 	})
-	l.idx = idx
-	l.follow()
+}
+
+type keyedRow struct {
+	key uint64
+	i   int32
+}
+
+// radixSort sorts idx, ascending on entry, by keys (most significant
+// first; descending when desc) with a stable LSD radix sort, so equal rows
+// keep their order. A byte that is the same in every key is skipped: a lag
+// in ms needs three passes, not eight. buf is reused and returned.
+func radixSort(idx []int32, keys []func(int32) uint64, desc bool, buf [2][]keyedRow) [2][]keyedRow {
+	n := len(idx)
+	for k := range buf {
+		if cap(buf[k]) < n {
+			buf[k] = make([]keyedRow, n)
+		}
+		buf[k] = buf[k][:n]
+	}
+	a, b := buf[0], buf[1]
+	for j, i := range idx {
+		a[j].i = i
+	}
+	for k := len(keys) - 1; k >= 0; k-- {
+		key := keys[k]
+		var or, and uint64 = 0, ^uint64(0)
+		for j := range a {
+			v := key(a[j].i)
+			if desc {
+				v = ^v
+			}
+			a[j].key = v
+			or, and = or|v, and&v
+		}
+		for shift := uint(0); shift < 64; shift += 8 {
+			if (or^and)>>shift&0xff == 0 {
+				continue // every key has this byte
+			}
+			var at [256]int
+			for j := range a {
+				at[byte(a[j].key>>shift)]++
+			}
+			sum := 0
+			for d, c := range at {
+				at[d] = sum
+				sum += c
+			}
+			for j := range a {
+				d := byte(a[j].key >> shift)
+				b[at[d]] = a[j]
+				at[d]++
+			}
+			a, b = b, a
+		}
+	}
+	for j := range a {
+		idx[j] = a[j].i
+	}
+	return buf
 }
 
 // follow puts the cursor on the selected row, at the same screen line, or
@@ -156,21 +250,52 @@ func (l *listView) follow() {
 	atTop := l.tbl.cursor == 0
 	l.tbl.setLen(len(l.idx))
 	if l.hasSel && !(l.stickyTop && atTop) {
-		for p, i := range l.idx {
-			if l.model.rowID(i) == l.sel {
-				l.tbl.place(p, line)
-				return
-			}
+		if p, ok := l.find(); ok {
+			l.tbl.place(p, line)
+			return
 		}
 	}
 	l.tbl.place(l.tbl.cursor, line)
 	l.remember()
 }
 
+// find is the position of the selected row in idx. It looks for the row in
+// the snapshot first, where it was last time and else in snapshot order, and
+// then for its index in idx: reading the rows in display order would jump
+// all over a million-row snapshot.
+func (l *listView) find() (int, bool) {
+	if _, unique := l.model.(keyedModel); !unique {
+		// Rows may share an ID (two log lines of one moment): the first
+		// on screen is the one.
+		for p, i := range l.idx {
+			if l.model.rowID(i) == l.sel {
+				return p, true
+			}
+		}
+		return 0, false
+	}
+	at, n := l.selAt, int32(l.model.length())
+	if at < 0 || at >= n || l.model.rowID(at) != l.sel {
+		at = -1
+		for i := range n {
+			if l.model.rowID(i) == l.sel {
+				at = i
+				break
+			}
+		}
+		if at < 0 {
+			return 0, false
+		}
+	}
+	l.selAt = at
+	p := slices.Index(l.idx, at)
+	return p, p >= 0
+}
+
 // remember records which row the cursor is on.
 func (l *listView) remember() {
 	if i, ok := l.selected(); ok {
-		l.sel, l.hasSel = l.model.rowID(i), true
+		l.sel, l.hasSel, l.selAt = l.model.rowID(i), true, i
 	} else {
 		l.hasSel = false
 	}
