@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"math/bits"
 	"slices"
 
 	"pulltop/snapshots"
@@ -191,8 +192,11 @@ type keyedRow struct {
 
 // radixSort sorts idx, ascending on entry, by keys (most significant
 // first; descending when desc) with a stable LSD radix sort, so equal rows
-// keep their order. A byte that is the same in every key is skipped: a lag
-// in ms needs three passes, not eight. buf is reused and returned.
+// keep their order. Only the bits that differ between keys are sorted on,
+// 11 at a time, after the rows holding the smallest and the largest key
+// are put at the ends: an unknown lag sorts as MaxInt64, and would
+// otherwise make every bit differ. A lag in ms then takes two passes.
+// buf is reused and returned.
 func radixSort(idx []int32, keys []func(int32) uint64, desc bool, buf [2][]keyedRow) [2][]keyedRow {
 	n := len(idx)
 	for k := range buf {
@@ -205,42 +209,76 @@ func radixSort(idx []int32, keys []func(int32) uint64, desc bool, buf [2][]keyed
 	for j, i := range idx {
 		a[j].i = i
 	}
+	const digit = 11
+	var at [1 << digit]int
 	for k := len(keys) - 1; k >= 0; k-- {
 		key := keys[k]
-		var or, and uint64 = 0, ^uint64(0)
+		lo, hi := ^uint64(0), uint64(0)
 		for j := range a {
 			v := key(a[j].i)
 			if desc {
 				v = ^v
 			}
 			a[j].key = v
-			or, and = or|v, and&v
+			lo, hi = min(lo, v), max(hi, v)
 		}
-		for shift := uint(0); shift < 64; shift += 8 {
-			if (or^and)>>shift&0xff == 0 {
-				continue // every key has this byte
+		if lo == hi {
+			continue
+		}
+		nlo, nhi := 0, 0
+		for j := range a {
+			switch a[j].key {
+			case lo:
+				nlo++
+			case hi:
+				nhi++
 			}
-			var at [256]int
-			for j := range a {
-				at[byte(a[j].key>>shift)]++
+		}
+		p, q, r := 0, nlo, n-nhi
+		var or, and uint64 = 0, ^uint64(0)
+		for _, e := range a {
+			switch e.key {
+			case lo:
+				b[p] = e
+				p++
+			case hi:
+				b[r] = e
+				r++
+			default:
+				b[q] = e
+				q++
+				or, and = or|e.key, and&e.key
+			}
+		}
+		a, b = b, a
+		mid, other := a[nlo:n-nhi], b[nlo:n-nhi]
+		diff := or ^ and
+		first, last := bits.TrailingZeros64(diff), 64-bits.LeadingZeros64(diff)
+		for shift := first; shift < last; shift += digit {
+			clear(at[:])
+			for j := range mid {
+				at[mid[j].key>>shift&(1<<digit-1)]++
 			}
 			sum := 0
 			for d, c := range at {
 				at[d] = sum
 				sum += c
 			}
-			for j := range a {
-				d := byte(a[j].key >> shift)
-				b[at[d]] = a[j]
+			for j := range mid {
+				d := mid[j].key >> shift & (1<<digit - 1)
+				other[at[d]] = mid[j]
 				at[d]++
 			}
-			a, b = b, a
+			mid, other = other, mid
+		}
+		if len(mid) > 0 && &mid[0] != &a[nlo] {
+			copy(other, mid) // after an odd number of passes the middle is in b
 		}
 	}
 	for j := range a {
 		idx[j] = a[j].i
 	}
-	return buf
+	return [2][]keyedRow{a, b}
 }
 
 // follow puts the cursor on the selected row, at the same screen line, or

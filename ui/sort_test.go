@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"cmp"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -58,5 +59,54 @@ func TestRadixSortOrdersAsCompare(t *testing.T) {
 	}
 	for _, col := range []int{regColSpan, regColError} {
 		require.Nil(t, km.sortKeys(col), "a text column has no integer keys")
+	}
+}
+
+// TestRadixSortEdges: keys that are all equal, of two values only (no
+// middle to sort), at both ends of uint64, and several keys per row.
+func TestRadixSortEdges(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	for _, tc := range []struct {
+		name string
+		vals []uint64
+	}{
+		{"equal", []uint64{7}},
+		{"two", []uint64{0, ^uint64(0)}},
+		{"extremes and middle", []uint64{0, ^uint64(0), 1 << 63, 5, 1<<11 + 5, 1 << 40}},
+		{"wide", nil},
+	} {
+		for _, n := range []int{0, 1, 2, 1000} {
+			k1, k2 := make([]uint64, n), make([]uint64, n)
+			for i := range n {
+				if tc.vals == nil {
+					k1[i], k2[i] = rng.Uint64(), rng.Uint64()
+				} else {
+					k1[i], k2[i] = tc.vals[rng.IntN(len(tc.vals))], tc.vals[rng.IntN(len(tc.vals))]
+				}
+			}
+			keys := []func(int32) uint64{func(i int32) uint64 { return k1[i] }, func(i int32) uint64 { return k2[i] }}
+			for _, desc := range []bool{false, true} {
+				want := make([]int32, n)
+				for i := range want {
+					want[i] = int32(i)
+				}
+				got := slices.Clone(want)
+				slices.SortStableFunc(want, func(a, b int32) int {
+					c := cmp.Or(cmp.Compare(k1[a], k1[b]), cmp.Compare(k2[a], k2[b]))
+					if desc {
+						c = -c
+					}
+					return c
+				})
+				var buf [2][]keyedRow
+				buf = radixSort(got, keys, desc, buf)
+				require.Equal(t, want, got, "%s n=%d desc=%v", tc.name, n, desc)
+				// The buffers are reused: a second sort gives the same.
+				again := slices.Clone(got)
+				slices.Sort(again)
+				radixSort(again, keys, desc, buf)
+				require.Equal(t, want, again, "%s n=%d desc=%v, reused buffers", tc.name, n, desc)
+			}
+		}
 	}
 }
