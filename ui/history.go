@@ -75,14 +75,15 @@ type regionKey struct{ sub, id uint64 }
 // (no pointers but the ring's slice and the error string) because there is
 // one per region, and a cluster may have a million.
 type regionTrack struct {
+	// What every refresh compares comes first, within one cache line.
 	key      regionKey // whose track it is: a freed slot has the zero key
-	hist     ring
+	state    string
 	lastErr  string
-	firstAt  time.Time
+	storeID  uint64
 	attempts int32
 	seenGen  uint32
-	state    string
-	storeID  uint64
+	hist     ring
+	firstAt  time.Time
 }
 
 type storeTrack struct {

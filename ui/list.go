@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"cmp"
 	"math/bits"
 	"slices"
 
@@ -77,6 +78,11 @@ type listView struct {
 	selAt int32
 	// radix holds the radix sort's buffers between refreshes.
 	radix [2][]keyedRow
+	// sortedTo: idx[:sortedTo] is in display order, the rest is not
+	// sorted yet (see partialSort); ensureSorted completes it on demand.
+	sortedTo int
+	lazy     lazySort
+	rest     []int32
 	// stickyTop keeps a cursor on the first row there, instead of
 	// following that row down: in a log (events, actions) the top is
 	// "the newest", and that is what an operator at the top wants to see.
@@ -148,7 +154,10 @@ func (l *listView) derive() {
 			idx = append(idx, i)
 		}
 	}
-	l.sort(idx, len(idx) >= radixMin)
+	l.sortedTo = len(idx)
+	if !l.partialSort(idx) {
+		l.sort(idx, len(idx) >= radixMin)
+	}
 	l.idx = idx
 	l.follow()
 }
@@ -192,11 +201,8 @@ type keyedRow struct {
 
 // radixSort sorts idx, ascending on entry, by keys (most significant
 // first; descending when desc) with a stable LSD radix sort, so equal rows
-// keep their order. Only the bits that differ between keys are sorted on,
-// 11 at a time, after the rows holding the smallest and the largest key
-// are put at the ends: an unknown lag sorts as MaxInt64, and would
-// otherwise make every bit differ. A lag in ms then takes two passes.
-// buf is reused and returned.
+// keep their order. buf is reused and returned, buf[0] holding the sorted
+// rows with their most significant key.
 func radixSort(idx []int32, keys []func(int32) uint64, desc bool, buf [2][]keyedRow) [2][]keyedRow {
 	n := len(idx)
 	for k := range buf {
@@ -209,76 +215,202 @@ func radixSort(idx []int32, keys []func(int32) uint64, desc bool, buf [2][]keyed
 	for j, i := range idx {
 		a[j].i = i
 	}
-	const digit = 11
-	var at [1 << digit]int
 	for k := len(keys) - 1; k >= 0; k-- {
 		key := keys[k]
-		lo, hi := ^uint64(0), uint64(0)
 		for j := range a {
 			v := key(a[j].i)
 			if desc {
 				v = ^v
 			}
 			a[j].key = v
-			lo, hi = min(lo, v), max(hi, v)
 		}
-		if lo == hi {
-			continue
-		}
-		nlo, nhi := 0, 0
-		for j := range a {
-			switch a[j].key {
-			case lo:
-				nlo++
-			case hi:
-				nhi++
-			}
-		}
-		p, q, r := 0, nlo, n-nhi
-		var or, and uint64 = 0, ^uint64(0)
-		for _, e := range a {
-			switch e.key {
-			case lo:
-				b[p] = e
-				p++
-			case hi:
-				b[r] = e
-				r++
-			default:
-				b[q] = e
-				q++
-				or, and = or|e.key, and&e.key
-			}
-		}
-		a, b = b, a
-		mid, other := a[nlo:n-nhi], b[nlo:n-nhi]
-		diff := or ^ and
-		first, last := bits.TrailingZeros64(diff), 64-bits.LeadingZeros64(diff)
-		for shift := first; shift < last; shift += digit {
-			clear(at[:])
-			for j := range mid {
-				at[mid[j].key>>shift&(1<<digit-1)]++
-			}
-			sum := 0
-			for d, c := range at {
-				at[d] = sum
-				sum += c
-			}
-			for j := range mid {
-				d := mid[j].key >> shift & (1<<digit - 1)
-				other[at[d]] = mid[j]
-				at[d]++
-			}
-			mid, other = other, mid
-		}
-		if len(mid) > 0 && &mid[0] != &a[nlo] {
-			copy(other, mid) // after an odd number of passes the middle is in b
-		}
+		a, b = radixRows(a, b)
 	}
 	for j := range a {
 		idx[j] = a[j].i
 	}
 	return [2][]keyedRow{a, b}
+}
+
+// radixRows sorts a by key, stably, with b (as long) for scratch, and
+// returns the sorted rows and the scratch. Only the bits that differ
+// between keys are sorted on, 11 at a time, after the rows holding the
+// smallest and the largest key are put at the ends: an unknown lag sorts
+// as MaxInt64, and would otherwise make every bit differ. A lag in ms then
+// takes two passes.
+func radixRows(a, b []keyedRow) ([]keyedRow, []keyedRow) {
+	n := len(a)
+	lo, hi := ^uint64(0), uint64(0)
+	for j := range a {
+		lo, hi = min(lo, a[j].key), max(hi, a[j].key)
+	}
+	if n == 0 || lo == hi {
+		return a, b
+	}
+	nlo, nhi := 0, 0
+	for j := range a {
+		switch a[j].key {
+		case lo:
+			nlo++
+		case hi:
+			nhi++
+		}
+	}
+	p, q, r := 0, nlo, n-nhi
+	var or, and uint64 = 0, ^uint64(0)
+	for _, e := range a {
+		switch e.key {
+		case lo:
+			b[p] = e
+			p++
+		case hi:
+			b[r] = e
+			r++
+		default:
+			b[q] = e
+			q++
+			or, and = or|e.key, and&e.key
+		}
+	}
+	a, b = b, a
+	const digit = 11
+	var at [1 << digit]int
+	mid, other := a[nlo:n-nhi], b[nlo:n-nhi]
+	diff := or ^ and
+	first, last := bits.TrailingZeros64(diff), 64-bits.LeadingZeros64(diff)
+	for shift := first; shift < last; shift += digit {
+		clear(at[:])
+		for j := range mid {
+			at[mid[j].key>>shift&(1<<digit-1)]++
+		}
+		sum := 0
+		for d, c := range at {
+			at[d] = sum
+			sum += c
+		}
+		for j := range mid {
+			d := mid[j].key >> shift & (1<<digit - 1)
+			other[at[d]] = mid[j]
+			at[d]++
+		}
+		mid, other = other, mid
+	}
+	if len(mid) > 0 && &mid[0] != &a[nlo] {
+		copy(other, mid) // after an odd number of passes the middle is in b
+	}
+	return a, b
+}
+
+// lazySort is what partialSort learned from the last sort: the key below
+// which (inclusive) the rows the screen needs were, with room to spare.
+type lazySort struct {
+	col   int
+	desc  bool
+	limit uint64
+	ok    bool
+}
+
+// partialMin is the length from which a keyed list sorts only its top.
+const partialMin = 1 << 16
+
+// partialSort orders only the first rows of a long keyed list: the ones
+// the screen can show. An operator watching a million regions by lag sees
+// fifty; the rest are ordered when the cursor or the page goes past them
+// (ensureSorted). It takes the rows whose key is at most the limit learned
+// last time, and sorts those: every other row's key is larger, so they
+// are exactly the first rows of the full order. When fewer than the
+// screen needs fall under the limit (the keys moved), it sorts all and
+// learns a new limit. False when the list does not qualify; idx is
+// ascending on entry.
+func (l *listView) partialSort(idx []int32) bool {
+	km, ok := l.model.(keyedModel)
+	if !ok || len(idx) < partialMin {
+		return false
+	}
+	col, desc := l.tbl.sortCol, l.tbl.sortDesc
+	keys := km.sortKeys(col)
+	if len(keys) != 1 {
+		return false
+	}
+	want := l.want()
+	if l.lazy.ok && l.lazy.col == col && l.lazy.desc == desc && 4*want < len(idx) {
+		key, limit := keys[0], l.lazy.limit
+		// The cursor follows its row wherever the new keys put it: that
+		// row is taken too, and with it every row ordered before it.
+		if at, ok := l.selIndex(); ok {
+			v := key(at)
+			if desc {
+				v = ^v
+			}
+			limit = max(limit, v)
+		}
+		cand, rest := l.radix[0][:0], l.rest[:0]
+		for _, i := range idx {
+			v := key(i)
+			if desc {
+				v = ^v
+			}
+			if v <= limit {
+				cand = append(cand, keyedRow{v, i})
+			} else {
+				rest = append(rest, i)
+			}
+		}
+		l.radix[0], l.rest = cand, rest
+		if len(cand) >= want {
+			if len(cand) >= radixMin {
+				if cap(l.radix[1]) < len(cand) {
+					l.radix[1] = make([]keyedRow, len(cand))
+				}
+				cand, l.radix[1] = radixRows(cand, l.radix[1][:len(cand)])
+				l.radix[0] = cand
+			} else {
+				slices.SortFunc(cand, func(a, b keyedRow) int {
+					return cmp.Or(cmp.Compare(a.key, b.key), cmp.Compare(a.i, b.i))
+				})
+			}
+			for j, e := range cand {
+				idx[j] = e.i
+			}
+			copy(idx[len(cand):], rest)
+			l.sortedTo = len(cand)
+			l.learn(cand, want)
+			return true
+		}
+	}
+	l.radix = radixSort(idx, keys, desc, l.radix)
+	l.learn(l.radix[0], want)
+	return true
+}
+
+// learn keeps the key 4× further down than the screen needs as the next
+// limit, so that keys may move between snapshots (a lag grows) and the
+// rows the screen needs still fall below it.
+func (l *listView) learn(sorted []keyedRow, want int) {
+	l.lazy = lazySort{col: l.tbl.sortCol, desc: l.tbl.sortDesc, limit: sorted[min(len(sorted)-1, 4*want)].key, ok: true}
+}
+
+// want is how many of the first rows the screen needs ordered: down to
+// the bottom of the page and the cursor, and two pages more for paging.
+func (l *listView) want() int {
+	return max(l.tbl.offset+l.tbl.rows, l.tbl.cursor+1) + 2*l.tbl.rows + 256
+}
+
+// ensureSorted completes a partial sort if position p is past its end.
+func (l *listView) ensureSorted(p int) {
+	if p < l.sortedTo || l.sortedTo >= len(l.idx) {
+		return
+	}
+	keys := l.model.(keyedModel).sortKeys(l.tbl.sortCol)
+	// The rows are no longer in snapshot order, so the index is the last
+	// key: equal rows still keep snapshot order.
+	index := func(i int32) uint64 { return uint64(i) }
+	if l.tbl.sortDesc {
+		index = func(i int32) uint64 { return ^uint64(i) } // flipped back by the sort
+	}
+	keys = append(slices.Clip(keys), index)
+	l.radix = radixSort(l.idx, keys, l.tbl.sortDesc, l.radix)
+	l.sortedTo = len(l.idx)
 }
 
 // follow puts the cursor on the selected row, at the same screen line, or
@@ -312,6 +444,25 @@ func (l *listView) find() (int, bool) {
 		}
 		return 0, false
 	}
+	at, ok := l.selIndex()
+	if !ok {
+		return 0, false
+	}
+	p := slices.Index(l.idx, at)
+	if p >= l.sortedTo {
+		l.ensureSorted(p)
+		p = slices.Index(l.idx, at)
+	}
+	return p, p >= 0
+}
+
+// selIndex is the selected row's index in the snapshot (of a keyed model,
+// whose rows are unique): where it was last time, or else looked for in
+// snapshot order.
+func (l *listView) selIndex() (int32, bool) {
+	if !l.hasSel {
+		return 0, false
+	}
 	at, n := l.selAt, int32(l.model.length())
 	if at < 0 || at >= n || l.model.rowID(at) != l.sel {
 		at = -1
@@ -326,8 +477,7 @@ func (l *listView) find() (int, bool) {
 		}
 	}
 	l.selAt = at
-	p := slices.Index(l.idx, at)
-	return p, p >= 0
+	return at, true
 }
 
 // remember records which row the cursor is on.
@@ -344,6 +494,7 @@ func (l *listView) selected() (int32, bool) {
 	if l.tbl.cursor < 0 || l.tbl.cursor >= len(l.idx) {
 		return 0, false
 	}
+	l.ensureSorted(l.tbl.cursor)
 	return l.idx[l.tbl.cursor], true
 }
 
@@ -356,5 +507,6 @@ func (l *listView) move(f func(t *table)) {
 func (l *listView) appendBody(dst []byte, th *Theme) []byte {
 	dst = l.tbl.appendHeader(dst, th)
 	dst = append(dst, '\n')
+	l.ensureSorted(l.tbl.offset + l.tbl.rows - 1)
 	return l.tbl.appendRows(dst, l.idx, l.model, th)
 }

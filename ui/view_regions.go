@@ -174,6 +174,13 @@ func appendStateCell(dst []byte, word string, p paint, w int, plain bool) []byte
 	return append(dst, p.post...)
 }
 
+// regionStateNames are the states regionStateRank knows, by rank.
+var regionStateNames = [...]string{snapshots.StateQueued, snapshots.StateLocating, snapshots.StateParked,
+	snapshots.StateRequested, snapshots.StateInitialized, snapshots.StateRetryWait, snapshots.StateReloadWait,
+	snapshots.StateStale}
+
+const regionStateRanks = len(regionStateNames)
+
 // regionStateRank orders states as a region moves through them, so sorting
 // by state groups the stuck ones at one end.
 func regionStateRank(s string) int {
