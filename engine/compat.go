@@ -94,6 +94,7 @@ func (e *Engine) learnStoreMeta(s *metapb.Store) {
 		return
 	}
 	st := e.learnStore(s.GetId(), s.GetAddress())
+	st.metaSeen = true
 	st.version = snapshots.CleanString(s.GetVersion()) // PD's words: text from outside
 	if err := checkTiKVVersion(s); err != nil {
 		st.incompatible = err.Error() // its condition in the last snapshot

@@ -186,6 +186,14 @@ type Config struct {
 	// beyond 10000 pending, and pulltop must not crowd out the cluster's own
 	// change-data clients.
 	ScansPerStore int
+	// RowsOnDemand leaves the regions out of the snapshots the engine
+	// publishes on its own (every tick); Refresh and RefreshWithin still
+	// carry them. For a reader that needs only totals, stores and causes
+	// (headless status lines): at a million regions the rows are 270 MB a
+	// publish, allocated and collected for nobody. The walk that fills the
+	// totals and the causes keeps the rows of unhealthy regions only, in a
+	// buffer the engine reuses.
+	RowsOnDemand bool
 	// OldValue asks TiKV for old values (ExtraOp ReadOldValue); off, TiKV
 	// skips the extra read per prewrite (--old-value).
 	OldValue bool
@@ -193,6 +201,12 @@ type Config struct {
 	// region is subscribed, with what the subscription will touch; an error
 	// stops Start (the operator declined).
 	BeforeSubscribe func(Preview) error
+	// AfterLocate, if set, is called once the subscriptions' first lookups
+	// in PD are done, with what they touch: headless says it without
+	// holding the subscription back for a count (a million regions take
+	// PD seconds to page through). It runs on the event loop: it must not
+	// block.
+	AfterLocate func(Preview)
 	// PDCheckInterval is how often the store list is refreshed from PD,
 	// which is also how a PD outage is noticed when no lookup is running
 	// (2s).

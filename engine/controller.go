@@ -113,7 +113,14 @@ func (e *Engine) ForceReloadSpan(sub uint64, startHex, endHex string) error {
 			return
 		}
 		span := Span{Start: start, End: end}
-		regions := e.regionsIn(s, span)
+		// Exact, whatever overlaps: an operator's reload is rare enough
+		// for a walk over every record.
+		var regions []*regionState
+		for _, r := range e.regions {
+			if r.sub == s && overlapsRange(r.start, r.end, string(span.Start), string(span.End)) {
+				regions = append(regions, r)
+			}
+		}
 		for _, r := range regions {
 			e.forceReload(r)
 		}

@@ -13,10 +13,15 @@ import (
 // it rebuilds every publish (kept to avoid reallocating it) and what it
 // has noticed of PD. Owned by the event loop.
 type diagState struct {
-	gen       uint32 // publish generation, validates regionState.admitPos
-	pd        diagnose.PD
-	stores    map[uint64]*storeDiag
-	pending   []int32 // rows of the regions diagRegion left undecided
+	gen     uint32 // publish generation, validates regionState.admitPos
+	pd      diagnose.PD
+	stores  map[uint64]*storeDiag
+	pending []int32 // rows of the regions diagRegion left undecided
+	stalled []int32 // those of them streaming but stalled (the rest wait for something)
+	// lean: the publish keeps no rows (Config.RowsOnDemand); leanRows[k]
+	// is then the row of pending[k], the only rows diagFinish needs.
+	lean      bool
+	leanRows  []snapshots.Region
 	describer diagnose.Describer
 }
 
@@ -56,6 +61,7 @@ func (e *Engine) noteRegionError(r *regionState, reason string, now int64) {
 func (r *regionState) inheritDiagnosis(old *regionState) {
 	r.failReason, r.lastError, r.lastErrorAt = old.failReason, old.lastError, old.lastErrorAt
 	r.churn, r.mark = old.churn, old.mark
+	r.scanned = old.scanned // its initial scan is done, whatever the record
 }
 
 func unixNano(t time.Time) int64 {
@@ -110,7 +116,7 @@ func (e *Engine) regionEvidence(r *regionState, now int64, ev *diagnose.Region) 
 func (e *Engine) diagBegin(now time.Time) {
 	d := &e.diag
 	d.gen++
-	d.pending = d.pending[:0]
+	d.pending, d.stalled = d.pending[:0], d.stalled[:0]
 	if d.describer.KeyName == nil {
 		d.describer.KeyName = rawKeyName
 	}
@@ -161,7 +167,7 @@ func (e *Engine) diagBegin(now time.Time) {
 		// regions that left it; those are skipped as admitNext skips them).
 		pos := int32(0)
 		for _, r := range info.admission {
-			if e.regions[r.key()] == r && r.lock != nil && r.state == snapshots.StateQueued && r.worker == nil {
+			if !r.forgotten && r.lock != nil && r.state == snapshots.StateQueued && r.worker == nil {
 				pos++
 				r.admitPos, r.admitGen = pos, d.gen
 			}
@@ -179,8 +185,13 @@ func (e *Engine) diagRegion(r *regionState, row *snapshots.Region, i int, now in
 	if sd != nil {
 		sd.ev.Regions++
 	}
-	if !streaming(r) || e.stalled(r, now) {
+	if !streaming(r) {
 		d.pending = append(d.pending, int32(i))
+		return
+	}
+	if e.stalled(r, now) {
+		d.pending = append(d.pending, int32(i))
+		d.stalled = append(d.stalled, int32(i))
 		return
 	}
 	// Healthy: the common case.
@@ -221,14 +232,16 @@ func (e *Engine) diagFinish(now time.Time, st *snapshots.State, regions []*regio
 		count    [diagnose.NumCauses]int
 		earliest [diagnose.NumCauses]int64
 		example  [diagnose.NumCauses]int
-		ev       diagnose.Region
+		// exampleOwn: the example's evidence is its own (see below)
+		exampleOwn [diagnose.NumCauses]bool
+		ev         diagnose.Region
 	)
 	// The stalled regions (streaming and pending), in two steps: the ones
 	// an open transaction pins, then the others, which may be their
 	// batch-mates. A region with no open prewrite on a store with no pin
 	// (nearly all of them when a whole store or PD stalls) is counted
 	// without building its evidence.
-	for _, i := range d.pending {
+	for _, i := range d.stalled {
 		if r := regions[i]; streaming(r) && r.matcher.Len() > 0 {
 			if sd := d.stores[r.storeID]; sd != nil {
 				e.regionEvidence(r, nowNs, &ev)
@@ -238,7 +251,7 @@ func (e *Engine) diagFinish(now time.Time, st *snapshots.State, regions []*regio
 			}
 		}
 	}
-	for _, i := range d.pending {
+	for _, i := range d.stalled {
 		r := regions[i]
 		if !streaming(r) {
 			continue
@@ -262,8 +275,12 @@ func (e *Engine) diagFinish(now time.Time, st *snapshots.State, regions []*regio
 		sd.text = d.describer.Store(&sd.ev, pd, nowNs)
 	}
 
+	var scratch snapshots.Region // the row of an undecided region when lean
 	for _, i := range d.pending {
-		r, row := regions[i], &st.Regions[i]
+		r, row := regions[i], &scratch
+		if !d.lean {
+			row = &st.Regions[i]
+		}
 		e.regionEvidence(r, nowNs, &ev)
 		sd := d.stores[r.storeID]
 		sev, text := storeEvidence(sd), ""
@@ -279,9 +296,16 @@ func (e *Engine) diagFinish(now time.Time, st *snapshots.State, regions []*regio
 		if c == diagnose.Healthy {
 			continue
 		}
-		row.Diagnosis = d.describer.Region(c, &ev, sev, text, pd, nowNs)
-		if count[c] == 0 || r.mark.Since < earliest[c] {
-			earliest[c], example[c] = r.mark.Since, int(i)
+		if !d.lean {
+			row.Diagnosis = d.describer.Region(c, &ev, sev, text, pd, nowNs)
+		}
+		// The example is the region with the oldest incident; among those
+		// that began together (a resolved-ts batch stops at one instant),
+		// the one whose own evidence it is: the region the lock pins, not
+		// its batch-mates.
+		own := c == diagnose.Lock && ev.LockPins()
+		if count[c] == 0 || r.mark.Since < earliest[c] || (r.mark.Since == earliest[c] && own && !exampleOwn[c]) {
+			earliest[c], example[c], exampleOwn[c] = r.mark.Since, int(i), own
 		}
 		count[c]++
 	}
@@ -317,10 +341,29 @@ func (e *Engine) diagFinish(now time.Time, st *snapshots.State, regions []*regio
 		}
 		board.Since = timeOf(sinceNs)
 		if count[c] > 0 {
-			board.Example, board.ExampleRegion = st.Regions[example[c]].Diagnosis, st.Regions[example[c]].ID
+			board.Example, board.ExampleRegion = e.exampleDiagnosis(st, regions, example[c], c, nowNs), regions[example[c]].id
 		}
 		st.Causes = append(st.Causes, board)
 	}
+}
+
+// exampleDiagnosis is the diagnosis of regions[i], decided as c in this
+// publish: its row's, or written now when the publish keeps no rows (the
+// evidence is the same: nothing has moved since).
+func (e *Engine) exampleDiagnosis(st *snapshots.State, regions []*regionState, i int, c diagnose.Cause, nowNs int64) string {
+	d := &e.diag
+	if !d.lean {
+		return st.Regions[i].Diagnosis
+	}
+	r := regions[i]
+	var ev diagnose.Region
+	e.regionEvidence(r, nowNs, &ev)
+	sd := d.stores[r.storeID]
+	sev, text := storeEvidence(sd), ""
+	if sd != nil {
+		text = sd.text
+	}
+	return d.describer.Region(c, &ev, sev, text, &d.pd, nowNs)
 }
 
 // rawKeyName renders a row key (raw, as rows carry it) as FormatKey

@@ -18,8 +18,10 @@ import (
 	"pulltop/snapshots"
 )
 
-// locate looks a span's regions up in PD on a locator goroutine; the answer
-// comes back as msgLocated. Records inside the span show `locating`.
+// locate looks a span's regions up in PD on a locator goroutine; each page
+// of the answer comes back as a msgLocated as soon as PD gives it, so the
+// first regions of a large span are subscribed while PD still pages through
+// the rest. Records inside the span show `locating`.
 func (e *Engine) locate(task rangeTask) {
 	if e.Err() != nil {
 		return
@@ -29,6 +31,11 @@ func (e *Engine) locate(task rangeTask) {
 			r.state = snapshots.StateLocating
 		}
 	}
+	e.locateSeq++
+	prog := &locateProgress{gen: e.locateSeq, span: task.span}
+	if task.initial {
+		e.progress.locatingSpans++
+	}
 	e.wg.Add(1)
 	go func() {
 		defer e.wg.Done()
@@ -37,69 +44,166 @@ func (e *Engine) locate(task rangeTask) {
 		case <-e.ctx.Done():
 			return
 		}
-		locs, err := e.locator.locateSpan(e.ctx, task.span)
-		<-e.locateSem
-		e.post(e.ctx, message{kind: msgLocated, task: task, locs: locs, err: err})
+		defer func() { <-e.locateSem }()
+		// One page waits in the loop's inbox at a time while the next is
+		// fetched: PD answers a million regions faster than the loop takes
+		// them in, and a queue of a thousand pages in front of the stores'
+		// events held every initial scan's answer up for seconds.
+		var handled chan struct{}
+		from, err := e.locator.locatePages(e.ctx, task.span, func(page []RegionLoc, covered Span) bool {
+			if handled != nil {
+				select {
+				case <-handled:
+				case <-e.ctx.Done():
+					return false
+				}
+			}
+			handled = make(chan struct{})
+			last := string(covered.End) == string(task.span.End) // pages tile the span: only the last ends there
+			return e.post(e.ctx, message{kind: msgLocated, task: task, locs: page, page: &locatedPage{prog: prog, covered: covered, last: last, handled: handled}})
+		})
+		if err != nil {
+			rest := task
+			rest.span = Span{Start: from, End: task.span.End}
+			e.post(e.ctx, message{kind: msgLocated, task: task, err: err, page: &locatedPage{prog: prog, covered: rest.span, last: true}})
+		}
 	}()
 }
 
-// regionsIn lists the records of sub overlapping span.
+// locateProgress is one locate call's progress over its pages: the records
+// it found (marked with gen) and the older ones that reach past the pages
+// handled so far, which a later page decides.
+type locateProgress struct {
+	gen   uint64
+	span  Span           // the whole span asked for
+	carry []*regionState // unseen records straddling the last page's end
+	found int            // regions found so far
+}
+
+// locatedPage is one page of a locate answer: the regions of covered (or,
+// with an error, the part of the span not covered).
+type locatedPage struct {
+	prog    *locateProgress
+	covered Span
+	last    bool
+	handled chan struct{} // closed once the loop took the page in (nil: nobody waits)
+}
+
+// regionsIn lists the records of sub overlapping span, through the index:
+// those starting in it, and those starting before it that reach into it.
 func (e *Engine) regionsIn(sub *subscription, span Span) []*regionState {
 	var out []*regionState
 	start, end := string(span.Start), string(span.End)
-	for _, r := range e.regions {
-		if r.sub == sub && overlapsRange(r.start, r.end, start, end) {
-			out = append(out, r)
-		}
-	}
+	e.index.coveringStart(sub, start, func(r *regionState) { out = append(out, r) })
+	e.index.starting(sub, start, end, func(r *regionState) bool {
+		out = append(out, r)
+		return true
+	})
 	return out
 }
 
-func (e *Engine) handleLocated(task rangeTask, locs []RegionLoc, err error) {
+func (e *Engine) handleLocated(task rangeTask, locs []RegionLoc, page *locatedPage, err error) {
 	if e.Err() != nil {
 		return
 	}
-	sub := task.sub
+	sub, prog := task.sub, page.prog
+	if task.initial && page.last {
+		e.progress.locatingSpans--
+	}
 	if err == nil || errors.Is(err, errPDRequest) {
 		e.notePD(pdLookup, err)
 	}
 	if err != nil {
 		e.countError(snapshots.ReasonRPCCtxUnavailable, 0)
-		key := retry.Key{Subscription: sub.id, Start: string(task.span.Start), End: string(task.span.End)}
+		// What is left to locate: from the error on, and from the first
+		// older record that no page could decide yet (it is decided again
+		// with the rest).
+		rest := page.covered
+		for _, r := range prog.carry {
+			if r.start < string(rest.Start) {
+				rest.Start = []byte(r.start)
+			}
+		}
+		retryTask := task
+		retryTask.span, retryTask.initial = rest, false
+		if task.initial {
+			// Still the initial locate: the phase stays "locating" until it
+			// is done.
+			retryTask.initial = true
+		}
+		key := retry.Key{Subscription: sub.id, Start: string(rest.Start), End: string(rest.End)}
 		delay, attempt := e.policy.Next(time.Now(), key, retry.ReasonRPCCtxUnavailable, 0)
-		e.logger.Info("locating regions failed", zap.Uint64("subscription", sub.id), zap.Stringer("span", task.span), zap.Error(err))
+		e.logger.Info("locating regions failed", zap.Uint64("subscription", sub.id), zap.Stringer("span", rest), zap.Error(err))
 		at := time.Now().UnixNano()
-		for _, r := range e.regionsIn(sub, task.span) {
+		for _, r := range e.regionsIn(sub, rest) {
 			if r.lock == nil && !r.waitingLock {
 				r.state, r.lastError = snapshots.StateRetryWait, snapshots.CleanString(err.Error())
 				r.failReason, r.lastErrorAt = snapshots.ReasonRPCCtxUnavailable, at
 			}
 		}
+		if retryTask.initial {
+			e.progress.retryingSpans++
+		}
 		e.sched.Schedule(retry.Retry{Key: key, Reason: retry.ReasonRPCCtxUnavailable, Attempt: attempt}, delay,
 			e.onLoop(func() {
+				if retryTask.initial {
+					e.progress.retryingSpans--
+				}
 				e.retryFired(snapshots.RecentRetry{
-					Subscription: sub.id, Start: hex.EncodeToString(task.span.Start), End: hex.EncodeToString(task.span.End),
+					Subscription: sub.id, Start: hex.EncodeToString(rest.Start), End: hex.EncodeToString(rest.End),
 					Reason: snapshots.ReasonRPCCtxUnavailable, Attempt: attempt, Outcome: snapshots.OutcomeRelocate,
 				})
-				e.locate(task)
+				e.locate(retryTask)
 			}))
 		return
 	}
-	e.flushAnswered(task.flushSeq, len(locs))
-	spanStart, spanEnd := string(task.span.Start), string(task.span.End)
-	// The records this answer replaces, before they are replaced: the
-	// new regions' parents (lineage).
-	parents := e.parentCandidates(sub, task.span)
+	prog.found += len(locs)
+	if task.initial {
+		e.progress.noteLocated(locs)
+		if page.last {
+			defer e.announce()
+		}
+	}
+	e.flushAnswered(task.flushSeq, prog.found)
+	pageStart, pageEnd := string(page.covered.Start), string(page.covered.End)
+	spanStart := string(prog.span.Start)
+	// The records this page replaces, before they are replaced: the new
+	// regions' parents (lineage). Those reaching in from before the page
+	// were carried from the last page (or, on the first, start before the
+	// span).
+	candidates := prog.carry
+	prog.carry = nil
+	if pageStart == spanStart {
+		e.index.coveringStart(sub, pageStart, func(r *regionState) { candidates = append(candidates, r) })
+	}
+	e.index.starting(sub, pageStart, pageEnd, func(r *regionState) bool {
+		candidates = append(candidates, r)
+		return true
+	})
+	var parents []*regionState
+	for _, r := range candidates {
+		if r.lock == nil && !r.waitingLock {
+			parents = append(parents, r)
+		}
+	}
 	now := time.Now()
-	seen := make(map[uint64]bool, len(locs))
 	for _, loc := range locs {
-		seen[loc.ID] = true
 		if loc.LeaderAddr != "" && loc.Leader != nil {
-			e.learnStore(loc.Leader.GetStoreId(), loc.LeaderAddr)
+			st := e.learnStore(loc.Leader.GetStoreId(), loc.LeaderAddr)
+			if !st.metaSeen {
+				// The locator read the store from PD to learn its address:
+				// check its version now, before a stream is opened to it (a
+				// store refresh may still be on its way).
+				if meta := e.locator.cachedStore(st.id); meta != nil {
+					st.metaSeen = true
+					e.learnStoreMeta(meta)
+				}
+			}
 		}
 		key := regionKey{sub.id, loc.ID}
 		old := e.regions[key]
 		if old != nil {
+			old.locGen = prog.gen // answered for: never superseded by this answer
 			if old.lock != nil || old.waitingLock {
 				continue // still owns (or waits for) its range; the lock decides
 			}
@@ -109,6 +213,7 @@ func (e *Engine) handleLocated(task rangeTask, locs []RegionLoc, err error) {
 		if r.start >= r.end && r.end != "" {
 			continue
 		}
+		r.locGen = prog.gen
 		if old != nil {
 			// The same region found again (reloaded after an error): to
 			// the operator it is one region, with one incident.
@@ -117,15 +222,31 @@ func (e *Engine) handleLocated(task rangeTask, locs []RegionLoc, err error) {
 		if steps := inheritLineage(r, old, parents, now); steps > 0 {
 			e.logLineage(now, r, steps)
 		}
-		e.regions[key] = r
-		e.orderDirty = true
+		e.addRecord(r)
 		e.tryLock(r)
 	}
-	// Records superseded by this answer: waiting in the span, not in it.
-	for _, r := range e.regionsIn(sub, task.span) {
-		if !seen[r.id] && r.lock == nil && !r.waitingLock && within(r.start, r.end, spanStart, spanEnd) {
-			e.forget(r)
+	// Records superseded by this answer: waiting in the span, not found in
+	// it. One that reaches past this page is decided by a later one.
+	for _, r := range candidates {
+		if e.regions[r.key()] != r || r.locGen == prog.gen || r.lock != nil || r.waitingLock {
+			continue
 		}
+		switch {
+		case within(r.start, r.end, spanStart, pageEnd):
+			e.forget(r)
+		case !page.last && r.start >= spanStart && overlapsRange(r.start, r.end, pageEnd, string(prog.span.End)):
+			prog.carry = append(prog.carry, r)
+		}
+	}
+}
+
+// addRecord puts a new record on the books.
+func (e *Engine) addRecord(r *regionState) {
+	e.regions[r.key()] = r
+	e.index.add(r)
+	e.orderDirty = true
+	if r.scanned {
+		e.progress.scanned++
 	}
 }
 
@@ -134,9 +255,14 @@ func (e *Engine) forget(r *regionState) {
 	if r.retryKey != (retry.Key{}) {
 		e.sched.Cancel(r.retryKey)
 	}
+	r.forgotten = true
 	if e.regions[r.key()] == r {
 		delete(e.regions, r.key())
+		e.index.remove(r)
 		e.orderDirty = true
+		if r.scanned {
+			e.progress.scanned--
+		}
 	}
 	if st := e.stores[r.storeID]; st != nil {
 		delete(st.parked, r)
@@ -199,7 +325,7 @@ func (e *Engine) dispatch(r *regionState) {
 		return
 	}
 	st := e.stores[r.storeID]
-	if r.leader == nil || st == nil || st.addr == "" {
+	if r.storeID == 0 || st == nil || st.addr == "" {
 		e.regionFailed(r, snapshots.ReasonRPCCtxUnavailable, "no leader or store address known", 0, nil)
 		return
 	}
@@ -268,8 +394,7 @@ func (e *Engine) worker(st *storeInfo) *streamWorker {
 // send registers r on its store's stream.
 func (e *Engine) send(r *regionState, st *storeInfo) {
 	w := e.worker(st)
-	key := dsKey{r.sub.id, r.id}
-	if other := w.regions[key]; other != nil && other != r {
+	if other := w.regions.get(r.sub.id, r.id); other != nil && other != r {
 		// The stream still has this region from an older record: drop it
 		// there first, or TiKV answers DuplicateRequest.
 		e.deregister(other)
@@ -290,7 +415,7 @@ func (e *Engine) send(r *regionState, st *storeInfo) {
 	r.worker, r.scanning, r.initialized = w, true, false
 	r.state = snapshots.StateRequested
 	r.requestedAt = time.Now().UnixNano()
-	w.regions[key] = r
+	w.regions.set(r.sub.id, r.id, r)
 	st.inflight++
 	e.stats.regionRequests++
 	w.enqueue(req)
@@ -300,9 +425,8 @@ func (e *Engine) send(r *regionState, st *storeInfo) {
 // its scan slot.
 func (e *Engine) detach(r *regionState) {
 	if w := r.worker; w != nil {
-		key := dsKey{r.sub.id, r.id}
-		if w.regions[key] == r {
-			delete(w.regions, key)
+		if w.regions.get(r.sub.id, r.id) == r {
+			w.regions.del(r.sub.id, r.id)
 		}
 		if r.initialized {
 			w.initialized.Add(-1)
@@ -332,7 +456,7 @@ func (e *Engine) deregister(r *regionState) {
 	w := r.worker
 	e.detach(r)
 	if w != nil {
-		w.deregPending[dsKey{r.sub.id, r.id}] = true
+		w.deregPending[keyOf(r.sub.id, r.id)] = true
 		w.enqueue(&cdcpb.ChangeDataRequest{
 			Header:    &cdcpb.Header{ClusterId: e.locator.clusterID, TicdcVersion: protocolVersion},
 			RegionId:  r.id,
@@ -348,7 +472,7 @@ func (e *Engine) admitNext(st *storeInfo) {
 		r := st.admission[0]
 		st.admission[0] = nil
 		st.admission = st.admission[1:]
-		if e.regions[r.key()] == r && r.lock != nil && r.state == snapshots.StateQueued && r.worker == nil {
+		if !r.forgotten && r.lock != nil && r.state == snapshots.StateQueued && r.worker == nil {
 			e.dispatch(r)
 		}
 	}

@@ -40,6 +40,7 @@ type message struct {
 	err    error
 	task   rangeTask
 	locs   []RegionLoc
+	page   *locatedPage
 	fn     func()
 }
 
@@ -69,6 +70,10 @@ type Engine struct {
 	aggTimer    *time.Timer
 	subs        []*subscription
 	regions     map[regionKey]*regionState
+	index       regionIndex   // the same records, in (subscription, start key) order
+	rtsSub      *subscription // advanceBatch's last moved subscription
+	locateSeq   uint64        // numbers locate calls (regionState.locGen)
+	progress    progressState
 	order       []*regionState // regions in (subscription, start key) order, for snapshots
 	orderDirty  bool           // regions were added or removed since order was built
 	stores      map[uint64]*storeInfo
@@ -88,6 +93,8 @@ type Engine struct {
 	clockOffset time.Duration // PD's clock minus this host's (lag is in PD's time)
 	diag        diagState
 	lastPublish time.Time
+	publishCost time.Duration // how long the last publish took
+	publishedAt time.Time     // when it ended (wall clock)
 	log         *eventLog
 	tallies     map[uint64]*storeTally // per store, rebuilt every publish
 	errWindow   errorWindow            // errors of the last minute
@@ -161,6 +168,7 @@ func Start(cfg Config) (*Engine, error) {
 		storeCooldown: storebackoff.New(time.Now),
 		startTs:       startTs,
 		regions:       make(map[regionKey]*regionState),
+		index:         newRegionIndex(),
 		stores:        make(map[uint64]*storeInfo),
 		locateSem:     make(chan struct{}, 8),
 		stats:         engineStats{errorsByReason: map[string]int64{}},
@@ -200,7 +208,7 @@ func Start(cfg Config) (*Engine, error) {
 	e.post(ctx, message{kind: msgFunc, fn: func() {
 		e.refreshStores()
 		for _, sub := range e.subs {
-			e.locate(rangeTask{sub: sub, span: sub.span, reason: "subscribe"})
+			e.locate(rangeTask{sub: sub, span: sub.span, reason: "subscribe", initial: true})
 		}
 	}})
 	return e, nil
@@ -279,14 +287,16 @@ func (e *Engine) handle(m message) {
 	case msgStreamFailed:
 		e.handleStreamFailure(m.worker, m.err)
 	case msgLocated:
-		e.handleLocated(m.task, m.locs, m.err)
+		e.handleLocated(m.task, m.locs, m.page, m.err)
+		if m.page.handled != nil {
+			close(m.page.handled)
+		}
 	case msgFunc:
 		m.fn()
 	}
 }
 
 func (e *Engine) onTick(now time.Time) {
-	e.detectStale(now)
 	e.policy.GC(now)
 	if e.sink != nil && e.Err() == nil {
 		// Never waits: the file is written off the loop.
@@ -294,7 +304,21 @@ func (e *Engine) onTick(now time.Time) {
 			e.fatal(err)
 		}
 	}
-	e.publish(now)
+	if e.publishDue(time.Now()) {
+		e.publishRows(now, !e.cfg.RowsOnDemand)
+	}
+}
+
+// publishShare bounds the event loop's time spent publishing: after a
+// publish that took d, the next tick's publish waits until d·publishShare
+// has passed. A publish walks every region (a million take a few hundred
+// ms); the events, scans and retries of the loop must not wait behind it.
+// With 100k regions a publish takes ~30 ms and every tick publishes.
+const publishShare = 4
+
+// publishDue tells whether a tick may publish now.
+func (e *Engine) publishDue(now time.Time) bool {
+	return now.Sub(e.publishedAt) >= e.publishCost*publishShare
 }
 
 // Snapshot returns the latest published state; it never blocks.
@@ -309,12 +333,29 @@ func (e *Engine) Refresh() *snapshots.State {
 // RefreshWithin is Refresh waiting at most d for the event loop; past it
 // (a loop flooded with events), it returns the last published snapshot.
 // Headless uses it so that --duration holds whatever the load.
-func (e *Engine) RefreshWithin(d time.Duration) *snapshots.State {
+func (e *Engine) RefreshWithin(d time.Duration) *snapshots.State { return e.refreshWithin(d, true) }
+
+// Latest is RefreshWithin for a regular reader (a status line every
+// second): it publishes only when a tick would (publishDue), and otherwise
+// returns the last published snapshot, at most a few publish costs old.
+// At a million regions a publish is a walk over all of them, and the
+// reader's clock must not make it more frequent than the engine allows.
+func (e *Engine) Latest(d time.Duration) *snapshots.State { return e.refreshWithin(d, false) }
+
+func (e *Engine) refreshWithin(d time.Duration, force bool) *snapshots.State {
 	timer := time.NewTimer(d)
 	defer timer.Stop()
 	done := make(chan struct{})
+	fn := func() {
+		if now := time.Now(); force {
+			e.publish(now)
+		} else if e.publishDue(now) {
+			e.publishRows(now, !e.cfg.RowsOnDemand)
+		}
+		close(done)
+	}
 	select {
-	case e.inbox <- message{kind: msgFunc, fn: func() { e.publish(time.Now()); close(done) }}:
+	case e.inbox <- message{kind: msgFunc, fn: fn}:
 	case <-timer.C:
 		return e.Snapshot()
 	case <-e.ctx.Done():
@@ -436,29 +477,38 @@ type Preview struct {
 	OldValue      bool
 }
 
-// String is the line the operator confirms (and headless prints).
-func (p Preview) String() string {
+// String is the line the operator confirms.
+func (p Preview) String() string { return p.line("will subscribe") }
+
+// Announce is the line that says what was subscribed, once the regions
+// are located (headless: nothing is asked).
+func (p Preview) Announce() string { return p.line("subscribes") }
+
+func (p Preview) line(verb string) string {
 	old := "off"
 	if p.OldValue {
 		old = "on"
 	}
-	return fmt.Sprintf("pulltop will subscribe %d regions on %d TiKV stores of cluster %d (PD %s): at most %d initial scans per store at a time, old values %s",
-		p.Regions, p.Stores, p.ClusterID, strings.Join(p.PD, ","), p.ScansPerStore, old)
+	return fmt.Sprintf("pulltop %s %d regions on %d TiKV stores of cluster %d (PD %s): at most %d initial scans per store at a time, old values %s",
+		verb, p.Regions, p.Stores, p.ClusterID, strings.Join(p.PD, ","), p.ScansPerStore, old)
 }
 
 func preview(ctx context.Context, l *regionLocator, cfg Config) (Preview, error) {
 	p := Preview{ClusterID: l.clusterID, PD: cfg.PD, ScansPerStore: cfg.ScansPerStore, OldValue: cfg.OldValue}
 	stores := map[uint64]bool{}
 	for _, span := range cfg.Spans {
-		locs, err := l.locateSpan(ctx, span)
+		// Counted page by page: nothing of a million regions is kept.
+		_, err := l.locatePages(ctx, span, func(page []RegionLoc, _ Span) bool {
+			p.Regions += len(page)
+			for _, loc := range page {
+				if loc.Leader != nil {
+					stores[loc.Leader.GetStoreId()] = true
+				}
+			}
+			return true
+		})
 		if err != nil {
 			return p, fmt.Errorf("counting the regions to subscribe: %w", err)
-		}
-		p.Regions += len(locs)
-		for _, loc := range locs {
-			if loc.Leader != nil {
-				stores[loc.Leader.GetStoreId()] = true
-			}
 		}
 	}
 	p.Stores = len(stores)

@@ -19,15 +19,18 @@ func (e *Engine) handleEvent(w *streamWorker, ev *cdcpb.ChangeDataEvent) {
 	if e.Err() != nil {
 		return
 	}
+	// One clock reading for the message: a resolved-ts batch moves a whole
+	// store's regions at once, a million of them every second.
+	now := time.Now()
 	for _, event := range ev.Events {
-		key := dsKey{event.RequestId, event.RegionId}
+		key := keyOf(event.RequestId, event.RegionId)
 		if w.deregPending[key] {
 			if event.GetError() != nil {
 				delete(w.deregPending, key) // the old downstream's last word
 			}
 			continue
 		}
-		r := w.regions[key]
+		r := w.regions.get(event.RequestId, event.RegionId)
 		if r == nil {
 			// Expected after a deregister or an error: TiKV may still have
 			// been sending for it.
@@ -39,27 +42,73 @@ func (e *Engine) handleEvent(w *streamWorker, ev *cdcpb.ChangeDataEvent) {
 		case *cdcpb.Event_Error:
 			e.handleRegionError(r, x.Error)
 		case *cdcpb.Event_ResolvedTs:
-			if e.advanceRegion(r, x.ResolvedTs) {
+			if e.advanceRegion(r, x.ResolvedTs, now) {
 				e.advanceSubscription(r.sub)
 			}
 		}
 	}
 	if rts := ev.ResolvedTs; rts != nil && rts.Ts != 0 {
-		var touched *subscription
-		for _, id := range rts.Regions {
-			key := dsKey{rts.RequestId, id}
-			if w.deregPending[key] {
-				continue
-			}
-			r := w.regions[key]
-			if r != nil && e.advanceRegion(r, rts.Ts) {
-				touched = r.sub
-			}
-		}
-		if touched != nil {
-			e.advanceSubscription(touched)
+		if e.advanceBatch(w, rts, now) {
+			e.advanceSubscription(e.rtsSub)
 		}
 	}
+}
+
+// advanceBatch applies a store's resolved-ts batch (TiKV sends one ts for
+// many regions, a whole store's every second) and reports whether any
+// region of it moved (e.rtsSub is the subscription of the last one). At a
+// million regions every region's records are cold in the cache, so the
+// batch goes in chunks and in steps: look the chunk's records up, then
+// read the records, then their locks, then move them. The loads of one step do not depend on
+// each other, so the CPU overlaps their cache misses; one region at a time
+// it waited for three in a row.
+func (e *Engine) advanceBatch(w *streamWorker, rts *cdcpb.ResolvedTs, now time.Time) bool {
+	const chunk = 128
+	var rs [chunk]*regionState
+	moved := false
+	ids := rts.Regions
+	checkDereg := len(w.deregPending) > 0
+	table := w.regions.table(rts.RequestId, false)
+	if table == nil {
+		return false // no region of that request on this stream
+	}
+	for len(ids) > 0 {
+		part := ids[:min(chunk, len(ids))]
+		ids = ids[len(part):]
+		k := 0
+		for _, id := range part {
+			if checkDereg && w.deregPending[keyOf(rts.RequestId, id)] {
+				continue
+			}
+			if r := table.get(id); r != nil {
+				rs[k] = r
+				k++
+			}
+		}
+		// Those that can take a resolved ts: initialized, holding their
+		// range (the check reads each record).
+		n := 0
+		for _, r := range rs[:k] {
+			if r.initialized && r.lock != nil {
+				rs[n] = r
+				n++
+			}
+		}
+		// Those it moves forward (this reads each lock).
+		m := 0
+		for _, r := range rs[:n] {
+			if r.lock.ResolvedTs() < rts.Ts {
+				rs[m] = r
+				m++
+			}
+		}
+		for _, r := range rs[:m] {
+			if e.advanceRegion(r, rts.Ts, now) {
+				moved, e.rtsSub = true, r.sub
+			}
+		}
+	}
+	return moved
 }
 
 func (e *Engine) handleRows(r *regionState, rows []*cdcpb.Event_Row) {
@@ -94,6 +143,10 @@ func (e *Engine) regionInitialized(r *regionState) {
 		return
 	}
 	r.initialized = true
+	if !r.scanned {
+		r.scanned = true
+		e.progress.scanned++
+	}
 	r.lock.MarkInitialized()
 	r.worker.initialized.Add(1)
 	r.state = snapshots.StateInitialized
@@ -116,14 +169,14 @@ func (e *Engine) regionInitialized(r *regionState) {
 // advanceRegion raises a region's resolved ts; false if nothing moved.
 // Resolved ts of an uninitialized region means nothing (its scan is not
 // done) and a value that falls back is ignored.
-func (e *Engine) advanceRegion(r *regionState, ts uint64) bool {
+func (e *Engine) advanceRegion(r *regionState, ts uint64, now time.Time) bool {
 	if !r.initialized || r.lock == nil {
 		return false
 	}
 	if !r.sub.lock.UpdateResolvedTs(r.lock, ts) {
 		return false
 	}
-	r.lastAdvance = time.Now()
+	r.lastAdvance = now
 	if r.state == snapshots.StateStale {
 		r.state = snapshots.StateInitialized
 	}
@@ -226,7 +279,7 @@ func (e *Engine) regionFailed(r *regionState, reason, detail string, serverBacko
 	byRegion := retriesRegion(reason, leader)
 	if reason == snapshots.ReasonNotLeader && byRegion {
 		if st := e.stores[leader.GetStoreId()]; st != nil && st.addr != "" {
-			r.leader, r.storeID = leader, leader.GetStoreId()
+			r.leaderPeer, r.storeID = leader.GetId(), leader.GetStoreId()
 		} else {
 			byRegion = false // unknown store: ask PD
 		}
@@ -304,11 +357,7 @@ func (e *Engine) handleStreamFailure(w *streamWorker, err error) {
 		}
 		st.lastFailure = snapshots.CleanString(detail) // a server's own words
 	}
-	regions := make([]*regionState, 0, len(w.regions))
-	for _, r := range w.regions {
-		regions = append(regions, r)
-	}
-	for _, r := range regions {
+	for _, r := range w.regions.all() {
 		e.regionFailed(r, snapshots.ReasonStoreFailure, detail, 0, nil)
 	}
 	// Requests queued for the dead stream die with it; their regions were
@@ -319,17 +368,6 @@ func (e *Engine) handleStreamFailure(w *streamWorker, err error) {
 	select {
 	case w.ack <- struct{}{}:
 	default:
-	}
-}
-
-// detectStale marks initialized regions whose resolved ts has not moved for
-// StaleAfter: the silent stuck region of TiCDC #5096.
-func (e *Engine) detectStale(now time.Time) {
-	for _, r := range e.regions {
-		if r.state == snapshots.StateInitialized && !r.lastAdvance.IsZero() && now.Sub(r.lastAdvance) >= e.cfg.StaleAfter {
-			r.state = snapshots.StateStale
-			e.logger.Info("region stale", zap.Uint64("region", r.id), zap.Duration("since", now.Sub(r.lastAdvance)))
-		}
 	}
 }
 

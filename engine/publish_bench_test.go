@@ -112,3 +112,28 @@ func BenchmarkPublish100kAllStalled(b *testing.B) {
 		e.publish(now)
 	}
 }
+
+// BenchmarkPublishScale is one steady-state publish at 100k and at 1M
+// regions, in the same run, so the growth of its cost with the region count
+// shows as a ratio (DESIGN §8: the 1M/100k ratio should stay near 10, no
+// worse: linear, not quadratic).
+//
+//	go test -run '^$' -bench PublishScale -benchmem -count 5 ./engine/
+func BenchmarkPublishScale(b *testing.B) {
+	for _, n := range []int{100_000, 1_000_000} {
+		for _, rows := range []bool{true, false} {
+			name := "regions=" + countText(n)
+			if !rows {
+				name += "/rows=on-demand" // headless: totals, stores, causes; no rows
+			}
+			b.Run(name, func(b *testing.B) {
+				e := newPublishEngine(b, n)
+				now := time.Now()
+				for b.Loop() {
+					now = now.Add(500 * time.Millisecond)
+					e.publishRows(now, rows)
+				}
+			})
+		}
+	}
+}

@@ -77,8 +77,10 @@ type LockedRange struct {
 	regionID    uint64
 	version     uint64
 	initialized bool
-	// seg is this lock's place in the span's tiling and in the resolved-ts
-	// heap. Embedded so a region costs one allocation.
+	// owner is the RangeLock that made it (its id).
+	owner *byte
+	// seg is this lock's place in the span's tiling. Embedded so a region
+	// costs one allocation.
 	seg segment
 }
 
@@ -109,9 +111,10 @@ type segment struct {
 	// ts is the locked region's resolved ts, or for a hole the resolved ts the
 	// range had when it was last unlocked: where the next lock must start.
 	ts uint64
-	// heapIndex is the position in the resolved-ts heap, -1 once removed.
-	heapIndex int
-	lock      *LockedRange
+	// live: the segment is one of the lock's segments (a locked range that
+	// was unlocked is not, and its late resolved ts are ignored).
+	live bool
+	lock *LockedRange
 }
 
 // rangeWaiter is a parked TryLock; pending counts the blockers not yet
@@ -143,9 +146,10 @@ type RangeLock[W any] struct {
 	// is in exactly one segment, locked or not. Overlap queries are a binary
 	// search plus a walk over the overlapping segments.
 	segments []*segment
-	// heap is a min-heap of all segments by ts, so the subscription's resolved
-	// ts is heap[0].ts.
-	heap segmentHeap
+	// ts counts the segments by ts, so the subscription's resolved ts (the
+	// minimum) is read in O(1) amortized, and a region's resolved ts moves
+	// in O(1): a million regions move theirs every second.
+	ts tsCounter
 	// byRegion holds the region's single lock: a second request for a region
 	// is either stale or waits for the first to go.
 	byRegion map[uint64]*LockedRange
@@ -153,6 +157,8 @@ type RangeLock[W any] struct {
 	// first wait: waits only happen while regions split or merge.
 	waiters map[*LockedRange][]*rangeWaiter[W]
 	stopped bool
+	// id tells its LockedRanges from another subscription's.
+	id *byte
 }
 
 // NewRangeLock returns a lock over the subscription span [start, end) (end ""
@@ -164,11 +170,12 @@ func NewRangeLock[W any](start, end string, startTs uint64) *RangeLock[W] {
 		spanEnd:   end,
 		startTs:   startTs,
 		byRegion:  make(map[uint64]*LockedRange),
+		id:        new(byte),
 	}
 	if beforeEnd(start, end) {
-		hole := &segment{start: start, end: end, ts: startTs}
+		hole := &segment{start: start, end: end, ts: startTs, live: true}
 		l.segments = []*segment{hole}
-		l.heap.push(hole)
+		l.ts.add(startTs)
 	}
 	return l
 }
@@ -235,15 +242,15 @@ func (l *RangeLock[W]) lock(first, last int, start, end string, regionID, versio
 	for _, seg := range l.segments[first+1 : last] {
 		ts = min(ts, seg.ts)
 	}
-	lr := &LockedRange{regionID: regionID, version: version}
-	lr.seg = segment{start: start, end: end, ts: ts, heapIndex: -1, lock: lr}
+	lr := &LockedRange{regionID: regionID, version: version, owner: l.id}
+	lr.seg = segment{start: start, end: end, ts: ts, live: true, lock: lr}
 
 	left, right := l.segments[first], l.segments[last-1]
 	rightEnd := right.end
 	var keep [3]*segment
 	n := 0
-	// Trimming a hole does not change its ts, so a kept hole stays where it
-	// is in the heap.
+	// Trimming a hole does not change its ts, so a kept hole keeps its
+	// count.
 	var keptLeft, keptRight *segment
 	if left.start < start {
 		left.end = start
@@ -256,8 +263,8 @@ func (l *RangeLock[W]) lock(first, last int, start, end string, regionID, versio
 	if endLess(end, rightEnd) {
 		if right == keptLeft {
 			// One hole split in two around the lock.
-			keptRight = &segment{start: end, end: rightEnd, ts: right.ts}
-			l.heap.push(keptRight)
+			keptRight = &segment{start: end, end: rightEnd, ts: right.ts, live: true}
+			l.ts.add(keptRight.ts)
 		} else {
 			right.start = end
 			keptRight = right
@@ -265,12 +272,15 @@ func (l *RangeLock[W]) lock(first, last int, start, end string, regionID, versio
 		keep[n] = keptRight
 		n++
 	}
+	// The lock counts before the holes it replaces stop counting: its ts is
+	// theirs, so the minimum never passes it in between.
+	l.ts.add(lr.seg.ts)
 	for _, seg := range l.segments[first:last] {
 		if seg != keptLeft && seg != keptRight {
-			l.heap.remove(seg)
+			l.ts.remove(seg.ts)
+			seg.live = false
 		}
 	}
-	l.heap.push(&lr.seg)
 	l.segments = slices.Replace(l.segments, first, last, keep[:n]...)
 	l.byRegion[regionID] = lr
 	return lr
@@ -296,12 +306,14 @@ func (l *RangeLock[W]) Unlock(regionID, version uint64, start, end string, resol
 			fmtRange(l.spanStart, l.spanEnd), regionID, version, fmtRange(start, end), lr.version, fmtRange(lr.seg.start, lr.seg.end), ErrRangeNotLocked)
 	}
 	i := l.segmentAt(start)
-	if i < 0 || l.segments[i] != &lr.seg || l.heap.at(lr.seg.heapIndex) != &lr.seg {
+	if i < 0 || l.segments[i] != &lr.seg || !lr.seg.live {
 		return nil, false, fmt.Errorf("range lock %s: unlock region %d range %s: lock index corrupted", fmtRange(l.spanStart, l.spanEnd), regionID, fmtRange(start, end))
 	}
-	hole := &segment{start: start, end: end, ts: max(resolvedTs, lr.seg.ts)}
+	hole := &segment{start: start, end: end, ts: max(resolvedTs, lr.seg.ts), live: true}
 	l.segments[i] = hole
-	l.heap.replace(lr.seg.heapIndex, hole)
+	l.ts.add(hole.ts)
+	l.ts.remove(lr.seg.ts)
+	lr.seg.live = false
 	delete(l.byRegion, regionID)
 
 	if ws, ok := l.waiters[lr]; ok {
@@ -325,21 +337,22 @@ var ErrRangeNotLocked = errors.New("range not locked by this region")
 // event), changes nothing: resolved ts never goes backwards. Whether the
 // region is initialized is the caller's concern.
 func (l *RangeLock[W]) UpdateResolvedTs(lr *LockedRange, ts uint64) bool {
-	if lr == nil || ts <= lr.seg.ts || l.heap.at(lr.seg.heapIndex) != &lr.seg {
+	if lr == nil || ts <= lr.seg.ts || !lr.seg.live || lr.owner != l.id {
 		return false
 	}
+	l.ts.add(ts)
+	l.ts.remove(lr.seg.ts)
 	lr.seg.ts = ts
-	l.heap.down(lr.seg.heapIndex)
 	return true
 }
 
 // ResolvedTs is the subscription's resolved ts: the minimum over the locked
-// regions and the holes. O(1).
+// regions and the holes. O(1) amortized.
 func (l *RangeLock[W]) ResolvedTs() uint64 {
-	if len(l.heap) == 0 {
-		return l.startTs
+	if ts, ok := l.ts.min(); ok {
+		return ts
 	}
-	return l.heap[0].ts
+	return l.startTs
 }
 
 // RangeResolvedTs is the resolved ts of [start, end) as the lock knows it:
@@ -483,88 +496,89 @@ func (l *RangeLock[W]) unheld(first, last int, start, end string) []KeyRange {
 	return ranges
 }
 
-// segmentHeap is a min-heap of segments by ts that keeps each segment's
-// heapIndex current, so a segment can be moved or removed in O(log n).
-type segmentHeap []*segment
-
-// at returns the segment at i, nil if i is out of range: a stale or foreign
-// index then simply fails to match.
-func (h segmentHeap) at(i int) *segment {
-	if i < 0 || i >= len(h) {
-		return nil
-	}
-	return h[i]
+// tsCounter counts segments by resolved ts. Segments share a handful of
+// values (TiKV advances a store's regions in batches, to one ts), so the
+// counts stay small, and the distinct values sit in a min-heap from which
+// a value whose count fell to zero is dropped when it comes to the top.
+// A heap of the segments themselves cost a sift through a million
+// pointers for every region's every resolved ts.
+type tsCounter struct {
+	count map[uint64]int
+	heap  []uint64 // distinct values; may hold some whose count is zero
 }
 
-func (h *segmentHeap) push(s *segment) {
-	s.heapIndex = len(*h)
-	*h = append(*h, s)
-	h.up(s.heapIndex)
+func (c *tsCounter) add(ts uint64) {
+	if c.count == nil {
+		c.count = map[uint64]int{}
+	}
+	n := c.count[ts]
+	if n == 0 {
+		c.push(ts)
+	}
+	c.count[ts] = n + 1
 }
 
-func (h *segmentHeap) remove(s *segment) {
-	i, n := s.heapIndex, len(*h)-1
-	if i != n {
-		h.swap(i, n)
-	}
-	(*h)[n] = nil
-	*h = (*h)[:n]
-	s.heapIndex = -1
-	if i != n {
-		h.fix(i)
+func (c *tsCounter) remove(ts uint64) {
+	if n := c.count[ts]; n > 1 {
+		c.count[ts] = n - 1
+	} else {
+		delete(c.count, ts)
 	}
 }
 
-// replace puts s where the segment at i was, which leaves the heap.
-func (h segmentHeap) replace(i int, s *segment) {
-	h[i].heapIndex = -1
-	h[i] = s
-	s.heapIndex = i
-	h.fix(i)
-}
-
-func (h segmentHeap) fix(i int) {
-	if !h.down(i) {
-		h.up(i)
+// min is the smallest counted ts; false when nothing is counted.
+func (c *tsCounter) min() (uint64, bool) {
+	for len(c.heap) > 0 && c.count[c.heap[0]] == 0 {
+		c.pop()
 	}
+	if len(c.heap) == 0 {
+		return 0, false
+	}
+	return c.heap[0], true
 }
 
-func (h segmentHeap) up(i int) {
-	for i > 0 {
+// len is how many segments are counted.
+func (c *tsCounter) len() int {
+	n := 0
+	for _, k := range c.count {
+		n += k
+	}
+	return n
+}
+
+func (c *tsCounter) push(ts uint64) {
+	h := append(c.heap, ts)
+	for i := len(h) - 1; i > 0; {
 		parent := (i - 1) / 2
-		if h[parent].ts <= h[i].ts {
-			return
+		if h[parent] <= h[i] {
+			break
 		}
-		h.swap(i, parent)
+		h[parent], h[i] = h[i], h[parent]
 		i = parent
 	}
+	c.heap = h
 }
 
-// down sifts the segment at i towards the leaves and reports whether it
-// moved.
-func (h segmentHeap) down(i int) bool {
-	start := i
-	for {
+func (c *tsCounter) pop() {
+	h := c.heap
+	n := len(h) - 1
+	h[0] = h[n]
+	h = h[:n]
+	for i := 0; ; {
 		child := 2*i + 1
-		if child >= len(h) {
+		if child >= n {
 			break
 		}
-		if right := child + 1; right < len(h) && h[right].ts < h[child].ts {
+		if right := child + 1; right < n && h[right] < h[child] {
 			child = right
 		}
-		if h[i].ts <= h[child].ts {
+		if h[i] <= h[child] {
 			break
 		}
-		h.swap(i, child)
+		h[i], h[child] = h[child], h[i]
 		i = child
 	}
-	return i > start
-}
-
-func (h segmentHeap) swap(i, j int) {
-	h[i], h[j] = h[j], h[i]
-	h[i].heapIndex = i
-	h[j].heapIndex = j
+	c.heap = h
 }
 
 // beforeEnd reports whether key lies before the end key end ("" is

@@ -29,7 +29,7 @@ func mustUnlock(t *testing.T, l *RangeLock[string], lr *LockedRange, resolvedTs 
 }
 
 // checkRangeLock verifies the structure's invariants: the segments tile the
-// span in order, the heap is a heap over exactly those segments, and the
+// span in order, the ts counts are exactly those segments', and the
 // region index and waiter lists agree with the locked segments.
 func checkRangeLock[W any](t *testing.T, l *RangeLock[W]) {
 	t.Helper()
@@ -46,16 +46,30 @@ func checkRangeLock[W any](t *testing.T, l *RangeLock[W]) {
 		if i > 0 {
 			require.Equal(t, l.segments[i-1].end, seg.start, "segments %d and %d not adjacent", i-1, i)
 		}
-		require.Same(t, seg, l.heap.at(seg.heapIndex), "segment %d heap index", i)
+		require.True(t, seg.live, "segment %d not live", i)
 		if seg.lock != nil {
 			locked++
 			require.Same(t, seg, &seg.lock.seg)
 			require.Same(t, seg.lock, l.byRegion[seg.lock.regionID])
 		}
 	}
-	require.Len(t, l.heap, len(l.segments))
-	for i := 1; i < len(l.heap); i++ {
-		require.LessOrEqual(t, l.heap[(i-1)/2].ts, l.heap[i].ts, "heap order at %d", i)
+	// The counts are exactly the segments' ts, and the minimum is theirs.
+	want := map[uint64]int{}
+	minTs := l.segments[0].ts
+	for _, seg := range l.segments {
+		want[seg.ts]++
+		minTs = min(minTs, seg.ts)
+	}
+	require.Equal(t, want, l.ts.count)
+	require.Equal(t, len(l.segments), l.ts.len())
+	got, ok := l.ts.min()
+	require.True(t, ok)
+	require.Equal(t, minTs, got)
+	for i := 1; i < len(l.ts.heap); i++ {
+		require.LessOrEqual(t, l.ts.heap[(i-1)/2], l.ts.heap[i], "heap order at %d", i)
+	}
+	for ts := range l.ts.count {
+		require.Contains(t, l.ts.heap, ts, "counted ts %d missing from the heap", ts)
 	}
 	require.Equal(t, locked, len(l.byRegion))
 	for lr, ws := range l.waiters {
@@ -826,5 +840,53 @@ func BenchmarkSplitMerge100k(b *testing.B) {
 		}
 		version++
 		locks[j], locks[j+1] = r1.Locked, r2.Locked
+	}
+}
+
+// BenchmarkRangeLockAdvance1M is a resolved-ts round at a million regions:
+// every region's resolved ts moves to the store's new ts, in the store's
+// batches, and the subscription's resolved ts is read after each batch (as
+// advanceSubscription does). One op is one region's advance.
+//
+//	go test -run '^$' -bench RangeLockAdvance1M ./engine/
+func BenchmarkRangeLockAdvance1M(b *testing.B) {
+	const n, stores = 1_000_000, 3
+	l := NewRangeLock[int]("", "", 1)
+	locks := make([]*LockedRange, n)
+	key := func(i int) string { return fmt.Sprintf("k%08d", i) }
+	for i := range n {
+		end := ""
+		if i < n-1 {
+			end = key(i + 1)
+		}
+		start := key(i)
+		if i == 0 {
+			start = ""
+		}
+		res, err := l.TryLock(start, end, uint64(i+1), 1, 0)
+		if err != nil || res.Status != LockSuccess {
+			b.Fatalf("lock %d: %v %v", i, res.Status, err)
+		}
+		locks[i] = res.Locked
+	}
+	// Round after round, store by store: region j is on store j%stores.
+	order := make([]int, 0, n)
+	for s := range stores {
+		for j := s; j < n; j += stores {
+			order = append(order, j)
+		}
+	}
+	ts := uint64(1)
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		p := i % n
+		j := order[p]
+		if p == 0 || j%stores != order[p-1]%stores {
+			ts++ // the next store's batch
+		}
+		l.UpdateResolvedTs(locks[j], ts)
+		if p%1024 == 0 {
+			_ = l.ResolvedTs()
+		}
 	}
 }

@@ -278,25 +278,50 @@ func (l *regionLocator) close() {
 	l.cancel()
 }
 
+// locatePageSize is how many regions one PD lookup asks for: a page is
+// handed to the engine as soon as it arrives, so the first regions of a
+// million are subscribed while PD is still paging through the rest.
+const locatePageSize = 1024
+
 // locateSpan returns the regions covering [start, end) in key order, or an
 // error if PD's answer has a hole (a split it has half heard of).
 func (l *regionLocator) locateSpan(ctx context.Context, span Span) ([]RegionLoc, error) {
 	var out []RegionLoc
+	_, err := l.locatePages(ctx, span, func(page []RegionLoc, _ Span) bool {
+		out = append(out, page...)
+		return true
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// locatePages looks [start, end) up in PD a page at a time and hands each
+// page to fn with the part of the span it covers (pages tile the span in
+// order; the last one ends at span.End), until the span is covered or fn
+// returns false. On an error, from is where the span stops being covered:
+// everything before it was handed to fn.
+func (l *regionLocator) locatePages(ctx context.Context, span Span, fn func(page []RegionLoc, covered Span) bool) (from []byte, err error) {
 	cursor := span.Start
 	for {
 		ctx1, cancel := context.WithTimeout(ctx, 5*time.Second)
-		regions, method, err := l.scan(ctx1, cursor, span.End, 1024)
+		regions, method, err := l.scan(ctx1, cursor, span.End, locatePageSize)
 		cancel()
 		if err != nil {
-			return nil, fmt.Errorf("%w: %s from %s: %w", errPDRequest, method, FormatKey(cursor), err)
+			return cursor, fmt.Errorf("%w: %s from %s: %w", errPDRequest, method, FormatKey(cursor), err)
 		}
 		if len(regions) == 0 {
-			return nil, fmt.Errorf("PD has no region for %s", FormatKey(cursor))
+			return cursor, fmt.Errorf("PD has no region for %s", FormatKey(cursor))
 		}
+		page := make([]RegionLoc, 0, len(regions))
+		pageStart, done := cursor, false
+		var hole error
 		for _, r := range regions {
 			meta := r.Meta
 			if bytes.Compare(meta.GetStartKey(), cursor) > 0 {
-				return nil, fmt.Errorf("PD has a hole before region %d at %s", meta.GetId(), FormatKey(cursor))
+				hole = fmt.Errorf("PD has a hole before region %d at %s", meta.GetId(), FormatKey(cursor))
+				break
 			}
 			loc := RegionLoc{
 				ID: meta.GetId(), Start: meta.GetStartKey(), End: meta.GetEndKey(),
@@ -310,11 +335,25 @@ func (l *regionLocator) locateSpan(ctx context.Context, span Span) ([]RegionLoc,
 					l.logger.Debug("store address lookup failed", zap.Uint64("store", r.Leader.GetStoreId()), zap.Error(err))
 				}
 			}
-			out = append(out, loc)
+			page = append(page, loc)
 			cursor = meta.GetEndKey()
 			if len(cursor) == 0 || (len(span.End) > 0 && bytes.Compare(cursor, span.End) >= 0) {
-				return out, nil
+				done = true
+				break
 			}
+		}
+		covered := Span{Start: pageStart, End: cursor}
+		if done {
+			covered.End = span.End
+		}
+		if len(page) > 0 && !fn(page, covered) {
+			return cursor, nil
+		}
+		if hole != nil {
+			return cursor, hole
+		}
+		if done {
+			return nil, nil
 		}
 	}
 }
@@ -410,6 +449,14 @@ func (l *regionLocator) storeAddr(ctx context.Context, storeID uint64) (string, 
 	l.stores[storeID] = s
 	l.mu.Unlock()
 	return s.GetAddress(), nil
+}
+
+// cachedStore is what PD last said of a store (GetStore while locating, or
+// GetAllStores), nil if nothing yet.
+func (l *regionLocator) cachedStore(storeID uint64) *metapb.Store {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.stores[storeID]
 }
 
 // allStores refreshes the store cache from PD.

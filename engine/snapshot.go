@@ -1,13 +1,13 @@
 package engine
 
 import (
-	"cmp"
 	"encoding/hex"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/tikv/client-go/v2/oracle"
+	"go.uber.org/zap"
 
 	"pulltop/snapshots"
 )
@@ -16,7 +16,17 @@ const maxActions = 1000
 
 // publish builds an immutable snapshot of everything the event loop owns
 // and swaps it in; readers never wait for the loop.
-func (e *Engine) publish(now time.Time) {
+func (e *Engine) publish(now time.Time) { e.publishRows(now, true) }
+
+// publishRows is publish, with the regions' rows left out of the snapshot
+// unless rows is set (Config.RowsOnDemand): the totals, stores and causes
+// are the same either way.
+func (e *Engine) publishRows(now time.Time, rows bool) {
+	began := time.Now()
+	defer func() {
+		e.publishedAt = time.Now()
+		e.publishCost = e.publishedAt.Sub(began)
+	}()
 	// A tick carries the time it fired, which can be older than a Refresh
 	// published while the tick waited: snapshot times never go back (a
 	// since would read as later than its snapshot).
@@ -38,6 +48,7 @@ func (e *Engine) publish(now time.Time) {
 		},
 	}
 	e.pdSource(&st.Source, now)
+	e.progress.fill(&st.Progress, len(e.regions), e.Err() != nil)
 	if err := e.Err(); err != nil {
 		st.EngineError = snapshots.CleanString(err.Error())
 	}
@@ -53,19 +64,20 @@ func (e *Engine) publish(now time.Time) {
 		return max(pdNow.Sub(oracle.GetTimeFromTS(ts)).Milliseconds(), 0)
 	}
 
-	// Regions, in subscription and key order. Sorting 100k records was
-	// most of a publish, so the order is kept and rebuilt only when regions
-	// come or go (a record's start key never changes).
+	// Regions, in subscription and key order: the index's order, copied
+	// out only when regions came or went.
 	if e.orderDirty || len(e.order) != len(e.regions) {
-		e.order = e.order[:0]
-		for _, r := range e.regions {
-			e.order = append(e.order, r)
-		}
-		slices.SortFunc(e.order, func(a, b *regionState) int {
-			if a.sub.id != b.sub.id {
-				return cmp.Compare(a.sub.id, b.sub.id)
+		if e.index.len() != len(e.regions) {
+			// Records put on the books without addRecord (tests).
+			e.index = newRegionIndex()
+			for _, r := range e.regions {
+				e.index.add(r)
 			}
-			return strings.Compare(a.start, b.start)
+		}
+		e.order = e.order[:0]
+		e.index.ascend(func(r *regionState) bool {
+			e.order = append(e.order, r)
+			return true
 		})
 		e.orderDirty = false
 	}
@@ -77,16 +89,23 @@ func (e *Engine) publish(now time.Time) {
 	}
 	e.diagBegin(now)
 	nowNs := now.UnixNano()
-	st.Regions = make([]snapshots.Region, len(regions))
+	if rows {
+		st.Regions = make([]snapshots.Region, len(regions))
+	}
+	e.diag.lean = !rows
+	staleNs := int64(e.cfg.StaleAfter)
 	for i, r := range regions {
-		rts := r.resolvedTs()
-		var leaderPeer uint64
-		if r.leader != nil {
-			leaderPeer = r.leader.GetId()
+		if r.state == snapshots.StateInitialized && r.lastAdvance.UnixNano() <= nowNs-staleNs && !r.lastAdvance.IsZero() {
+			// Initialized, but its resolved ts has not moved for StaleAfter:
+			// the silent stuck region of TiCDC #5096. Noticed here, in the
+			// one walk over every region a publish makes anyway.
+			r.state = snapshots.StateStale
+			e.logger.Info("region stale", zap.Uint64("region", r.id), zap.Duration("since", now.Sub(r.lastAdvance)))
 		}
+		rts := r.resolvedTs()
 		row := snapshots.Region{
 			ID: r.id, Subscription: r.sub.id, Start: r.startHex, End: r.endHex,
-			StoreID: r.storeID, LeaderPeer: leaderPeer, EpochVersion: r.version, EpochConfVer: r.confVer,
+			StoreID: r.storeID, LeaderPeer: r.leaderPeer, EpochVersion: r.version, EpochConfVer: r.confVer,
 			State: r.state, Initialized: r.initialized, ResolvedTs: rts,
 			Events: r.events, LastError: r.lastError, RetryAttempts: r.retryAttempts,
 			LastAdvanceAt: r.lastAdvance, Lineage: r.lineage,
@@ -113,7 +132,9 @@ func (e *Engine) publish(now time.Time) {
 		}
 		e.diagRegion(r, &row, i, nowNs)
 		e.tallyRegion(r.storeID, &row)
-		st.Regions[i] = row
+		if rows {
+			st.Regions[i] = row
+		}
 	}
 	t.Regions = len(regions)
 	t.Events = e.stats.events

@@ -46,7 +46,7 @@ type streamWorker struct {
 	lastRecv atomic.Int64
 
 	// Owned by the event loop.
-	regions map[dsKey]*regionState
+	regions streamRegions
 	// deregPending holds keys deregistered by pulltop whose old downstream
 	// has not yet said its last word. After a per-region Deregister TiKV
 	// sends exactly one error for the old downstream (the Deregister's
@@ -57,8 +57,13 @@ type streamWorker struct {
 }
 
 // dsKey identifies a region on a multiplexed stream: (request id =
-// subscription id, region id).
-type dsKey struct{ requestID, regionID uint64 }
+// subscription, region id), packed in one word: PD allocates region ids one
+// by one (far below 2^52) and subscriptions number below 2^12. A map keyed
+// by one word is the fast path of Go's maps, and a million regions are
+// looked up every second.
+type dsKey uint64
+
+func keyOf(requestID, regionID uint64) dsKey { return dsKey(regionID ^ requestID<<52) }
 
 var (
 	errConnectTimeout = errors.New("connect timed out")
@@ -71,7 +76,6 @@ func newStreamWorker(e *Engine, storeID uint64, addr string) *streamWorker {
 		logger:       e.logger.With(zap.Uint64("store", storeID), zap.String("addr", addr)),
 		notify:       make(chan struct{}, 1),
 		ack:          make(chan struct{}, 1),
-		regions:      make(map[dsKey]*regionState),
 		deregPending: make(map[dsKey]bool),
 	}
 }

@@ -238,10 +238,14 @@ func (m *TxnMatcher) Early() int { return len(m.early) }
 // never shrink, so a cache that once held a large transaction would otherwise
 // be kept forever, yet a region writing steadily keeps its map.
 func (m *TxnMatcher) Tidy() {
-	if len(m.prewrites) == 0 && !m.prewroteSinceTidy {
+	// Writes only what changes: most regions have nothing to tidy, and a
+	// million of them are tidied every second.
+	if m.prewrites != nil && len(m.prewrites) == 0 && !m.prewroteSinceTidy {
 		m.prewrites = nil
 	}
-	m.prewroteSinceTidy = false
+	if m.prewroteSinceTidy {
+		m.prewroteSinceTidy = false
+	}
 }
 
 // Clear forgets everything, as when the region is removed from the stream:

@@ -76,7 +76,8 @@ type dsKey struct{ requestID, regionID uint64 }
 type downstream struct {
 	conn       *cdcConn
 	key        dsKey
-	start, end []byte // observed range, encoded
+	region     *region // its region (resolved ts); never another while it is live
+	start, end []byte  // observed range, encoded
 	checkpoint uint64
 	oldValue   bool // the request asked for old values (ExtraOp ReadOldValue)
 	// initializing: the scan's snapshot is taken and live rows flow while
@@ -375,7 +376,7 @@ func (c *Cluster) register(conn *cdcConn, req *cdcpb.ChangeDataRequest) {
 		reject(e)
 		return
 	}
-	ds := &downstream{conn: conn, key: key, checkpoint: req.CheckpointTs, oldValue: req.ExtraOp == kvrpcpb.ExtraOp_ReadOldValue}
+	ds := &downstream{conn: conn, key: key, region: r, checkpoint: req.CheckpointTs, oldValue: req.ExtraOp == kvrpcpb.ExtraOp_ReadOldValue}
 	ds.start, ds.end = intersect(r.start, r.end, req.StartKey, req.EndKey)
 	conn.downstreams[key] = ds
 	r.downstreams = append(r.downstreams, ds)
@@ -644,6 +645,10 @@ func (c *Cluster) runResolvedTs(s *storeState, interval time.Duration, done <-ch
 	}
 }
 
+// yieldEvery is how many downstreams advanceResolvedTs walks before it lets
+// go of the model lock for a moment.
+const yieldEvery = 4096
+
 type regionTs struct {
 	regionID uint64
 	ts       uint64
@@ -652,7 +657,24 @@ type regionTs struct {
 // advanceResolvedTs computes, for every scanned downstream of the store,
 // max(prev, min(lowest lock start ts in its range, TSO)) and queues it,
 // batched the way TiKV batches (reference §3.4). Unchanged values are re-sent.
+//
+// The model lock is held only while the values are computed: sorting and
+// queueing the batches of a store with hundreds of thousands of regions
+// happens after, so scans and writes are not held up every second. That is
+// safe: a row pushed meanwhile commits after the TSO read here, above every
+// value sent.
 func (c *Cluster) advanceResolvedTs(s *storeState) {
+	type batch struct {
+		conn  *cdcConn
+		reqID uint64
+		list  []regionTs
+	}
+	var later []batch
+	defer func() {
+		for _, b := range later {
+			c.emitResolved(b.conn, b.reqID, b.list)
+		}
+	}()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	now := c.now()
@@ -663,18 +685,35 @@ func (c *Cluster) advanceResolvedTs(s *storeState) {
 	if !c.pdDown {
 		ts = c.tso.next()
 	} // else: no TSO, min-ts falls back to 0 and the last values are re-sent
+	n := 0
+	silence := c.silencedTill.After(now)
 	for conn := range s.conns {
 		groups := make(map[uint64][]regionTs)
+		var lastGroup uint64
+		var last []regionTs // groups[lastGroup]: one request id per stream is the common case
 		for _, ds := range conn.downstreams {
-			if !ds.normal {
+			if n++; n%yieldEvery == 0 {
+				// Let scans, registrations and writes in: at a million
+				// regions this walk takes a good part of a second per
+				// store. Safe for the reason above: whatever commits
+				// meanwhile commits above ts, and a lock taken meanwhile is
+				// seen by the regions not yet walked.
+				c.mu.Unlock()
+				runtime.Gosched() // a waiter gets the lock, not this loop again
+				c.mu.Lock()
+			}
+			if !ds.normal || ds.removed {
 				continue
 			}
-			r := c.byID[ds.key.regionID]
-			if r == nil || r.silencedUntil.After(now) {
+			r := ds.region // a merge fails its downstreams: a live one's region is current
+			if r == nil {
+				r = c.byID[ds.key.regionID]
+			}
+			if r == nil || (silence && r.silencedUntil.After(now)) {
 				continue
 			}
 			adv := ts
-			if r.locks > 0 {
+			if _, ok := c.locked[r]; ok {
 				for _, mk := range r.keys {
 					if mk.lock != nil && mk.lock.startTs < adv && ds.observes(mk.enc) {
 						adv = mk.lock.startTs
@@ -688,10 +727,26 @@ func (c *Cluster) advanceResolvedTs(s *storeState) {
 			if conn.multiplexing {
 				group = ds.key.requestID
 			}
-			groups[group] = append(groups[group], regionTs{ds.key.regionID, ds.resolvedTs})
+			if group != lastGroup || last == nil {
+				if last != nil {
+					groups[lastGroup] = last
+				}
+				lastGroup, last = group, groups[group]
+				if last == nil {
+					last = make([]regionTs, 0, len(conn.downstreams))
+				}
+			}
+			last = append(last, regionTs{ds.key.regionID, ds.resolvedTs})
+		}
+		if last != nil {
+			groups[lastGroup] = last
 		}
 		for reqID, list := range groups {
-			c.emitResolved(conn, reqID, list)
+			if conn.batchResolved {
+				later = append(later, batch{conn, reqID, list}) // after the unlock (deferred above)
+			} else {
+				c.emitResolved(conn, reqID, list) // looks at conn.downstreams: under the lock
+			}
 		}
 	}
 }

@@ -35,6 +35,12 @@ type Cluster struct {
 	stores  []*storeState // by id order; id = index+1
 	regions []*region     // sorted by start key, covering the keyspace
 	byID    map[uint64]*region
+	// locked holds the regions with a lock (locks > 0), and silencedTill
+	// is the latest end of a silence window: the resolved-ts walk over a
+	// million downstreams looks at a region's record only when one of them
+	// says it must (a record is a cache miss; these are not).
+	locked       map[*region]struct{}
+	silencedTill time.Time
 	nextID  uint64 // region ids
 	nextPID uint64 // peer ids
 	rng     *rand.Rand
@@ -165,6 +171,7 @@ func newCluster(cfg clusterConfig) *Cluster {
 		now:             cfg.now,
 		pdLag:           cfg.pdLag,
 		byID:            make(map[uint64]*region, cfg.regions),
+		locked:          map[*region]struct{}{},
 		rng:             rng,
 		wake:            make(chan struct{}, 1),
 		scanLimit:       cfg.scanLimit,
@@ -695,6 +702,7 @@ func (c *Cluster) splitLocked(r *region, into int) ([]RegionInfo, error) {
 	}
 	oldKeys := r.keys
 	r.keys, r.locks = nil, 0
+	delete(c.locked, r)
 	for k, p := range parts {
 		p.start, p.end = bounds[k], bounds[k+1]
 		p.epoch = metapb.RegionEpoch{ConfVer: r.epoch.ConfVer, Version: newVersion}
@@ -708,6 +716,7 @@ func (c *Cluster) splitLocked(r *region, into int) ([]RegionInfo, error) {
 				p.keys[raw] = mk
 				if mk.lock != nil {
 					p.locks++
+					c.locked[p] = struct{}{}
 				}
 				break
 			}
@@ -781,9 +790,11 @@ func (c *Cluster) Merge(regionID uint64) (RegionInfo, error) {
 		dst.keys[raw] = mk
 		if mk.lock != nil {
 			dst.locks++
+			c.locked[dst] = struct{}{}
 		}
 	}
 	src.keys = nil
+	delete(c.locked, src)
 	c.regions = slices.Delete(c.regions, i, i+1)
 	delete(c.byID, src.id)
 	empty := func(*downstream) *cdcpb.Error { return &cdcpb.Error{EpochNotMatch: epochNotMatch(nil)} }
@@ -892,6 +903,7 @@ func (c *Cluster) Prewrite(startTs uint64, muts []Mutation) []Mutation {
 		}
 		mk.lock = &mvccLock{startTs: startTs, op: m.Op, value: m.Value, oldValue: mk.latestValue()}
 		r.locks++
+		c.locked[r] = struct{}{}
 		locked = append(locked, m)
 		c.emitRow(r, mk.enc, &cdcpb.Event_Row{
 			StartTs: startTs, Type: cdcpb.Event_PREWRITE, OpType: m.Op,
@@ -912,7 +924,9 @@ func (c *Cluster) Commit(startTs, commitTs uint64, keys [][]byte) {
 		}
 		l := mk.lock
 		mk.lock = nil
-		r.locks--
+		if r.locks--; r.locks == 0 {
+			delete(c.locked, r)
+		}
 		mk.writes = append(mk.writes, mvccWrite{startTs: startTs, commitTs: commitTs, op: l.op, value: l.value})
 		c.truth.add(k, commitTs)
 		row := &cdcpb.Event_Row{StartTs: startTs, CommitTs: commitTs, Type: cdcpb.Event_COMMIT, OpType: l.op, Key: k}
@@ -935,7 +949,9 @@ func (c *Cluster) Rollback(startTs uint64, keys [][]byte) {
 			continue
 		}
 		mk.lock = nil
-		r.locks--
+		if r.locks--; r.locks == 0 {
+			delete(c.locked, r)
+		}
 		c.emitRow(r, mk.enc, &cdcpb.Event_Row{
 			StartTs: startTs, Type: cdcpb.Event_ROLLBACK, OpType: cdcpb.Event_Row_UNKNOWN, Key: k,
 		})
@@ -1061,7 +1077,12 @@ func (c *Cluster) CongestRegion(regionID uint64, until time.Time) error {
 // SilenceRegion stops a region's resolved ts without any error until `until`
 // (the silent stuck region of TiCDC #5096).
 func (c *Cluster) SilenceRegion(regionID uint64, until time.Time) error {
-	return c.withRegion(regionID, func(r *region) { r.silencedUntil = until })
+	return c.withRegion(regionID, func(r *region) {
+		r.silencedUntil = until
+		if until.After(c.silencedTill) {
+			c.silencedTill = until
+		}
+	})
 }
 
 // ClearFaultWindows ends every hang, slowness, busy, congestion and silence
@@ -1075,6 +1096,7 @@ func (c *Cluster) ClearFaultWindows() {
 	for _, r := range c.regions {
 		r.silencedUntil, r.congestedUntil = time.Time{}, time.Time{}
 	}
+	c.silencedTill = time.Time{}
 }
 
 // busyError is TiKV's only ServerIsBusy to a CDC client: at register, with

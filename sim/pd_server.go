@@ -397,11 +397,21 @@ func (s *pdServer) BatchScanRegions(_ context.Context, req *pdpb.BatchScanRegion
 		s.logger.Debug("pd BatchScanRegions rejected", zap.Int("ranges", len(ranges)), zap.String("reason", msg))
 		return &pdpb.BatchScanRegionsResponse{Header: s.errorHeader(typ, msg)}, nil
 	}
-	var snapshot []*PDRegion
-	if len(ranges) > 0 {
-		snapshot = s.backend.ScanRegions(ranges[0].GetStartKey(), ranges[len(ranges)-1].GetEndKey(), 0)
-	}
 	limit := max(int(req.GetLimit()), 0)
+	// Only the regions the answer can hold are read: each range yields at
+	// most limit of them (PD's scanRegion stops there too), so a paged
+	// lookup of a million regions reads each region once, not the whole
+	// rest of the key space for every page.
+	var snapshot []*PDRegion
+	for _, kr := range ranges {
+		for _, r := range s.backend.ScanRegions(kr.GetStartKey(), kr.GetEndKey(), limit) {
+			// Adjacent ranges may share a region: keep the snapshot disjoint.
+			if n := len(snapshot); n > 0 && snapshot[n-1].Meta.GetId() == r.Meta.GetId() {
+				continue
+			}
+			snapshot = append(snapshot, r)
+		}
+	}
 	found, err := pdBatchScanRegions(snapshot, ranges, limit, req.GetContainAllKeyRange())
 	if err != nil {
 		s.logger.Debug("pd BatchScanRegions failed", zap.Int("ranges", len(ranges)), zap.Error(err))
@@ -467,11 +477,16 @@ func pdBatchScanRegions(snapshot []*PDRegion, ranges []*pdpb.KeyRange, limit int
 		})
 		covered := start // every key in [start, covered) has a region
 		coveredToInf := false
+		inRange := 0 // regions of this range so far
 		for _, r := range snapshot[first:] {
 			regionStart, regionEnd := r.Meta.GetStartKey(), r.Meta.GetEndKey()
 			if len(end) > 0 && bytes.Compare(regionStart, end) >= 0 {
 				break
 			}
+			if limit > 0 && inRange >= limit {
+				break
+			}
+			inRange++
 			if containAll && !coveredToInf && bytes.Compare(regionStart, covered) > 0 {
 				return nil, fmt.Errorf("%w: no region for [%q, %q) within range [%q, %q)",
 					errPDRegionsNotContainAllKeyRange, covered, regionStart, start, end)
@@ -488,7 +503,10 @@ func pdBatchScanRegions(snapshot []*PDRegion, ranges []*pdpb.KeyRange, limit int
 			}
 			out = append(out, r)
 		}
-		if containAll && !coveredToInf && (len(end) == 0 || bytes.Compare(covered, end) < 0) {
+		// A range cut by the limit is not checked past the cut (PD's
+		// scanRegion: !exceedLimit()).
+		cut := limit > 0 && inRange >= limit
+		if containAll && !cut && !coveredToInf && (len(end) == 0 || bytes.Compare(covered, end) < 0) {
 			return nil, fmt.Errorf("%w: no region for [%q, %q) within range [%q, %q)",
 				errPDRegionsNotContainAllKeyRange, covered, end, start, end)
 		}

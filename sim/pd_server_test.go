@@ -407,6 +407,8 @@ func TestPDBatchScanRegionsSelection(t *testing.T) {
 		{"empty range selects nothing", snapshot, pbRanges("c", "c", "g", "i"), 0, true, []uint64{8, 10}},
 		{"limit cuts inside a range", snapshot, pbRanges("", "g"), 2, true, []uint64{2, 4}},
 		{"limit skips later ranges", withHoles, pbRanges("c", "d", "e", "g"), 1, true, []uint64{4}},
+		{"hole past the limit not looked at", withHoles, pbRanges("b", "j"), 2, true, []uint64{4, 6}},
+		{"hole before the limit", withHoles, pbRanges("b", "j"), 3, true, nil},
 		{"hole ignored", withHoles, pbRanges("", ""), 0, false, []uint64{4, 6, 10}},
 		{"hole at start", withHoles, pbRanges("a", "c"), 0, true, nil},
 		{"hole in the middle", withHoles, pbRanges("e", "i"), 0, true, nil},

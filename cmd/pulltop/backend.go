@@ -38,6 +38,11 @@ type connFlags struct {
 	scansPerStore int
 	oldValue      bool
 	yes           bool
+
+	// rowsOnDemand: the caller reads only totals, stores and causes between
+	// its explicit refreshes (headless without a timeline); see
+	// engine.Config.RowsOnDemand. /metrics needs every publish's rows.
+	rowsOnDemand bool
 }
 
 // Defaults of --scans-per-store: few against a real PD, where TiKV's scan
@@ -190,13 +195,15 @@ func (f *connFlags) checkFlags(c *cobra.Command) (engine.Config, sim.Config, err
 // an operator looking at a blank terminal cannot tell waiting from hanging.
 // Against a real PD, confirm (if not nil) is shown what the subscription
 // will touch before anything is subscribed, and may refuse it.
-func startBackend(c *cobra.Command, f *connFlags, notices io.Writer, confirm func(engine.Preview) error) (*backend, error) {
+func startBackend(c *cobra.Command, f *connFlags, notices io.Writer, confirm func(engine.Preview) error, announce func(engine.Preview)) (*backend, error) {
 	cfg, simCfg, err := f.checkFlags(c)
 	if err != nil {
 		return nil, err
 	}
+	cfg.RowsOnDemand = f.rowsOnDemand && f.metrics == ""
 	if len(cfg.PD) > 0 {
 		cfg.BeforeSubscribe = confirm
+		cfg.AfterLocate = announce
 	}
 	logger, logSink, closeLog, err := openLogger(f.logFile)
 	if err != nil {
@@ -259,11 +266,11 @@ func askToSubscribe(in io.Reader, out io.Writer) func(engine.Preview) error {
 	}
 }
 
-// announceSubscription prints the preview line and goes on (headless, and
-// the TUI with --yes): never a question.
-func announceSubscription(out io.Writer) func(engine.Preview) error {
-	return func(p engine.Preview) error {
-		fmt.Fprintln(out, p)
-		return nil
+// announceSubscription prints what was subscribed once the regions are
+// located (headless): never a question, and nothing held back for a count
+// of a million regions.
+func announceSubscription(out io.Writer) func(engine.Preview) {
+	return func(p engine.Preview) {
+		fmt.Fprintln(out, p.Announce())
 	}
 }

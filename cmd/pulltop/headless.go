@@ -68,6 +68,9 @@ interrupted by SIGINT or SIGTERM (after the last line and the snapshot).`,
 				// (one moment per --interval) and saved with the snapshot.
 				run.timeline = snapshots.NewRecorder(flags.history)
 			}
+			// Status lines need no region rows; the timeline and the
+			// final snapshot do (the final one is a full refresh).
+			flags.rowsOnDemand = run.timeline == nil
 			return run.start(&flags)
 		},
 	}
@@ -103,7 +106,7 @@ func (h *headlessRun) start(flags *connFlags) error {
 	}
 	ready := make(chan started, 1)
 	go func() {
-		b, err := startBackend(h.c, flags, h.errOut, announceSubscription(h.errOut))
+		b, err := startBackend(h.c, flags, h.errOut, nil, announceSubscription(h.errOut))
 		ready <- started{b, err}
 	}()
 	select {
@@ -144,7 +147,9 @@ wait:
 			if now.Sub(h.startedAt) > h.duration-h.interval/10 {
 				break wait // the last line is due now anyway
 			}
-			st := h.b.engine.RefreshWithin(refreshWait)
+			// The engine's newest snapshot, fresh unless publishing more
+			// often would cost it more than its bound (a million regions).
+			st := h.b.engine.Latest(refreshWait)
 			if err := h.report(st, now, ""); err != nil {
 				return err
 			}
@@ -177,9 +182,11 @@ func (h *headlessRun) finish(sig os.Signal) error {
 			withHistory.Source.HistoryMs = h.timeline.Window().Milliseconds()
 			final = &withHistory
 		}
+		began := time.Now()
 		if err := snapshots.Save(h.snapshot, final); err != nil {
 			return fmt.Errorf("--snapshot: %w", err)
 		}
+		printSaved(h.errOut, h.snapshot, final, time.Since(began))
 		saved = "; snapshot written to " + h.snapshot
 	}
 	if final.EngineError != "" {

@@ -47,6 +47,7 @@ func oneLine(text string, max int) string {
 }
 
 func main() {
+	servePprof()
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 

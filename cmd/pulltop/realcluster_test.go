@@ -40,13 +40,14 @@ func TestHeadlessOldTiKVExitsOne(t *testing.T) {
 	require.Regexp(t, `store \d+ \(127\.0\.0\.1:\d+\)`, stderr)
 }
 
-// Against a real PD, headless prints what it will subscribe on stderr and
-// goes on (it never asks); PD 8.1 (no BatchScanRegions) still works.
+// Against a real PD, headless prints what it subscribed on stderr once the
+// regions are located (it never asks); PD 8.1 (no BatchScanRegions) still
+// works.
 func TestHeadlessAnnouncesSubscriptionOnPD81(t *testing.T) {
 	addr := startSimProcess(t, "--pd-version", "8.1.0", "--regions", "16", "--write-rate", "200")
 	stdout, stderr, code := runPulltop(t, "headless", "--pd", addr, "--duration", "4s", "--interval", "1s")
 	require.Equal(t, 0, code, stderr)
-	require.Contains(t, stderr, "pulltop will subscribe 16 regions on 3 TiKV stores")
+	require.Contains(t, stderr, "pulltop subscribes 16 regions on 3 TiKV stores")
 	require.Contains(t, stderr, "at most 4 initial scans per store")
 	require.Contains(t, stdout, "initialized=16")
 }

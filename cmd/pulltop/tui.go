@@ -61,7 +61,7 @@ func runTUI(c *cobra.Command, flags *connFlags) error {
 	if flags.yes {
 		confirm = nil
 	}
-	b, err := startBackend(c, flags, stderr, confirm)
+	b, err := startBackend(c, flags, stderr, confirm, nil)
 	if err != nil {
 		return err
 	}
@@ -98,9 +98,16 @@ func runTUI(c *cobra.Command, flags *connFlags) error {
 }
 
 func newReplayCommand() *cobra.Command {
-	return &cobra.Command{
+	var check bool
+	cmd := &cobra.Command{
 		Use:   "replay FILE",
 		Short: "the TUI on a saved snapshot (read-only)",
+		Long: `The TUI on a saved snapshot (read-only; ctrl+s saves a copy).
+
+With --check, no TUI: the file is loaded and validated as replay would, and
+one line on stdout says what it holds (version, when taken, regions, stores,
+seq), exit 0; or the load error on stderr, exit 1. Use it to learn whether a
+file is readable before sending it.`,
 		Args: func(_ *cobra.Command, args []string) error {
 			if len(args) != 1 {
 				return usageError("replay needs exactly one snapshot FILE, e.g. pulltop replay ~/.local/state/pulltop/pulltop-20261125-203000.json")
@@ -108,6 +115,9 @@ func newReplayCommand() *cobra.Command {
 			return nil
 		},
 		RunE: func(c *cobra.Command, args []string) error {
+			if check {
+				return checkSnapshot(c.OutOrStdout(), args[0])
+			}
 			st, err := snapshots.Load(args[0])
 			if err != nil {
 				return err
@@ -120,6 +130,8 @@ func newReplayCommand() *cobra.Command {
 			}, nil, nil)
 		},
 	}
+	cmd.Flags().BoolVar(&check, "check", false, "load and validate FILE, print one summary line, no TUI")
+	return cmd
 }
 
 // staticSource serves one loaded snapshot forever.

@@ -6,7 +6,7 @@
 //	    TestRetryStormBackoff. Medians are over every run of a benchmark
 //	    (-count N); ratios are of medians from the same files.
 //
-//	benchtable scale -status F -samples F -time F -gctrace F -launch T [-view F] ...
+//	benchtable scale -status F -samples F -time F -gctrace F -launch T [-interval D] [-replay-time F -replay-out F] [-view F] ...
 //	    the files of one `scripts/bench --scale` run (see scale.go).
 //
 // Exit status: 0 if every budget passed, 1 if any failed or had no
@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"time"
 )
 
 func main() {
@@ -26,7 +27,7 @@ func main() {
 
 func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		fmt.Fprintln(stderr, "usage: benchtable budgets FILE... | benchtable scale -status F -samples F -time F -gctrace F -launch T [-view F]")
+		fmt.Fprintln(stderr, "usage: benchtable budgets FILE... | benchtable scale -status F -samples F -time F -gctrace F -launch T [-interval D] [-replay-time F -replay-out F] [-view F]")
 		return 2
 	}
 	var rows []Row
@@ -76,7 +77,11 @@ func scaleCmd(args []string, stderr io.Writer) ([]Row, error) {
 	var (
 		in                                  ScaleInput
 		status, samples, timeF, gctrace, vw string
+		replayTime, replayOut               string
 	)
+	fs.DurationVar(&in.Interval, "interval", time.Second, "pulltop headless --interval")
+	fs.StringVar(&replayTime, "replay-time", "", "/usr/bin/time -v report of pulltop replay --check on the final snapshot")
+	fs.StringVar(&replayOut, "replay-out", "", "stdout of pulltop replay --check")
 	fs.IntVar(&in.Regions, "regions", 100_000, "regions in the sim")
 	fs.Float64Var(&in.Launch, "launch", 0, "wall time (Unix seconds) just before pulltop headless started")
 	fs.Float64Var(&in.ClkTck, "clk-tck", 100, "clock ticks per second of /proc/PID/stat (getconf CLK_TCK)")
@@ -84,7 +89,7 @@ func scaleCmd(args []string, stderr io.Writer) ([]Row, error) {
 	fs.StringVar(&status, "status", "", "stamped status lines of pulltop headless")
 	fs.StringVar(&samples, "samples", "", "/proc/PID/stat samples")
 	fs.StringVar(&timeF, "time", "", "/usr/bin/time -v report")
-	fs.StringVar(&gctrace, "gctrace", "", "stderr of pulltop headless under GODEBUG=gctrace=1")
+	fs.StringVar(&gctrace, "gctrace", "", `stderr of pulltop headless under GODEBUG=gctrace=1 (with its "snapshot: wrote" line)`)
 	fs.StringVar(&vw, "view", "", "go test -bench output of the ui View benchmarks (optional)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -98,6 +103,9 @@ func scaleCmd(args []string, stderr io.Writer) ([]Row, error) {
 		{samples, func(r io.Reader) error { in.Samples, err = ParseSamples(r); return err }},
 		{timeF, func(r io.Reader) error { in.Time, err = ParseTime(r); return err }},
 		{gctrace, func(r io.Reader) error { in.GCs, err = ParseGCTrace(r); return err }},
+		{gctrace, func(r io.Reader) error { in.Saved, err = ParseSaved(r); return err }},
+		{replayTime, func(r io.Reader) error { in.Replay, err = ParseTime(r); return err }},
+		{replayOut, func(r io.Reader) error { in.Check, err = ParseCheck(r); return err }},
 	}
 	for _, s := range steps {
 		if s.name == "" {

@@ -11,8 +11,11 @@ import (
 )
 
 // testdata/budgets holds the raw output of one real `scripts/bench` run
-// (COUNT=5, STORM_COUNT=5) on the project's 2-core machine, and
-// testdata/scale the files of one real `scripts/bench --scale` run.
+// (COUNT=5, STORM_COUNT=5) on the project's 2-core machine, testdata/scale
+// the files of one real `scripts/bench --scale` run (before headless
+// printed its "snapshot: wrote" line and before replay --check), and
+// testdata/scale2 those of a real `SCALE_DURATION=40s scripts/bench --scale
+// 100k` with the snapshot files, on a loaded machine (load 4 on 2 cores).
 
 func budgetFiles(t *testing.T) []string {
 	t.Helper()
@@ -249,9 +252,11 @@ func TestFormat(t *testing.T) {
 	}
 }
 
-func scaleSample(t *testing.T) ScaleInput {
+func scaleSample(t *testing.T) ScaleInput { return scaleSampleIn(t, "testdata/scale") }
+
+func scaleSampleIn(t *testing.T, dir string) ScaleInput {
 	t.Helper()
-	b, err := os.ReadFile("testdata/scale/launch.txt")
+	b, err := os.ReadFile(dir + "/launch.txt")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -261,7 +266,7 @@ func scaleSample(t *testing.T) ScaleInput {
 	}
 	in := ScaleInput{Regions: 100_000, Launch: launch, ClkTck: 100, Window: 30, View: &Runs{}}
 	open := func(name string) *os.File {
-		f, err := os.Open("testdata/scale/" + name)
+		f, err := os.Open(dir + "/" + name)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -282,6 +287,17 @@ func scaleSample(t *testing.T) ScaleInput {
 	}
 	if err := in.View.Parse(open("view.txt")); err != nil {
 		t.Fatal(err)
+	}
+	if in.Saved, err = ParseSaved(open("headless.err")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(dir + "/replay.out"); err == nil {
+		if in.Replay, err = ParseTime(open("replay-time.txt")); err != nil {
+			t.Fatal(err)
+		}
+		if in.Check, err = ParseCheck(open("replay.out")); err != nil {
+			t.Fatal(err)
+		}
 	}
 	return in
 }
@@ -331,11 +347,17 @@ func TestScaleParsers(t *testing.T) {
 func TestScaleRowsOnRealRun(t *testing.T) {
 	rows := ScaleRows(scaleSample(t))
 	for _, r := range rows {
-		if r.Verdict == Fail || r.Verdict == Missing {
+		// That run predates the snapshot line and replay --check.
+		old := strings.HasPrefix(r.Budget, "scale: snapshot ")
+		if r.Verdict == Fail || r.Verdict == Missing && !old || old && r.Verdict != Missing {
 			t.Errorf("%s: %s %s", r.Budget, r.Verdict, r.Measured)
 		}
 	}
+	if n := len(rows); n != 13 {
+		t.Errorf("%d rows, want 13", n)
+	}
 	for prefix, want := range map[string]string{
+		"scale: first region shown ≤ 2 s":    "first status line with regions>0: t=1s regions=100000, 1.2 s after launch (1 s status interval)",
 		"scale: all":                         "first status line with initialized=100000: t=2s, 2.1 s after launch (1 s status interval)",
 		"scale: steady-state CPU of pulltop": "0.27 cores: Δ(utime+stime) of /proc/PID/stat over 29.1 s (31.2–60.2 s after launch)",
 		"scale: steady-state CPU of the sim": "0.09 cores",
@@ -347,8 +369,8 @@ func TestScaleRowsOnRealRun(t *testing.T) {
 			t.Errorf("%s: %q, want prefix %q", prefix, got, want)
 		}
 	}
-	if Failed(rows) {
-		t.Error("Failed() on a passing run")
+	if !Failed(rows) {
+		t.Error("Failed() false with the snapshot rows MISSING")
 	}
 }
 
@@ -383,5 +405,241 @@ func TestScaleRowsFailures(t *testing.T) {
 	}
 	if got := rowByPrefix(t, rows, "scale: steady-state CPU of pulltop").Measured; !strings.HasPrefix(got, "2.00 cores") {
 		t.Errorf("CPU row %q", got)
+	}
+}
+
+// The run with snapshot files: every new row read from real files, and a
+// real run that fails two budgets (the machine was loaded, and main's
+// engine still shows regions=0 while it locates).
+func TestScaleRowsWithSnapshot(t *testing.T) {
+	in := scaleSampleIn(t, "testdata/scale2")
+	if in.Saved == nil || *in.Saved != (Saved{File: "/tmp/bench1m-100k/S.json", Bytes: 104895652, Regions: 100_000, Took: 2187 * time.Millisecond}) {
+		t.Errorf("saved %+v", in.Saved)
+	}
+	if in.Check == nil || in.Check.Regions != 100_000 || in.Check.Stores != 3 || in.Check.Version != 2 || in.Check.File != "/tmp/bench1m-100k/S.json" {
+		t.Errorf("check %+v", in.Check)
+	}
+	if !in.Replay.Found || in.Replay.Elapsed != 3.31 || in.Replay.MaxRSSKiB != 300960 {
+		t.Errorf("replay time %+v", in.Replay)
+	}
+	rows := ScaleRows(in)
+	want := []struct {
+		budget, measured string
+		v                Verdict
+	}{
+		{"scale: first region shown ≤ 2 s (100k)", "first status line with regions>0: t=3s regions=100000, 5.9 s after launch (1 s status interval)", Fail},
+		{"scale: all 100k regions initialized < 30 s", "first status line with initialized=100000: t=6s, 8.3 s after launch (1 s status interval)", Pass},
+		{"scale: steady-state CPU of pulltop headless < 1 core", "0.38 cores: Δ(utime+stime) of /proc/PID/stat over 29.1 s (15.3–44.4 s after launch)", Pass},
+		{"scale: steady-state CPU of the sim (context)", "0.14 cores", Info},
+		{"scale: engine heap ≤ 2 KiB per region", "2118 B/region: live heap 202 MiB, median of 17 GCs", Fail},
+		{"scale: peak live heap of pulltop headless (context)", "497 MiB", Info},
+		{"scale: max RSS of pulltop headless (context)", "717 MiB = 7519 B/region", Info},
+		{"scale: whole-run CPU", "0.38 cores", Info},
+		{"scale: pulltop headless exit status 0", "0", Pass},
+		{"scale: snapshot size (context)", "100 MiB = 1049 B/region, 100000 regions, /tmp/bench1m-100k/S.json", Info},
+		{"scale: snapshot save (context)", "2.19 s (headless, one save)", Info},
+		{"scale: snapshot replay (load + validate) (context)", "3.31 s, max RSS 294 MiB, 100000 regions (time -v of pulltop replay --check, one run)", Info},
+		{"scale: TUI refresh", "36.8 µs", Pass},
+	}
+	if len(rows) != len(want) {
+		t.Fatalf("%d rows, want %d: %+v", len(rows), len(want), rows)
+	}
+	for i, w := range want {
+		r := rows[i]
+		if !strings.HasPrefix(r.Budget, w.budget) || !strings.HasPrefix(r.Measured, w.measured) || r.Verdict != w.v {
+			t.Errorf("row %d: %q | %q | %s\nwant     %q | %q | %s", i, r.Budget, r.Measured, r.Verdict, w.budget, w.measured, w.v)
+		}
+	}
+}
+
+// scale1M is the real 100k run relabelled as 1M regions (status lines,
+// snapshot and replay counts ×10), so issue 14's budgets apply: it passes
+// every 1M budget but the first region's (5.9 s after launch).
+func scale1M(t *testing.T) ScaleInput {
+	in := scaleSampleIn(t, "testdata/scale2")
+	in.Regions = 1_000_000
+	for i := range in.Status {
+		in.Status[i].Regions *= 10
+		in.Status[i].Initialized *= 10
+	}
+	in.Saved.Regions *= 10
+	in.Check.Regions *= 10
+	return in
+}
+
+func TestScaleRows1MBudgets(t *testing.T) {
+	rows := ScaleRows(scale1M(t))
+	for budget, want := range map[string]struct {
+		measured string
+		v        Verdict
+	}{
+		"scale: first region shown ≤ 2 s (1M)":                                           {"first status line with regions>0: t=3s regions=1000000, 5.9 s after launch", Fail},
+		"scale: all 1M regions initialized ≤ 60 s":                                       {"first status line with initialized=1000000: t=6s, 8.3 s after launch", Pass},
+		"scale: engine heap ≤ 1 KiB per region":                                          {"212 B/region: live heap 202 MiB", Pass},
+		"scale: peak RSS of pulltop headless ≤ 1.50 GiB (1M, snapshot writing included)": {"717 MiB = 752 B/region (time -v max RSS, whole run)", Pass},
+		"scale: snapshot save ≤ 10 s (1M)":                                               {"2.19 s (headless, one save)", Pass},
+		"scale: snapshot replay (load + validate) ≤ 10 s (1M)":                           {"3.31 s, max RSS 294 MiB, 1000000 regions", Pass},
+		"scale: steady-state CPU of pulltop headless < 1 core":                           {"0.38 cores", Pass},
+	} {
+		r := rowByPrefix(t, rows, budget)
+		if r.Budget != budget || !strings.HasPrefix(r.Measured, want.measured) || r.Verdict != want.v {
+			t.Errorf("%q: %q %s, want %q %s", r.Budget, r.Measured, r.Verdict, want.measured, want.v)
+		}
+	}
+	for _, r := range rows {
+		if strings.HasPrefix(r.Budget, "scale: max RSS") {
+			t.Errorf("at 1M max RSS is a budget, not context: %+v", r)
+		}
+	}
+
+	// Shown within 2 s, everything passes.
+	in := scale1M(t)
+	in.Status[2].Wall = in.Launch + 2
+	if rows := ScaleRows(in); Failed(rows) {
+		t.Errorf("Failed() on a passing 1M run: %+v", rows)
+	}
+	// 2.05 s is over, by the launch-relative wall time (not t=).
+	in.Status[2].Wall = in.Launch + 2.05
+	if r := rowByPrefix(t, ScaleRows(in), "scale: first region"); r.Verdict != Fail {
+		t.Errorf("first region at 2.05 s: %s", r.Verdict)
+	}
+	// Exactly 60 s to all-initialized passes at 1M (≤); 30 s fails at 100k (<).
+	in = scale1M(t)
+	in.Status[5].Wall = in.Launch + 60
+	if r := rowByPrefix(t, ScaleRows(in), "scale: all"); r.Verdict != Pass {
+		t.Errorf("1M initialized at 60 s: %s %s", r.Verdict, r.Measured)
+	}
+	in = scaleSampleIn(t, "testdata/scale2")
+	in.Status[5].Wall = in.Launch + 30
+	if r := rowByPrefix(t, ScaleRows(in), "scale: all"); r.Verdict != Fail {
+		t.Errorf("100k initialized at 30 s: %s %s", r.Verdict, r.Measured)
+	}
+}
+
+func TestScaleRows1MFailures(t *testing.T) {
+	in := scale1M(t)
+	in.Status[5].Wall = in.Launch + 60.1 // the first all-initialized line
+	if r := rowByPrefix(t, ScaleRows(in), "scale: all"); r.Verdict != Fail || !strings.HasPrefix(r.Measured, "first status line with initialized=1000000: t=6s, 60.1 s after launch") {
+		t.Errorf("1M initialized at 60.1 s: %s %q", r.Verdict, r.Measured)
+	}
+	in = scale1M(t)
+	for i := range in.GCs { // 1026 B/region
+		in.GCs[i].LiveMiB = 978
+	}
+	in.Time.MaxRSSKiB = 1536*1024 + 1
+	in.Saved.Took = 10*time.Second + time.Millisecond
+	in.Replay.Elapsed = 10.01
+	rows := ScaleRows(in)
+	for prefix, want := range map[string]string{
+		"scale: engine heap":     "1026 B/region: live heap 978 MiB",
+		"scale: peak RSS":        "1.50 GiB = 1611 B/region",
+		"scale: snapshot save":   "10.00 s",
+		"scale: snapshot replay": "10.01 s",
+	} {
+		if r := rowByPrefix(t, rows, prefix); r.Verdict != Fail || !strings.HasPrefix(r.Measured, want) {
+			t.Errorf("%s: %s %q, want FAIL %q", r.Budget, r.Verdict, r.Measured, want)
+		}
+	}
+	// The same at 100k: context rows, not failures.
+	in = scaleSampleIn(t, "testdata/scale2")
+	in.Time.MaxRSSKiB = 1536*1024 + 1
+	in.Saved.Took = 11 * time.Second
+	in.Replay.Elapsed = 11
+	rows = ScaleRows(in)
+	for _, prefix := range []string{"scale: max RSS", "scale: snapshot save", "scale: snapshot replay"} {
+		if r := rowByPrefix(t, rows, prefix); r.Verdict != Info {
+			t.Errorf("100k %s: %s, want context", r.Budget, r.Verdict)
+		}
+	}
+
+	// Initialized after the last /proc sample: no steady-state window, not
+	// a measurement of the whole run.
+	in = scale1M(t)
+	in.Status[5].Wall = in.Samples[len(in.Samples)-1].Wall + 1
+	if r := rowByPrefix(t, ScaleRows(in), "scale: steady-state CPU of pulltop"); r.Verdict != Missing {
+		t.Errorf("CPU with no sample after initialization: %s %q, want MISSING", r.Verdict, r.Measured)
+	}
+
+	// A snapshot that does not read back: FAIL, and with fewer regions
+	// than written: FAIL at any size.
+	in = scale1M(t)
+	in.Replay.ExitStatus, in.Check = 1, nil
+	if r := rowByPrefix(t, ScaleRows(in), "scale: snapshot replay"); r.Verdict != Fail || !strings.Contains(r.Measured, "does not load") {
+		t.Errorf("replay exit 1: %s %q", r.Verdict, r.Measured)
+	}
+	in = scaleSampleIn(t, "testdata/scale2")
+	in.Check.Regions = 99_999
+	if r := rowByPrefix(t, ScaleRows(in), "scale: snapshot replay"); r.Verdict != Fail || !strings.Contains(r.Measured, "read 99999 regions of the 100000 written") {
+		t.Errorf("replay short: %s %q", r.Verdict, r.Measured)
+	}
+	// A saved snapshot of fewer regions than the run had is not the 1M cost.
+	in = scale1M(t)
+	in.Saved.Regions = 358_000
+	if r := rowByPrefix(t, ScaleRows(in), "scale: snapshot save"); r.Verdict != Fail || !strings.Contains(r.Measured, "holds 358000 of 1000000 regions") {
+		t.Errorf("save short: %s %q", r.Verdict, r.Measured)
+	}
+	// Nothing measured: MISSING.
+	in = scale1M(t)
+	in.Saved, in.Check, in.Replay, in.Time = nil, nil, TimeReport{}, TimeReport{}
+	rows = ScaleRows(in)
+	for _, prefix := range []string{"scale: snapshot size", "scale: snapshot save", "scale: snapshot replay", "scale: peak RSS", "scale: pulltop headless exit"} {
+		if r := rowByPrefix(t, rows, prefix); r.Verdict != Missing {
+			t.Errorf("%s: %s, want MISSING", r.Budget, r.Verdict)
+		}
+	}
+}
+
+func TestParseSavedAndCheck(t *testing.T) {
+	s, err := ParseSaved(strings.NewReader("gc 1 @0.1s 1%: ...\nsnapshot: wrote /dev/stdout (12 regions) in 45ms\nsnapshot: wrote /tmp/a b.json.gz (9 bytes, 3 regions) in 1m2.5s\n"))
+	if err != nil || s == nil || *s != (Saved{File: "/tmp/a b.json.gz", Bytes: 9, Regions: 3, Took: 62500 * time.Millisecond}) {
+		t.Errorf("ParseSaved: %+v, %v", s, err)
+	}
+	s, err = ParseSaved(strings.NewReader("snapshot: wrote /dev/stdout (12 regions) in 45ms\n"))
+	if err != nil || s == nil || s.Bytes != -1 || s.Regions != 12 || s.Took != 45*time.Millisecond {
+		t.Errorf("ParseSaved without size: %+v, %v", s, err)
+	}
+	if s, err := ParseSaved(strings.NewReader("snapshot: wrote x (1 regions) in soon\n")); err == nil {
+		t.Errorf("ParseSaved accepted a bad duration: %+v", s)
+	}
+	if s, _ := ParseSaved(strings.NewReader("pulltop: --snapshot: saving snapshot x: disk full\n")); s != nil {
+		t.Errorf("ParseSaved on an error: %+v", s)
+	}
+	c, err := ParseCheck(strings.NewReader("/x/S.json: snapshot version 2 taken 2026-11-27T06:12:07Z, 1000000 regions, 3 stores, seq 412\n"))
+	if err != nil || c == nil || c.File != "/x/S.json" || c.Version != 2 || c.Regions != 1_000_000 || c.Stores != 3 {
+		t.Errorf("ParseCheck: %+v, %v", c, err)
+	}
+	if c, _ := ParseCheck(strings.NewReader("")); c != nil {
+		t.Errorf("ParseCheck on nothing: %+v", c)
+	}
+	for n, want := range map[int]string{100_000: "100k", 1_000_000: "1M", 2_500_000: "2500k", 123: "123"} {
+		if got := fmtCount(n); got != want {
+			t.Errorf("fmtCount(%d) = %q, want %q", n, got, want)
+		}
+	}
+}
+
+// The command line wires every file and flag through.
+func TestScaleCmd(t *testing.T) {
+	d := "testdata/scale2/"
+	launch, err := os.ReadFile(d + "launch.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := scaleCmd([]string{"-regions", "100000", "-launch", strings.TrimSpace(string(launch)), "-interval", "500ms", "-window", "10",
+		"-status", d + "status.txt", "-samples", d + "samples.txt", "-time", d + "time.txt", "-gctrace", d + "headless.err",
+		"-replay-time", d + "replay-time.txt", "-replay-out", d + "replay.out", "-view", d + "view.txt"}, &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for prefix, want := range map[string]string{
+		"scale: first region":          "(0.5 s status interval)",
+		"scale: steady-state CPU of p": "over 9.",
+		"scale: snapshot save":         "2.19 s",
+		"scale: snapshot replay":       "3.31 s",
+		"scale: TUI refresh":           "36.8 µs",
+	} {
+		if r := rowByPrefix(t, rows, prefix); !strings.Contains(r.Measured, want) {
+			t.Errorf("%s: %q, want %q in it", r.Budget, r.Measured, want)
+		}
 	}
 }

@@ -18,7 +18,10 @@ import (
 //   - samples: one line per second and process, "WALL LABEL <the contents of
 //     /proc/PID/stat>", with LABEL "engine" (pulltop headless) or "sim".
 //   - time: /usr/bin/time -v's report on pulltop headless.
-//   - gctrace: pulltop headless's stderr under GODEBUG=gctrace=1.
+//   - gctrace: pulltop headless's stderr under GODEBUG=gctrace=1, which also
+//     holds its "snapshot: wrote FILE (N bytes, M regions) in D" line.
+//   - replay time / replay out: /usr/bin/time -v's report on, and the stdout
+//     of, `pulltop replay --check FILE` on that snapshot.
 
 // StatusLine is one parsed `t=... regions=N initialized=M ...` line.
 type StatusLine struct {
@@ -202,15 +205,173 @@ type ScaleInput struct {
 	Time    TimeReport
 	GCs     []GC
 	View    *Runs // UI benchmark output, or nil
+
+	// Interval is headless's --interval: the resolution of every time read
+	// from status lines (0 means 1 s, the default).
+	Interval time.Duration
+	Saved    *Saved     // headless's line about its final snapshot, or nil
+	Replay   TimeReport // time -v of `pulltop replay --check` (Found false: not run)
+	Check    *CheckLine // its stdout, or nil
+}
+
+// Saved is headless's stderr line after writing its final snapshot.
+type Saved struct {
+	File    string
+	Bytes   int64 // -1 when not a regular file
+	Regions int
+	Took    time.Duration
+}
+
+var savedLine = regexp.MustCompile(`^snapshot: wrote (.+) \((?:(\d+) bytes, )?(\d+) regions\) in (\S+)$`)
+
+// ParseSaved finds the last "snapshot: wrote ..." line among other stderr
+// output (gctrace); nil if there is none.
+func ParseSaved(in io.Reader) (*Saved, error) {
+	var out *Saved
+	sc := bufio.NewScanner(in)
+	for sc.Scan() {
+		m := savedLine.FindStringSubmatch(sc.Text())
+		if m == nil {
+			continue
+		}
+		s := Saved{File: m[1], Bytes: -1}
+		var err error
+		if m[2] != "" {
+			if s.Bytes, err = strconv.ParseInt(m[2], 10, 64); err != nil {
+				return nil, fmt.Errorf("%q: %w", sc.Text(), err)
+			}
+		}
+		if s.Regions, err = strconv.Atoi(m[3]); err != nil {
+			return nil, fmt.Errorf("%q: %w", sc.Text(), err)
+		}
+		if s.Took, err = time.ParseDuration(m[4]); err != nil {
+			return nil, fmt.Errorf("%q: %w", sc.Text(), err)
+		}
+		out = &s
+	}
+	return out, sc.Err()
+}
+
+// CheckLine is `pulltop replay --check`'s summary line.
+type CheckLine struct {
+	File    string
+	Version int
+	Regions int
+	Stores  int
+	Raw     string
+}
+
+var checkLine = regexp.MustCompile(`^(.+): snapshot version (\d+) .*, (\d+) regions, (\d+) stores, seq \d+$`)
+
+// ParseCheck reads `pulltop replay --check`'s stdout; nil if it printed no
+// summary line (the load failed).
+func ParseCheck(in io.Reader) (*CheckLine, error) {
+	var out *CheckLine
+	sc := bufio.NewScanner(in)
+	for sc.Scan() {
+		m := checkLine.FindStringSubmatch(sc.Text())
+		if m == nil {
+			continue
+		}
+		c := CheckLine{File: m[1], Raw: sc.Text()}
+		c.Version, _ = strconv.Atoi(m[2]) // \d+: only overflow fails, and then 0 says so
+		c.Regions, _ = strconv.Atoi(m[3])
+		c.Stores, _ = strconv.Atoi(m[4])
+		out = &c
+	}
+	return out, sc.Err()
+}
+
+// ScaleBudgets are the scale run's limits, which depend on its size
+// (DESIGN §8 for 100k, issue 14 for 1M). A zero limit makes the row
+// context rather than a budget.
+type ScaleBudgets struct {
+	Size         string  // "100k", "1M": how rows name the run
+	InitSecs     float64 // all regions initialized within
+	InitStrict   bool    // "<" rather than "≤"
+	FirstSecs    float64 // first status line with regions>0 within
+	HeapPerReg   float64 // bytes of live heap per region
+	PeakRSSBytes float64 // max RSS of pulltop headless
+	SaveSecs     float64 // final snapshot written within
+	ReplaySecs   float64 // `replay --check` within
+}
+
+// BudgetsFor picks the budgets of a run with this many regions: 1M and more
+// get issue 14's, anything smaller DESIGN §8's 100k rows.
+func BudgetsFor(regions int) ScaleBudgets {
+	if regions >= 1_000_000 {
+		return ScaleBudgets{Size: fmtCount(regions), InitSecs: 60, FirstSecs: 2, HeapPerReg: 1024,
+			PeakRSSBytes: 1.5 * (1 << 30), SaveSecs: 10, ReplaySecs: 10}
+	}
+	return ScaleBudgets{Size: fmtCount(regions), InitSecs: 30, InitStrict: true, FirstSecs: 2, HeapPerReg: 2048}
+}
+
+// fmtCount writes 100000 as 100k and 1000000 as 1M (exact multiples only).
+func fmtCount(n int) string {
+	switch {
+	case n >= 1_000_000 && n%1_000_000 == 0:
+		return strconv.Itoa(n/1_000_000) + "M"
+	case n >= 1000 && n%1000 == 0:
+		return strconv.Itoa(n/1000) + "k"
+	}
+	return strconv.Itoa(n)
+}
+
+// fmtBytes writes a size in MiB or GiB.
+func fmtBytes(b float64) string {
+	if b >= 1<<30 {
+		return fmt.Sprintf("%.2f GiB", b/(1<<30))
+	}
+	return fmt.Sprintf("%.0f MiB", b/(1<<20))
 }
 
 // ScaleRows evaluates the scale run's budgets (DESIGN §8 "regions",
-// "memory", "UI").
+// "memory", "UI"; issue 14 at 1M regions).
 func ScaleRows(in ScaleInput) []Row {
 	var rows []Row
+	b := BudgetsFor(in.Regions)
+	interval := in.Interval
+	if interval <= 0 {
+		interval = time.Second
+	}
+	// Every time read from a status line is late by up to one interval.
+	resolution := fmt.Sprintf(" (%s s status interval)", strconv.FormatFloat(interval.Seconds(), 'f', -1, 64))
+	sinceLaunch := func(s *StatusLine) (float64, string) {
+		if s.Wall > 0 && in.Launch > 0 {
+			secs := s.Wall - in.Launch
+			return secs, fmt.Sprintf(", %.1f s after launch", secs)
+		}
+		return s.T.Seconds(), ""
+	}
+
+	// First region shown: what an operator waits for before the screen
+	// says anything.
+	firstBudget := fmt.Sprintf("scale: first region shown ≤ %g s (%s)", b.FirstSecs, b.Size)
+	var shown *StatusLine
+	for i := range in.Status {
+		if in.Status[i].Regions > 0 {
+			shown = &in.Status[i]
+			break
+		}
+	}
+	switch {
+	case len(in.Status) == 0:
+		rows = append(rows, missing(firstBudget, "status lines"))
+	case shown == nil:
+		rows = append(rows, Row{Budget: firstBudget, Measured: "never; last line: " + in.Status[len(in.Status)-1].Raw, Ratio: "-", Verdict: Fail})
+	default:
+		secs, after := sinceLaunch(shown)
+		rows = append(rows, Row{Budget: firstBudget,
+			Measured: fmt.Sprintf("first status line with regions>0: t=%s regions=%d%s%s", shown.T, shown.Regions, after, resolution),
+			Ratio:    "-", Verdict: verdict(secs <= b.FirstSecs)})
+	}
 
 	// All initialized.
-	const initBudget = "scale: all 100k regions initialized < 30 s"
+	op := "≤"
+	if b.InitStrict {
+		op = "<"
+	}
+	initBudget := fmt.Sprintf("scale: all %s regions initialized %s %g s", b.Size, op, b.InitSecs)
 	initWall := 0.0
 	var first *StatusLine
 	for i := range in.Status {
@@ -227,15 +388,17 @@ func ScaleRows(in ScaleInput) []Row {
 		last := in.Status[len(in.Status)-1]
 		rows = append(rows, Row{Budget: initBudget, Measured: "never; last line: " + last.Raw, Ratio: "-", Verdict: Fail})
 	default:
-		measured := fmt.Sprintf("first status line with initialized=%d: t=%s", in.Regions, first.T)
-		secs := first.T.Seconds()
-		if first.Wall > 0 && in.Launch > 0 {
+		secs, after := sinceLaunch(first)
+		if after != "" {
 			initWall = first.Wall
-			secs = first.Wall - in.Launch
-			measured += fmt.Sprintf(", %.1f s after launch", secs)
 		}
-		measured += " (1 s status interval)"
-		rows = append(rows, Row{Budget: initBudget, Measured: measured, Ratio: "-", Verdict: verdict(secs < 30)})
+		ok := secs <= b.InitSecs
+		if b.InitStrict {
+			ok = secs < b.InitSecs
+		}
+		rows = append(rows, Row{Budget: initBudget,
+			Measured: fmt.Sprintf("first status line with initialized=%d: t=%s%s%s", in.Regions, first.T, after, resolution),
+			Ratio:    "-", Verdict: verdict(ok)})
 	}
 
 	// Steady-state CPU of each process over the last Window seconds.
@@ -256,7 +419,7 @@ func ScaleRows(in ScaleInput) []Row {
 	// steady state, from all-initialized until a second before the last
 	// status line (after it, headless builds and saves the final snapshot,
 	// a one-off peak reported separately). Max RSS is a looser upper bound.
-	const heapBudget = "scale: engine heap ≤ 2 KiB per region"
+	heapBudget := fmt.Sprintf("scale: engine heap ≤ %g KiB per region", b.HeapPerReg/1024)
 	endWall := 0.0
 	if n := len(in.Status); n > 0 && in.Status[n-1].Wall > 0 {
 		endWall = in.Status[n-1].Wall - 1
@@ -282,11 +445,11 @@ func ScaleRows(in ScaleInput) []Row {
 		per := live * (1 << 20) / float64(in.Regions)
 		rows = append(rows, Row{Budget: heapBudget,
 			Measured: fmt.Sprintf("%.0f B/region: live heap %.0f MiB, median of %d GCs in steady state (gctrace, whole process)", per, live, len(steady)),
-			Ratio:    "-", Verdict: verdict(per <= 2048)})
+			Ratio:    "-", Verdict: verdict(per <= b.HeapPerReg)})
 	case rssPerRegion > 0:
 		rows = append(rows, Row{Budget: heapBudget,
 			Measured: fmt.Sprintf("≤ %.0f B/region: no GC in steady state, so max RSS / regions (upper bound)", rssPerRegion),
-			Ratio:    "-", Verdict: verdict(rssPerRegion <= 2048)})
+			Ratio:    "-", Verdict: verdict(rssPerRegion <= b.HeapPerReg)})
 	default:
 		rows = append(rows, missing(heapBudget, "gctrace or time -v"))
 	}
@@ -300,10 +463,16 @@ func ScaleRows(in ScaleInput) []Row {
 			Ratio:    "-", Verdict: Info})
 	}
 	if in.Time.Found {
-		rows = append(rows,
-			Row{Budget: "scale: max RSS of pulltop headless (context)",
-				Measured: fmt.Sprintf("%.0f MiB = %.0f B/region (upper bound on heap)", float64(in.Time.MaxRSSKiB)/1024, rssPerRegion),
-				Ratio:    "-", Verdict: Info},
+		rss := float64(in.Time.MaxRSSKiB) * 1024
+		rssRow := Row{Budget: "scale: max RSS of pulltop headless (context)",
+			Measured: fmt.Sprintf("%s = %.0f B/region (upper bound on heap)", fmtBytes(rss), rssPerRegion),
+			Ratio:    "-", Verdict: Info}
+		if b.PeakRSSBytes > 0 {
+			rssRow.Budget = fmt.Sprintf("scale: peak RSS of pulltop headless ≤ %s (%s, snapshot writing included)", fmtBytes(b.PeakRSSBytes), b.Size)
+			rssRow.Measured = fmt.Sprintf("%s = %.0f B/region (time -v max RSS, whole run)", fmtBytes(rss), rssPerRegion)
+			rssRow.Verdict = verdict(rss <= b.PeakRSSBytes)
+		}
+		rows = append(rows, rssRow,
 			Row{Budget: "scale: whole-run CPU of pulltop headless, incl. start-up (context)",
 				Measured: fmt.Sprintf("%.2f cores: user %.2f s + sys %.2f s over %.1f s (time -v)", (in.Time.User+in.Time.Sys)/max(in.Time.Elapsed, 1e-9), in.Time.User, in.Time.Sys, in.Time.Elapsed),
 				Ratio:    "-", Verdict: Info},
@@ -311,8 +480,13 @@ func ScaleRows(in ScaleInput) []Row {
 				Measured: strconv.Itoa(in.Time.ExitStatus), Ratio: "-", Verdict: verdict(in.Time.ExitStatus == 0)},
 		)
 	} else {
+		if b.PeakRSSBytes > 0 {
+			rows = append(rows, missing(fmt.Sprintf("scale: peak RSS of pulltop headless ≤ %s (%s, snapshot writing included)", fmtBytes(b.PeakRSSBytes), b.Size), "time -v report"))
+		}
 		rows = append(rows, missing("scale: pulltop headless exit status 0", "time -v report"))
 	}
+
+	rows = append(rows, snapshotRows(in, b)...)
 
 	// TUI refresh.
 	const viewBudget = "scale: TUI refresh = View() at 1M regions ≤ 1 ms"
@@ -322,6 +496,72 @@ func ScaleRows(in ScaleInput) []Row {
 		rows = append(rows, Row{Budget: viewBudget, Measured: fmt.Sprintf("%s (%s of %s)", fmtDur(v), runs(n), benchView1M), Ratio: "-", Verdict: verdict(v <= 1e6)})
 	} else {
 		rows = append(rows, missing(viewBudget, benchView1M))
+	}
+	return rows
+}
+
+// snapshotRows: the final snapshot's size, how long headless took to write
+// it, and how long `pulltop replay --check` took to load it (one run each).
+// Below 1M regions they are context.
+func snapshotRows(in ScaleInput, b ScaleBudgets) []Row {
+	budget := func(what string, limit float64) (string, Verdict) {
+		if limit <= 0 {
+			return fmt.Sprintf("scale: snapshot %s (context)", what), Info
+		}
+		return fmt.Sprintf("scale: snapshot %s ≤ %g s (%s)", what, limit, b.Size), Pass
+	}
+	judge := func(v Verdict, ok bool) Verdict {
+		if v == Info {
+			return Info
+		}
+		return verdict(ok)
+	}
+	var rows []Row
+	saveBudget, saveV := budget("save", b.SaveSecs)
+	sv := in.Saved
+	if sv == nil {
+		rows = append(rows,
+			missing("scale: snapshot size (context)", `headless's "snapshot: wrote" line`),
+			missing(saveBudget, `headless's "snapshot: wrote" line`))
+	} else {
+		size := "size unknown (not a regular file)"
+		if sv.Bytes >= 0 {
+			size = fmt.Sprintf("%s = %.0f B/region", fmtBytes(float64(sv.Bytes)), float64(sv.Bytes)/float64(max(sv.Regions, 1)))
+		}
+		rows = append(rows, Row{Budget: "scale: snapshot size (context)",
+			Measured: fmt.Sprintf("%s, %d regions, %s", size, sv.Regions, sv.File), Ratio: "-", Verdict: Info})
+		v := judge(saveV, sv.Took.Seconds() <= b.SaveSecs)
+		note := ""
+		if sv.Regions != in.Regions {
+			// A snapshot of fewer regions than the run had is not the
+			// cost being budgeted.
+			note = fmt.Sprintf("; holds %d of %d regions", sv.Regions, in.Regions)
+			v = judge(saveV, false)
+		}
+		rows = append(rows, Row{Budget: saveBudget,
+			Measured: fmt.Sprintf("%.2f s (headless, one save%s)", sv.Took.Seconds(), note),
+			Ratio:    "-", Verdict: v})
+	}
+
+	replayBudget, replayV := budget("replay (load + validate)", b.ReplaySecs)
+	switch {
+	case !in.Replay.Found:
+		rows = append(rows, missing(replayBudget, "time -v of pulltop replay --check"))
+	case in.Replay.ExitStatus != 0 || in.Check == nil:
+		rows = append(rows, Row{Budget: replayBudget,
+			Measured: fmt.Sprintf("pulltop replay --check exit %d, no summary line: the snapshot does not load", in.Replay.ExitStatus),
+			Ratio:    "-", Verdict: Fail})
+	default:
+		v := judge(replayV, in.Replay.Elapsed <= b.ReplaySecs)
+		note := ""
+		if sv != nil && in.Check.Regions != sv.Regions {
+			// A file that reads back different is wrong at any size.
+			note = fmt.Sprintf("; read %d regions of the %d written", in.Check.Regions, sv.Regions)
+			v = Fail
+		}
+		rows = append(rows, Row{Budget: replayBudget,
+			Measured: fmt.Sprintf("%.2f s, max RSS %s, %d regions (time -v of pulltop replay --check, one run%s)", in.Replay.Elapsed, fmtBytes(float64(in.Replay.MaxRSSKiB)*1024), in.Check.Regions, note),
+			Ratio:    "-", Verdict: v})
 	}
 	return rows
 }
@@ -340,7 +580,7 @@ func cpuRow(in ScaleInput, label string, initWall float64) Row {
 	}
 	last := ss[len(ss)-1]
 	from := max(last.Wall-in.Window, initWall)
-	start := ss[0]
+	start := last
 	for _, s := range ss {
 		if s.Wall >= from {
 			start = s
@@ -349,12 +589,18 @@ func cpuRow(in ScaleInput, label string, initWall float64) Row {
 	}
 	dw := last.Wall - start.Wall
 	if dw <= 0 {
+		// No sample after initialization (or the window is empty):
+		// anything measured would include start-up.
 		return Row{Measured: "no steady-state window: " + label + " samples end at initialization", Ratio: "-", Verdict: Missing}
 	}
 	cores := float64(last.CPUTicks-start.CPUTicks) / in.ClkTck / dw
 	rel := func(w float64) string { return fmt.Sprintf("%.1f", w-in.Launch) }
+	note := ""
+	if initWall == 0 {
+		note = "; never all initialized, so not steady state"
+	}
 	return Row{
-		Measured: fmt.Sprintf("%.2f cores: Δ(utime+stime) of /proc/PID/stat over %.1f s (%s–%s s after launch)", cores, dw, rel(start.Wall), rel(last.Wall)),
+		Measured: fmt.Sprintf("%.2f cores: Δ(utime+stime) of /proc/PID/stat over %.1f s (%s–%s s after launch%s)", cores, dw, rel(start.Wall), rel(last.Wall), note),
 		Ratio:    "-",
 		Verdict:  verdict(cores < 1),
 	}
