@@ -41,9 +41,9 @@ type Cluster struct {
 	// says it must (a record is a cache miss; these are not).
 	locked       map[*region]struct{}
 	silencedTill time.Time
-	nextID  uint64 // region ids
-	nextPID uint64 // peer ids
-	rng     *rand.Rand
+	nextID       uint64 // region ids
+	nextPID      uint64 // peer ids
+	rng          *rand.Rand
 
 	truth truthLog
 

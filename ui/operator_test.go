@@ -603,3 +603,17 @@ func TestOverviewCompactScrollsToTheSelection(t *testing.T) {
 	h.press("g")
 	h.requireContains(">Lag")
 }
+
+// While regions are located and scanned, the Overview says how far it is;
+// once they stream, the line goes.
+func TestOverviewProgress(t *testing.T) {
+	st := fixtureState()
+	st.Progress = snapshots.Progress{Phase: snapshots.PhaseLocating, Located: 340_000, Detail: "locating regions in PD: 340k so far"}
+	h := newHarness(t, st)
+	require.Contains(t, lineWith(h.view(), "Progress"), "locating regions in PD: 340k so far")
+	next := fixtureState()
+	next.Seq = st.Seq + 1
+	next.Progress = snapshots.Progress{Phase: snapshots.PhaseStreaming, Detail: "streaming 9 regions"}
+	h.refresh(next)
+	require.Empty(t, lineWith(h.view(), "Progress"), h.view())
+}

@@ -160,6 +160,12 @@ func (v *overviewView) lines(lag []lagSample, width int) []string {
 		add("Clock", "PD's clock is "+fmtDur(skew)+" "+dir+" this host's; lag is measured in PD's time")
 	}
 	regions := func() {
+		if p := s.Progress.Phase; p != "" && p != snapshots.PhaseStreaming && p != snapshots.PhaseStopped {
+			// Until every region streams, how far it is: a million regions
+			// take a while to locate and scan, and an operator must see
+			// that it is moving.
+			add("Progress", s.Progress.Detail)
+		}
 		add("Regions", strconv.Itoa(len(s.Regions))+" total, "+strconv.Itoa(s.Totals.Initialized)+" initialized, "+
 			strconv.Itoa(s.Totals.Stale)+" stale")
 		// Every state's count, on as many lines as the width needs.

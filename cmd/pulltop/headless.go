@@ -252,10 +252,16 @@ type status struct {
 	SubLagMs      int64   `json:"sub_lag_ms"`
 	// Causes counts regions by cause (healthy left out), in the order of
 	// the causes board; a store condition with no region counts 0.
-	Causes      []causeCount `json:"causes"`
-	PDError     string       `json:"pd_error,omitempty"`
-	EngineError string       `json:"engine_error,omitempty"`
-	Interrupted string       `json:"interrupted,omitempty"`
+	Causes []causeCount `json:"causes"`
+	// Phase, Located and Scanned say how far the engine is from pulling
+	// everything (regions PD has answered for so far, initial scans done),
+	// while it is not yet streaming: a million regions take a while.
+	Phase       string `json:"phase,omitempty"`
+	Located     int    `json:"located,omitempty"`
+	Scanned     int    `json:"scanned,omitempty"`
+	PDError     string `json:"pd_error,omitempty"`
+	EngineError string `json:"engine_error,omitempty"`
+	Interrupted string `json:"interrupted,omitempty"`
 }
 
 // causeCount is one cause of a status line: {"cause":"lock","regions":1}.
@@ -275,6 +281,9 @@ func statusOf(st *snapshots.State, elapsed time.Duration) status {
 		PDError:     snapshots.CleanString(st.Source.PDError),
 		EngineError: snapshots.CleanString(st.EngineError),
 		Causes:      make([]causeCount, 0, len(st.Causes)),
+	}
+	if p := st.Progress.Phase; p != "" && p != snapshots.PhaseStreaming && p != snapshots.PhaseStopped {
+		s.Phase, s.Located, s.Scanned = snapshots.CleanString(p), st.Progress.Located, st.Progress.Scanned
 	}
 	for _, c := range st.Causes {
 		// Cause names come from the engine's fixed vocabulary, but a
@@ -310,6 +319,9 @@ func writeStatus(w io.Writer, st *snapshots.State, elapsed time.Duration, asJSON
 		s.T, s.Regions, s.Initialized, fmtLag(s.LagMaxMs), strconv.FormatFloat(s.EventsPerSec, 'f', 0, 64),
 		s.Retries, s.Reloads, s.StoresCooling, s.StoresPaused, s.Stale, fmtLag(s.SubLagMs))
 	line += " causes=" + causesField(s.Causes)
+	if s.Phase != "" {
+		line += " phase=" + s.Phase + " located=" + strconv.Itoa(s.Located) + " scanned=" + strconv.Itoa(s.Scanned)
+	}
 	if s.PDError != "" {
 		line += " pd_error=" + strconv.Quote(s.PDError)
 	}

@@ -16,7 +16,7 @@ import (
 	"pulltop/snapshots"
 )
 
-var statusLine = regexp.MustCompile(`^t=\S+ regions=(\d+) initialized=(\d+) lag_max=\d+\.\ds events/s=\d+ retries=\d+ reloads=\d+ stores_cooling=\d+ stores_paused=\d+ stale=(\d+) sub_lag=\d+\.\ds causes=(none|[a-z_]+:\d+(?:,[a-z_]+:\d+)*)$`)
+var statusLine = regexp.MustCompile(`^t=\S+ regions=(\d+) initialized=(\d+) lag_max=\d+\.\ds events/s=\d+ retries=\d+ reloads=\d+ stores_cooling=\d+ stores_paused=\d+ stale=(\d+) sub_lag=\d+\.\ds causes=(none|[a-z_]+:\d+(?:,[a-z_]+:\d+)*)(?: phase=[a-z]+ located=\d+ scanned=\d+)?$`)
 
 // Issue 6: ten status lines, exit 0, a snapshot that loads with every
 // region initialized and nothing missing.
@@ -168,4 +168,23 @@ func TestStatusLineCauses(t *testing.T) {
 	js.Reset()
 	require.NoError(t, writeStatus(&js, &snapshots.State{}, time.Second, true, ""))
 	require.Contains(t, js.String(), `"causes":[]`)
+}
+
+// Until every region streams, the status line says how far the engine is
+// (a million regions take tens of seconds to locate and scan); once
+// streaming it says nothing more.
+func TestStatusLinePhase(t *testing.T) {
+	st := &snapshots.State{Progress: snapshots.Progress{Phase: snapshots.PhaseScanning, Located: 1_000_000, Scanned: 120_000, Detail: "initial scans 120k/1M"}}
+	var text strings.Builder
+	require.NoError(t, writeStatus(&text, st, 5*time.Second, false, ""))
+	require.Regexp(t, statusLine, strings.TrimSpace(text.String()))
+	require.True(t, strings.HasSuffix(text.String(), " phase=scanning located=1000000 scanned=120000\n"), text.String())
+	var js strings.Builder
+	require.NoError(t, writeStatus(&js, st, 5*time.Second, true, ""))
+	require.Contains(t, js.String(), `"phase":"scanning","located":1000000,"scanned":120000`)
+
+	st.Progress = snapshots.Progress{Phase: snapshots.PhaseStreaming, Detail: "streaming 1M regions"}
+	text.Reset()
+	require.NoError(t, writeStatus(&text, st, 5*time.Second, false, ""))
+	require.NotContains(t, text.String(), "phase=")
 }

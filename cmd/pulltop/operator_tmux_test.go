@@ -435,3 +435,13 @@ func TestParseDur(t *testing.T) {
 	_, ok := parseDur("-")
 	require.False(t, ok)
 }
+
+// At start-up the Overview says how far the engine is: 50k regions scanned
+// one at a time per store take seconds, during which the Progress line
+// counts them (it goes once every region streams: TestOverviewProgress).
+func TestOverviewProgressInTmux(t *testing.T) {
+	s, _ := startOperatorTUI(t, 120, 40, "", nil, "--regions", "50000", "--scans-per-store", "1")
+	progress := regexp.MustCompile(`Progress\s+(locating regions in PD: [\d.]+k? so far|initial scans [\d.]+k?/50k)`)
+	s.WaitForFunc("the Progress line during the initial scans", 30*time.Second, progress.MatchString)
+	require.Equal(t, 0, s.SendAndExit("q", 10*time.Second))
+}
