@@ -439,10 +439,14 @@ func NewRecorderFrom(h *History) (*Recorder, error) {
 		r.storeIdx[id] = uint16(i)
 	}
 	r.strings = append([]string{}, h.Strings...)
+	// Sized at once: at 1M regions, growing these maps cost more than
+	// decoding the rest of the snapshot.
+	r.stringIdx = make(map[string]int32, len(r.strings))
 	for i, s := range r.strings {
 		r.stringIdx[s] = int32(i)
 	}
 	r.regions = append([]HistoryRegion{}, h.Regions...)
+	r.slots = make(map[uint64]int32, len(r.regions))
 	for i, reg := range r.regions {
 		r.slots[historyKey(reg.Subscription, reg.ID)] = int32(i)
 	}
