@@ -162,6 +162,12 @@ func (c *cleaner) str(p, prev *string) {
 	if len(*p) == len(*prev) && unsafe.StringData(*p) == unsafe.StringData(*prev) {
 		return // the very string checked last time (or both empty)
 	}
+	c.check(p)
+}
+
+// check is str for a string not seen last time; apart so that str inlines
+// (a refresh at a million regions makes six million calls of it).
+func (c *cleaner) check(p *string) {
 	if NeedsCleaning(*p) {
 		c.dirty = true
 		if c.fix {

@@ -26,6 +26,7 @@ type Recorder struct {
 	slots   map[uint64]int32 // by historyKey
 	order   []int32          // the slot of each region of the last snapshot, in its order
 	gen     uint32
+	live    int // slots whose mark in base says present (state != 0)
 
 	states, causes []string
 	strings        []string
@@ -116,6 +117,7 @@ func (r *Recorder) Observe(s *State) {
 		// Same array: prevOrder[i] is read before order[i] is written.
 		r.order = r.order[:len(s.Regions)]
 	}
+	seenLive := 0 // slots seen now whose mark says present
 	for i := range s.Regions {
 		reg := &s.Regions[i]
 		slot := int32(-1)
@@ -128,18 +130,28 @@ func (r *Recorder) Observe(s *State) {
 			slot = r.slot(reg)
 		}
 		r.order[i] = slot
-		r.seen[slot] = r.gen
 		m := r.markOf(reg, slot, at)
-		if old := &r.base[slot]; m != *old {
+		old := &r.base[slot]
+		if m != *old {
 			w.add(int(slot), old, &m)
+			r.live += present(m) - present(*old)
 			*old = m
 		}
+		if r.seen[slot] != r.gen && m.state != 0 {
+			seenLive++
+		}
+		r.seen[slot] = r.gen
 	}
-	var gone mark
-	for slot := range r.base {
-		if r.seen[slot] != r.gen && r.base[slot].state != 0 {
-			w.add(slot, &r.base[slot], &gone)
-			r.base[slot] = gone
+	// A region present last time and not now is gone. When every present
+	// slot was seen, none is, and the pass over every slot is skipped.
+	if seenLive != r.live {
+		var gone mark
+		for slot := range r.base {
+			if r.seen[slot] != r.gen && r.base[slot].state != 0 {
+				w.add(slot, &r.base[slot], &gone)
+				r.base[slot] = gone
+				r.live--
+			}
 		}
 	}
 	r.buf = w.b
@@ -269,6 +281,14 @@ func (r *Recorder) markOf(reg *Region, slot int32, at int64) mark {
 		m.lag, m.lagRef = lagTracking, int32(lag)
 	}
 	return m
+}
+
+// present is 1 for the mark of a region that is there.
+func present(m mark) int {
+	if m.state != 0 {
+		return 1
+	}
+	return 0
 }
 
 func abs64(v int64) int64 {
@@ -419,10 +439,14 @@ func NewRecorderFrom(h *History) (*Recorder, error) {
 		r.storeIdx[id] = uint16(i)
 	}
 	r.strings = append([]string{}, h.Strings...)
+	// Sized at once: at 1M regions, growing these maps cost more than
+	// decoding the rest of the snapshot.
+	r.stringIdx = make(map[string]int32, len(r.strings))
 	for i, s := range r.strings {
 		r.stringIdx[s] = int32(i)
 	}
 	r.regions = append([]HistoryRegion{}, h.Regions...)
+	r.slots = make(map[uint64]int32, len(r.regions))
 	for i, reg := range r.regions {
 		r.slots[historyKey(reg.Subscription, reg.ID)] = int32(i)
 	}
@@ -452,6 +476,9 @@ func NewRecorderFrom(h *History) (*Recorder, error) {
 	}
 	if d.err != nil {
 		return nil, d.err
+	}
+	for slot := range r.base {
+		r.live += present(r.base[slot])
 	}
 	// Every frame must decode: walk them once.
 	for i := range r.frames {

@@ -75,13 +75,15 @@ type regionKey struct{ sub, id uint64 }
 // (no pointers but the ring's slice and the error string) because there is
 // one per region, and a cluster may have a million.
 type regionTrack struct {
-	hist     ring
+	// What every refresh compares comes first, within one cache line.
+	key      regionKey // whose track it is: a freed slot has the zero key
+	state    string
 	lastErr  string
-	firstAt  time.Time
+	storeID  uint64
 	attempts int32
 	seenGen  uint32
-	state    string
-	storeID  uint64
+	hist     ring
+	firstAt  time.Time
 }
 
 type storeTrack struct {
@@ -110,6 +112,11 @@ type history struct {
 	stores  map[uint64]*storeTrack
 	lag     []lagSample // ring of lagHistoryLen
 	lagHead int
+	// order is the slot of each region of the last snapshot, in its
+	// order. The engine keeps its region order between snapshots, so
+	// region i is looked for in order[i] first: at a million regions a
+	// map lookup per region was most of a refresh.
+	order []int32
 }
 
 func newHistory() *history {
@@ -120,19 +127,36 @@ func newHistory() *history {
 func (h *history) observe(s *snapshots.State) {
 	h.gen++
 	at, seq := s.TakenAt, s.Seq
+	prevOrder := h.order
+	if cap(h.order) < len(s.Regions) {
+		h.order = make([]int32, len(s.Regions))
+	} else {
+		// Same array: prevOrder[i] is read before order[i] is written.
+		h.order = h.order[:len(s.Regions)]
+	}
 	for i := range s.Regions {
 		r := &s.Regions[i]
 		k := regionKey{r.Subscription, r.ID}
-		slot, ok := h.slot[k]
+		slot, ok := int32(-1), false
+		if i < len(prevOrder) {
+			if sl := prevOrder[i]; int(sl) < len(h.regions) && h.regions[sl].key == k {
+				slot, ok = sl, true
+			}
+		}
+		if !ok {
+			slot, ok = h.slot[k]
+		}
 		if !ok {
 			slot = h.alloc()
 			h.slot[k] = slot
+			h.order[i] = slot
 			t := &h.regions[slot]
-			*t = regionTrack{firstAt: at, state: r.State, lastErr: r.LastError,
+			*t = regionTrack{key: k, firstAt: at, state: r.State, lastErr: r.LastError,
 				attempts: int32(r.RetryAttempts), storeID: r.StoreID, seenGen: h.gen}
 			t.hist.add(change{at: at, seq: seq, kind: changeFirstSeen, to: r.State})
 			continue
 		}
+		h.order[i] = slot
 		t := &h.regions[slot]
 		t.seenGen = h.gen
 		errNoted := false

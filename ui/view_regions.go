@@ -174,6 +174,13 @@ func appendStateCell(dst []byte, word string, p paint, w int, plain bool) []byte
 	return append(dst, p.post...)
 }
 
+// regionStateNames are the states regionStateRank knows, by rank.
+var regionStateNames = [...]string{snapshots.StateQueued, snapshots.StateLocating, snapshots.StateParked,
+	snapshots.StateRequested, snapshots.StateInitialized, snapshots.StateRetryWait, snapshots.StateReloadWait,
+	snapshots.StateStale}
+
+const regionStateRanks = len(regionStateNames)
+
 // regionStateRank orders states as a region moves through them, so sorting
 // by state groups the stuck ones at one end.
 func regionStateRank(s string) int {
@@ -235,4 +242,31 @@ func storeStateWord(s string) string {
 		return "DOWN"
 	}
 	return strings.ToUpper(s)
+}
+
+// sortKeys: every column but the span and the error orders by integers.
+func (v *regionsView) sortKeys(col int) []func(i int32) uint64 {
+	rs := v.s.Regions
+	switch col {
+	case regColID:
+		return []func(int32) uint64{
+			func(i int32) uint64 { return rs[i].ID },
+			func(i int32) uint64 { return rs[i].Subscription },
+		}
+	case regColSub:
+		return []func(int32) uint64{func(i int32) uint64 { return rs[i].Subscription }}
+	case regColStore:
+		return []func(int32) uint64{func(i int32) uint64 { return rs[i].StoreID }}
+	case regColState:
+		return []func(int32) uint64{func(i int32) uint64 { return int64Key(int64(regionStateRank(rs[i].State))) }}
+	case regColCause:
+		return []func(int32) uint64{func(i int32) uint64 { return int64Key(int64(causeRank(rs[i].Cause))) }}
+	case regColLag:
+		return []func(int32) uint64{func(i int32) uint64 { return int64Key(sortLag(&rs[i])) }}
+	case regColEvents:
+		return []func(int32) uint64{func(i int32) uint64 { return rs[i].Events }}
+	case regColRetries:
+		return []func(int32) uint64{func(i int32) uint64 { return int64Key(int64(rs[i].RetryAttempts)) }}
+	}
+	return nil
 }
