@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"syscall"
@@ -59,6 +60,7 @@ interrupted by SIGINT or SIGTERM (after the last line and the snapshot).`,
 			sigs := make(chan os.Signal, 1)
 			signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
 			defer signal.Stop(sigs)
+			headlessGC()
 			run := &headlessRun{
 				c: c, out: c.OutOrStdout(), errOut: c.ErrOrStderr(), asJSON: asJSON,
 				duration: duration, interval: interval, snapshot: snapshot, sigs: sigs,
@@ -80,6 +82,20 @@ interrupted by SIGINT or SIGTERM (after the last line and the snapshot).`,
 	cmd.Flags().StringVar(&snapshot, "snapshot", "", "write the final snapshot to `FILE`")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print status lines as JSON objects")
 	return cmd
+}
+
+// headlessGCPercent is headless's garbage-collector target unless GOGC says
+// otherwise. Headless runs for a long time next to production on a shared
+// host, where memory matters more than a little CPU: its steady state makes
+// little garbage (status lines take snapshots without region rows), so
+// collecting at +50% instead of Go's +100% costs little and keeps the peak
+// RSS at a million regions under 1.5 GiB (README, Performance).
+const headlessGCPercent = 50
+
+func headlessGC() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(headlessGCPercent)
+	}
 }
 
 // headlessRun is one headless run: connect, report every interval until
