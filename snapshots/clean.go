@@ -149,6 +149,51 @@ func CleanSince(s, prev *State) *State {
 	return &c
 }
 
+// CleanOutsideRegions, RegionNeedsCleaning and CleanRegion are CleanSince
+// in parts, for a caller that makes its own pass over the regions and
+// would rather read a million rows once than once per consumer (the UI
+// cleans, keeps its history and records the timeline in one loop).
+// CleanOutsideRegions is CleanSince for everything but s.Regions, which
+// it leaves as they are (shared with s). The caller then gives every
+// region i to RegionNeedsCleaning next to prev.Regions[i] (a zero Region
+// past its end); the first one that needs it makes the caller copy the
+// State and its Regions, and each one that needs it is cleaned in the
+// copy by CleanRegion. The result is what CleanSince returns.
+func CleanOutsideRegions(s, prev *State) *State {
+	if s == nil {
+		return nil
+	}
+	if prev == nil {
+		prev = &State{}
+	}
+	look := cleaner{noRegions: true}
+	look.state(s, prev)
+	if !look.dirty {
+		return s
+	}
+	c := *s
+	fix := cleaner{fix: true, noRegions: true}
+	fix.state(&c, prev)
+	return &c
+}
+
+// RegionNeedsCleaning reports whether a string of r needs cleaning; a
+// string that is the very one at the same place in prev (the previous
+// snapshot's region at the same index, cleaned) is not read again.
+func RegionNeedsCleaning(r, prev *Region) bool {
+	look := cleaner{}
+	look.region(r, prev)
+	return look.dirty
+}
+
+// CleanRegion cleans r's strings in place (r is the caller's copy; its
+// Lineage is copied if it changes), skipping those that are the very ones
+// of prev as RegionNeedsCleaning does.
+func CleanRegion(r, prev *Region) {
+	fix := cleaner{fix: true}
+	fix.region(r, prev)
+}
+
 // cleaner visits every string of a State next to the same place in the
 // previous State. In look mode it only notes whether any needs cleaning
 // (and stops early); in fix mode it cleans them, copying every slice and
@@ -156,6 +201,8 @@ func CleanSince(s, prev *State) *State {
 type cleaner struct {
 	fix   bool
 	dirty bool
+	// noRegions leaves State.Regions to the caller (CleanOutsideRegions).
+	noRegions bool
 }
 
 func (c *cleaner) str(p, prev *string) {
@@ -200,7 +247,9 @@ func (c *cleaner) state(s, p *State) {
 		c.str(&x.Version, &p.Version)
 		c.str(&x.LastError, &p.LastError)
 	})
-	visitSlice(c, &s.Regions, p.Regions, (*cleaner).region)
+	if !c.noRegions {
+		visitSlice(c, &s.Regions, p.Regions, (*cleaner).region)
+	}
 	visitSlice(c, &s.Retries, p.Retries, func(c *cleaner, x, p *Retry) {
 		c.str(&x.Start, &p.Start)
 		c.str(&x.End, &p.End)

@@ -38,3 +38,85 @@ func TestCleanCoversEveryStringField(t *testing.T) {
 	snapshotstest.UnsafeStrings(reflect.ValueOf(again), "State", &left)
 	require.Empty(t, left)
 }
+
+// cleanInParts is CleanSince done the way the UI does it in its one pass
+// over the regions (ui app.take): CleanOutsideRegions, then each region.
+func cleanInParts(s, prev *snapshots.State) *snapshots.State {
+	s0 := s
+	s = snapshots.CleanOutsideRegions(s, prev)
+	var prevRegions []snapshots.Region
+	if prev != nil {
+		prevRegions = prev.Regions
+	}
+	var none snapshots.Region
+	regions, copied := s.Regions, false
+	for i := range regions {
+		r, p := &regions[i], &none
+		if i < len(prevRegions) {
+			p = &prevRegions[i]
+		}
+		if snapshots.RegionNeedsCleaning(r, p) {
+			if !copied {
+				if s == s0 {
+					c := *s
+					s = &c
+				}
+				s.Regions = slices.Clone(regions)
+				regions, copied = s.Regions, true
+				r = &regions[i]
+			}
+			snapshots.CleanRegion(r, p)
+		}
+	}
+	return s
+}
+
+// TestCleanInPartsIsCleanSince: the parts give what CleanSince gives, s
+// itself when nothing needs cleaning, and never modify s.
+func TestCleanInPartsIsCleanSince(t *testing.T) {
+	hostile := func() *snapshots.State { return snapshotstest.HostileState(snapshotstest.Hostile) }
+	// Plain rows with one hostile region in the middle (and its lineage).
+	mixed := func() *snapshots.State {
+		h := hostile()
+		require.NotEmpty(t, h.Regions)
+		s := &snapshots.State{Seq: 7}
+		for i := range 5 {
+			s.Regions = append(s.Regions, snapshots.Region{ID: uint64(i + 1), Start: "a", End: "b", State: snapshots.StateInitialized})
+		}
+		s.Regions[2] = h.Regions[0]
+		return s
+	}
+	unsafe := func(s *snapshots.State) []string {
+		var out []string
+		snapshotstest.UnsafeStrings(reflect.ValueOf(s), "State", &out)
+		slices.Sort(out)
+		return out
+	}
+	cleanOnce := snapshots.Clean(hostile())
+	for _, c := range []struct {
+		name    string
+		s, prev func() *snapshots.State
+	}{
+		{"hostile", hostile, func() *snapshots.State { return nil }},
+		{"hostile/after-cleaned", hostile, func() *snapshots.State { return cleanOnce }},
+		{"one-region", mixed, func() *snapshots.State { return nil }},
+		{"one-region/after-mixed", mixed, func() *snapshots.State { return snapshots.Clean(mixed()) }},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			s, prev := c.s(), c.prev()
+			before := unsafe(s)
+			require.NotEmpty(t, before)
+			want := snapshots.CleanSince(c.s(), prev)
+			got := cleanInParts(s, prev)
+			require.Equal(t, want, got)
+			require.Empty(t, unsafe(got))
+			require.Equal(t, before, unsafe(s), "the parts must not modify the State they were given")
+			require.NotSame(t, s, got)
+		})
+	}
+	t.Run("clean", func(t *testing.T) {
+		s := snapshots.Clean(mixed())
+		require.Same(t, s, cleanInParts(s, nil))
+		require.Same(t, s, cleanInParts(s, s))
+	})
+}

@@ -38,6 +38,7 @@ type Recorder struct {
 
 	epoch epochTime // mark times count from here: the first moment
 	buf   []byte
+	obs   observation // of the snapshot being observed
 }
 
 // historyKey packs (subscription, region id) into one map key: region ids
@@ -90,13 +91,30 @@ func (r *Recorder) Len() int { return len(r.frames) }
 // Observe records s as the newest moment. A snapshot already recorded, or
 // older than the newest, is ignored.
 func (r *Recorder) Observe(s *State) {
-	if s == nil || r.window <= 0 {
+	if !r.BeginObserve(s) {
 		return
+	}
+	for i := range s.Regions {
+		r.ObserveRegion(i, &s.Regions[i])
+	}
+	r.EndObserve(s)
+}
+
+// BeginObserve, ObserveRegion and EndObserve are Observe in parts, for a
+// caller that makes its own pass over the regions and would rather read
+// the million rows once than once per consumer (the UI: cleaning, its
+// history and this). BeginObserve reports whether s is to be recorded;
+// if so, ObserveRegion must be called for every region of s in order
+// (i, &s.Regions[i], with the same values Observe would read) and then
+// EndObserve(s).
+func (r *Recorder) BeginObserve(s *State) bool {
+	if s == nil || r.window <= 0 {
+		return false
 	}
 	if n := len(r.frames); n > 0 {
 		last := &r.frames[n-1]
 		if (s.Seq == last.Seq && s.TakenAt.Equal(last.At)) || s.TakenAt.Before(last.At) {
-			return
+			return false
 		}
 	}
 	at := s.TakenAt.UnixMilli()
@@ -109,42 +127,56 @@ func (r *Recorder) Observe(s *State) {
 		r.slots = make(map[uint64]int32, n)
 	}
 	r.gen++
-	w := newDeltaWriter(r.buf, at, r.epoch)
-	prevOrder := r.order
+	r.obs = observation{w: newDeltaWriter(r.buf, at, r.epoch), at: at, prevOrder: r.order}
 	if cap(r.order) < len(s.Regions) {
 		r.order = make([]int32, len(s.Regions))
 	} else {
 		// Same array: prevOrder[i] is read before order[i] is written.
 		r.order = r.order[:len(s.Regions)]
 	}
-	seenLive := 0 // slots seen now whose mark says present
-	for i := range s.Regions {
-		reg := &s.Regions[i]
-		slot := int32(-1)
-		if i < len(prevOrder) {
-			if sl := prevOrder[i]; r.regions[sl].ID == reg.ID && r.regions[sl].Subscription == reg.Subscription {
-				slot = sl
-			}
+	return true
+}
+
+// observation is what an Observe in progress keeps between its parts.
+type observation struct {
+	w         deltaWriter
+	at        int64   // the snapshot's time, unix ms
+	prevOrder []int32 // order as it was at the last snapshot
+	seenLive  int     // slots seen now whose mark says present
+}
+
+// ObserveRegion records region i of the snapshot being observed.
+func (r *Recorder) ObserveRegion(i int, reg *Region) {
+	o := &r.obs
+	slot := int32(-1)
+	if i < len(o.prevOrder) {
+		if sl := o.prevOrder[i]; r.regions[sl].ID == reg.ID && r.regions[sl].Subscription == reg.Subscription {
+			slot = sl
 		}
-		if slot < 0 {
-			slot = r.slot(reg)
-		}
-		r.order[i] = slot
-		m := r.markOf(reg, slot, at)
-		old := &r.base[slot]
-		if m != *old {
-			w.add(int(slot), old, &m)
-			r.live += present(m) - present(*old)
-			*old = m
-		}
-		if r.seen[slot] != r.gen && m.state != 0 {
-			seenLive++
-		}
-		r.seen[slot] = r.gen
 	}
+	if slot < 0 {
+		slot = r.slot(reg)
+	}
+	r.order[i] = slot
+	m := r.markOf(reg, slot, o.at)
+	old := &r.base[slot]
+	if m != *old {
+		o.w.add(int(slot), old, &m)
+		r.live += present(m) - present(*old)
+		*old = m
+	}
+	if r.seen[slot] != r.gen && m.state != 0 {
+		o.seenLive++
+	}
+	r.seen[slot] = r.gen
+}
+
+// EndObserve finishes the observation of s.
+func (r *Recorder) EndObserve(s *State) {
+	w := &r.obs.w
 	// A region present last time and not now is gone. When every present
 	// slot was seen, none is, and the pass over every slot is skipped.
-	if seenLive != r.live {
+	if r.obs.seenLive != r.live {
 		var gone mark
 		for slot := range r.base {
 			if r.seen[slot] != r.gen && r.base[slot].state != 0 {
@@ -165,6 +197,7 @@ func (r *Recorder) Observe(s *State) {
 	if len(w.b) > 0 {
 		f.Deltas = bytes.Clone(w.b)
 	}
+	r.obs = observation{}
 	r.frames = append(r.frames, f)
 	r.trim()
 }

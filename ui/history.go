@@ -117,6 +117,10 @@ type history struct {
 	// region i is looked for in order[i] first: at a million regions a
 	// map lookup per region was most of a refresh.
 	order []int32
+	// Of the snapshot being observed (begin to end).
+	at        time.Time
+	seq       uint64
+	prevOrder []int32
 }
 
 func newHistory() *history {
@@ -125,70 +129,89 @@ func newHistory() *history {
 
 // observe folds one new snapshot into the history.
 func (h *history) observe(s *snapshots.State) {
+	h.beginObserve(s)
+	for i := range s.Regions {
+		h.observeRegion(i, &s.Regions[i])
+	}
+	h.endObserve(s)
+}
+
+// beginObserve, observeRegion and endObserve are observe in parts, for the UI's one pass over
+// a snapshot's regions (app.take): beginObserve(s), then
+// observeRegion(i, &s.Regions[i]) for every region in order, endObserve(s).
+func (h *history) beginObserve(s *snapshots.State) {
 	h.gen++
-	at, seq := s.TakenAt, s.Seq
-	prevOrder := h.order
+	h.at, h.seq = s.TakenAt, s.Seq
+	h.prevOrder = h.order
 	if cap(h.order) < len(s.Regions) {
 		h.order = make([]int32, len(s.Regions))
 	} else {
 		// Same array: prevOrder[i] is read before order[i] is written.
 		h.order = h.order[:len(s.Regions)]
 	}
-	for i := range s.Regions {
-		r := &s.Regions[i]
-		k := regionKey{r.Subscription, r.ID}
-		slot, ok := int32(-1), false
-		if i < len(prevOrder) {
-			if sl := prevOrder[i]; int(sl) < len(h.regions) && h.regions[sl].key == k {
-				slot, ok = sl, true
-			}
-		}
-		if !ok {
-			slot, ok = h.slot[k]
-		}
-		if !ok {
-			slot = h.alloc()
-			h.slot[k] = slot
-			h.order[i] = slot
-			t := &h.regions[slot]
-			*t = regionTrack{key: k, firstAt: at, state: r.State, lastErr: r.LastError,
-				attempts: int32(r.RetryAttempts), storeID: r.StoreID, seenGen: h.gen}
-			t.hist.add(change{at: at, seq: seq, kind: changeFirstSeen, to: r.State})
-			continue
-		}
-		h.order[i] = slot
-		t := &h.regions[slot]
-		t.seenGen = h.gen
-		errNoted := false
-		if t.state != r.State {
-			c := change{at: at, seq: seq, kind: changeState, from: t.state, to: r.State}
-			if r.State != snapshots.StateInitialized && r.LastError != t.lastErr && r.LastError != "" {
-				c.why, errNoted = r.LastError, true // the error that moved it
-			}
-			t.hist.add(c)
-			t.state = r.State
-		}
-		if t.lastErr != r.LastError {
-			if r.LastError != "" && !errNoted {
-				t.hist.add(change{at: at, seq: seq, kind: changeError, to: r.LastError})
-			}
-			t.lastErr = r.LastError
-		}
-		if int(t.attempts) != r.RetryAttempts {
-			if r.RetryAttempts > int(t.attempts) {
-				t.hist.add(change{at: at, seq: seq, kind: changeRetry, n: int64(r.RetryAttempts)})
-			}
-			t.attempts = int32(r.RetryAttempts)
-		}
-		// Store 0 is "no leader known yet": not a move.
-		if t.storeID != r.StoreID && r.StoreID != 0 {
-			if t.storeID != 0 {
-				t.hist.add(change{at: at, seq: seq, kind: changeStore,
-					from: strconv.FormatUint(t.storeID, 10), to: strconv.FormatUint(r.StoreID, 10)})
-			}
-			t.storeID = r.StoreID
+}
+
+// observeRegion folds in region i of the snapshot being observed.
+func (h *history) observeRegion(i int, r *snapshots.Region) {
+	at, seq := h.at, h.seq
+	k := regionKey{r.Subscription, r.ID}
+	slot, ok := int32(-1), false
+	if i < len(h.prevOrder) {
+		if sl := h.prevOrder[i]; int(sl) < len(h.regions) && h.regions[sl].key == k {
+			slot, ok = sl, true
 		}
 	}
+	if !ok {
+		slot, ok = h.slot[k]
+	}
+	if !ok {
+		slot = h.alloc()
+		h.slot[k] = slot
+		h.order[i] = slot
+		t := &h.regions[slot]
+		*t = regionTrack{key: k, firstAt: at, state: r.State, lastErr: r.LastError,
+			attempts: int32(r.RetryAttempts), storeID: r.StoreID, seenGen: h.gen}
+		t.hist.add(change{at: at, seq: seq, kind: changeFirstSeen, to: r.State})
+		return
+	}
+	h.order[i] = slot
+	t := &h.regions[slot]
+	t.seenGen = h.gen
+	errNoted := false
+	if t.state != r.State {
+		c := change{at: at, seq: seq, kind: changeState, from: t.state, to: r.State}
+		if r.State != snapshots.StateInitialized && r.LastError != t.lastErr && r.LastError != "" {
+			c.why, errNoted = r.LastError, true // the error that moved it
+		}
+		t.hist.add(c)
+		t.state = r.State
+	}
+	if t.lastErr != r.LastError {
+		if r.LastError != "" && !errNoted {
+			t.hist.add(change{at: at, seq: seq, kind: changeError, to: r.LastError})
+		}
+		t.lastErr = r.LastError
+	}
+	if int(t.attempts) != r.RetryAttempts {
+		if r.RetryAttempts > int(t.attempts) {
+			t.hist.add(change{at: at, seq: seq, kind: changeRetry, n: int64(r.RetryAttempts)})
+		}
+		t.attempts = int32(r.RetryAttempts)
+	}
+	// Store 0 is "no leader known yet": not a move.
+	if t.storeID != r.StoreID && r.StoreID != 0 {
+		if t.storeID != 0 {
+			t.hist.add(change{at: at, seq: seq, kind: changeStore,
+				from: strconv.FormatUint(t.storeID, 10), to: strconv.FormatUint(r.StoreID, 10)})
+		}
+		t.storeID = r.StoreID
+	}
+}
+
+// endObserve finishes the observation of s.
+func (h *history) endObserve(s *snapshots.State) {
+	at, seq := h.at, h.seq
+	h.prevOrder = nil
 	for i := range s.Stores {
 		st := &s.Stores[i]
 		t := h.stores[st.ID]
