@@ -341,8 +341,28 @@ func (c *cleaner) region(r, p *Region) {
 	c.str(&r.Cause, &p.Cause)
 	c.str(&r.Diagnosis, &p.Diagnosis)
 	if len(r.Lineage) > 0 {
-		visitSlice(c, &r.Lineage, p.Lineage, func(c *cleaner, o, p *Origin) { c.str(&o.Kind, &p.Kind) })
+		c.lineage(&r.Lineage, p.Lineage)
 	}
+}
+
+// lineage visits a region's lineage. In look mode it does not hand c to
+// visitSlice: a cleaner given to a function value escapes to the heap,
+// and RegionNeedsCleaning's is made a million times per refresh.
+func (c *cleaner) lineage(xs *[]Origin, prev []Origin) {
+	if !c.fix {
+		var none Origin
+		for i := range *xs {
+			p := &none
+			if i < len(prev) {
+				p = &prev[i]
+			}
+			c.str(&(*xs)[i].Kind, &p.Kind)
+		}
+		return
+	}
+	fix := cleaner{fix: true}
+	visitSlice(&fix, xs, prev, func(c *cleaner, o, p *Origin) { c.str(&o.Kind, &p.Kind) })
+	c.dirty = c.dirty || fix.dirty
 }
 
 // visitSlice visits every element next to the element at the same index
