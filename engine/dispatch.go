@@ -35,6 +35,7 @@ func (e *Engine) locate(task rangeTask) {
 	prog := &locateProgress{gen: e.locateSeq, span: task.span}
 	if task.initial {
 		e.progress.locatingSpans++
+		e.progress.started = true
 	}
 	e.wg.Add(1)
 	go func() {

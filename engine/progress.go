@@ -15,6 +15,7 @@ type progressState struct {
 	located       int             // regions the initial lookups found so far
 	scanned       int             // records whose initial scan finished once
 	streaming     bool            // every region was scanned once: the phase stays streaming
+	started       bool            // the first lookups began (before: connecting)
 	stores        map[uint64]bool // leader stores of the regions located at first
 	announced     bool            // Config.AfterLocate was called
 }
@@ -54,6 +55,11 @@ func (p *progressState) fill(out *snapshots.Progress, regions int, stopped bool)
 	case stopped:
 		out.Phase = snapshots.PhaseStopped
 		out.Detail = "stopped"
+	case !p.started:
+		// Nothing located yet: "every region scanned" would be vacuously
+		// true, and the phase must not jump to streaming for good.
+		out.Phase = snapshots.PhaseConnecting
+		out.Detail = "connecting"
 	case p.locatingSpans > 0 || p.retryingSpans > 0:
 		out.Phase = snapshots.PhaseLocating
 		out.Detail = "locating regions in PD: " + countText(p.located) + " so far"
