@@ -149,17 +149,61 @@ func CleanSince(s, prev *State) *State {
 	return &c
 }
 
-// CleanOutsideRegions, RegionNeedsCleaning and CleanRegion are CleanSince
-// in parts, for a caller that makes its own pass over the regions and
-// would rather read a million rows once than once per consumer (the UI
-// cleans, keeps its history and records the timeline in one loop).
-// CleanOutsideRegions is CleanSince for everything but s.Regions, which
-// it leaves as they are (shared with s). The caller then gives every
-// region i to RegionNeedsCleaning next to prev.Regions[i] (a zero Region
-// past its end); the first one that needs it makes the caller copy the
-// State and its Regions, and each one that needs it is cleaned in the
-// copy by CleanRegion. The result is what CleanSince returns.
-func CleanOutsideRegions(s, prev *State) *State {
+// CleanPass is CleanSince in parts, for a caller that makes its own pass
+// over the regions and would rather read a million rows once than once per
+// consumer (the UI cleans, keeps its history and records the timeline in
+// one loop): BeginClean cleans everything but the regions, Region(i) hands
+// out region i cleaned, State is the result, which is what CleanSince
+// returns. The first region that needs cleaning copies the State and its
+// Regions (a published State is shared and read concurrently); a string
+// that is the very one at the same place in prev is not read again.
+type CleanPass struct {
+	orig, s *State
+	prev    []Region
+	copied  bool
+	none    Region
+}
+
+// BeginClean starts a pass over s's regions.
+func BeginClean(s, prev *State) *CleanPass {
+	p := &CleanPass{orig: s, s: cleanOutsideRegions(s, prev)}
+	if prev != nil {
+		p.prev = prev.Regions
+	}
+	return p
+}
+
+// Region returns region i of the result, cleaned. Call it for every i in
+// order, once each.
+func (p *CleanPass) Region(i int) *Region {
+	r, prev := &p.s.Regions[i], &p.none
+	if i < len(p.prev) {
+		prev = &p.prev[i]
+	}
+	look := cleaner{}
+	look.region(r, prev)
+	if look.dirty {
+		if !p.copied {
+			if p.s == p.orig {
+				c := *p.s
+				p.s = &c
+			}
+			p.s.Regions = slices.Clone(p.s.Regions)
+			p.copied = true
+			r = &p.s.Regions[i]
+		}
+		fix := cleaner{fix: true}
+		fix.region(r, prev)
+	}
+	return r
+}
+
+// State is the cleaned snapshot: s itself when nothing needed cleaning.
+func (p *CleanPass) State() *State { return p.s }
+
+// cleanOutsideRegions is CleanSince for everything but s.Regions, which it
+// leaves as they are (shared with s).
+func cleanOutsideRegions(s, prev *State) *State {
 	if s == nil {
 		return nil
 	}
@@ -177,23 +221,6 @@ func CleanOutsideRegions(s, prev *State) *State {
 	return &c
 }
 
-// RegionNeedsCleaning reports whether a string of r needs cleaning; a
-// string that is the very one at the same place in prev (the previous
-// snapshot's region at the same index, cleaned) is not read again.
-func RegionNeedsCleaning(r, prev *Region) bool {
-	look := cleaner{}
-	look.region(r, prev)
-	return look.dirty
-}
-
-// CleanRegion cleans r's strings in place (r is the caller's copy; its
-// Lineage is copied if it changes), skipping those that are the very ones
-// of prev as RegionNeedsCleaning does.
-func CleanRegion(r, prev *Region) {
-	fix := cleaner{fix: true}
-	fix.region(r, prev)
-}
-
 // cleaner visits every string of a State next to the same place in the
 // previous State. In look mode it only notes whether any needs cleaning
 // (and stops early); in fix mode it cleans them, copying every slice and
@@ -201,7 +228,7 @@ func CleanRegion(r, prev *Region) {
 type cleaner struct {
 	fix   bool
 	dirty bool
-	// noRegions leaves State.Regions to the caller (CleanOutsideRegions).
+	// noRegions leaves State.Regions to the caller (CleanPass).
 	noRegions bool
 }
 

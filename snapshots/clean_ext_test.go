@@ -40,35 +40,13 @@ func TestCleanCoversEveryStringField(t *testing.T) {
 }
 
 // cleanInParts is CleanSince done the way the UI does it in its one pass
-// over the regions (ui app.take): CleanOutsideRegions, then each region.
+// over the regions (ui app.take): a CleanPass, every region in order.
 func cleanInParts(s, prev *snapshots.State) *snapshots.State {
-	s0 := s
-	s = snapshots.CleanOutsideRegions(s, prev)
-	var prevRegions []snapshots.Region
-	if prev != nil {
-		prevRegions = prev.Regions
+	pass := snapshots.BeginClean(s, prev)
+	for i := range pass.State().Regions {
+		pass.Region(i)
 	}
-	var none snapshots.Region
-	regions, copied := s.Regions, false
-	for i := range regions {
-		r, p := &regions[i], &none
-		if i < len(prevRegions) {
-			p = &prevRegions[i]
-		}
-		if snapshots.RegionNeedsCleaning(r, p) {
-			if !copied {
-				if s == s0 {
-					c := *s
-					s = &c
-				}
-				s.Regions = slices.Clone(regions)
-				regions, copied = s.Regions, true
-				r = &regions[i]
-			}
-			snapshots.CleanRegion(r, p)
-		}
-	}
-	return s
+	return pass.State()
 }
 
 // TestCleanInPartsIsCleanSince: the parts give what CleanSince gives, s

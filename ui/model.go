@@ -4,7 +4,6 @@ import (
 	"context"
 	"io"
 	"os"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -417,42 +416,20 @@ func (a *app) pull() {
 // rows read, and reading them once per consumer was most of a refresh.
 // Strings that were in the last snapshot (prev) are not read again.
 func (a *app) take(s, prev *snapshots.State) *snapshots.State {
-	s0 := s
-	s = snapshots.CleanOutsideRegions(s, prev)
+	pass := snapshots.BeginClean(s, prev)
+	s = pass.State()
 	a.loadHistory(s) // before the pass: the recorder may come from s's timeline
 	rec := a.rec
 	recording := rec != nil && rec.BeginObserve(s)
 	a.hist.beginObserve(s)
-	var prevRegions []snapshots.Region
-	if prev != nil {
-		prevRegions = prev.Regions
-	}
-	var none snapshots.Region
-	regions, copied := s.Regions, false
-	for i := range regions {
-		r, p := &regions[i], &none
-		if i < len(prevRegions) {
-			p = &prevRegions[i]
-		}
-		if snapshots.RegionNeedsCleaning(r, p) {
-			if !copied {
-				// A published State is shared and read concurrently:
-				// clean a copy.
-				if s == s0 {
-					c := *s
-					s = &c
-				}
-				s.Regions = slices.Clone(regions)
-				regions, copied = s.Regions, true
-				r = &regions[i]
-			}
-			snapshots.CleanRegion(r, p)
-		}
+	for i := range s.Regions {
+		r := pass.Region(i)
 		a.hist.observeRegion(i, r)
 		if recording {
 			rec.ObserveRegion(i, r)
 		}
 	}
+	s = pass.State() // a copy if a region needed cleaning
 	a.hist.endObserve(s)
 	if recording {
 		rec.EndObserve(s)
