@@ -47,9 +47,9 @@ func inheritLineage(r, old *regionState, parents []*regionState, now time.Time) 
 		if p.id == r.id || !overlapsRange(p.start, p.end, r.start, r.end) {
 			continue
 		}
-		kind := "split"
+		kind := snapshots.OriginSplit
 		if within(p.start, p.end, r.start, r.end) && (p.start != r.start || p.end != r.end) {
-			kind = "merge"
+			kind = snapshots.OriginMerge
 		}
 		// A new slice every time: lineages are shared with published
 		// snapshots and between a parent's children.
@@ -74,12 +74,8 @@ func (e *Engine) logLineage(now time.Time, r *regionState, steps int) {
 		if i > 0 {
 			b.WriteString(",")
 		}
-		if o.Kind == "merge" {
-			b.WriteString(" merged with ")
-		} else {
-			b.WriteString(" split from ")
-		}
-		b.WriteString(strconv.FormatUint(o.From, 10))
+		b.WriteString(" ")
+		b.WriteString(o.Phrase())
 	}
 	if len(e.subs) > 1 {
 		b.WriteString(" (subscription " + strconv.FormatUint(r.sub.id, 10) + ")")

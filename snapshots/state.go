@@ -7,7 +7,10 @@
 // never touches it again, so readers need no lock.
 package snapshots
 
-import "time"
+import (
+	"strconv"
+	"time"
+)
 
 // Version is the JSON format version this build writes. It reads every
 // version from MinVersion to Version: version 2 only added fields (causes,
@@ -364,9 +367,24 @@ type Region struct {
 
 // Origin is one step of a region's lineage.
 type Origin struct {
-	Kind string    `json:"kind"` // split | merge
+	Kind string    `json:"kind"` // OriginSplit | OriginMerge
 	From uint64    `json:"from"`
 	At   time.Time `json:"at"`
+}
+
+// Origin kinds.
+const (
+	OriginSplit = "split"
+	OriginMerge = "merge"
+)
+
+// Phrase is the step as words: "split from 70", "merged with 12".
+func (o Origin) Phrase() string {
+	verb := "split from "
+	if o.Kind == OriginMerge {
+		verb = "merged with "
+	}
+	return verb + strconv.FormatUint(o.From, 10)
 }
 
 // Retry is one entry waiting in the retry heap.

@@ -201,12 +201,7 @@ func (a *app) lineageText(lineage []snapshots.Origin) string {
 		if i > 0 {
 			b.WriteString(" ← ")
 		}
-		if o.Kind == "merge" {
-			b.WriteString("merged with ")
-		} else {
-			b.WriteString("split from ")
-		}
-		b.WriteString(strconv.FormatUint(o.From, 10))
+		b.WriteString(o.Phrase())
 		b.WriteString(" at ")
 		b.WriteString(o.At.In(loc).Format("15:04:05"))
 	}
