@@ -211,13 +211,16 @@ func streaming(r *regionState) bool {
 
 var causeHealthy = diagnose.Healthy.String()
 
-func storeEvidence(sd *storeDiag) *diagnose.Store {
-	// (a nil *storeDiag gives a nil *diagnose.Store, not a non-nil pointer
-	// to nothing)
+// undecidedEvidence fills ev with an undecided region's own evidence and
+// returns its store's: the store's diagnosis record, its evidence and its
+// one-line text ("" without one).
+func (e *Engine) undecidedEvidence(r *regionState, nowNs int64, ev *diagnose.Region) (*storeDiag, *diagnose.Store, string) {
+	e.regionEvidence(r, nowNs, ev)
+	sd := e.diag.stores[r.storeID]
 	if sd == nil {
-		return nil
+		return nil, nil, ""
 	}
-	return &sd.ev
+	return sd, &sd.ev, sd.text
 }
 
 // diagFinish decides the stores and the regions diagRegion left, and fills
@@ -281,12 +284,7 @@ func (e *Engine) diagFinish(now time.Time, st *snapshots.State, regions []*regio
 		if !d.lean {
 			row = &st.Regions[i]
 		}
-		e.regionEvidence(r, nowNs, &ev)
-		sd := d.stores[r.storeID]
-		sev, text := storeEvidence(sd), ""
-		if sd != nil {
-			text = sd.text
-		}
+		sd, sev, text := e.undecidedEvidence(r, nowNs, &ev)
 		c, since := diagnose.DecideRegion(&ev, sev, pd, nowNs, e.cfg.StaleAfter)
 		r.mark.Update(c, since, nowNs, grace)
 		row.Cause, row.Since = c.String(), timeOf(r.mark.Since)
@@ -357,12 +355,7 @@ func (e *Engine) exampleDiagnosis(st *snapshots.State, regions []*regionState, i
 	}
 	r := regions[i]
 	var ev diagnose.Region
-	e.regionEvidence(r, nowNs, &ev)
-	sd := d.stores[r.storeID]
-	sev, text := storeEvidence(sd), ""
-	if sd != nil {
-		text = sd.text
-	}
+	_, sev, text := e.undecidedEvidence(r, nowNs, &ev)
 	return d.describer.Region(c, &ev, sev, text, &d.pd, nowNs)
 }
 
