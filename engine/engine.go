@@ -304,6 +304,13 @@ func (e *Engine) onTick(now time.Time) {
 			e.fatal(err)
 		}
 	}
+	e.publishIfDue(now)
+}
+
+// publishIfDue is the engine's own publish (a tick's, a Latest reader's):
+// only when publishDue allows it, and without rows under RowsOnDemand. now
+// is the snapshot's time; the bound is judged on the clock.
+func (e *Engine) publishIfDue(now time.Time) {
 	if e.publishDue(time.Now()) {
 		e.publishRows(now, !e.cfg.RowsOnDemand)
 	}
@@ -347,10 +354,10 @@ func (e *Engine) refreshWithin(d time.Duration, force bool) *snapshots.State {
 	defer timer.Stop()
 	done := make(chan struct{})
 	fn := func() {
-		if now := time.Now(); force {
-			e.publish(now)
-		} else if e.publishDue(now) {
-			e.publishRows(now, !e.cfg.RowsOnDemand)
+		if force {
+			e.publish(time.Now())
+		} else {
+			e.publishIfDue(time.Now())
 		}
 		close(done)
 	}
