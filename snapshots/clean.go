@@ -374,7 +374,7 @@ func (c *cleaner) region(r, p *Region) {
 
 // lineage visits a region's lineage. In look mode it does not hand c to
 // visitSlice: a cleaner given to a function value escapes to the heap,
-// and RegionNeedsCleaning's is made a million times per refresh.
+// and CleanPass.Region makes one a million times per refresh.
 func (c *cleaner) lineage(xs *[]Origin, prev []Origin) {
 	if !c.fix {
 		var none Origin
