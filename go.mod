@@ -1,4 +1,4 @@
-module pulltop
+module github.com/pulltop/pulltop
 
 go 1.26.0
 

@@ -8,7 +8,7 @@ import (
 	"github.com/pingcap/kvproto/pkg/cdcpb"
 	"github.com/tikv/client-go/v2/oracle"
 
-	"pulltop/snapshots"
+	"github.com/pulltop/pulltop/snapshots"
 )
 
 // BenchmarkResolvedTsIngest1M is what a store's resolved-ts batch costs the

@@ -8,7 +8,7 @@ import (
 
 	"github.com/pingcap/kvproto/pkg/metapb"
 
-	"pulltop/snapshots"
+	"github.com/pulltop/pulltop/snapshots"
 )
 
 // MinTiKVVersion is the oldest TiKV pulltop subscribes to: TiCDC's minimum

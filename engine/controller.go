@@ -8,9 +8,9 @@ import (
 
 	"go.uber.org/zap"
 
-	"pulltop/engine/reload"
-	"pulltop/engine/storebackoff"
-	"pulltop/snapshots"
+	"github.com/pulltop/pulltop/engine/reload"
+	"github.com/pulltop/pulltop/engine/storebackoff"
+	"github.com/pulltop/pulltop/snapshots"
 )
 
 // PauseStore deregisters every region on the store and parks every task for

@@ -7,7 +7,7 @@ import (
 
 	"github.com/tikv/client-go/v2/util/codec"
 
-	"pulltop/snapshots"
+	"github.com/pulltop/pulltop/snapshots"
 )
 
 // deliver hands one committed row downstream: counters, the recent-rows

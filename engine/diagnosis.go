@@ -5,8 +5,8 @@ import (
 
 	"github.com/tikv/client-go/v2/util/codec"
 
-	"pulltop/engine/diagnose"
-	"pulltop/snapshots"
+	"github.com/pulltop/pulltop/engine/diagnose"
+	"github.com/pulltop/pulltop/snapshots"
 )
 
 // diagState is the engine's side of the diagnosis: the per-store evidence

@@ -12,10 +12,10 @@ import (
 	"github.com/pingcap/kvproto/pkg/metapb"
 	"go.uber.org/zap"
 
-	"pulltop/engine/reload"
-	"pulltop/engine/retry"
-	"pulltop/engine/storebackoff"
-	"pulltop/snapshots"
+	"github.com/pulltop/pulltop/engine/reload"
+	"github.com/pulltop/pulltop/engine/retry"
+	"github.com/pulltop/pulltop/engine/storebackoff"
+	"github.com/pulltop/pulltop/snapshots"
 )
 
 // locate looks a span's regions up in PD on a locator goroutine; each page

@@ -17,10 +17,10 @@ import (
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 
-	"pulltop/engine/reload"
-	"pulltop/engine/retry"
-	"pulltop/engine/storebackoff"
-	"pulltop/snapshots"
+	"github.com/pulltop/pulltop/engine/reload"
+	"github.com/pulltop/pulltop/engine/retry"
+	"github.com/pulltop/pulltop/engine/storebackoff"
+	"github.com/pulltop/pulltop/snapshots"
 )
 
 type msgKind uint8

@@ -9,9 +9,9 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"pulltop/engine"
-	"pulltop/sim"
-	"pulltop/snapshots"
+	"github.com/pulltop/pulltop/engine"
+	"github.com/pulltop/pulltop/sim"
+	"github.com/pulltop/pulltop/snapshots"
 )
 
 // harness runs the engine against an in-process sim over loopback gRPC and

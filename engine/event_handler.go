@@ -9,9 +9,9 @@ import (
 	"github.com/pingcap/kvproto/pkg/metapb"
 	"go.uber.org/zap"
 
-	"pulltop/engine/reload"
-	"pulltop/engine/retry"
-	"pulltop/snapshots"
+	"github.com/pulltop/pulltop/engine/reload"
+	"github.com/pulltop/pulltop/engine/retry"
+	"github.com/pulltop/pulltop/snapshots"
 )
 
 // handleEvent demultiplexes one ChangeDataEvent by (request id, region id).

@@ -9,7 +9,7 @@ import (
 
 	"go.uber.org/zap"
 
-	"pulltop/snapshots"
+	"github.com/pulltop/pulltop/snapshots"
 )
 
 // The event log (snapshot Log, the UI's Events view) is what happened, in

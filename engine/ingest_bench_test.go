@@ -17,7 +17,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
 
-	"pulltop/engine"
+	"github.com/pulltop/pulltop/engine"
 )
 
 // The ingest benchmark compares the engine with a bare gRPC receive+decode

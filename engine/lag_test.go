@@ -7,9 +7,9 @@ import (
 	"github.com/stretchr/testify/require"
 	"github.com/tikv/client-go/v2/oracle"
 
-	"pulltop/engine"
-	"pulltop/sim"
-	"pulltop/snapshots"
+	"github.com/pulltop/pulltop/engine"
+	"github.com/pulltop/pulltop/sim"
+	"github.com/pulltop/pulltop/snapshots"
 )
 
 // During a PD outage the regions that wait for a lookup are the lag: they

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"pulltop/snapshots"
+	"github.com/pulltop/pulltop/snapshots"
 )
 
 // Lineage: when a region splits or merges, TiKV answers its stream with

@@ -9,10 +9,10 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/zap"
 
-	"pulltop/engine/reload"
-	"pulltop/engine/retry"
-	"pulltop/engine/storebackoff"
-	"pulltop/snapshots"
+	"github.com/pulltop/pulltop/engine/reload"
+	"github.com/pulltop/pulltop/engine/retry"
+	"github.com/pulltop/pulltop/engine/storebackoff"
+	"github.com/pulltop/pulltop/snapshots"
 )
 
 // newLoopless builds an engine without an event loop or a cluster, whose

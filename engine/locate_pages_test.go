@@ -9,9 +9,9 @@ import (
 	"github.com/stretchr/testify/require"
 	"google.golang.org/grpc"
 
-	"pulltop/engine"
-	"pulltop/sim"
-	"pulltop/snapshots"
+	"github.com/pulltop/pulltop/engine"
+	"github.com/pulltop/pulltop/sim"
+	"github.com/pulltop/pulltop/snapshots"
 )
 
 // TestRegionsShowWhilePDPages holds PD's second page of regions back: the

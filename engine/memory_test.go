@@ -7,7 +7,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"pulltop/sim"
+	"github.com/pulltop/pulltop/sim"
 )
 
 // The embedded sim and the engine's lost-row check (what `pulltop` and

@@ -3,7 +3,7 @@ package engine
 import (
 	"strconv"
 
-	"pulltop/snapshots"
+	"github.com/pulltop/pulltop/snapshots"
 )
 
 // progressState is how far the engine is from pulling everything: the

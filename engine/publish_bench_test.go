@@ -8,10 +8,10 @@ import (
 	"github.com/tikv/client-go/v2/oracle"
 	"github.com/tikv/client-go/v2/util/codec"
 
-	"pulltop/engine/reload"
-	"pulltop/engine/retry"
-	"pulltop/engine/storebackoff"
-	"pulltop/snapshots"
+	"github.com/pulltop/pulltop/engine/reload"
+	"github.com/pulltop/pulltop/engine/retry"
+	"github.com/pulltop/pulltop/engine/storebackoff"
+	"github.com/pulltop/pulltop/snapshots"
 )
 
 // newPublishEngine builds an event-loop-less engine holding n locked

@@ -4,8 +4,8 @@ import (
 	"encoding/hex"
 	"time"
 
-	"pulltop/engine/reload"
-	"pulltop/snapshots"
+	"github.com/pulltop/pulltop/engine/reload"
+	"github.com/pulltop/pulltop/snapshots"
 )
 
 // What the operator can look back on (issue 17): the reload aggregator

@@ -8,8 +8,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"pulltop/sim"
-	"pulltop/snapshots"
+	"github.com/pulltop/pulltop/sim"
+	"github.com/pulltop/pulltop/snapshots"
 )
 
 // flushKey identifies one merged span of one flush across snapshots.

@@ -6,8 +6,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"pulltop/engine/reload"
-	"pulltop/snapshots"
+	"github.com/pulltop/pulltop/engine/reload"
+	"github.com/pulltop/pulltop/snapshots"
 )
 
 func TestHistoryKeepsTheNewestOldestFirst(t *testing.T) {

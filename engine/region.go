@@ -4,9 +4,9 @@ import (
 	"encoding/hex"
 	"time"
 
-	"pulltop/engine/diagnose"
-	"pulltop/engine/retry"
-	"pulltop/snapshots"
+	"github.com/pulltop/pulltop/engine/diagnose"
+	"github.com/pulltop/pulltop/engine/retry"
+	"github.com/pulltop/pulltop/snapshots"
 )
 
 // subscription is one subscribed span. Owned by the event loop.

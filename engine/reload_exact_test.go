@@ -6,8 +6,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"pulltop/sim"
-	"pulltop/snapshots"
+	"github.com/pulltop/pulltop/sim"
+	"github.com/pulltop/pulltop/snapshots"
 )
 
 // R on a filter reloads exactly the regions it matched: two regions that

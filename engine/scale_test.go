@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"pulltop/engine"
-	"pulltop/sim"
+	"github.com/pulltop/pulltop/engine"
+	"github.com/pulltop/pulltop/sim"
 )
 
 // BenchmarkScale subscribes the engine to every region of a large sim

@@ -9,7 +9,7 @@ import (
 	"github.com/tikv/client-go/v2/oracle"
 	"go.uber.org/zap"
 
-	"pulltop/snapshots"
+	"github.com/pulltop/pulltop/snapshots"
 )
 
 const maxActions = 1000

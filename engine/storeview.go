@@ -4,7 +4,7 @@ import (
 	"slices"
 	"time"
 
-	"pulltop/snapshots"
+	"github.com/pulltop/pulltop/snapshots"
 )
 
 // What the Stores view shows beyond the cooldown tracker (issue 18): how

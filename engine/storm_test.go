@@ -9,8 +9,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"pulltop/engine"
-	"pulltop/sim"
+	"github.com/pulltop/pulltop/engine"
+	"github.com/pulltop/pulltop/sim"
 )
 
 // stormDuration is 30 s (DESIGN §8); PULLTOP_STORM overrides it.

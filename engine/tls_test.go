@@ -10,10 +10,10 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"pulltop/engine"
-	"pulltop/internal/testcerts"
-	"pulltop/sim"
-	"pulltop/snapshots"
+	"github.com/pulltop/pulltop/engine"
+	"github.com/pulltop/pulltop/internal/testcerts"
+	"github.com/pulltop/pulltop/sim"
+	"github.com/pulltop/pulltop/snapshots"
 )
 
 // TestTLSEngineDeliversOverMutualTLS: with --ca/--cert/--key the engine

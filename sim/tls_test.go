@@ -18,7 +18,7 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/status"
 
-	"pulltop/internal/testcerts"
+	"github.com/pulltop/pulltop/internal/testcerts"
 )
 
 // startTLSSim starts a small sim serving mutual TLS with fresh certificates.

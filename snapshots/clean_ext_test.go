@@ -7,8 +7,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"pulltop/snapshots"
-	"pulltop/snapshots/snapshotstest"
+	"github.com/pulltop/pulltop/snapshots"
+	"github.com/pulltop/pulltop/snapshots/snapshotstest"
 )
 
 // TestCleanCoversEveryStringField is the guard for fields added later: it

@@ -4,7 +4,7 @@ import (
 	"strconv"
 	"time"
 
-	"pulltop/snapshots"
+	"github.com/pulltop/pulltop/snapshots"
 )
 
 // The causes board: the first thing on the Overview, one row per reason

@@ -3,7 +3,7 @@ package ui
 import (
 	"time"
 
-	"pulltop/snapshots"
+	"github.com/pulltop/pulltop/snapshots"
 )
 
 // Cells that carry a judgement: lag against --stale-after, an error with

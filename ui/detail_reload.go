@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"pulltop/snapshots"
+	"github.com/pulltop/pulltop/snapshots"
 )
 
 // flushDetail is the drill-down (enter) on a row of the Reloads view: a

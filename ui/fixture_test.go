@@ -9,7 +9,7 @@ import (
 
 	"github.com/tikv/client-go/v2/util/codec"
 
-	"pulltop/snapshots"
+	"github.com/pulltop/pulltop/snapshots"
 )
 
 // fixtureNow is the clock of every golden: half a second after the

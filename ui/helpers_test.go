@@ -10,7 +10,7 @@ import (
 	"github.com/muesli/termenv"
 	"go.uber.org/goleak"
 
-	"pulltop/snapshots"
+	"github.com/pulltop/pulltop/snapshots"
 )
 
 func TestMain(m *testing.M) {

@@ -4,7 +4,7 @@ import (
 	"strconv"
 	"time"
 
-	"pulltop/snapshots"
+	"github.com/pulltop/pulltop/snapshots"
 )
 
 // The engine publishes only the present. An operator looking at a stuck

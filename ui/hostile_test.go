@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"pulltop/snapshots"
-	"pulltop/snapshots/snapshotstest"
+	"github.com/pulltop/pulltop/snapshots"
+	"github.com/pulltop/pulltop/snapshots/snapshotstest"
 )
 
 // overwriteStrings sets every string already reachable from v to text,

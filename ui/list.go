@@ -5,7 +5,7 @@ import (
 	"math/bits"
 	"slices"
 
-	"pulltop/snapshots"
+	"github.com/pulltop/pulltop/snapshots"
 )
 
 // listModel is what a list view (Regions, Retries, …) tells the generic

@@ -5,7 +5,7 @@ import (
 
 	"github.com/charmbracelet/lipgloss"
 
-	"pulltop/snapshots"
+	"github.com/pulltop/pulltop/snapshots"
 )
 
 // paint is a style reduced to the escape sequences around its text. Rows

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"time"
 
-	"pulltop/snapshots"
+	"github.com/pulltop/pulltop/snapshots"
 )
 
 // The incident timeline in the UI: the recorder (snapshots.Recorder) keeps

@@ -7,7 +7,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"pulltop/snapshots"
+	"github.com/pulltop/pulltop/snapshots"
 )
 
 func withHistory(d time.Duration) harnessOpt { return func(o *Options) { o.History = d } }

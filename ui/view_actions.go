@@ -4,7 +4,7 @@ import (
 	"strings"
 	"time"
 
-	"pulltop/snapshots"
+	"github.com/pulltop/pulltop/snapshots"
 )
 
 // actionsView is the operator action log as the engine recorded it

@@ -4,7 +4,7 @@ import (
 	"strings"
 	"time"
 
-	"pulltop/snapshots"
+	"github.com/pulltop/pulltop/snapshots"
 )
 
 // eventsView is the event log (Events, key 6), newest first: what happened

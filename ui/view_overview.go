@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"pulltop/snapshots"
+	"github.com/pulltop/pulltop/snapshots"
 )
 
 // overviewView is the cluster summary (Overview, key 1): what an operator

@@ -5,7 +5,7 @@ import (
 	"math"
 	"strings"
 
-	"pulltop/snapshots"
+	"github.com/pulltop/pulltop/snapshots"
 )
 
 // renderCtx is what row formatting needs beyond the row itself. The root

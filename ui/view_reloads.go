@@ -4,7 +4,7 @@ import (
 	"cmp"
 	"strings"
 
-	"pulltop/snapshots"
+	"github.com/pulltop/pulltop/snapshots"
 )
 
 // reloadsView lists the reload aggregator (Reloads, key 4): the merged spans

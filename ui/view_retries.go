@@ -4,7 +4,7 @@ import (
 	"cmp"
 	"strings"
 
-	"pulltop/snapshots"
+	"github.com/pulltop/pulltop/snapshots"
 )
 
 // retriesView lists the retry heap (Retries, key 3): what waits, soonest

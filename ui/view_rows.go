@@ -4,7 +4,7 @@ import (
 	"cmp"
 	"strings"
 
-	"pulltop/snapshots"
+	"github.com/pulltop/pulltop/snapshots"
 )
 
 // rowsView lists the recent delivered rows (Rows, key 8), newest first:

@@ -4,7 +4,7 @@ import (
 	"cmp"
 	"strings"
 
-	"pulltop/snapshots"
+	"github.com/pulltop/pulltop/snapshots"
 )
 
 // storesView lists the TiKV stores (Stores, key 5) with their cooldown.

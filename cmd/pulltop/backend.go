@@ -12,10 +12,10 @@ import (
 	"github.com/spf13/cobra"
 	"go.uber.org/zap"
 
-	"pulltop/engine"
-	"pulltop/metrics"
-	"pulltop/sim"
-	"pulltop/snapshots"
+	"github.com/pulltop/pulltop/engine"
+	"github.com/pulltop/pulltop/metrics"
+	"github.com/pulltop/pulltop/sim"
+	"github.com/pulltop/pulltop/snapshots"
 )
 
 // connFlags are the connection flags of the root and headless commands.

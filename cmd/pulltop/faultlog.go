@@ -5,8 +5,8 @@ import (
 	"sync"
 	"time"
 
-	"pulltop/engine"
-	"pulltop/snapshots"
+	"github.com/pulltop/pulltop/engine"
+	"github.com/pulltop/pulltop/snapshots"
 )
 
 // faultLog carries the embedded sim's fault-script lines, as they fire,

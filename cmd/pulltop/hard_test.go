@@ -14,8 +14,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"pulltop/sim"
-	"pulltop/snapshots"
+	"github.com/pulltop/pulltop/sim"
+	"github.com/pulltop/pulltop/snapshots"
 )
 
 // Issue 15: every usage mistake is found before anything starts (no 8 s

@@ -12,7 +12,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"pulltop/internal/tmuxtest"
+	"github.com/pulltop/pulltop/internal/tmuxtest"
 )
 
 // sq quotes s for sh.

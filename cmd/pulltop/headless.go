@@ -15,7 +15,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"pulltop/snapshots"
+	"github.com/pulltop/pulltop/snapshots"
 )
 
 // Bounds on the end of a run, so that it ends at --duration plus the

@@ -13,7 +13,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"pulltop/snapshots"
+	"github.com/pulltop/pulltop/snapshots"
 )
 
 var statusLine = regexp.MustCompile(`^t=\S+ regions=(\d+) initialized=(\d+) lag_max=\d+\.\ds events/s=\d+ retries=\d+ reloads=\d+ stores_cooling=\d+ stores_paused=\d+ stale=(\d+) sub_lag=\d+\.\ds causes=(none|[a-z_]+:\d+(?:,[a-z_]+:\d+)*)(?: phase=[a-z]+ located=\d+ scanned=\d+)?$`)

@@ -16,11 +16,11 @@ import (
 	"google.golang.org/grpc/codes"
 	grpcstatus "google.golang.org/grpc/status"
 
-	"pulltop/engine"
-	"pulltop/sim"
-	"pulltop/snapshots"
-	"pulltop/snapshots/snapshotstest"
-	"pulltop/ui"
+	"github.com/pulltop/pulltop/engine"
+	"github.com/pulltop/pulltop/sim"
+	"github.com/pulltop/pulltop/snapshots"
+	"github.com/pulltop/pulltop/snapshots/snapshotstest"
+	"github.com/pulltop/pulltop/ui"
 )
 
 // hostileServer makes the embedded sim behave as a hostile cluster would,

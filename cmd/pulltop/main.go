@@ -8,7 +8,7 @@ import (
 	"os"
 	"strings"
 
-	"pulltop/snapshots"
+	"github.com/pulltop/pulltop/snapshots"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".

@@ -22,8 +22,8 @@ import (
 	"github.com/prometheus/common/model"
 	"github.com/stretchr/testify/require"
 
-	"pulltop/metrics"
-	"pulltop/snapshots"
+	"github.com/pulltop/pulltop/metrics"
+	"github.com/pulltop/pulltop/snapshots"
 )
 
 // A running headless over the embedded sim serves /metrics, and every

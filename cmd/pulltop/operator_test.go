@@ -9,8 +9,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"pulltop/sim"
-	"pulltop/snapshots"
+	"github.com/pulltop/pulltop/sim"
+	"github.com/pulltop/pulltop/snapshots"
 )
 
 // goModVersion is the version go.mod requires of a module.

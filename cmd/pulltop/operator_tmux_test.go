@@ -10,7 +10,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"pulltop/internal/tmuxtest"
+	"github.com/pulltop/pulltop/internal/tmuxtest"
 )
 
 // Issue 18 on the real binary: what an operator who knows k9s, htop and

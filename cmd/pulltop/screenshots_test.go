@@ -13,7 +13,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"pulltop/internal/tmuxtest"
+	"github.com/pulltop/pulltop/internal/tmuxtest"
 )
 
 var screenshots = flag.String("screenshots", "",

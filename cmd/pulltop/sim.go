@@ -9,7 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"pulltop/sim"
+	"github.com/pulltop/pulltop/sim"
 )
 
 // faultScriptHelp is the fault-script grammar, where --script points.

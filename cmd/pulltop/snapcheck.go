@@ -6,7 +6,7 @@ import (
 	"os"
 	"time"
 
-	"pulltop/snapshots"
+	"github.com/pulltop/pulltop/snapshots"
 )
 
 // This file holds the two one-line reports about a snapshot file that

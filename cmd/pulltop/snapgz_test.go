@@ -10,8 +10,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"pulltop/internal/tmuxtest"
-	"pulltop/snapshots"
+	"github.com/pulltop/pulltop/internal/tmuxtest"
+	"github.com/pulltop/pulltop/snapshots"
 )
 
 // `headless --snapshot FILE.gz` writes gzip, which loads; replay reads it

@@ -11,8 +11,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"pulltop/snapshots"
-	"pulltop/ui"
+	"github.com/pulltop/pulltop/snapshots"
+	"github.com/pulltop/pulltop/ui"
 )
 
 // defaultLogFile is where the TUI logs when --log-file is not given: the

@@ -11,8 +11,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"pulltop/internal/tmuxtest"
-	"pulltop/snapshots"
+	"github.com/pulltop/pulltop/internal/tmuxtest"
+	"github.com/pulltop/pulltop/snapshots"
 )
 
 // startTUI runs the real pulltop binary in tmux at 120×40 with its state

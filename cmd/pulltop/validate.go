@@ -12,7 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"pulltop/snapshots"
+	"github.com/pulltop/pulltop/snapshots"
 )
 
 // This file checks what the operator typed before anything starts: a

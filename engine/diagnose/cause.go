@@ -14,7 +14,7 @@
 // million regions.
 package diagnose
 
-import "pulltop/snapshots"
+import "github.com/pulltop/pulltop/snapshots"
 
 // Cause is why a region or a store is not healthy; the snapshot names
 // (snapshots.Cause*) are its String.

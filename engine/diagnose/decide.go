@@ -3,7 +3,7 @@ package diagnose
 import (
 	"time"
 
-	"pulltop/snapshots"
+	"github.com/pulltop/pulltop/snapshots"
 )
 
 // PD is what the engine knows of PD's health.

@@ -7,7 +7,7 @@ import (
 
 	"github.com/tikv/client-go/v2/oracle"
 
-	"pulltop/snapshots"
+	"github.com/pulltop/pulltop/snapshots"
 )
 
 // Describer renders the one-line diagnosis of a cause with its evidence.

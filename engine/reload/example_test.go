@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"time"
 
-	"pulltop/engine/reload"
+	"github.com/pulltop/pulltop/engine/reload"
 )
 
 // The engine goroutine that owns the Aggregator feeds it region errors and

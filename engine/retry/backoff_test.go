@@ -9,7 +9,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"pulltop/snapshots"
+	"github.com/pulltop/pulltop/snapshots"
 )
 
 func newTestPolicy() *Policy { return NewPolicy(rand.NewPCG(5857, 4700)) }

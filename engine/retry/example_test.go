@@ -5,7 +5,7 @@ import (
 	"math/rand/v2"
 	"time"
 
-	"pulltop/engine/retry"
+	"github.com/pulltop/pulltop/engine/retry"
 )
 
 // The engine's wiring: the goroutine that handles region failures asks the

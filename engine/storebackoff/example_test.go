@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"time"
 
-	"pulltop/engine/storebackoff"
+	"github.com/pulltop/pulltop/engine/storebackoff"
 )
 
 // How the engine uses a Tracker: stream workers report failures and every

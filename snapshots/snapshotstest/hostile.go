@@ -11,7 +11,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"pulltop/snapshots"
+	"github.com/pulltop/pulltop/snapshots"
 )
 
 // Hostile is text a malicious server or snapshot file might carry: OSC 0

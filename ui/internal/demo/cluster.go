@@ -11,7 +11,7 @@ import (
 
 	"github.com/tikv/client-go/v2/util/codec"
 
-	"pulltop/snapshots"
+	"github.com/pulltop/pulltop/snapshots"
 )
 
 // cluster is a synthetic change-data puller: no gRPC, no engine, just

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"pulltop/internal/tmuxtest"
+	"github.com/pulltop/pulltop/internal/tmuxtest"
 )
 
 // buildDemo compiles this program once per test binary.

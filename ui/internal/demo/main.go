@@ -11,7 +11,7 @@ import (
 	"os"
 	"time"
 
-	"pulltop/ui"
+	"github.com/pulltop/pulltop/ui"
 )
 
 func main() {
