@@ -17,6 +17,7 @@ package snapshots
 import (
 	"slices"
 	"strconv"
+	"strings"
 	"unicode"
 	"unicode/utf8"
 	"unsafe"
@@ -27,6 +28,51 @@ import (
 // memcomparable hex), and it keeps a hostile 200 MB error message from
 // making every frame measure 200 MB.
 const MaxStringLen = 8 << 10
+
+// MaxKeyLen caps a key (lowercase hex of a memcomparable key), in bytes.
+// Keys are data, not display text: the operator pastes them into a span,
+// and a region is named by them, so a key up to this length survives
+// cleaning, saving and loading whole. It is far above any real key (TiKV
+// refuses keys over 8 KiB, ~18 KiB in encoded hex); a longer one (a hostile
+// PD, a forged file) is cut to its first MaxKeyLen hex digits and marked
+// with KeyCutMark, which Validate accepts: what cleaning produces is always
+// valid.
+const MaxKeyLen = 64 << 10
+
+// KeyCutMark ends a key cut at MaxKeyLen.
+const KeyCutMark = "…"
+
+// CleanKey returns a key safe to print and to save: the key itself when it
+// is hex of at most MaxKeyLen digits (whatever its length below that: it is
+// not cut at MaxStringLen), its first MaxKeyLen digits and KeyCutMark when
+// it is longer hex, and CleanString of it otherwise (not hex: Validate
+// names it).
+func CleanKey(s string) string {
+	if !keyNeedsCleaning(s) {
+		return s
+	}
+	if len(s) > MaxKeyLen && isHex(s[:MaxKeyLen]) {
+		return s[:MaxKeyLen] + KeyCutMark
+	}
+	return CleanString(s)
+}
+
+// keyNeedsCleaning reports whether CleanKey would change s; as cheap as
+// NeedsCleaning for a short key.
+func keyNeedsCleaning(s string) bool {
+	switch {
+	case len(s) <= MaxStringLen:
+		return NeedsCleaning(s)
+	case len(s) > MaxKeyLen:
+		return !isCutKey(s) // a key cut already is clean
+	}
+	return !isHex(s)
+}
+
+// isCutKey: s is a key CleanKey cut.
+func isCutKey(s string) bool {
+	return len(s) == MaxKeyLen+len(KeyCutMark) && strings.HasSuffix(s, KeyCutMark) && isHex(s[:MaxKeyLen])
+}
 
 // CleanString returns s safe to print on a terminal: tabs and line breaks
 // become spaces; other control characters (C0, DEL, C1 — the starts of
@@ -239,6 +285,24 @@ func (c *cleaner) str(p, prev *string) {
 	c.check(p)
 }
 
+// key is str for a key: cleaned with CleanKey, not cut at MaxStringLen.
+func (c *cleaner) key(p, prev *string) {
+	if len(*p) == len(*prev) && unsafe.StringData(*p) == unsafe.StringData(*prev) {
+		return
+	}
+	c.checkKey(p)
+}
+
+// checkKey is key's slow part, apart so that key inlines as str does.
+func (c *cleaner) checkKey(p *string) {
+	if keyNeedsCleaning(*p) {
+		c.dirty = true
+		if c.fix {
+			*p = CleanKey(*p)
+		}
+	}
+}
+
 // check is str for a string not seen last time; apart so that str inlines
 // (a refresh at a million regions makes six million calls of it).
 func (c *cleaner) check(p *string) {
@@ -263,8 +327,8 @@ func (c *cleaner) state(s, p *State) {
 	c.str(&s.Progress.Phase, &p.Progress.Phase)
 	c.str(&s.Progress.Detail, &p.Progress.Detail)
 	visitSlice(c, &s.Subscriptions, p.Subscriptions, func(c *cleaner, x, p *Subscription) {
-		c.str(&x.Start, &p.Start)
-		c.str(&x.End, &p.End)
+		c.key(&x.Start, &p.Start)
+		c.key(&x.End, &p.End)
 	})
 	visitSlice(c, &s.Stores, p.Stores, func(c *cleaner, x, p *Store) {
 		c.str(&x.Addr, &p.Addr)
@@ -278,13 +342,13 @@ func (c *cleaner) state(s, p *State) {
 		visitSlice(c, &s.Regions, p.Regions, (*cleaner).region)
 	}
 	visitSlice(c, &s.Retries, p.Retries, func(c *cleaner, x, p *Retry) {
-		c.str(&x.Start, &p.Start)
-		c.str(&x.End, &p.End)
+		c.key(&x.Start, &p.Start)
+		c.key(&x.End, &p.End)
 		c.str(&x.Reason, &p.Reason)
 	})
 	visitSlice(c, &s.Reloads, p.Reloads, func(c *cleaner, x, p *Reload) {
-		c.str(&x.Start, &p.Start)
-		c.str(&x.End, &p.End)
+		c.key(&x.Start, &p.Start)
+		c.key(&x.End, &p.End)
 		c.str(&x.Reason, &p.Reason)
 	})
 	visitSlice(c, &s.Actions, p.Actions, func(c *cleaner, x, p *Action) {
@@ -294,25 +358,25 @@ func (c *cleaner) state(s, p *State) {
 	})
 	visitSlice(c, &s.Events, p.Events, func(c *cleaner, x, p *Event) {
 		c.str(&x.Op, &p.Op)
-		c.str(&x.Key, &p.Key)
+		c.key(&x.Key, &p.Key)
 	})
 	visitSlice(c, &s.Causes, p.Causes, func(c *cleaner, x, p *CauseRow) {
 		c.str(&x.Cause, &p.Cause)
 		c.str(&x.Example, &p.Example)
 	})
 	visitSlice(c, &s.RecentReloads, p.RecentReloads, func(c *cleaner, x, p *RecentReload) {
-		c.str(&x.Start, &p.Start)
-		c.str(&x.End, &p.End)
+		c.key(&x.Start, &p.Start)
+		c.key(&x.End, &p.End)
 		visitSlice(c, &x.Reasons, p.Reasons, (*cleaner).str)
 		visitSlice(c, &x.Absorbed, p.Absorbed, func(c *cleaner, a, p *SpanReason) {
-			c.str(&a.Start, &p.Start)
-			c.str(&a.End, &p.End)
+			c.key(&a.Start, &p.Start)
+			c.key(&a.End, &p.End)
 			c.str(&a.Reason, &p.Reason)
 		})
 	})
 	visitSlice(c, &s.RecentRetries, p.RecentRetries, func(c *cleaner, x, p *RecentRetry) {
-		c.str(&x.Start, &p.Start)
-		c.str(&x.End, &p.End)
+		c.key(&x.Start, &p.Start)
+		c.key(&x.End, &p.End)
 		c.str(&x.Reason, &p.Reason)
 		c.str(&x.Outcome, &p.Outcome)
 	})
@@ -340,8 +404,8 @@ func (c *cleaner) state(s, p *State) {
 // and in every frame the same parts of a State that the frame keeps.
 func (c *cleaner) history(h, p *History) {
 	visitSlice(c, &h.Regions, p.Regions, func(c *cleaner, x, p *HistoryRegion) {
-		c.str(&x.Start, &p.Start)
-		c.str(&x.End, &p.End)
+		c.key(&x.Start, &p.Start)
+		c.key(&x.End, &p.End)
 	})
 	visitSlice(c, &h.States, p.States, (*cleaner).str)
 	visitSlice(c, &h.Causes, p.Causes, (*cleaner).str)
@@ -361,8 +425,8 @@ func (c *cleaner) history(h, p *History) {
 }
 
 func (c *cleaner) region(r, p *Region) {
-	c.str(&r.Start, &p.Start)
-	c.str(&r.End, &p.End)
+	c.key(&r.Start, &p.Start)
+	c.key(&r.End, &p.End)
 	c.str(&r.State, &p.State)
 	c.str(&r.LastError, &p.LastError)
 	c.str(&r.Cause, &p.Cause)

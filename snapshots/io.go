@@ -807,8 +807,8 @@ func (s *State) Validate() error {
 	}
 	for i, e := range s.Events {
 		var err error
-		if !isHex(e.Key) {
-			err = fmt.Errorf("key %q is not hex", e.Key)
+		if !isKey(e.Key) {
+			err = fmt.Errorf("key %s is not hex", quoteKey(e.Key))
 		} else if e.ValueLen < 0 {
 			err = fmt.Errorf("value_len is negative (%d)", e.ValueLen)
 		}
@@ -874,16 +874,31 @@ func checkRegion(r Region) error {
 	return nil
 }
 
-// checkSpan checks that both keys are hex; the UI decodes them to t123_r456.
-// An empty key is the start or the end of the keyspace.
+// checkSpan checks that both keys are hex (or hex CleanKey cut); the UI
+// decodes them to t123_r456. An empty key is the start or the end of the
+// keyspace.
 func checkSpan(start, end string) error {
-	if !isHex(start) {
-		return fmt.Errorf("start key %q is not hex", start)
+	if !isKey(start) {
+		return fmt.Errorf("start key %s is not hex", quoteKey(start))
 	}
-	if !isHex(end) {
-		return fmt.Errorf("end key %q is not hex", end)
+	if !isKey(end) {
+		return fmt.Errorf("end key %s is not hex", quoteKey(end))
 	}
 	return nil
+}
+
+// isKey: s is a key as CleanKey leaves one, hex whole or cut and marked.
+func isKey(s string) bool {
+	return len(s) <= MaxKeyLen && isHex(s) || isCutKey(s)
+}
+
+// quoteKey quotes a bad key for an error message: a long one by its start
+// and its length, so that the reason after it is not cut off.
+func quoteKey(s string) string {
+	if len(s) <= 64 {
+		return strconv.Quote(s)
+	}
+	return fmt.Sprintf("%q… (%d bytes)", strings.ToValidUTF8(s[:64], ""), len(s))
 }
 
 func isHex(s string) bool {
