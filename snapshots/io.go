@@ -412,7 +412,8 @@ func diagnoseFile(path string, limit int64, streamErr error) error {
 	if fi, err := os.Stat(path); err != nil || !fi.Mode().IsRegular() {
 		return generic()
 	}
-	src, err := openSnapshot(path, limit)
+	// Placing the fault holds the whole file: not for a huge one.
+	src, err := openSnapshot(path, min(limit, diagnoseLimit))
 	if err != nil {
 		return err
 	}
@@ -421,6 +422,9 @@ func diagnoseFile(path string, limit int64, streamErr error) error {
 	if err != nil {
 		var re *readError
 		if errors.As(err, &re) {
+			if re.err == nil && limit > diagnoseLimit {
+				return generic() // the cap, not the file, stopped it
+			}
 			return re
 		}
 		return fmt.Errorf("loading snapshot: %s: %w", path, err)
@@ -430,6 +434,9 @@ func diagnoseFile(path string, limit int64, streamErr error) error {
 	}
 	return generic() // the file changed under us
 }
+
+// diagnoseLimit bounds what diagnoseFile reads whole to place a fault.
+const diagnoseLimit = 256 << 20
 
 // readError is a failure to read a snapshot's bytes (the file, its gzip
 // layer, the size cap), as opposed to a fault in what they say. Its message

@@ -240,7 +240,7 @@ func (e *errNeedsDiagnosis) Unwrap() error { return e.err }
 // (the file's bytes could not be read), or an *errNeedsDiagnosis for
 // anything wrong with the JSON itself.
 func decodeStream(r io.Reader, name string) (*State, error) {
-	s, err := decodeDocument(&jsonReader{r: r, buf: make([]byte, 256<<10)}, name)
+	s, err := decodeDocument(&jsonReader{name: name, r: r, buf: make([]byte, 256<<10)}, name)
 	if err == nil {
 		if err := s.Validate(); err != nil {
 			return nil, fmt.Errorf("%s: bad snapshot: %w", name, err)
@@ -352,6 +352,7 @@ func lookup(fields []field, key []byte) *field {
 // jsonReader reads JSON from r through its own buffer. A value it returns
 // is a slice of the buffer, valid until the next read.
 type jsonReader struct {
+	name       string // the file, for errors that are final
 	r          io.Reader
 	buf        []byte
 	pos, limit int   // unread bytes: buf[pos:limit]
@@ -470,20 +471,34 @@ func (j *jsonReader) object(member func(key []byte) error) error {
 }
 
 // value cuts out the next value whole, without checking more than its
-// extent: whoever decodes it checks it.
+// extent: whoever decodes it checks it. A string in it longer than
+// MaxKeyLen is cut as it is read (what follows is dropped from the buffer
+// and KeyCutMark put in its place), so a file holding a 1 GiB string costs
+// MaxKeyLen, not a gigabyte; and a value over maxValueLen even so is
+// refused.
 func (j *jsonReader) value() ([]byte, error) {
 	c, err := j.next()
 	if err != nil {
 		return nil, err
 	}
-	e := extent{k: 1, scalar: c != '"' && c != '{' && c != '[', inString: c == '"'}
+	e := extent{k: 1, scalar: c != '"' && c != '{' && c != '[', inString: c == '"', strStart: 1, lastEsc: -1, cap: MaxKeyLen}
 	if c == '{' || c == '[' {
 		e.depth = 1
 	}
 	for {
 		e.scan(j.buf[j.pos:j.limit])
+		if e.over {
+			if err := j.cutString(&e); err != nil {
+				return nil, err
+			}
+			continue
+		}
 		if e.done {
 			break
+		}
+		if e.k > maxValueLen {
+			return nil, &readError{fmt.Sprintf("%s: holds a single value larger than %s (after cutting its strings to %s): not a snapshot pulltop wrote",
+				j.name, sizeString(maxValueLen), sizeString(MaxKeyLen)), nil}
 		}
 		if !j.fill() {
 			if e.scalar && j.err == io.EOF {
@@ -497,6 +512,64 @@ func (j *jsonReader) value() ([]byte, error) {
 	return raw, nil
 }
 
+// maxValueLen bounds one value the decoder holds whole: a region, a store,
+// the totals. The largest pulltop writes are a few KiB (a region with two
+// long keys, ~130 KiB); a value of an unknown field is skipped as it
+// streams, never held.
+const maxValueLen = 64 << 20
+
+// cutString drops the string content the extent e found past its cap, up
+// to the string's closing quote, reading on as needed, and puts KeyCutMark
+// where it was cut. The cut never splits an escape; it may split a UTF-8
+// sequence, which decodes as U+FFFD and is escaped by cleaning.
+func (j *jsonReader) cutString(e *extent) error {
+	at := e.strStart + e.cap
+	if e.lastEsc >= e.strStart && at-e.lastEsc < len(`\u0000`) {
+		at = e.lastEsc
+	}
+	i := at // scanned up to here, relative to j.pos
+	for {
+		b := j.buf[j.pos:j.limit]
+		quote := -1
+		for i < len(b) {
+			c := b[i]
+			if c == '"' {
+				quote = i
+				break
+			}
+			if c == '\\' {
+				if i+1 >= len(b) {
+					break // the escaped byte comes with the next read
+				}
+				i += 2
+				continue
+			}
+			i++
+		}
+		if quote >= 0 {
+			tail := len(b) - quote
+			mark := len(KeyCutMark)
+			if j.pos+at+mark+tail > len(j.buf) {
+				j.buf = append(j.buf, make([]byte, mark)...)
+			}
+			copy(j.buf[j.pos+at+mark:], j.buf[j.pos+quote:j.limit])
+			copy(j.buf[j.pos+at:], KeyCutMark)
+			j.limit = j.pos + at + mark + tail
+			e.k, e.over = at+mark, false
+			e.lastEsc, e.quoteAt, e.noQuoteTo = -1, -1, 0
+			e.strStart = e.k - e.cap // the string is full: only its quote is left
+			return nil
+		}
+		// Drop what was scanned; keep an escape cut in two.
+		n := copy(j.buf[j.pos+at:], b[i:])
+		j.limit = j.pos + at + n
+		i = at
+		if !j.fill() {
+			return j.cut()
+		}
+	}
+}
+
 // extent finds where a JSON value ends, over a buffer that may not hold all
 // of it yet: scan stops at the end of b and goes on from there when called
 // again with more.
@@ -506,30 +579,58 @@ type extent struct {
 	inString bool
 	scalar   bool // a number or literal: it ends at a delimiter
 	done     bool
+
+	// With cap > 0, scan stops with over set once the string it is in
+	// holds more than cap bytes (strStart is where its content starts,
+	// lastEsc where its last escape did, -1 for none).
+	cap, strStart, lastEsc int
+	over                   bool
+	// quoteAt is the next '"' at or after k in the current string, when
+	// it is not below k; noQuoteTo is how far none was found. They keep a
+	// string of many escapes linear to scan.
+	quoteAt, noQuoteTo int
 }
 
 func (e *extent) scan(b []byte) {
 	for e.k < len(b) {
 		if e.inString {
-			rest := b[e.k:]
-			q := bytes.IndexByte(rest, '"')
-			seg := rest
-			if q >= 0 {
-				seg = rest[:q]
+			if e.quoteAt < e.k {
+				from := max(e.k, e.noQuoteTo)
+				if q := bytes.IndexByte(b[from:], '"'); q >= 0 {
+					e.quoteAt = from + q
+				} else {
+					e.quoteAt, e.noQuoteTo = -1, len(b)
+				}
 			}
-			if bs := bytes.IndexByte(seg, '\\'); bs >= 0 {
+			end := len(b)
+			if e.quoteAt >= 0 {
+				end = e.quoteAt
+			}
+			if bs := bytes.IndexByte(b[e.k:end], '\\'); bs >= 0 {
+				if e.cap > 0 && e.k+bs >= e.strStart+e.cap {
+					e.over = true
+					return
+				}
 				if e.k+bs+1 >= len(b) {
 					e.k += bs // the escaped byte is not here yet
 					return
 				}
+				e.lastEsc = e.k + bs
 				e.k += bs + 2
 				continue
 			}
-			if q < 0 {
+			if e.quoteAt < 0 {
 				e.k = len(b)
+				if e.cap > 0 && e.k > e.strStart+e.cap {
+					e.over = true
+				}
 				return
 			}
-			e.k += q + 1
+			if e.cap > 0 && e.quoteAt > e.strStart+e.cap {
+				e.over = true
+				return
+			}
+			e.k = e.quoteAt + 1
 			e.inString = false
 			if e.depth == 0 {
 				e.done = true
@@ -549,7 +650,7 @@ func (e *extent) scan(b []byte) {
 		e.k++
 		switch c {
 		case '"':
-			e.inString = true
+			e.inString, e.strStart, e.lastEsc = true, e.k, -1
 		case '{', '[':
 			e.depth++
 		case '}', ']':
@@ -562,16 +663,216 @@ func (e *extent) scan(b []byte) {
 	}
 }
 
-// skip reads the next value, which must be valid JSON.
+// skip reads the next value, which must be valid JSON (as json.Valid
+// has it), as it streams: nothing of it is held, so an unknown field of a
+// gigabyte costs the read buffer (TestLoadSkipsAHugeUnknownField).
 func (j *jsonReader) skip() error {
-	raw, err := j.value()
+	var open []byte // the containers the value is in: '{' or '['
+	for {
+		// A value.
+		c, err := j.next()
+		if err != nil {
+			return err
+		}
+		switch {
+		case c == '{' || c == '[':
+			j.pos++
+			if len(open) == maxNesting {
+				return fmt.Errorf("JSON nested deeper than %d", maxNesting)
+			}
+			if c2, err := j.next(); err != nil {
+				return err
+			} else if c2 == c+2 { // '}' is '{'+2, ']' is '['+2
+				j.pos++
+				break
+			}
+			open = append(open, c)
+			if c == '{' {
+				if err := j.skipKey(); err != nil {
+					return err
+				}
+			}
+			continue
+		case c == '"':
+			if err := j.skipString(); err != nil {
+				return err
+			}
+		case c == '-' || '0' <= c && c <= '9':
+			if err := j.skipNumber(); err != nil {
+				return err
+			}
+		case c == 't':
+			err = j.skipLiteral("true")
+		case c == 'f':
+			err = j.skipLiteral("false")
+		case c == 'n':
+			err = j.skipLiteral("null")
+		default:
+			return fmt.Errorf("invalid character %q looking for the beginning of a value", c)
+		}
+		if err != nil {
+			return err
+		}
+		// After a value: close containers, or go on to the next member.
+		for {
+			if len(open) == 0 {
+				return nil
+			}
+			c, err := j.next()
+			if err != nil {
+				return err
+			}
+			j.pos++
+			top := open[len(open)-1]
+			if c == top+2 {
+				open = open[:len(open)-1]
+				continue
+			}
+			if c != ',' {
+				return fmt.Errorf("invalid character %q after a value in an %s", c, map[byte]string{'{': "object", '[': "array"}[top])
+			}
+			if top == '{' {
+				if err := j.skipKey(); err != nil {
+					return err
+				}
+			}
+			break
+		}
+	}
+}
+
+// maxNesting is encoding/json's limit on nested arrays and objects.
+const maxNesting = 10000
+
+// skipKey reads an object's key and the colon after it.
+func (j *jsonReader) skipKey() error {
+	c, err := j.next()
 	if err != nil {
 		return err
 	}
-	if !json.Valid(raw) {
-		var v any
-		return json.Unmarshal(raw, &v) // for its error
+	if c != '"' {
+		return fmt.Errorf("invalid character %q looking for the beginning of an object key", c)
 	}
+	if err := j.skipString(); err != nil {
+		return err
+	}
+	return j.expect(':')
+}
+
+// ensure makes n unread bytes available, if the input has them.
+func (j *jsonReader) ensure(n int) bool {
+	for j.limit-j.pos < n {
+		if !j.fill() {
+			return false
+		}
+	}
+	return true
+}
+
+// skipString reads a string whose '"' is next.
+func (j *jsonReader) skipString() error {
+	j.pos++
+	for {
+		for j.pos < j.limit {
+			c := j.buf[j.pos]
+			switch {
+			case c == '"':
+				j.pos++
+				return nil
+			case c < 0x20:
+				return fmt.Errorf("invalid control character %q in a string", c)
+			case c == '\\':
+				if !j.ensure(2) {
+					return j.cut()
+				}
+				switch j.buf[j.pos+1] {
+				case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+					j.pos += 2
+				case 'u':
+					if !j.ensure(6) {
+						return j.cut()
+					}
+					for _, h := range j.buf[j.pos+2 : j.pos+6] {
+						if !('0' <= h && h <= '9' || 'a' <= h && h <= 'f' || 'A' <= h && h <= 'F') {
+							return fmt.Errorf("invalid character %q in a \\u escape", h)
+						}
+					}
+					j.pos += 6
+				default:
+					return fmt.Errorf("invalid escape %q in a string", j.buf[j.pos+1])
+				}
+			default:
+				j.pos++
+			}
+		}
+		if !j.fill() {
+			return j.cut()
+		}
+	}
+}
+
+// peek is the next byte, unread, white space included; false at the end.
+func (j *jsonReader) peek() (byte, bool) {
+	if j.pos == j.limit && !j.fill() {
+		return 0, false
+	}
+	return j.buf[j.pos], true
+}
+
+// digits reads one or more decimal digits.
+func (j *jsonReader) digits() error {
+	n := 0
+	for {
+		c, ok := j.peek()
+		if !ok || c < '0' || c > '9' {
+			break
+		}
+		j.pos++
+		n++
+	}
+	if n == 0 {
+		if c, ok := j.peek(); ok {
+			return fmt.Errorf("invalid character %q in a number, want a digit", c)
+		}
+		return j.cut()
+	}
+	return nil
+}
+
+// skipNumber reads a number, as JSON spells one.
+func (j *jsonReader) skipNumber() error {
+	if c, _ := j.peek(); c == '-' {
+		j.pos++
+	}
+	if c, ok := j.peek(); ok && c == '0' {
+		j.pos++
+	} else if err := j.digits(); err != nil {
+		return err
+	}
+	if c, ok := j.peek(); ok && c == '.' {
+		j.pos++
+		if err := j.digits(); err != nil {
+			return err
+		}
+	}
+	if c, ok := j.peek(); ok && (c == 'e' || c == 'E') {
+		j.pos++
+		if c, ok := j.peek(); ok && (c == '+' || c == '-') {
+			j.pos++
+		}
+		return j.digits()
+	}
+	return nil
+}
+
+func (j *jsonReader) skipLiteral(lit string) error {
+	if !j.ensure(len(lit)) {
+		return j.cut()
+	}
+	if string(j.buf[j.pos:j.pos+len(lit)]) != lit {
+		return fmt.Errorf("invalid literal %q, want %s", j.buf[j.pos:j.pos+len(lit)], lit)
+	}
+	j.pos += len(lit)
 	return nil
 }
 
