@@ -11,6 +11,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -175,15 +176,33 @@ func (e *ScriptError) Error() string {
 func (e *ScriptError) Unwrap() error { return e.Err }
 
 // LoadScript reads and parses the fault script at path.
+//
+// A script is a small regular file: a device (/dev/zero), a named pipe
+// (which would block opening it) or a file over MaxScriptSize is refused
+// at once with what to do.
 func LoadScript(path string) (*Script, error) {
-	f, err := os.Open(path)
+	// Non-blocking: opening a named pipe with no writer must not hang.
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		// The *PathError already names the file.
 		return nil, fmt.Errorf("fault script: %w", err)
 	}
 	defer f.Close()
-	return ParseScript(path, f)
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("fault script: %w", err)
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("fault script %s: not a regular file (%s): write the script to a file and name that", path, fi.Mode().Type())
+	}
+	if fi.Size() > MaxScriptSize {
+		return nil, fmt.Errorf("fault script %s: %d bytes, more than the %d a script may have: is it the right file?", path, fi.Size(), MaxScriptSize)
+	}
+	return ParseScript(path, io.LimitReader(f, MaxScriptSize))
 }
+
+// MaxScriptSize bounds a fault script, in bytes: a script is a few lines.
+const MaxScriptSize = 1 << 20
 
 // ParseScript parses a fault script read from r. path is used only in error
 // messages and Script.Path. It stops at the first bad line: a half-applied

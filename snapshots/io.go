@@ -469,7 +469,9 @@ func (r *snapshotReader) Close() error {
 // when the file starts with gzip's magic bytes (1f 8b), the size cap. It
 // refuses at once a file whose first byte is not that of a JSON object.
 func openSnapshot(path string, limit int64) (*snapshotReader, error) {
-	f, err := os.Open(path)
+	// Non-blocking: a named pipe with no writer must not hang the open (a
+	// pipe is read through the poller; with no writer it reads as empty).
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		// The *PathError names the file; errors.Is(err, fs.ErrNotExist) works.
 		return nil, fmt.Errorf("loading snapshot: %w", err)

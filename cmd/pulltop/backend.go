@@ -81,6 +81,13 @@ func (f *connFlags) engineConfig(c *cobra.Command) (engine.Config, error) {
 		SinkPath:   f.sink,
 		OldValue:   f.oldValue,
 	}
+	for _, tf := range []struct{ flag, path string }{{"--ca", f.ca}, {"--cert", f.cert}, {"--key", f.key}} {
+		if tf.path != "" {
+			if err := checkSmallFile(tf.flag, tf.path, maxTLSFileSize); err != nil {
+				return cfg, err
+			}
+		}
+	}
 	pd, err := parsePDAddrs(c, f.pd, cfg.TLS.Enabled())
 	if err != nil {
 		return cfg, err

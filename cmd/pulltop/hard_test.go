@@ -153,7 +153,7 @@ func startHeadless(t *testing.T, args ...string) (cmd *exec.Cmd, out *bytes.Buff
 	return cmd, out, errb
 }
 
-// SIGINT and SIGTERM end headless with 130 and 143, a last status line
+// SIGINT, SIGTERM and SIGHUP end headless with 130, 143 and 129, a last status line
 // saying so, and the snapshot written: an interrupted run must not look
 // like a complete one.
 func TestHeadlessInterruptedExitsWithSignalStatus(t *testing.T) {
@@ -162,7 +162,7 @@ func TestHeadlessInterruptedExitsWithSignalStatus(t *testing.T) {
 		sig  syscall.Signal
 		name string
 		code int
-	}{{syscall.SIGINT, "SIGINT", 130}, {syscall.SIGTERM, "SIGTERM", 143}} {
+	}{{syscall.SIGINT, "SIGINT", 130}, {syscall.SIGTERM, "SIGTERM", 143}, {syscall.SIGHUP, "SIGHUP", 129}} {
 		path := filepath.Join(t.TempDir(), "s.json")
 		cmd, out, errb := startHeadless(t, "--duration", "1h", "--interval", "500ms", "--regions", "8", "--snapshot", path)
 		require.NoError(t, cmd.Process.Signal(c.sig))
@@ -182,6 +182,9 @@ func TestHeadlessInterruptedExitsWithSignalStatus(t *testing.T) {
 		require.Contains(t, errb.String(), "snapshot written to "+path)
 		_, err := snapshots.Load(path)
 		require.NoError(t, err)
+		left, err := filepath.Glob(filepath.Join(filepath.Dir(path), ".*"))
+		require.NoError(t, err)
+		require.Empty(t, left, "no temp file of the save is left")
 	}
 }
 

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -58,25 +59,34 @@ func (st *shellTUI) waitExit(t *testing.T) string {
 	return st.s.WaitForMatch(regexp.MustCompile(`PULLTOP-EXITED \d+`))
 }
 
-// SIGHUP used to leave the terminal raw and on the alternate screen; now
-// the UI stops, restores the terminal and exits 129.
-func TestTUISIGHUPRestoresTheTerminal(t *testing.T) {
-	state := t.TempDir()
-	st := startShellTUI(t, []string{"XDG_STATE_HOME=" + state}, "--regions", "8")
-	st.s.WaitFor("Overview", "embedded sim")
-	pid, err := os.ReadFile(st.pidFile)
-	require.NoError(t, err)
-	require.NoError(t, runCmd("kill", "-HUP", strings.TrimSpace(string(pid))))
-	screen := st.waitExit(t)
-	require.Contains(t, screen, "PULLTOP-EXITED 129")
-	require.NotContains(t, screen, "Overview", "the alternate screen is gone")
-	stty, err := os.ReadFile(st.sttyFile)
-	require.NoError(t, err)
-	modes := " " + strings.Join(strings.Fields(string(stty)), " ") + " "
-	for _, mode := range []string{" icanon ", " echo ", " icrnl ", " isig "} {
-		require.Contains(t, modes, mode, "terminal mode restored after SIGHUP: %s", stty)
+// SIGHUP used to leave the terminal raw and on the alternate screen, and
+// SIGTERM exited 0, SIGINT 1 (issue 25 item 6); now each stops the UI,
+// restores the terminal and exits 128 + the signal, as headless does.
+func TestTUISignalsRestoreTheTerminalAndExitCode(t *testing.T) {
+	for _, c := range []struct {
+		sig, stderr string
+		code        int
+	}{{"HUP", "terminal hung up (SIGHUP)", 129}, {"TERM", "interrupted by SIGTERM (the terminal was restored)", 143},
+		{"INT", "interrupted by SIGINT (the terminal was restored)", 130}} {
+		t.Run(c.sig, func(t *testing.T) {
+			state := t.TempDir()
+			st := startShellTUI(t, []string{"XDG_STATE_HOME=" + state}, "--regions", "8")
+			st.s.WaitFor("Overview", "embedded sim")
+			pid, err := os.ReadFile(st.pidFile)
+			require.NoError(t, err)
+			require.NoError(t, runCmd("kill", "-"+c.sig, strings.TrimSpace(string(pid))))
+			screen := st.waitExit(t)
+			require.Contains(t, screen, fmt.Sprintf("PULLTOP-EXITED %d", c.code), st.stderr(t))
+			require.NotContains(t, screen, "Overview", "the alternate screen is gone")
+			stty, err := os.ReadFile(st.sttyFile)
+			require.NoError(t, err)
+			modes := " " + strings.Join(strings.Fields(string(stty)), " ") + " "
+			for _, mode := range []string{" icanon ", " echo ", " icrnl ", " isig "} {
+				require.Contains(t, modes, mode, "terminal mode restored after SIG%s: %s", c.sig, stty)
+			}
+			require.Contains(t, st.stderr(t), c.stderr)
+		})
 	}
-	require.Contains(t, st.stderr(t), "terminal hung up (SIGHUP)")
 }
 
 // A log file that cannot be written never writes over the TUI (zap's

@@ -22,6 +22,9 @@ import (
 // snapshot write whatever the load: a flooded event loop gets this long to
 // answer before the last published snapshot is used instead.
 const (
+	// minInterval bounds the status lines to 10 a second: --interval 1ns
+	// printed 558k lines in 10s.
+	minInterval   = 100 * time.Millisecond
 	refreshWait   = 2 * time.Second
 	sinkFlushWait = 5 * time.Second
 )
@@ -40,15 +43,16 @@ func newHeadlessCommand() *cobra.Command {
 		Long: `Run the engine without a terminal UI, like top -b: one status line per
 --interval on stdout (key=value text, or JSON objects with --json), a last
 one at the end, and the final snapshot to --snapshot. Exit status 0 after a
-normal run, 1 if the engine failed, 2 for bad flags, 130 or 143 when
-interrupted by SIGINT or SIGTERM (after the last line and the snapshot).`,
+normal run, 1 if the engine failed, 2 for bad flags, 130, 143 or 129 when
+interrupted by SIGINT, SIGTERM or SIGHUP (after the last line and the
+snapshot).`,
 		Args: noArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			if duration <= 0 {
 				return usageError("--duration is required and must be positive, e.g. --duration 30s")
 			}
-			if interval <= 0 {
-				return usageError("--interval %s: must be positive", interval)
+			if interval < minInterval {
+				return usageError("--interval %s: must be at least %s (one status line per interval; use --json and a longer interval for machines)", interval, minInterval)
 			}
 			if _, _, err := flags.checkFlags(c); err != nil {
 				return err
@@ -59,7 +63,9 @@ interrupted by SIGINT or SIGTERM (after the last line and the snapshot).`,
 			// Signals are ours from before the connection: SIGTERM while
 			// PD is slow to answer must not kill the process silently.
 			sigs := make(chan os.Signal, 1)
-			signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+			// SIGHUP (the ssh session or the terminal went away) ends the
+			// run as they do: the last line, the snapshot, exit 129.
+			signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
 			defer signal.Stop(sigs)
 			headlessGC()
 			run := &headlessRun{

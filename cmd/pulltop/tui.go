@@ -70,6 +70,12 @@ func runTUI(c *cobra.Command, flags *connFlags) error {
 	// terminal: bubbletea handles SIGINT and SIGTERM itself, not SIGHUP.
 	ctx, stop := signal.NotifyContext(c.Context(), syscall.SIGHUP)
 	defer stop()
+	// bubbletea ends the UI on SIGINT and SIGTERM itself (SIGTERM as a
+	// plain quit, exit 0); seeing them here too gives the exit a shell
+	// expects, 130 and 143, as headless (issue 25 item 6).
+	killed := make(chan os.Signal, 1)
+	signal.Notify(killed, syscall.SIGINT, syscall.SIGTERM)
+	defer signal.Stop(killed)
 	opts := ui.Options{Source: b.engine, SaveSnapshot: snapshotSaver(dir), Context: ctx, History: flags.history, LogPath: b.logPath}
 	if flags.readOnly {
 		opts.ReadOnlyReason = "--read-only: operator actions are disabled"
@@ -84,6 +90,12 @@ func runTUI(c *cobra.Command, flags *connFlags) error {
 	if ctx.Err() != nil {
 		_ = b.engine.FlushSink(sinkFlushWait)
 		return &exitError{code: 128 + int(syscall.SIGHUP), err: errors.New("terminal hung up (SIGHUP); the terminal was restored")}
+	}
+	select {
+	case sig := <-killed:
+		_ = b.engine.FlushSink(sinkFlushWait)
+		return interrupted(sig, "(the terminal was restored)")
+	default:
 	}
 	if uiErr != nil {
 		return fmt.Errorf("terminal UI: %w", uiErr)
