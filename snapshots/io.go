@@ -139,8 +139,8 @@ func writeSnapshot(w io.Writer, c *State, gz bool) error {
 
 // Save writes s to path as Marshal encodes it, streamed (the document is
 // never whole in memory), gzip-compressed when the path (or the file a
-// symbolic link names) ends in ".gz". Missing parent directories are
-// created. A regular file is written to a temporary file in the same
+// symbolic link names) ends in ".gz". A missing directory is an error,
+// never created. A regular file is written to a temporary file in the same
 // directory and renamed into place, so a crash or a full disk never leaves a
 // truncated snapshot under the final name, and a reader never sees a
 // half-written one.
@@ -154,49 +154,121 @@ func writeSnapshot(w io.Writer, c *State, gz bool) error {
 // 0600 (also when it replaces an older one): a snapshot names the cluster's
 // addresses and key ranges, so it stays private until the operator shares it.
 func Save(path string, s *State) error {
-	c, err := prepare(s)
-	if err != nil {
-		return fmt.Errorf("saving snapshot %s: %w", path, err)
-	}
-	if err := save(path, c); err != nil {
-		return fmt.Errorf("saving snapshot %s: %w", path, err)
-	}
-	return nil
+	_, err := SaveCounted(path, s)
+	return err
 }
 
-func save(path string, c *State) error {
+// SaveCounted is Save, and says how many bytes it wrote: the size of the
+// file, or what went into a terminal or pipe (stat of /dev/stdout says
+// nothing of that).
+func SaveCounted(path string, s *State) (int64, error) {
+	c, err := prepare(s)
+	if err != nil {
+		return 0, fmt.Errorf("saving snapshot %s: %w", path, err)
+	}
+	n, err := save(path, c)
+	if err != nil {
+		return n, fmt.Errorf("saving snapshot %s: %w", path, err)
+	}
+	return n, nil
+}
+
+func save(path string, c *State) (int64, error) {
 	target, fi, err := resolveSavePath(path)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	gz := IsGzipName(path) || IsGzipName(target)
-	write := func(w io.Writer) error { return writeSnapshot(w, c, gz) }
-	if fi != nil && !fi.Mode().IsRegular() {
-		return writeInto(target, write)
+	var written int64
+	write := func(w io.Writer) error { return writeSnapshot(&countingWriter{w, &written}, c, gz) }
+	if fi != nil && (!fi.Mode().IsRegular() || namesDescriptor(path)) {
+		// /dev/stdout redirected to a file is written into, after what
+		// is there, never replaced: the status lines before it stay.
+		return written, writeInto(target, write)
 	}
 	dir := filepath.Dir(target)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return err
+	if err := checkDir(dir); err != nil {
+		return 0, err
 	}
+	removeStaleTemps(dir, "."+filepath.Base(target)+".tmp-")
 	tmp, err := os.CreateTemp(dir, "."+filepath.Base(target)+".tmp-*")
 	if err != nil {
-		return err
+		return 0, err
 	}
 	if err := writeAndClose(tmp, write); err != nil {
 		os.Remove(tmp.Name()) // best effort; the error that matters is err
-		return err
+		return 0, err
 	}
 	if err := os.Rename(tmp.Name(), target); err != nil {
 		os.Remove(tmp.Name())
-		return err
+		return 0, err
 	}
 	syncDir(dir)
+	return written, nil
+}
+
+type countingWriter struct {
+	w io.Writer
+	n *int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	*c.n += int64(n)
+	return n, err
+}
+
+// namesDescriptor: path names an open file descriptor (/dev/stdout,
+// /dev/fd/3, /proc/self/fd/1), whatever file it resolves to.
+func namesDescriptor(path string) bool {
+	clean := filepath.Clean(path)
+	return clean == "/dev/stdout" || clean == "/dev/stderr" || strings.HasPrefix(clean, "/dev/fd/") ||
+		strings.HasPrefix(clean, "/proc/self/fd/") || strings.HasPrefix(clean, "/proc/thread-self/fd/")
+}
+
+// checkDir: the directory a snapshot goes in exists. It is not created: a
+// typo in --snapshot must not make a directory tree (issue 25 item 8);
+// ctrl+s's own state directory is made by SaveNew.
+func checkDir(dir string) error {
+	st, err := os.Stat(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("directory %s does not exist; create it or name a file in an existing directory", dir)
+	}
+	if err != nil {
+		return err
+	}
+	if !st.IsDir() {
+		return fmt.Errorf("%s is not a directory", dir)
+	}
 	return nil
 }
 
+// staleTempAge is how old a temp file of ours must be to be taken for one
+// left by a killed save: a save at a million regions takes seconds.
+const staleTempAge = 15 * time.Minute
+
+// removeStaleTemps removes what a killed save left in dir: files named
+// prefix followed by os.CreateTemp's digits, older than staleTempAge. A
+// save in progress elsewhere is younger; other files do not match.
+func removeStaleTemps(dir, prefix string) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		name := e.Name()
+		digits, ok := strings.CutPrefix(name, prefix)
+		if !ok || digits == "" || strings.Trim(digits, "0123456789") != "" || !e.Type().IsRegular() {
+			continue
+		}
+		if fi, err := e.Info(); err == nil && time.Since(fi.ModTime()) > staleTempAge {
+			os.Remove(filepath.Join(dir, name))
+		}
+	}
+}
+
 // CheckSavePath reports, before a run, whether Save(path) could write there:
-// the path is not a directory, its directory exists (or can be created) and
-// takes new files, and a pipe or device named is writable. It creates
+// the path is not a directory, its directory exists and takes new files, and a pipe or device named is writable. It creates
 // nothing that stays.
 func CheckSavePath(path string) error {
 	target, fi, err := resolveSavePath(path)
@@ -209,22 +281,8 @@ func CheckSavePath(path string) error {
 		return syscall.Access(target, 2 /* W_OK */)
 	}
 	dir := filepath.Dir(target)
-	for d := dir; ; d = filepath.Dir(d) {
-		// The nearest existing ancestor must be a directory that takes files.
-		st, err := os.Stat(d)
-		if errors.Is(err, fs.ErrNotExist) && d != filepath.Dir(d) {
-			continue
-		}
-		if err != nil {
-			return err
-		}
-		if !st.IsDir() {
-			return fmt.Errorf("%s is not a directory", d)
-		}
-		if d != dir {
-			return syscall.Access(d, 2|1 /* W_OK|X_OK */)
-		}
-		break
+	if err := checkDir(dir); err != nil {
+		return err
 	}
 	tmp, err := os.CreateTemp(dir, "."+filepath.Base(target)+".check-*")
 	if err != nil {
@@ -272,7 +330,7 @@ func resolveSavePath(path string) (target string, fi fs.FileInfo, err error) {
 // named pipe) without replacing it. Opening non-blocking makes a pipe with
 // no reader fail at once (ENXIO) instead of hanging the exit.
 func writeInto(target string, write func(io.Writer) error) error {
-	f, err := os.OpenFile(target, os.O_WRONLY|syscall.O_NONBLOCK, 0)
+	f, err := os.OpenFile(target, os.O_WRONLY|os.O_APPEND|syscall.O_NONBLOCK, 0)
 	if errors.Is(err, syscall.ENXIO) {
 		return fmt.Errorf("%s is a named pipe or socket with no reader", target)
 	}
@@ -318,6 +376,7 @@ func SaveNew(dir string, t time.Time, s *State) (string, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return "", fmt.Errorf("saving snapshot in %s: %w", dir, err)
 	}
+	removeStaleTemps(dir, ".pulltop-new.tmp-")
 	tmp, err := os.CreateTemp(dir, ".pulltop-new.tmp-*")
 	if err != nil {
 		return "", fmt.Errorf("saving snapshot in %s: %w", dir, err)

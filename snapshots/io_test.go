@@ -187,10 +187,29 @@ func TestMarshalRefuses(t *testing.T) {
 	assert.EqualError(t, err, `invalid snapshot: regions[0] (region 12): unknown state "" (known: queued, locating, parked, requested, initialized, retry-wait, reload-wait, stale)`)
 }
 
-func TestSaveCreatesDirsAndLeavesNoTempFiles(t *testing.T) {
+func TestSaveLeavesNoTempFilesAndCleansStaleOnes(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "state", "pulltop")
 	path := filepath.Join(dir, "snap.json")
+	require.ErrorContains(t, Save(path, fullState()), "does not exist", "a missing directory is not created")
+	require.NoError(t, os.MkdirAll(dir, 0o700))
+	// What a killed save left (issue 25 item 6/8): an old temp file of
+	// ours goes with the next save; a young one (a save in progress) and
+	// files of other names stay.
+	stale := filepath.Join(dir, ".snap.json.tmp-123456")
+	young := filepath.Join(dir, ".snap.json.tmp-654321")
+	other := filepath.Join(dir, ".snap.json.tmp-notours")
+	for _, f := range []string{stale, young, other} {
+		require.NoError(t, os.WriteFile(f, []byte("partial"), 0o600))
+	}
+	old := time.Now().Add(-time.Hour)
+	require.NoError(t, os.Chtimes(stale, old, old))
+	require.NoError(t, os.Chtimes(other, old, old))
 	require.NoError(t, Save(path, fullState()))
+	assert.NoFileExists(t, stale)
+	assert.FileExists(t, young)
+	assert.FileExists(t, other)
+	require.NoError(t, os.Remove(young))
+	require.NoError(t, os.Remove(other))
 
 	s := fullState()
 	s.Seq = 43

@@ -35,9 +35,13 @@ func TestSaveWritesThroughSymlinks(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, fullState().Seq, got.Seq)
 
-	// A dangling link: its target is created, the link stays.
+	// A dangling link: its target is created, the link stays; a missing
+	// directory on the way is named, not created (issue 25 item 8).
 	dangling := filepath.Join(dir, "dangling.json")
 	require.NoError(t, os.Symlink(filepath.Join(dir, "sub", "new.json"), dangling))
+	require.ErrorContains(t, Save(dangling, fullState()), "directory "+filepath.Join(dir, "sub")+" does not exist")
+	assert.NoDirExists(t, filepath.Join(dir, "sub"))
+	require.NoError(t, os.Mkdir(filepath.Join(dir, "sub"), 0o700))
 	require.NoError(t, Save(dangling, fullState()))
 	fi, err := os.Lstat(dangling)
 	require.NoError(t, err)
@@ -108,11 +112,12 @@ func TestCheckSavePath(t *testing.T) {
 	require.NoError(t, os.WriteFile(file, nil, 0o600))
 	for _, ok := range []string{
 		filepath.Join(dir, "new.json"),
-		filepath.Join(dir, "a", "b", "new.json"), // created by Save
-		file,                                     // replaced by Save
+		file, // replaced by Save
 	} {
 		require.NoError(t, CheckSavePath(ok), ok)
 	}
+	require.ErrorContains(t, CheckSavePath(filepath.Join(dir, "a", "b", "new.json")), "directory "+filepath.Join(dir, "a", "b")+" does not exist")
+	assert.NoDirExists(t, filepath.Join(dir, "a"))
 	require.ErrorContains(t, CheckSavePath(dir), "is a directory")
 	require.ErrorContains(t, CheckSavePath(filepath.Join(file, "x.json")), "not a directory")
 	if os.Geteuid() != 0 {

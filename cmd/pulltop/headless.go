@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -57,7 +58,7 @@ snapshot).`,
 			if _, _, err := flags.checkFlags(c); err != nil {
 				return err
 			}
-			if err := checkSnapshotPath(snapshot, flags.sink); err != nil {
+			if err := checkSnapshotPath(snapshot, flags.sink, flags.logFile); err != nil {
 				return err
 			}
 			// Signals are ours from before the connection: SIGTERM while
@@ -211,14 +212,24 @@ func (h *headlessRun) finish(sig os.Signal) error {
 			final = &withHistory
 		}
 		began := time.Now()
-		if err := snapshots.Save(h.snapshot, final); err != nil {
+		written, err := snapshots.SaveCounted(h.snapshot, final)
+		if err != nil {
 			return fmt.Errorf("--snapshot: %w", err)
 		}
-		printSaved(h.errOut, h.snapshot, final, time.Since(began))
+		printSaved(h.errOut, h.snapshot, written, final, time.Since(began))
 		saved = "; snapshot written to " + h.snapshot
 	}
 	if final.EngineError != "" {
 		return fmt.Errorf("engine stopped: %s", snapshots.CleanString(final.EngineError))
+	}
+	if p := h.b.log.problem(); p != "" {
+		// As the TUI reports it, and not a silent 0: the run's log is
+		// incomplete (--log-file /dev/full).
+		if sig != nil {
+			fmt.Fprintf(h.errOut, "pulltop: %s\n", p)
+		} else {
+			return errors.New(p)
+		}
 	}
 	if sig != nil {
 		return interrupted(sig, fmt.Sprintf("after %s (last status line above%s)", end.Sub(h.startedAt).Round(100*time.Millisecond), saved))

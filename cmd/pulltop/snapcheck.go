@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"io"
-	"os"
 	"time"
 
 	"github.com/pulltop/pulltop/snapshots"
@@ -18,11 +17,8 @@ import (
 // file is: at a million regions the save is a cost the operator (and the
 // scale benchmark) wants to see. The size is left out when path is not a
 // regular file (a pipe, /dev/stdout): there is nothing to stat.
-func printSaved(w io.Writer, path string, st *snapshots.State, took time.Duration) {
-	size := ""
-	if fi, err := os.Stat(path); err == nil && fi.Mode().IsRegular() {
-		size = fmt.Sprintf("%d bytes, ", fi.Size())
-	}
+func printSaved(w io.Writer, path string, written int64, st *snapshots.State, took time.Duration) {
+	size := fmt.Sprintf("%d bytes, ", written)
 	fmt.Fprintf(w, "snapshot: wrote %s (%s%d regions) in %s\n", path, size, len(st.Regions), took.Round(time.Millisecond))
 }
 

@@ -57,6 +57,9 @@ func runTUI(c *cobra.Command, flags *connFlags) error {
 	default:
 		flags.logFile = "" // no writable place: no log, as the notice said
 	}
+	if err := checkSnapshotPath("", flags.sink, flags.logFile); err != nil {
+		return err
+	}
 	confirm := askToSubscribe(c.InOrStdin(), c.OutOrStdout())
 	if flags.yes {
 		confirm = nil

@@ -141,7 +141,10 @@ func checkSinkPath(path string) error {
 // checkSnapshotPath finds a --snapshot that cannot be written before the
 // run (it used to fail after the whole capture), and refuses --snapshot
 // and --sink naming the same file (one would clobber the other).
-func checkSnapshotPath(snapshot, sink string) error {
+func checkSnapshotPath(snapshot, sink, logFile string) error {
+	if sink != "" && logFile != "" && samePath(sink, logFile) {
+		return usageError("--sink and --log-file are the same file (%s): rows and log lines would interleave; give them different names", quoteArg(sink))
+	}
 	if snapshot == "" {
 		return nil
 	}
@@ -150,6 +153,9 @@ func checkSnapshotPath(snapshot, sink string) error {
 	}
 	if sink != "" && samePath(snapshot, sink) {
 		return usageError("--snapshot and --sink are the same file (%s): the snapshot would overwrite the rows; give them different names", quoteArg(snapshot))
+	}
+	if logFile != "" && samePath(snapshot, logFile) {
+		return usageError("--snapshot and --log-file are the same file (%s): the snapshot would replace the log; give them different names", quoteArg(snapshot))
 	}
 	return nil
 }
