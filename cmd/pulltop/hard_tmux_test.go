@@ -107,7 +107,7 @@ func TestTUILogFileFailureStaysOffScreen(t *testing.T) {
 	screen := st.s.SendAndWait("y", "pause store 1: done")
 	require.NotContains(t, screen, "write error")
 	require.NotContains(t, screen, "no space left")
-	require.Contains(t, st.quit(), "PULLTOP-EXITED 0")
+	require.Contains(t, st.quit(), "PULLTOP-EXITED 1", "as headless: not a silent 0")
 	require.Regexp(t, `pulltop: --log-file /dev/full: \d+ log writes failed; first: .*no space left on device`, st.stderr(t))
 }
 

@@ -109,6 +109,10 @@ func runTUI(c *cobra.Command, flags *connFlags) error {
 	if err := b.engine.Err(); err != nil {
 		return fmt.Errorf("engine stopped: %w", err)
 	}
+	if b.log.problem() != "" {
+		// As headless: a run whose log is incomplete does not exit 0.
+		return errors.New("exit 1: the log file is incomplete (see above)")
+	}
 	return nil
 }
 
