@@ -116,3 +116,24 @@ func TestSkipAgreesWithJSONValid(t *testing.T) {
 		assert.Equal(t, json.Valid([]byte(doc)), err == nil, "%s: %v", v, err)
 	}
 }
+
+// The timeline's tables are long base64 strings: cutting strings while
+// decoding must leave them whole (a 100k-region snapshot failed to load
+// with "illegal base64 data at input byte 65536" before they were spared).
+func TestLoadKeepsLongTimelineTablesWhole(t *testing.T) {
+	s := scaleState(20_000)
+	require.NotNil(t, s.History)
+	long := false
+	for _, f := range s.History.Frames {
+		b, err := json.Marshal(f)
+		require.NoError(t, err)
+		long = long || len(b) > MaxKeyLen
+	}
+	path := filepath.Join(t.TempDir(), "s.json")
+	require.NoError(t, Save(path, s))
+	got, err := Load(path)
+	require.NoError(t, err)
+	require.Len(t, got.Regions, 20_000)
+	require.Equal(t, len(s.History.Frames), len(got.History.Frames))
+	t.Logf("a frame over %d bytes: %v", MaxKeyLen, long)
+}

@@ -353,6 +353,7 @@ func lookup(fields []field, key []byte) *field {
 // is a slice of the buffer, valid until the next read.
 type jsonReader struct {
 	name       string // the file, for errors that are final
+	inHistory  bool   // reading the timeline: its strings are data
 	r          io.Reader
 	buf        []byte
 	pos, limit int   // unread bytes: buf[pos:limit]
@@ -482,6 +483,11 @@ func (j *jsonReader) value() ([]byte, error) {
 		return nil, err
 	}
 	e := extent{k: 1, scalar: c != '"' && c != '{' && c != '[', inString: c == '"', strStart: 1, lastEsc: -1, cap: MaxKeyLen}
+	if j.inHistory {
+		// The timeline's tables are base64 strings as long as the
+		// regions are many: not cut, not capped (Validate decodes them).
+		e.cap = 0
+	}
 	if c == '{' || c == '[' {
 		e.depth = 1
 	}
@@ -496,7 +502,7 @@ func (j *jsonReader) value() ([]byte, error) {
 		if e.done {
 			break
 		}
-		if e.k > maxValueLen {
+		if e.k > maxValueLen && !j.inHistory {
 			return nil, &readError{fmt.Sprintf("%s: holds a single value larger than %s (after cutting its strings to %s): not a snapshot pulltop wrote",
 				j.name, sizeString(maxValueLen), sizeString(MaxKeyLen)), nil}
 		}
@@ -909,6 +915,8 @@ func (j *jsonReader) decode(v reflect.Value, hint int) error {
 			v.Set(reflect.New(v.Type().Elem()))
 		}
 		h := v.Elem()
+		j.inHistory = true
+		defer func() { j.inHistory = false }()
 		return j.object(func(key []byte) error {
 			if f := lookup(historyFields, key); f != nil {
 				return j.decode(h.Field(f.index), 0)
