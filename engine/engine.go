@@ -448,6 +448,13 @@ func (e *Engine) refreshClock() {
 	go func() {
 		defer e.wg.Done()
 		offset, err := e.locator.clockOffset(e.ctx)
+		if errors.Is(err, ErrTSOFault) {
+			// Timestamps from a PD whose TSO went backwards cannot be
+			// trusted: stop, saying why, as the pd client would have
+			// (silently, with os.Exit) had the guard not refused it.
+			e.post(e.ctx, message{kind: msgFunc, fn: func() { e.fatal(err) }})
+			return
+		}
 		if err != nil {
 			return // PD's health is the refresh's to report
 		}

@@ -48,6 +48,7 @@ type regionLocator struct {
 	clusterID uint64
 	addrs     []string
 	logger    *zap.Logger
+	tso       *tsoGuard // checks PD's TSO answers before the client sees them
 
 	mu     sync.Mutex
 	stores map[uint64]*metapb.Store
@@ -74,6 +75,10 @@ func connectPD(addrs []string, tlsCfg *tls.Config, security pd.SecurityOption, t
 	if err != nil {
 		return nil, err
 	}
+	guard := &tsoGuard{}
+	// The guard sees every TSO answer first, also one a test's own
+	// interceptors rewrote (it is the outermost interceptor).
+	dialOpts = append([]grpc.DialOption{guard.dialOption()}, dialOpts...)
 	clientCtx, cancel := context.WithCancel(context.Background())
 	type result struct {
 		client pd.Client
@@ -93,7 +98,7 @@ func connectPD(addrs []string, tlsCfg *tls.Config, security pd.SecurityOption, t
 		}
 		// clientCtx is the client's lifetime context: cancelled on close.
 		return &regionLocator{client: r.client, cancel: cancel, clusterID: clusterID, addrs: addrs,
-			logger: logger, stores: map[uint64]*metapb.Store{}}, nil
+			logger: logger, stores: map[uint64]*metapb.Store{}, tso: guard}, nil
 	case <-time.After(time.Until(deadline)):
 		cancel()
 		<-done
@@ -481,6 +486,9 @@ func (l *regionLocator) currentTS(ctx context.Context) (uint64, error) {
 	defer cancel()
 	p, lg, err := l.client.GetTS(ctx1)
 	if err != nil {
+		if fault := l.tso.Fault(); fault != nil {
+			return 0, fault // the guard refused PD's answer: say why
+		}
 		return 0, fmt.Errorf("PD GetTS: %w", err)
 	}
 	return uint64(p)<<18 | uint64(lg), nil
