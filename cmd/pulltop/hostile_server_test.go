@@ -1,0 +1,189 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/pulltop/pulltop/sim"
+	"github.com/pulltop/pulltop/sim/misbehave"
+	"github.com/pulltop/pulltop/snapshots"
+)
+
+// The tests of this file run the real binary against a cluster that
+// misbehaves on the wire (issue 25): the simulated cluster runs in the test
+// process behind sim/misbehave's interceptors, and pulltop reaches it with
+// --pd as it would a production PD.
+
+// startBadCluster starts the misbehaving sim and returns its PD address.
+func startBadCluster(t *testing.T, bad *misbehave.Cluster, cfg sim.Config) string {
+	t.Helper()
+	cfg.ServerOptions = bad.ServerOptions()
+	if cfg.MinTsInterval == 0 {
+		cfg.MinTsInterval = 100 * time.Millisecond
+	}
+	s, err := sim.Start(cfg)
+	require.NoError(t, err)
+	t.Cleanup(s.Close)
+	return s.PDAddr()
+}
+
+// liveRun is a headless pulltop whose status lines are read as they come.
+type liveRun struct {
+	cmd    *exec.Cmd
+	lines  chan string
+	stderr bytes.Buffer
+	done   chan struct{}
+	code   int
+}
+
+func startLive(t *testing.T, args ...string) *liveRun {
+	t.Helper()
+	r := &liveRun{lines: make(chan string, 1024), done: make(chan struct{})}
+	r.cmd = exec.Command(binary, args...)
+	r.cmd.Stderr = &r.stderr
+	out, err := r.cmd.StdoutPipe()
+	require.NoError(t, err)
+	require.NoError(t, r.cmd.Start())
+	go func() {
+		sc := bufio.NewScanner(out)
+		sc.Buffer(make([]byte, 1<<20), 1<<20)
+		for sc.Scan() {
+			r.lines <- sc.Text()
+		}
+		close(r.lines)
+		err := r.cmd.Wait()
+		if ee, ok := err.(*exec.ExitError); ok {
+			r.code = ee.ExitCode()
+		}
+		close(r.done)
+	}()
+	t.Cleanup(func() {
+		select {
+		case <-r.done:
+		default:
+			_ = r.cmd.Process.Kill()
+			<-r.done
+		}
+	})
+	return r
+}
+
+// waitLine returns the first status line that satisfies cond.
+func (r *liveRun) waitLine(t *testing.T, what string, timeout time.Duration, cond func(string) bool) string {
+	t.Helper()
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	for {
+		select {
+		case line, ok := <-r.lines:
+			if !ok {
+				t.Fatalf("pulltop exited before %s; stderr: %s", what, r.stderr.String())
+			}
+			if cond(line) {
+				return line
+			}
+		case <-deadline.C:
+			t.Fatalf("no status line with %s within %s", what, timeout)
+		}
+	}
+}
+
+// wait returns every line left and the exit status.
+func (r *liveRun) wait(t *testing.T, timeout time.Duration) (rest []string, code int) {
+	t.Helper()
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	for {
+		select {
+		case line, ok := <-r.lines:
+			if ok {
+				rest = append(rest, line)
+				continue
+			}
+			<-r.done
+			return rest, r.code
+		case <-deadline.C:
+			t.Fatalf("pulltop did not exit within %s; stderr: %s", timeout, r.stderr.String())
+		}
+	}
+}
+
+// Item 1: a TSO that goes backwards mid-run used to end headless with
+// exit 1 and nothing else (the pd client's os.Exit). Now: the last status
+// line and the snapshot carry the error, which names PD and both
+// timestamps, and the exit status is 1.
+func TestHeadlessTSOFallbackMidRun(t *testing.T) {
+	bad := &misbehave.Cluster{}
+	addr := startBadCluster(t, bad, sim.Config{Stores: 2, Regions: 6, WriteRate: 100})
+	snap := filepath.Join(t.TempDir(), "s.json")
+	r := startLive(t, "headless", "--pd", addr, "--duration", "90s", "--interval", "200ms", "--snapshot", snap)
+	r.waitLine(t, "every region initialized", 30*time.Second, func(l string) bool {
+		return strings.Contains(l, "regions=6 initialized=6")
+	})
+	bad.TSOBack.Store(true)
+	rest, code := r.wait(t, 45*time.Second)
+	require.Equal(t, 1, code, "stderr: %s", r.stderr.String())
+	require.NotEmpty(t, rest)
+	last := rest[len(rest)-1]
+	require.Contains(t, last, "engine_error=")
+	require.Contains(t, last, "went backwards")
+	require.Contains(t, last, "PD "+addr)
+	require.Contains(t, r.stderr.String(), "pulltop: engine stopped: PD "+addr)
+	require.Contains(t, r.stderr.String(), "after TSO ")
+	st, err := snapshots.Load(snap)
+	require.NoError(t, err)
+	require.Contains(t, st.EngineError, "went backwards")
+}
+
+// Item 1 at start: a negative physical time, or a fallback between the
+// first TSO and the clock check, is a clear error (exit 1), not a silent
+// exit.
+func TestHeadlessTSOFaultAtStart(t *testing.T) {
+	for name, arm := range map[string]func(*misbehave.Cluster){
+		"negative physical time": func(b *misbehave.Cluster) { b.TSONegative.Store(true) },
+		"went backwards":         func(b *misbehave.Cluster) { b.TSOBackAfter.Store(1) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			bad := &misbehave.Cluster{}
+			arm(bad)
+			addr := startBadCluster(t, bad, sim.Config{Stores: 1, Regions: 2})
+			_, stderr, code := runPulltop(t, "headless", "--pd", addr, "--duration", "5s")
+			require.Equal(t, 1, code, stderr)
+			require.Contains(t, stderr, "PD "+addr+": PD's TSO ")
+			require.Contains(t, stderr, name)
+			require.NotContains(t, stderr, "panic")
+		})
+	}
+}
+
+// Item 1 in the TUI: the pd client's exit left the terminal raw on the
+// alternate screen. Now the engine stops with the error on screen, q
+// restores the terminal and exits 1 with the error on stderr.
+func TestTUITSOFallbackRestoresTheTerminal(t *testing.T) {
+	bad := &misbehave.Cluster{}
+	addr := startBadCluster(t, bad, sim.Config{Stores: 2, Regions: 6, WriteRate: 100})
+	st := startShellTUI(t, []string{"XDG_STATE_HOME=" + t.TempDir()}, "--pd", addr, "--yes")
+	st.s.WaitFor("Overview")
+	bad.TSOBack.Store(true)
+	st.s.WaitForFunc("the engine's stop on screen", 40*time.Second, func(screen string) bool {
+		return strings.Contains(screen, "ENGINE STOPPED")
+	})
+	screen := st.quit()
+	require.Contains(t, screen, "PULLTOP-EXITED 1")
+	stty, err := os.ReadFile(st.sttyFile)
+	require.NoError(t, err)
+	modes := " " + strings.Join(strings.Fields(string(stty)), " ") + " "
+	for _, mode := range []string{" icanon ", " echo ", " icrnl ", " isig "} {
+		require.Contains(t, modes, mode, "terminal mode restored: %s", stty)
+	}
+	require.Contains(t, st.stderr(t), "engine stopped: PD "+addr+": PD's TSO went backwards")
+}
+
