@@ -186,4 +186,3 @@ func TestTUITSOFallbackRestoresTheTerminal(t *testing.T) {
 	}
 	require.Contains(t, st.stderr(t), "engine stopped: PD "+addr+": PD's TSO went backwards")
 }
-
