@@ -80,3 +80,58 @@ func TestTSOFaultsAreErrorsNotExits(t *testing.T) {
 		require.True(t, found, "the event log does not say it: %+v", st.Log)
 	})
 }
+
+// Item 5: PD's region answers are checked. A degenerate region made the
+// locator ask PD the same thing ~4000 times a second forever; a duplicate
+// or overlap lost a region silently. Now each bad answer is a PD fault
+// named in the snapshot's PD error (what was wrong), counted under
+// pd_fault, and asked again with backoff: a handful of answers in a few
+// seconds, not thousands.
+func TestBadRegionAnswersArePDFaults(t *testing.T) {
+	for _, tc := range []struct {
+		fault misbehave.RegionFault
+		says  string
+	}{
+		{misbehave.Degenerate, "which is empty (start = end)"},
+		{misbehave.Reversed, "which ends before it starts"},
+		{misbehave.Duplicate, "twice"},
+		{misbehave.Overlap, "overlapping or before region"},
+		{misbehave.Unordered, "overlapping or before region"},
+		{misbehave.Behind, "which lies before the key asked for"},
+	} {
+		t.Run(tc.fault.String(), func(t *testing.T) {
+			bad := &misbehave.Cluster{}
+			bad.Regions.Store(int32(tc.fault))
+			s := startMisbehaving(t, bad, sim.Config{Stores: 1, Regions: 6})
+			eng, err := engine.Start(engine.Config{PD: []string{s.PDAddr()}, PublishInterval: 50 * time.Millisecond})
+			require.NoError(t, err)
+			defer eng.Close()
+			deadline := time.Now().Add(20 * time.Second)
+			var st = eng.Refresh()
+			for st.Source.PDError == "" || st.Totals.ErrorsByReason["pd_fault"] < 3 {
+				require.True(t, time.Now().Before(deadline), "no PD fault named: %q %v", st.Source.PDError, st.Totals.ErrorsByReason)
+				time.Sleep(50 * time.Millisecond)
+				st = eng.Refresh()
+			}
+			require.Contains(t, st.Source.PDError, "PD fault: ")
+			require.Contains(t, st.Source.PDError, tc.says)
+			// Backoff: 3 faults take ≥ 0.2+0.4 s; at most a few dozen
+			// answers however long the test ran.
+			begun := bad.RegionAnswers()
+			time.Sleep(2 * time.Second)
+			require.Less(t, bad.RegionAnswers()-begun, int64(20), "PD asked in a loop")
+			found := false
+			for _, e := range st.Log {
+				found = found || strings.Contains(e.Text, "answering wrongly: PD fault")
+			}
+			require.True(t, found, "the event log does not say it: %+v", st.Log)
+			// PD behaves again: everything is located and initialized.
+			bad.Regions.Store(int32(misbehave.RegionsOK))
+			for st.Totals.Initialized < 6 || st.Source.PDError != "" {
+				require.True(t, time.Now().Before(deadline.Add(10*time.Second)), "never recovered: %d initialized, %q", st.Totals.Initialized, st.Source.PDError)
+				time.Sleep(50 * time.Millisecond)
+				st = eng.Refresh()
+			}
+		})
+	}
+}

@@ -186,3 +186,25 @@ func TestTUITSOFallbackRestoresTheTerminal(t *testing.T) {
 	}
 	require.Contains(t, st.stderr(t), "engine stopped: PD "+addr+": PD's TSO went backwards")
 }
+
+// Item 5 on the real binary: a degenerate region from PD made headless ask
+// PD ~4000 times a second with nothing said, and the TUI hang on
+// "connecting to PD". Now headless names the PD fault on its lines and
+// asks again with backoff; the TUI's preview fails at once with it.
+func TestBadRegionAnswerIsANamedPDFault(t *testing.T) {
+	bad := &misbehave.Cluster{}
+	bad.Regions.Store(int32(misbehave.Degenerate))
+	addr := startBadCluster(t, bad, sim.Config{Stores: 1, Regions: 6})
+	stdout, stderr, code := runPulltop(t, "headless", "--pd", addr, "--duration", "4s", "--interval", "1s")
+	require.Equal(t, 0, code, stderr)
+	lines := strings.Split(strings.TrimSpace(stdout), "\n")
+	require.Contains(t, lines[len(lines)-1], `pd_error="PD fault: BatchScanRegions from `)
+	require.Contains(t, lines[len(lines)-1], "which is empty (start = end)")
+	require.Less(t, bad.RegionAnswers(), int64(40), "PD was asked in a loop")
+
+	calls := bad.RegionAnswers()
+	_, stderr, code = runPulltop(t, "--pd", addr)
+	require.Equal(t, 1, code, stderr)
+	require.Contains(t, stderr, "counting the regions to subscribe: PD fault: ")
+	require.Less(t, bad.RegionAnswers()-calls, int64(5))
+}

@@ -37,7 +37,8 @@ const (
 	Overlap
 	// Unordered: the first two regions of an answer are swapped.
 	Unordered
-	// Behind: the answer is a region wholly before the key asked for.
+	// Behind: the answer is one region wholly before any TiDB key (it
+	// ends at "\x01").
 	Behind
 )
 
@@ -166,11 +167,9 @@ func breakRegions(regions []*pdpb.Region, f RegionFault) []*pdpb.Region {
 			out[0], out[1] = out[1], out[0]
 		}
 	case Behind:
-		start := first.GetStartKey()
-		if len(start) > 0 {
-			withRange(0, nil, start) // all of it before the key asked for
-			out = out[:1]
-		}
+		// A region ending at "\x01": before any TiDB key asked for.
+		withRange(0, nil, []byte{1})
+		out = out[:1]
 	}
 	return out
 }
