@@ -208,3 +208,47 @@ func TestBadRegionAnswerIsANamedPDFault(t *testing.T) {
 	require.Contains(t, stderr, "counting the regions to subscribe: PD fault: ")
 	require.Less(t, bad.RegionAnswers()-calls, int64(5))
 }
+
+// Item 9: rows whose keys lie outside their region's range were written
+// to --sink as data. Now they are counted as a TiKV fault (their own error
+// reason, the event log, the region's last error) and never delivered.
+func TestRowsOutsideTheirRegionAreNotDelivered(t *testing.T) {
+	bad := &misbehave.Cluster{}
+	bad.RowsOutside.Store(true)
+	addr := startBadCluster(t, bad, sim.Config{Stores: 2, Regions: 6, WriteRate: 300})
+	dir := t.TempDir()
+	sink, snap := filepath.Join(dir, "rows.jsonl"), filepath.Join(dir, "s.json")
+	_, stderr, code := runPulltop(t, "headless", "--pd", addr, "--duration", "4s", "--sink", sink, "--snapshot", snap)
+	require.Equal(t, 0, code, stderr)
+	rows, err := os.ReadFile(sink)
+	require.NoError(t, err)
+	require.Positive(t, bad.RowsMoved(), "the fake moved no row")
+	require.NotEmpty(t, rows, "no row delivered at all")
+	require.NotContains(t, string(rows), `"key":"7a`, "a row outside its region reached --sink")
+	st, err := snapshots.Load(snap)
+	require.NoError(t, err)
+	require.Positive(t, st.Totals.ErrorsByReason[snapshots.ReasonRowOutsideRegion])
+	logged := false
+	for _, e := range st.Log {
+		logged = logged || strings.Contains(e.Text, "outside region") && strings.Contains(e.Text, "a TiKV fault")
+	}
+	require.True(t, logged, "not in the event log")
+}
+
+// Item 9: a --start-ts ahead of PD's TSO showed lag 0 and delivered
+// nothing; it is refused once PD answers (exit 1: only PD can tell).
+// 1970-01-01T00:00:00Z is TSO 0, refused as --start-ts 0 is (exit 2: it
+// is no timestamp of any cluster; it used to mean "now").
+func TestStartTsAheadOfPDOrAtZero(t *testing.T) {
+	addr := startBadCluster(t, &misbehave.Cluster{}, sim.Config{Stores: 1, Regions: 2})
+	for _, ts := range []string{"2099-01-01T00:00:00Z", "18446744073709551615"} {
+		_, stderr, code := runPulltop(t, "headless", "--pd", addr, "--duration", "3s", "--start-ts", ts)
+		require.Equal(t, 1, code, "%s: %s", ts, stderr)
+		require.Contains(t, stderr, "is ahead of PD's current TSO", ts)
+	}
+	for _, ts := range []string{"0", "1970-01-01T00:00:00Z", "1969-12-31T23:59:59Z"} {
+		_, stderr, code := runPulltop(t, "headless", "--pd", addr, "--duration", "3s", "--start-ts", ts)
+		require.Equal(t, 2, code, "%s: %s", ts, stderr)
+		require.Contains(t, stderr, "--start-ts", ts)
+	}
+}

@@ -66,7 +66,7 @@ type Cluster struct {
 	TSONegative atomic.Bool
 	// Regions breaks PD's region answers (a RegionFault).
 	Regions atomic.Int32
-	// RowsOutside: every row of a key whose last byte is a multiple of
+	// RowsOutside: every row of a key whose bytes add up to a multiple of
 	// three is sent with OutsidePrefix before its key (prewrite, commit and
 	// rollback alike, so the transaction still matches).
 	RowsOutside atomic.Bool
@@ -235,7 +235,7 @@ func (s *feedStream) SendMsg(m any) error {
 		var rows []*cdcpb.Event_Row
 		moved := false
 		for _, row := range entries.Entries.GetEntries() {
-			if k := row.GetKey(); len(k) > 0 && k[len(k)-1]%3 == 0 && row.Type != cdcpb.Event_INITIALIZED {
+			if k := row.GetKey(); len(k) > 0 && byteSum(k)%3 == 0 && row.Type != cdcpb.Event_INITIALIZED {
 				r2 := *row
 				r2.Key = append([]byte(OutsidePrefix), k...)
 				row, moved = &r2, true
@@ -250,4 +250,12 @@ func (s *feedStream) SendMsg(m any) error {
 		}
 	}
 	return s.ServerStream.SendMsg(&out)
+}
+
+func byteSum(k []byte) int {
+	n := 0
+	for _, b := range k {
+		n += int(b)
+	}
+	return n
 }
