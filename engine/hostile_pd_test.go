@@ -71,7 +71,12 @@ func TestTSOFaultsAreErrorsNotExits(t *testing.T) {
 			time.Sleep(20 * time.Millisecond)
 		}
 		require.True(t, errors.Is(eng.Err(), engine.ErrTSOFault), "%v", eng.Err())
-		st := eng.Snapshot()
+		st := eng.Refresh() // the fatal publish may still be under way
+		for st.EngineError == "" {
+			require.True(t, time.Now().Before(deadline), "the stop never reached a snapshot")
+			time.Sleep(20 * time.Millisecond)
+			st = eng.Refresh()
+		}
 		require.Contains(t, st.EngineError, "went backwards")
 		found := false
 		for _, e := range st.Log {
