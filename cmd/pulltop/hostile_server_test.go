@@ -400,3 +400,24 @@ func TestMetricsAddrNotLoopbackWarns(t *testing.T) {
 	resp.Body.Close()
 	require.Equal(t, 200, resp.StatusCode)
 }
+
+// Item 10: PULLTOP_PPROF served profiles on any address without a word.
+// Now an empty host means loopback, where it listens is said on stderr,
+// and an explicit non-loopback host is warned about.
+func TestPprofIsLoopbackAndSaysWhere(t *testing.T) {
+	run := func(env string) string {
+		cmd := exec.Command(binary, "headless", "--regions", "4", "--duration", "500ms")
+		cmd.Env = append(os.Environ(), "PULLTOP_PPROF="+env)
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		require.NoError(t, cmd.Run(), stderr.String())
+		return stderr.String()
+	}
+	out := run(":0")
+	require.Regexp(t, `pulltop: PULLTOP_PPROF: profiles on http://127\.0\.0\.1:\d+/debug/pprof/`, out)
+	require.NotContains(t, out, "warning")
+	out = run("0.0.0.0:0")
+	require.Contains(t, out, "pulltop: warning: PULLTOP_PPROF listens on ")
+	require.Contains(t, out, "not only on loopback")
+	require.Contains(t, run("nonsense"), `PULLTOP_PPROF="nonsense": want HOST:PORT`)
+}
