@@ -293,7 +293,17 @@ func TestSnapshotEndpointUnderLoad(t *testing.T) {
 	if testing.Short() {
 		t.Skip("100k regions: not in -short")
 	}
-	addr := startBadCluster(t, &misbehave.Cluster{}, sim.Config{Stores: 3, Regions: 100_000, WriteRate: 500, MinTsInterval: time.Second})
+	// The sim in its own process (built without -race, like pulltop).
+	simCmd := exec.Command(binary, "sim", "--stores", "3", "--regions", "100000", "--write-rate", "500")
+	simOut, err := simCmd.StdoutPipe()
+	require.NoError(t, err)
+	require.NoError(t, simCmd.Start())
+	t.Cleanup(func() { _ = simCmd.Process.Kill(); _ = simCmd.Wait() })
+	first := bufio.NewScanner(simOut)
+	require.True(t, first.Scan(), "no output from pulltop sim")
+	addr, ok := strings.CutPrefix(first.Text(), "pd: ")
+	require.True(t, ok, first.Text())
+	go func() { _, _ = io.Copy(io.Discard, simOut) }()
 	metricsAddr := freePort(t)
 	// --scans-per-store 128: the embedded default; with --pd it is 4, and
 	// 100k initial scans would take minutes.
