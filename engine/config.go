@@ -80,6 +80,14 @@ func ParseStartTs(spec string) (uint64, error) {
 		if err != nil {
 			return 0, fmt.Errorf("--start-ts %q: want now, a TSO or an RFC3339 time (2026-11-25T20:00:00Z): %v", spec, err)
 		}
+		// TSO 0 is no timestamp any cluster has handed out (and "0" means
+		// now inside pulltop): 1970-01-01T00:00:00Z is refused as
+		// --start-ts 0 is, and so is anything before it or past what a
+		// TSO's 46-bit physical part can hold.
+		ms := t.UnixMilli()
+		if ms <= 0 || ms >= 1<<46 {
+			return 0, fmt.Errorf("--start-ts %q: a TSO can only hold times after 1970-01-01T00:00:00Z and before year 4199; give now, a TSO or a recent RFC3339 time", spec)
+		}
 		return oracle.GoTimeToTS(t), nil
 	}
 	ts, err := strconv.ParseUint(spec, 10, 64)

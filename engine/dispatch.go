@@ -111,11 +111,18 @@ func (e *Engine) handleLocated(task rangeTask, locs []RegionLoc, page *locatedPa
 	if task.initial && page.last {
 		e.progress.locatingSpans--
 	}
-	if err == nil || errors.Is(err, errPDRequest) {
+	pdFault := errors.Is(err, errPDFault)
+	if err == nil || pdFault || errors.Is(err, errPDRequest) {
 		e.notePD(pdLookup, err)
 	}
 	if err != nil {
-		e.countError(snapshots.ReasonRPCCtxUnavailable, 0)
+		reason := snapshots.ReasonRPCCtxUnavailable
+		if pdFault {
+			// PD answered, wrongly: its own reason and curve (up to 5 s
+			// between asks), never a hot loop.
+			reason = snapshots.ReasonPDFault
+		}
+		e.countError(reason, 0)
 		// What is left to locate: from the error on, and from the first
 		// older record that no page could decide yet (it is decided again
 		// with the rest).
@@ -133,26 +140,30 @@ func (e *Engine) handleLocated(task rangeTask, locs []RegionLoc, page *locatedPa
 			retryTask.initial = true
 		}
 		key := retry.Key{Subscription: sub.id, Start: string(rest.Start), End: string(rest.End)}
-		delay, attempt := e.policy.Next(time.Now(), key, retry.ReasonRPCCtxUnavailable, 0)
-		e.logger.Info("locating regions failed", zap.Uint64("subscription", sub.id), zap.Stringer("span", rest), zap.Error(err))
+		delay, attempt := e.policy.Next(time.Now(), key, retry.Reason(reason), 0)
+		if pdFault {
+			e.logger.Warn("PD answered a region lookup wrongly", zap.Uint64("subscription", sub.id), zap.Stringer("span", rest), zap.Error(err))
+		} else {
+			e.logger.Info("locating regions failed", zap.Uint64("subscription", sub.id), zap.Stringer("span", rest), zap.Error(err))
+		}
 		at := time.Now().UnixNano()
 		for _, r := range e.regionsIn(sub, rest) {
 			if r.lock == nil && !r.waitingLock {
 				r.state, r.lastError = snapshots.StateRetryWait, snapshots.CleanString(err.Error())
-				r.failReason, r.lastErrorAt = snapshots.ReasonRPCCtxUnavailable, at
+				r.failReason, r.lastErrorAt = reason, at
 			}
 		}
 		if retryTask.initial {
 			e.progress.retryingSpans++
 		}
-		e.sched.Schedule(retry.Retry{Key: key, Reason: retry.ReasonRPCCtxUnavailable, Attempt: attempt}, delay,
+		e.sched.Schedule(retry.Retry{Key: key, Reason: retry.Reason(reason), Attempt: attempt}, delay,
 			e.onLoop(func() {
 				if retryTask.initial {
 					e.progress.retryingSpans--
 				}
 				e.retryFired(snapshots.RecentRetry{
 					Subscription: sub.id, Start: hex.EncodeToString(rest.Start), End: hex.EncodeToString(rest.End),
-					Reason: snapshots.ReasonRPCCtxUnavailable, Attempt: attempt, Outcome: snapshots.OutcomeRelocate,
+					Reason: reason, Attempt: attempt, Outcome: snapshots.OutcomeRelocate,
 				})
 				e.locate(retryTask)
 			}))

@@ -98,6 +98,7 @@ type Engine struct {
 	log         *eventLog
 	tallies     map[uint64]*storeTally // per store, rebuilt every publish
 	errWindow   errorWindow            // errors of the last minute
+	rowKeyBuf   []byte                 // rowOutside's encoded key, reused
 }
 
 // engineStats are cumulative counters for the snapshot totals.
@@ -134,6 +135,9 @@ func Start(cfg Config) (*Engine, error) {
 			return nil, fmt.Errorf("--start-ts now: %w", err)
 		}
 	} else if err := checkStartTs(context.Background(), locator, startTs); err != nil {
+		locator.close()
+		return nil, err
+	} else if err := checkStartTsNotAhead(context.Background(), locator, startTs); err != nil {
 		locator.close()
 		return nil, err
 	}
@@ -448,6 +452,13 @@ func (e *Engine) refreshClock() {
 	go func() {
 		defer e.wg.Done()
 		offset, err := e.locator.clockOffset(e.ctx)
+		if errors.Is(err, ErrTSOFault) {
+			// Timestamps from a PD whose TSO went backwards cannot be
+			// trusted: stop, saying why, as the pd client would have
+			// (silently, with os.Exit) had the guard not refused it.
+			e.post(e.ctx, message{kind: msgFunc, fn: func() { e.fatal(err) }})
+			return
+		}
 		if err != nil {
 			return // PD's health is the refresh's to report
 		}
@@ -469,6 +480,26 @@ func checkStartTs(ctx context.Context, l *regionLocator, startTs uint64) error {
 	}
 	return nil
 }
+
+// checkStartTsNotAhead refuses a --start-ts ahead of PD's TSO: no row can
+// have committed there yet, so the subscription would show lag 0 and
+// deliver nothing until the cluster's clock reached it (years, for
+// 2099-01-01 or 18446744073709551615). It can only be judged against PD
+// (the host's clock may differ from PD's), so it is a runtime error.
+func checkStartTsNotAhead(ctx context.Context, l *regionLocator, startTs uint64) error {
+	now, err := l.currentTS(ctx)
+	if err != nil {
+		return fmt.Errorf("--start-ts %d: cannot check it against PD's TSO: %w", startTs, err)
+	}
+	if startTs > now {
+		return fmt.Errorf("%w: --start-ts %d (%s) is ahead of PD's current TSO %d (%s): nothing has been committed there yet; give now, or a time in the past",
+			ErrStartTsAhead, startTs, tsoTime(startTs), now, tsoTime(now))
+	}
+	return nil
+}
+
+// ErrStartTsAhead marks a --start-ts ahead of PD's TSO.
+var ErrStartTsAhead = errors.New("start ts ahead of PD's TSO")
 
 // ErrStartTsBeforeGC marks a --start-ts the cluster has garbage-collected.
 var ErrStartTsBeforeGC = errors.New("start ts before the GC safe point")

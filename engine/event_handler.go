@@ -1,12 +1,15 @@
 package engine
 
 import (
+	"encoding/hex"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/pingcap/kvproto/pkg/cdcpb"
 	"github.com/pingcap/kvproto/pkg/metapb"
+	"github.com/tikv/client-go/v2/util/codec"
 	"go.uber.org/zap"
 
 	"github.com/pulltop/pulltop/engine/reload"
@@ -116,6 +119,10 @@ func (e *Engine) handleRows(r *regionState, rows []*cdcpb.Event_Row) {
 		if r.worker == nil {
 			return // an error earlier in this batch detached it
 		}
+		if row.Type != cdcpb.Event_INITIALIZED && e.rowOutside(r, row.Key) {
+			e.rowOutsideRegion(r, row)
+			continue
+		}
 		switch row.Type {
 		case cdcpb.Event_INITIALIZED:
 			e.regionInitialized(r)
@@ -136,6 +143,35 @@ func (e *Engine) handleRows(r *regionState, rows []*cdcpb.Event_Row) {
 			r.matcher.Rollback(row, r.initialized)
 		}
 	}
+}
+
+// rowOutside reports whether a row's key (raw, as TiKV sends it) lies
+// outside r's range (memcomparable, as PD and the request carry it). TiKV
+// only sends rows of the range it was asked for, so such a row is a TiKV
+// fault (or a hostile server) and must never reach --sink as data. One
+// encoding into a buffer the event loop reuses and two comparisons: it
+// runs for every row.
+func (e *Engine) rowOutside(r *regionState, key []byte) bool {
+	e.rowKeyBuf = codec.EncodeBytes(e.rowKeyBuf[:0], key)
+	k := e.rowKeyBuf
+	return string(k) < r.start || (r.end != "" && string(k) >= r.end)
+}
+
+// rowOutsideRegion counts a row TiKV sent outside its region's range as
+// that store's fault and drops it: it shows under its own error reason
+// (the metric), in the region's last error and in the event log.
+func (e *Engine) rowOutsideRegion(r *regionState, row *cdcpb.Event_Row) {
+	now := time.Now()
+	e.countError(snapshots.ReasonRowOutsideRegion, r.storeID)
+	text := snapshots.CleanString(fmt.Sprintf("%s: store %d sent a %s row for key %s, outside region %d %s; not delivered (a TiKV fault)",
+		snapshots.ReasonRowOutsideRegion, r.storeID, row.Type, hex.EncodeToString(row.Key[:min(len(row.Key), 64)]),
+		r.id, keyRange([]byte(r.start), []byte(r.end))))
+	if !strings.HasPrefix(r.lastError, snapshots.ReasonRowOutsideRegion) {
+		e.logger.Warn("TiKV sent a row outside its region's range", zap.Uint64("store", r.storeID), zap.Uint64("region", r.id))
+	}
+	r.lastError, r.lastErrorAt = text, now.UnixNano()
+	e.noteStoreError(r.storeID, text, now)
+	e.log.add(now, snapshots.LogStore, fmt.Sprintf("store %d", r.storeID), text, "row-outside-"+strconv.FormatUint(r.storeID, 10))
 }
 
 func (e *Engine) regionInitialized(r *regionState) {

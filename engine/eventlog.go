@@ -190,7 +190,11 @@ func (l *eventLog) observe(st *snapshots.State, now time.Time) {
 	switch {
 	case pdErr != "" && l.pdErr == "":
 		l.pdSince = now
-		l.add(now, snapshots.LogPD, "pd", "not answering: "+pdErr, "")
+		what := "not answering: "
+		if strings.HasPrefix(pdErr, errPDFault.Error()) {
+			what = "answering wrongly: "
+		}
+		l.add(now, snapshots.LogPD, "pd", what+pdErr, "")
 	case pdErr == "" && l.pdErr != "":
 		l.add(now, snapshots.LogPD, "pd", "answering again after "+now.Sub(l.pdSince).Round(100*time.Millisecond).String(), "")
 	}

@@ -48,6 +48,7 @@ type regionLocator struct {
 	clusterID uint64
 	addrs     []string
 	logger    *zap.Logger
+	tso       *tsoGuard // checks PD's TSO answers before the client sees them
 
 	mu     sync.Mutex
 	stores map[uint64]*metapb.Store
@@ -62,6 +63,13 @@ type regionLocator struct {
 // an answer PD gave that the engine cannot use yet (a hole in the regions).
 var errPDRequest = errors.New("PD request failed")
 
+// errPDFault marks an answer PD gave that cannot be right (a region that
+// is empty or ends before it starts, regions listed twice, overlapping or
+// out of order, a region that does not hold the key asked for): a PD bug or
+// a hostile server. The lookup is retried with backoff, and the fault is
+// shown as PD's error.
+var errPDFault = errors.New("PD fault")
+
 // ErrPDUnreachable wraps every failure to reach PD at start.
 var ErrPDUnreachable = errors.New("cannot reach PD")
 
@@ -74,6 +82,10 @@ func connectPD(addrs []string, tlsCfg *tls.Config, security pd.SecurityOption, t
 	if err != nil {
 		return nil, err
 	}
+	guard := &tsoGuard{}
+	// The guard sees every TSO answer first, also one a test's own
+	// interceptors rewrote (it is the outermost interceptor).
+	dialOpts = append([]grpc.DialOption{guard.dialOption()}, dialOpts...)
 	clientCtx, cancel := context.WithCancel(context.Background())
 	type result struct {
 		client pd.Client
@@ -93,7 +105,7 @@ func connectPD(addrs []string, tlsCfg *tls.Config, security pd.SecurityOption, t
 		}
 		// clientCtx is the client's lifetime context: cancelled on close.
 		return &regionLocator{client: r.client, cancel: cancel, clusterID: clusterID, addrs: addrs,
-			logger: logger, stores: map[uint64]*metapb.Store{}}, nil
+			logger: logger, stores: map[uint64]*metapb.Store{}, tso: guard}, nil
 	case <-time.After(time.Until(deadline)):
 		cancel()
 		<-done
@@ -314,6 +326,9 @@ func (l *regionLocator) locatePages(ctx context.Context, span Span, fn func(page
 		if len(regions) == 0 {
 			return cursor, fmt.Errorf("PD has no region for %s", FormatKey(cursor))
 		}
+		if why := checkRegionAnswer(cursor, regions); why != "" {
+			return cursor, fmt.Errorf("%w: %s from %s answered %s", errPDFault, method, FormatKey(cursor), why)
+		}
 		page := make([]RegionLoc, 0, len(regions))
 		pageStart, done := cursor, false
 		var hole error
@@ -356,6 +371,61 @@ func (l *regionLocator) locatePages(ctx context.Context, span Span, fn func(page
 			return nil, nil
 		}
 	}
+}
+
+// checkRegionAnswer says what is wrong with PD's regions for a lookup from
+// cursor, or "" when nothing is: every region must be non-empty (start <
+// end, or end open), the first must hold cursor, and each next one must
+// start at or after the end of the one before (a gap is a hole PD has not
+// heard of yet, not a fault). Without these checks a region whose end does
+// not move the cursor forward made locatePages ask PD the same question
+// thousands of times a second, and a duplicate or overlap silently lost a
+// region's coverage.
+func checkRegionAnswer(cursor []byte, regions []*router.Region) string {
+	seen := make(map[uint64]bool, len(regions))
+	var prev *metapb.Region
+	for i, r := range regions {
+		meta := r.Meta
+		if meta == nil {
+			return fmt.Sprintf("a region without its range (answer %d of %d)", i+1, len(regions))
+		}
+		start, end := meta.GetStartKey(), meta.GetEndKey()
+		if len(end) > 0 {
+			switch c := bytes.Compare(start, end); {
+			case c == 0:
+				return fmt.Sprintf("region %d %s, which is empty (start = end)", meta.GetId(), keyRange(start, end))
+			case c > 0:
+				return fmt.Sprintf("region %d %s, which ends before it starts", meta.GetId(), keyRange(start, end))
+			}
+		}
+		if seen[meta.GetId()] {
+			return fmt.Sprintf("region %d twice", meta.GetId())
+		}
+		seen[meta.GetId()] = true
+		switch {
+		case prev == nil:
+			if len(end) > 0 && bytes.Compare(end, cursor) <= 0 {
+				return fmt.Sprintf("region %d %s, which lies before the key asked for", meta.GetId(), keyRange(start, end))
+			}
+		case len(prev.GetEndKey()) == 0:
+			return fmt.Sprintf("region %d %s after region %d %s, which already reaches the end of the keyspace",
+				meta.GetId(), keyRange(start, end), prev.GetId(), keyRange(prev.GetStartKey(), prev.GetEndKey()))
+		case bytes.Compare(start, prev.GetEndKey()) < 0:
+			return fmt.Sprintf("region %d %s overlapping or before region %d %s",
+				meta.GetId(), keyRange(start, end), prev.GetId(), keyRange(prev.GetStartKey(), prev.GetEndKey()))
+		}
+		prev = meta
+	}
+	return ""
+}
+
+// keyRange is [start, end) for a message.
+func keyRange(start, end []byte) string {
+	s := "-∞"
+	if len(start) > 0 {
+		s = FormatKey(start)
+	}
+	return "[" + s + ", " + FormatKey(end) + ")"
 }
 
 // scan asks PD for up to limit regions from cursor: BatchScanRegions, or
@@ -481,6 +551,9 @@ func (l *regionLocator) currentTS(ctx context.Context) (uint64, error) {
 	defer cancel()
 	p, lg, err := l.client.GetTS(ctx1)
 	if err != nil {
+		if fault := l.tso.Fault(); fault != nil {
+			return 0, fault // the guard refused PD's answer: say why
+		}
 		return 0, fmt.Errorf("PD GetTS: %w", err)
 	}
 	return uint64(p)<<18 | uint64(lg), nil

@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -306,7 +307,7 @@ func TestServerServesMetricsAndSnapshot(t *testing.T) {
 
 func TestSnapshotBeforeTheFirstOne(t *testing.T) {
 	rec := httptest.NewRecorder()
-	serveSnapshot(rec, &source{})
+	(&snapshotHandler{src: &source{}, slots: make(chan struct{}, 1)}).ServeHTTP(rec, httptest.NewRequest("GET", "/snapshot", nil))
 	require.Equal(t, http.StatusServiceUnavailable, rec.Code)
 }
 
@@ -360,4 +361,79 @@ func BenchmarkScrape(b *testing.B) {
 			}
 		})
 	}
+}
+
+// Issue 25 item 3: /snapshot is streamed, one at a time. A slow reader
+// holds the only slot (the document is bigger than the socket buffers, so
+// its handler is still writing); a second request is told to come back
+// (429, Retry-After) instead of building another copy; once the reader is
+// done the next one gets the whole document. With --metrics-snapshot=false
+// there is no /snapshot at all.
+func TestSnapshotOneAtATimeStreamed(t *testing.T) {
+	s, err := Listen("127.0.0.1:0", newSource(bigState(100_000)), nil)
+	require.NoError(t, err)
+	defer s.Close()
+	url := "http://" + s.Addr() + "/snapshot"
+	slow, err := http.Get(url)
+	require.NoError(t, err)
+	require.Equal(t, 200, slow.StatusCode)
+	head := make([]byte, 16)
+	_, err = io.ReadFull(slow.Body, head)
+	require.NoError(t, err)
+	require.Equal(t, "{\n  \"version\": 2", string(head))
+
+	busy, err := http.Get(url)
+	require.NoError(t, err)
+	body, _ := io.ReadAll(busy.Body)
+	busy.Body.Close()
+	require.Equal(t, http.StatusTooManyRequests, busy.StatusCode, string(body))
+	require.Equal(t, "1", busy.Header.Get("Retry-After"))
+
+	rest, err := io.ReadAll(slow.Body)
+	require.NoError(t, err)
+	slow.Body.Close()
+	var st snapshots.State
+	require.NoError(t, json.Unmarshal(append(head, rest...), &st))
+	require.Len(t, st.Regions, 100_000)
+
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		next, err := http.Get(url)
+		require.NoError(t, err)
+		b, _ := io.ReadAll(next.Body)
+		next.Body.Close()
+		if next.StatusCode == 200 {
+			require.NoError(t, json.Unmarshal(b, &st))
+			break
+		}
+		require.Equal(t, http.StatusTooManyRequests, next.StatusCode) // the slot is freed as the handler returns
+		require.True(t, time.Now().Before(deadline), "the slot was never given back")
+		time.Sleep(10 * time.Millisecond)
+	}
+
+	off, err := ListenWith("127.0.0.1:0", newSource(bigState(10)), nil, Options{NoSnapshot: true})
+	require.NoError(t, err)
+	defer off.Close()
+	resp, err := http.Get("http://" + off.Addr() + "/snapshot")
+	require.NoError(t, err)
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.Equal(t, http.StatusNotFound, resp.StatusCode)
+	require.Contains(t, string(b), "--metrics-snapshot=false")
+	require.True(t, off.Loopback())
+}
+
+// The server cuts off a client that reads a /snapshot too slowly, or
+// never finishes its request: the timeouts are set.
+func TestServerTimeouts(t *testing.T) {
+	s, err := Listen("127.0.0.1:0", newSource(bigState(10)), nil)
+	require.NoError(t, err)
+	defer s.Close()
+	require.Equal(t, readTimeout, s.srv.ReadTimeout)
+	require.Equal(t, writeTimeout, s.srv.WriteTimeout)
+	require.NotZero(t, s.srv.IdleTimeout)
+	every, err := Listen(":0", newSource(bigState(10)), nil)
+	require.NoError(t, err)
+	defer every.Close()
+	require.False(t, every.Loopback(), "%s", every.Addr())
 }

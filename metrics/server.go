@@ -43,11 +43,33 @@ func ParseAddr(addr string) error {
 	return nil
 }
 
-// Listen validates addr and binds it, so that a bad address or a port in
-// use is reported before anything else starts. Errors name the flag and
+// Options are the server's choices beyond its address.
+type Options struct {
+	// NoSnapshot leaves /snapshot off (--metrics-snapshot=false): it
+	// serves row keys, store addresses and the event log, which /metrics
+	// does not.
+	NoSnapshot bool
+}
+
+// Listen is ListenWith with /snapshot on.
+func Listen(addr string, src Source, errorLog *log.Logger) (*Server, error) {
+	return ListenWith(addr, src, errorLog, Options{})
+}
+
+// Timeouts of the HTTP server: a client that sends its request slowly, or
+// reads a /snapshot slowly, is cut off instead of holding a connection
+// (and, for /snapshot, a whole published State) for ever.
+const (
+	readTimeout  = 10 * time.Second
+	writeTimeout = 60 * time.Second // a 1M-region /snapshot streams in a few seconds
+	idleTimeout  = 60 * time.Second
+)
+
+// ListenWith validates addr and binds it, so that a bad address or a port
+// in use is reported before anything else starts. Errors name the flag and
 // say what to do. errorLog receives the HTTP server's own errors (never the
 // terminal: the TUI owns it).
-func Listen(addr string, src Source, errorLog *log.Logger) (*Server, error) {
+func ListenWith(addr string, src Source, errorLog *log.Logger, opts Options) (*Server, error) {
 	if err := ParseAddr(addr); err != nil {
 		return nil, err
 	}
@@ -70,15 +92,27 @@ func Listen(addr string, src Source, errorLog *log.Logger) (*Server, error) {
 		ErrorLog:      errorLog,
 		ErrorHandling: promhttp.ContinueOnError,
 	}))
-	mux.HandleFunc("GET /snapshot", func(w http.ResponseWriter, r *http.Request) { serveSnapshot(w, src) })
+	index := "pulltop\n\n/metrics   Prometheus metrics\n"
+	if !opts.NoSnapshot {
+		snap := &snapshotHandler{src: src, slots: make(chan struct{}, SnapshotConcurrency)}
+		mux.Handle("GET /snapshot", snap)
+		index += "/snapshot the latest snapshot as JSON (pulltop replay reads it)\n"
+	} else {
+		mux.HandleFunc("GET /snapshot", func(w http.ResponseWriter, r *http.Request) {
+			http.Error(w, "/snapshot is off (--metrics-snapshot=false)", http.StatusNotFound)
+		})
+	}
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		fmt.Fprint(w, "pulltop\n\n/metrics   Prometheus metrics\n/snapshot the latest snapshot as JSON (pulltop replay reads it)\n")
+		fmt.Fprint(w, index)
 	})
 	s := &Server{
 		srv: &http.Server{
 			Handler:           mux,
-			ReadHeaderTimeout: 10 * time.Second,
+			ReadHeaderTimeout: readTimeout,
+			ReadTimeout:       readTimeout,
+			WriteTimeout:      writeTimeout,
+			IdleTimeout:       idleTimeout,
 			ErrorLog:          errorLog,
 		},
 		ln:   ln,
@@ -91,6 +125,14 @@ func Listen(addr string, src Source, errorLog *log.Logger) (*Server, error) {
 		}
 	}()
 	return s, nil
+}
+
+// Loopback reports whether the server listens on a loopback address only
+// (127.0.0.1, ::1, localhost): anything else — every interface (":0",
+// "0.0.0.0"), a LAN or public address — is reachable from other hosts.
+func (s *Server) Loopback() bool {
+	a, ok := s.ln.Addr().(*net.TCPAddr)
+	return ok && a.IP.IsLoopback()
 }
 
 // Addr is the address the server listens on (the real port when the flag
@@ -109,18 +151,55 @@ func (s *Server) Close() error {
 	return err
 }
 
-// serveSnapshot writes the latest snapshot as `--snapshot` would.
-func serveSnapshot(w http.ResponseWriter, src Source) {
-	st := src.Snapshot()
+// SnapshotConcurrency is how many /snapshot responses are written at
+// once; a request beyond it is answered 429 with Retry-After at once. Each
+// response streams the published State (one region at a time, never the
+// whole document), but it keeps that State alive while a slow client
+// reads: one at a time bounds the extra memory to one State.
+const SnapshotConcurrency = 1
+
+// snapshotHandler serves /snapshot: the latest snapshot as `--snapshot`
+// writes it, streamed.
+type snapshotHandler struct {
+	src   Source
+	slots chan struct{}
+}
+
+func (h *snapshotHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	select {
+	case h.slots <- struct{}{}:
+		defer func() { <-h.slots }()
+	default:
+		w.Header().Set("Retry-After", "1")
+		http.Error(w, "another /snapshot is being written; retry in a second", http.StatusTooManyRequests)
+		return
+	}
+	st := h.src.Snapshot()
 	if st == nil {
+		w.Header().Set("Retry-After", "1")
 		http.Error(w, "no snapshot yet: the engine is starting", http.StatusServiceUnavailable)
 		return
 	}
-	b, err := snapshots.Marshal(st)
-	if err != nil {
-		http.Error(w, "encoding the snapshot: "+err.Error(), http.StatusInternalServerError)
-		return
-	}
 	w.Header().Set("Content-Type", "application/json")
-	_, _ = w.Write(b)
+	// Encode checks the State before it writes a byte: an invalid one is
+	// a 500 with the reason, not half a document.
+	out := &headerOnWrite{w: w}
+	if err := snapshots.Encode(out, st); err != nil {
+		if !out.started {
+			http.Error(w, "encoding the snapshot: "+err.Error(), http.StatusInternalServerError)
+		}
+		// Past the first byte the status is sent: the client sees a
+		// truncated document (invalid JSON), and the log says why.
+	}
+}
+
+// headerOnWrite notes that the response has started.
+type headerOnWrite struct {
+	w       http.ResponseWriter
+	started bool
+}
+
+func (h *headerOnWrite) Write(p []byte) (int, error) {
+	h.started = true
+	return h.w.Write(p)
 }

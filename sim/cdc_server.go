@@ -793,10 +793,11 @@ func (c *Cluster) emitResolved(conn *cdcConn, requestID uint64, list []regionTs)
 // storeServer is one store's ChangeData gRPC server; Start and Stop may be
 // called repeatedly (stop-store / start-store on the same address).
 type storeServer struct {
-	cluster *Cluster
-	store   *storeState
-	logger  *zap.Logger
-	tls     *tls.Config // server TLS; nil serves plaintext. Set before Start.
+	cluster   *Cluster
+	store     *storeState
+	logger    *zap.Logger
+	tls       *tls.Config         // server TLS; nil serves plaintext. Set before Start.
+	extraOpts []grpc.ServerOption // Config.ServerOptions (tests' interceptors)
 
 	mu   sync.Mutex
 	addr string
@@ -831,7 +832,7 @@ func (ss *storeServer) Start(addr string) (string, error) {
 	if ss.tls != nil {
 		opts = append(opts, grpc.Creds(credentials.NewTLS(ss.tls)))
 	}
-	srv := grpc.NewServer(opts...)
+	srv := grpc.NewServer(append(opts, ss.extraOpts...)...)
 	if !ss.store.tiflash { // TiFlash's proxy serves no ChangeData
 		cdcpb.RegisterChangeDataServer(srv, &cdcService{ss: ss})
 	}

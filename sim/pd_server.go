@@ -64,6 +64,8 @@ type pdServer struct {
 	// tls is the server TLS config, nil for plaintext; set before the first
 	// Start and never changed. It also picks the advertised URL scheme.
 	tls *tls.Config
+	// extraOpts are Config.ServerOptions (tests' interceptors).
+	extraOpts []grpc.ServerOption
 
 	// lifecycle serialises Start and Stop. RPC handlers never take it, so
 	// Stop may hold it while it waits for them to return.
@@ -120,7 +122,7 @@ func (s *pdServer) Start(addr string) (string, error) {
 	if s.tls != nil {
 		opts = append(opts, grpc.Creds(credentials.NewTLS(s.tls)))
 	}
-	srv := grpc.NewServer(opts...)
+	srv := grpc.NewServer(append(opts, s.extraOpts...)...)
 	pdpb.RegisterPDServer(srv, s)
 	meta_storagepb.RegisterMetaStorageServer(srv, s.meta)
 	healthServer := health.NewServer()

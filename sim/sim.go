@@ -18,6 +18,7 @@ import (
 
 	"github.com/pingcap/kvproto/pkg/cdcpb"
 	"go.uber.org/zap"
+	"google.golang.org/grpc"
 )
 
 const putOp = cdcpb.Event_Row_PUT
@@ -92,6 +93,11 @@ type Config struct {
 	// and PD advertise https:// client URLs. Nil serves plaintext. It is for
 	// tests: the command line has no flag for it.
 	TLS *tls.Config
+	// ServerOptions are added to every gRPC server of the sim (PD and each
+	// store): interceptors that make the cluster misbehave on the wire as
+	// a broken or hostile one would (package sim/misbehave). For tests:
+	// the command line has no flag for it.
+	ServerOptions []grpc.ServerOption
 }
 
 // MaxRegions bounds --regions: beyond it the sim's own memory, not the
@@ -203,7 +209,7 @@ func Start(cfg Config) (*Sim, error) {
 	}
 	for _, st := range c.stores {
 		ss := newStoreServer(c, st, cfg.Logger)
-		ss.tls = cfg.TLS
+		ss.tls, ss.extraOpts = cfg.TLS, cfg.ServerOptions
 		if _, err := ss.Start("127.0.0.1:0"); err != nil {
 			s.stopServers()
 			return nil, err
@@ -212,7 +218,7 @@ func Start(cfg Config) (*Sim, error) {
 	}
 	for _, st := range c.tiflash {
 		ss := newStoreServer(c, st, cfg.Logger)
-		ss.tls = cfg.TLS
+		ss.tls, ss.extraOpts = cfg.TLS, cfg.ServerOptions
 		if _, err := ss.Start("127.0.0.1:0"); err != nil {
 			s.stopServers()
 			return nil, err
@@ -220,7 +226,7 @@ func Start(cfg Config) (*Sim, error) {
 		s.tiflash = append(s.tiflash, ss)
 	}
 	s.pd = newPDServer(c, cfg.Logger.Named("pd"))
-	s.pd.tls = cfg.TLS
+	s.pd.tls, s.pd.extraOpts = cfg.TLS, cfg.ServerOptions
 	if _, err := s.pd.Start(cfg.ListenPD); err != nil {
 		s.stopServers()
 		return nil, err

@@ -99,6 +99,12 @@ const (
 	ReasonUnknown           = "unknown"
 	ReasonForceReload       = "force_reload"
 	ReasonStale             = "stale"
+	// ReasonPDFault: PD answered a region lookup with regions that cannot
+	// be right (empty, reversed, duplicated, overlapping, out of order).
+	ReasonPDFault = "pd_fault"
+	// ReasonRowOutsideRegion: TiKV sent a row whose key lies outside the
+	// range of the region it came for; the row is counted, not delivered.
+	ReasonRowOutsideRegion = "row_outside_region"
 )
 
 // State is one published view of the engine.

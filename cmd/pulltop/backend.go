@@ -31,8 +31,10 @@ type connFlags struct {
 	sink       string
 	logFile    string
 	metrics    string
-	history    time.Duration
-	sim        simFlags
+	// metricsSnapshot serves /snapshot next to /metrics (on by default).
+	metricsSnapshot bool
+	history         time.Duration
+	sim             simFlags
 
 	// A safe guest on a real cluster (issue 12).
 	scansPerStore int
@@ -69,7 +71,8 @@ func (f *connFlags) register(cmd *cobra.Command, defaultLog string) {
 	fs.BoolVar(&f.oldValue, "old-value", false, "ask TiKV for old values (costs TiKV a read per prewrite; pulltop does not need them)")
 	fs.BoolVar(&f.yes, "yes", false, "with --pd: subscribe without asking first")
 	fs.DurationVar(&f.history, "history", 15*time.Minute, "keep this much of the past as the incident timeline ([ and ] in the TUI; saved with ctrl+s and --snapshot); 0 keeps none")
-	fs.StringVar(&f.metrics, "metrics-addr", "", "serve Prometheus metrics on http://`HOST:PORT`/metrics (and the latest snapshot on /snapshot)")
+	fs.StringVar(&f.metrics, "metrics-addr", "", "serve Prometheus metrics on http://`HOST:PORT`/metrics (and the latest snapshot on /snapshot); keep HOST 127.0.0.1 unless others must reach it")
+	fs.BoolVar(&f.metricsSnapshot, "metrics-snapshot", true, "with --metrics-addr, also serve /snapshot (row keys, store addresses, the event log); false leaves it off")
 	f.sim.register(cmd)
 }
 
@@ -220,11 +223,24 @@ func startBackend(c *cobra.Command, f *connFlags, notices io.Writer, confirm fun
 	var metricsSource engineSource
 	var faults faultLog
 	if f.metrics != "" {
-		if b.metrics, err = metrics.Listen(f.metrics, &metricsSource, zap.NewStdLog(logger.Named("metrics"))); err != nil {
+		b.metrics, err = metrics.ListenWith(f.metrics, &metricsSource, zap.NewStdLog(logger.Named("metrics")),
+			metrics.Options{NoSnapshot: !f.metricsSnapshot})
+		if err != nil {
 			b.Close()
 			return nil, usageError("%v", err)
 		}
-		logger.Info("serving metrics", zap.String("addr", b.metrics.Addr()))
+		logger.Info("serving metrics", zap.String("addr", b.metrics.Addr()), zap.Bool("snapshot", f.metricsSnapshot))
+		if !b.metrics.Loopback() {
+			// Before the TUI starts: the terminal is still stderr's.
+			what := "/metrics"
+			if f.metricsSnapshot {
+				what = "/metrics and /snapshot (row keys, store addresses, the event log)"
+			}
+			warning := fmt.Sprintf("--metrics-addr %s listens on %s, not only on this host's loopback: %s can be read by anyone who can reach it; use 127.0.0.1:PORT, or --metrics-snapshot=false to serve /metrics only",
+				f.metrics, b.metrics.Addr(), what)
+			fmt.Fprintf(notices, "pulltop: warning: %s\n", warning)
+			logger.Warn(warning)
+		}
 	}
 	if len(cfg.PD) == 0 {
 		simCfg.Logger = logger.Named("sim")

@@ -47,7 +47,7 @@ func oneLine(text string, max int) string {
 }
 
 func main() {
-	servePprof()
+	servePprof(os.Stderr)
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 

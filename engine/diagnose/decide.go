@@ -224,7 +224,7 @@ func (r *Region) LockPins() bool {
 // failed).
 func (r *Region) waitsOnPD() bool {
 	return r.State == snapshots.StateLocating || r.State == snapshots.StateReloadWait ||
-		r.FailReason == snapshots.ReasonRPCCtxUnavailable
+		r.FailReason == snapshots.ReasonRPCCtxUnavailable || r.FailReason == snapshots.ReasonPDFault
 }
 
 // DecideRegion is the region's cause and when its evidence says the
