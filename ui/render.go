@@ -353,8 +353,6 @@ func (a *app) appendStatus(b []byte) []byte {
 	case a.detail != nil:
 		left = " detail of " + a.detail.title() + "; esc: back"
 		switch d := a.detail; {
-		case d.entry != nil:
-			left += "; enter: " + orDash(d.entry.Subject)
 		case d.flush != nil:
 		case d.store:
 			left += "; enter: its regions"
@@ -362,7 +360,7 @@ func (a *app) appendStatus(b []byte) []byte {
 			left += "; enter: its store"
 		}
 		switch {
-		case a.readOnly || a.detail.entry != nil:
+		case a.readOnly:
 		case a.detail.flush != nil:
 			left += "; R reloads the merged span again"
 		default:
@@ -431,8 +429,6 @@ func (a *app) footerPlace() int {
 		switch {
 		case d.flush != nil:
 			return 104
-		case d.entry != nil:
-			return 105
 		case d.store:
 			return 106
 		}
@@ -459,8 +455,6 @@ func (a *app) footerKeys() []key.Binding {
 		switch {
 		case d.flush != nil:
 			out = append(out, km.Reload)
-		case d.entry != nil:
-			out = append(out, withDesc(km.Detail, "open subject"), km.Copy)
 		case d.store:
 			out = append(out, withDesc(km.Detail, "its regions"), km.Copy, km.Pause)
 		default:
