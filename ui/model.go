@@ -180,8 +180,8 @@ type app struct {
 	detail   *detailView
 	// back is the navigation stack under the page on screen, oldest
 	// first; opened is the filter that page was opened with (nav.go).
-	back   []place
-	opened string
+	back     []place
+	opened   string
 	confirm  *confirmDialog
 	showHelp bool
 
