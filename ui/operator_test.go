@@ -111,7 +111,8 @@ func TestSmallTerminalKeepsWhatMatters(t *testing.T) {
 	for _, st := range snapshots.StoreStates() {
 		h.requireContains(storeStateWord(st) + " ")
 	}
-	require.Contains(t, lines[23], "? help")
+	require.Contains(t, lines[23], "? more keys", "a footer that does not fit says where the rest are")
+	require.NotContains(t, lines[23], "…")
 	require.Contains(t, lines[23], "q quit")
 	for v := range numViews {
 		require.Contains(t, lines[1], digit(int(v)+1)+" ", "tab %d on screen", v+1)

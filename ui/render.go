@@ -49,7 +49,7 @@ func (a *app) render() string {
 		b = l.appendBody(b, a.theme)
 	default:
 		a.overview.timeline = a.timelineLine()
-		lines := a.overview.lines(a.hist.lagUpTo(a.shownSeq()), a.width)
+		lines := a.overview.lines(a.hist.lagUpTo(a.shownSeq()), a.width, a.bodyHeight)
 		// Scrolled only as far as the selected line needs (80×24).
 		a.overviewFrom = max(0, a.overview.selLine-a.bodyHeight+2)
 		b = a.appendLines(b, lines, a.overviewFrom)
@@ -403,13 +403,35 @@ func (a *app) matchText(l *listView) string {
 func (a *app) footerLine() string {
 	place := a.footerPlace()
 	if a.footer == "" || a.footerSize != a.width || a.footerFor != place {
-		a.help.Width = a.width - 1
-		// Cut again: bubbles/help adds an item that does not fit when
-		// there is no room left for its ellipsis.
-		a.footer = fitANSI(" "+a.help.ShortHelpView(a.footerKeys()), a.width)
+		a.footer = a.makeFooter(a.footerKeys())
 		a.footerSize, a.footerFor = a.width, place
 	}
 	return a.footer
+}
+
+// makeFooter lays keys out on one line. When they do not all fit, the
+// line ends in "? more keys" instead of a cut (issue 27): the keys that
+// fit, most useful first, and where the rest are.
+func (a *app) makeFooter(keys []key.Binding) string {
+	h := a.help
+	h.Width = 0 // measured here, never cut by bubbles/help
+	line := " " + h.ShortHelpView(keys)
+	if ansi.StringWidth(line) <= a.width {
+		return line
+	}
+	more := withDesc(a.keys.Help, "more keys")
+	var fit []key.Binding
+	for _, k := range keys {
+		if !k.Enabled() || k.Help().Key == more.Help().Key {
+			continue // ? ends the line
+		}
+		try := append(append(fit[:len(fit):len(fit)], k), more)
+		if ansi.StringWidth(" "+h.ShortHelpView(try)) > a.width {
+			break
+		}
+		fit = append(fit, k)
+	}
+	return fitANSI(" "+h.ShortHelpView(append(fit, more)), a.width)
 }
 
 // footerPlace identifies what the footer depends on: a view, or a mode
@@ -465,9 +487,10 @@ func (a *app) footerKeys() []key.Binding {
 		return []key.Binding{km.Help, km.Quit, km.Views, withHelpKeys(km.Down, "↑/↓", "select"), withDesc(km.Detail, "open"),
 			km.Command, km.Freeze, km.Pager}
 	}
-	// Most useful first: a narrow footer is cut at its end (S, ctrl+s and
-	// the rest are in ?).
-	out := []key.Binding{km.Help, km.Quit, km.Views, km.Filter, km.Sort, km.Detail}
+	// Most useful first: a narrow footer keeps the first that fit and
+	// ends in "? more keys" (S, ctrl+s and the rest are in ?). The
+	// actions of the view come before sorting.
+	out := []key.Binding{km.Help, km.Quit, km.Views, km.Filter, km.Detail}
 	switch a.view {
 	case viewRegions:
 		out = append(out, km.Pause, km.Reload)
@@ -476,7 +499,7 @@ func (a *app) footerKeys() []key.Binding {
 	case viewReloads:
 		out = append(out, km.Reload)
 	}
-	return append(out, km.Copy, km.Command, km.Freeze)
+	return append(out, km.Sort, km.Copy, km.Command, km.Freeze)
 }
 
 func (a *app) helpLines() []string {
