@@ -359,15 +359,21 @@ func (a *app) appendStatus(b []byte) []byte {
 		default:
 			left += "; enter: its store"
 		}
+		actions := ""
 		switch {
 		case a.readOnly:
 		case a.detail.flush != nil:
-			left += "; R reloads the merged span again"
+			actions = "; R reloads the merged span again"
 		default:
-			left += "; P pauses the store"
+			actions = "; P pauses the store"
 			if !a.detail.store {
-				left += ", R reloads the region"
+				actions += ", R reloads the region"
 			}
+		}
+		// The actions go only where they fit whole (80×24): the footer
+		// names P and R too.
+		if ansi.StringWidth(left+actions) <= a.width {
+			left += actions
 		}
 	case l != nil && l.filter.active():
 		left = " filter " + strconv.Quote(l.filter.raw) + ": " + a.matchText(l) + "  (esc clears)"
@@ -473,16 +479,16 @@ func (a *app) footerKeys() []key.Binding {
 		return []key.Binding{withHelpKeys(km.Down, "↑/↓", "scroll"), withDesc(km.Back, "close"), km.Quit}
 	case a.detail != nil:
 		d := a.detail
-		out := []key.Binding{withDesc(km.Back, "back"), km.Quit, withHelpKeys(km.Down, "↑/↓", "scroll")}
+		out := []key.Binding{withDesc(km.Back, "back"), km.Quit}
 		switch {
 		case d.flush != nil:
 			out = append(out, km.Reload)
 		case d.store:
-			out = append(out, withDesc(km.Detail, "its regions"), km.Copy, km.Pause)
+			out = append(out, withDesc(km.Detail, "its regions"), km.Pause, km.Copy)
 		default:
-			out = append(out, withDesc(km.Detail, "its store"), km.Copy, km.Pause, km.Reload)
+			out = append(out, withDesc(km.Detail, "its store"), km.Pause, km.Reload, km.Copy)
 		}
-		return append(out, km.Command, km.Help)
+		return append(out, withHelpKeys(km.Down, "↑/↓", "scroll"), km.Command, km.Help)
 	case a.view == viewOverview:
 		return []key.Binding{km.Help, km.Quit, km.Views, withHelpKeys(km.Down, "↑/↓", "select"), withDesc(km.Detail, "open"),
 			km.Command, km.Freeze, km.Pager}
