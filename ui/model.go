@@ -274,6 +274,7 @@ func New(opts Options) Model {
 	a.lists[viewEvents].stickyTop = true
 	a.lists[viewActions].stickyTop = true
 	a.lists[viewRows].stickyTop = true
+	a.lists[viewRows].tail = true
 
 	a.pull()
 	return Model{a: a}
