@@ -133,6 +133,10 @@ func (a *app) show(p place, returning bool) {
 		case p.filter != l.filter.raw:
 			l.setFilter(p.filter)
 			l.restoreMark(listMark{})
+		case l.stickyTop && l.tbl.cursor == 0:
+			// A log left with the cursor on its top row opens on the
+			// newest again; esc, returning, puts it back on its row.
+			l.restoreMark(listMark{})
 		}
 		if l.filter.err != "" && !returning {
 			a.setFlash("invalid filter: "+l.filter.err, true)
