@@ -376,7 +376,7 @@ func (a *app) appendStatus(b []byte) []byte {
 			left += actions
 		}
 	case l != nil && l.filter.active():
-		left = " filter " + strconv.Quote(l.filter.raw) + ": " + a.matchText(l) + "  (esc clears)"
+		left = " filter " + strconv.Quote(l.filter.raw) + ": " + a.matchText(l) + "  (" + a.escSays(l) + ")"
 		if l.filter.err != "" {
 			left += "  " + th.FlashError.render("invalid filter: "+l.filter.err)
 		}
@@ -397,6 +397,20 @@ func (a *app) appendStatus(b []byte) []byte {
 		right = p.render(a.flash) + " "
 	}
 	return append(b, joinEnds(left, right, a.width)...)
+}
+
+// escSays is what esc does to a filtered list (nav.go's escape).
+func (a *app) escSays(l *listView) string {
+	switch {
+	case l.filter.raw != a.opened:
+		if a.opened == "" {
+			return "esc clears"
+		}
+		return "esc: back to " + strconv.Quote(a.opened)
+	case len(a.back) > 0:
+		return "esc: back"
+	}
+	return "esc clears"
 }
 
 func (a *app) matchText(l *listView) string {
