@@ -43,8 +43,10 @@ func (v *storesView) columns() []column {
 		stoColWaiting:  {title: "WAITING", width: 7, right: true, drop: 2},
 		stoColRegions:  {title: "REGIONS", width: 7, right: true, drop: 4},
 		stoColLastMsg:  {title: "LAST MSG", width: 8, right: true, drop: 1},
-		stoColFailures: {title: "FAILURES", width: 8, right: true, drop: 6},
-		stoColStreams:  {title: "STREAMS", width: 7, right: true, drop: 7},
+		// The counters only on a wide terminal: at 120 columns the last
+		// error gets their cells.
+		stoColFailures: {title: "FAILURES", width: 8, right: true, drop: 6, from: 140},
+		stoColStreams:  {title: "STREAMS", width: 7, right: true, drop: 7, from: 140},
 		stoColError:    {title: "LAST ERROR", width: 18, flex: 3, drop: 3},
 	}
 }

@@ -171,8 +171,10 @@ func firstListRow(screen string) string {
 // footer ends in "? more keys" instead of "…", and Stores keep COOLDOWN
 // and LAST MSG.
 func TestSmallTerminalKeepsTheEvidenceInTmux(t *testing.T) {
-	s, _ := startOperatorTUI(t, 80, 24, "at 2s lock region 4 for 1h\nevery 2s kill-stream 3\n", nil,
-		"--regions", "9", "--stale-after", "2s")
+	// Store 3 stays stopped (no election for 5m): it cycles through
+	// cooldowns of up to 5s.
+	s, _ := startOperatorTUI(t, 80, 24, "at 2s lock region 4 for 1h\nat 2s stop-store 3\n", nil,
+		"--regions", "9", "--stale-after", "2s", "--election-timeout", "5m")
 	s.Ready(tab(1), "embedded sim")
 	screen := s.WaitForFunc("the lock's evidence, whole, over two lines", 40*time.Second, func(screen string) bool {
 		return regexp.MustCompile(`pinned \S+ by\s+txn \d{15,}`).MatchString(boardEvidence(screen, "lock"))
