@@ -43,7 +43,9 @@ func tuiStatusLine(screen string) string {
 // contains text, one key at a time, each step proven on screen.
 func cursorTo(t *testing.T, s *tmuxtest.Session, text string) string {
 	t.Helper()
-	onTop := func(screen string) bool { return cursorLine(screen) != "" && cursorLine(screen) == firstListRow(screen) }
+	onTop := func(screen string) bool {
+		return cursorLine(screen) != "" && cursorLine(screen) == firstListRow(screen)
+	}
 	screen := s.Capture()
 	if !onTop(screen) {
 		screen = s.SendAndWaitFunc("g", "the cursor on the top row", onTop)
