@@ -205,8 +205,9 @@ func (e *Engine) forceReload(r *regionState) {
 		delete(st.parked, r)
 	}
 	r.waitingLock = false
+	// Its last error stays the last error it had (y e copies it, issue
+	// 27): the reload is an action, in the Actions view and the log.
 	r.state = snapshots.StateReloadWait
-	r.lastError = "force reload by operator"
 }
 
 func storeTarget(st *storeInfo) string {

@@ -2,7 +2,10 @@ package ui
 
 import (
 	"strconv"
+	"strings"
 	"time"
+
+	"github.com/charmbracelet/x/ansi"
 
 	"github.com/pulltop/pulltop/snapshots"
 )
@@ -58,7 +61,7 @@ func (v *overviewView) boardLines(width int, first int, target func(ovTarget)) [
 		return []string{" " + th.Section.render(fit("Causes", 14)) + " " + text}
 	}
 	out := []string{" " + th.ColHeader.render(fit("CAUSE", 15)+" REGIONS  "+fit("STORES", 9)+" "+fit("SINCE", 19)+" EXAMPLE")}
-	for _, row := range rows {
+	for k, row := range rows {
 		var b []byte
 		b = append(b, ' ')
 		b = appendCell(b, row.Cause, 15, false)
@@ -73,19 +76,54 @@ func (v *overviewView) boardLines(width int, first int, target func(ovTarget)) [
 		if row.ExampleRegion != 0 {
 			example = "region " + strconv.FormatUint(row.ExampleRegion, 10) + ": " + example
 		}
-		b = append(b, example...)
-		out = append(out, fitANSI(string(b), width))
-		// A cause opens its regions, or, when only stores have it, its
-		// stores.
+		// The example is the evidence, the one thing the board exists to
+		// show: what does not fit goes on a second line (80×24).
+		head, rest := splitToFit(example, width-len(b))
+		if !v.wrapAll && !v.wrapsCause(row.Cause, k) {
+			head, rest = example, ""
+		}
+		out = append(out, fitANSI(string(append(b, head...)), width))
 		t := ovTarget{key: "cause " + row.Cause, view: viewRegions, filter: "cause:" + row.Cause, hint: "the regions of " + row.Cause}
 		if row.Regions == 0 {
+			// Only stores have it: enter opens those stores.
 			t.view, t.hint = viewStores, "the stores with "+row.Cause
 		}
 		t.line = first + len(out) - 1
 		target(t)
+		if rest != "" {
+			out = append(out, fitANSI(strings.Repeat(" ", boardIndent)+rest, width))
+		}
 	}
 	v.hintLine = first + len(out)
 	return append(out, "")
+}
+
+// wrapsCause: the cause on board row k is the selected line (or, before
+// the operator chose, the first), so its example wraps even when the
+// others cannot.
+func (v *overviewView) wrapsCause(cause string, k int) bool {
+	if strings.HasPrefix(v.sel, "cause ") {
+		return v.sel == "cause "+cause
+	}
+	return v.sel == "" && k == 0
+}
+
+// boardIndent is where an example's second line starts: under REGIONS,
+// clear of the cause's name.
+const boardIndent = 17
+
+// splitToFit cuts text at a space so that head fits w cells; rest is what
+// is left, "" when it all fits. A text without a space that fits is cut
+// mid-word.
+func splitToFit(text string, w int) (head, rest string) {
+	if w <= 0 || textWidth(text) <= w {
+		return text, ""
+	}
+	cut := ansi.Truncate(text, w, "")
+	if i := strings.LastIndexByte(cut, ' '); i > 0 {
+		cut = cut[:i]
+	}
+	return cut, strings.TrimLeft(text[len(cut):], " ")
 }
 
 // sinceText is "11:59:40 (20s)": the clock time and how long ago, as of

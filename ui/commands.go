@@ -138,8 +138,6 @@ func (a *app) copyChoices() []copyChoice {
 	}
 	if d := a.detail; d != nil {
 		switch {
-		case d.entry != nil:
-			return entry(d.entry)
 		case d.flush != nil:
 			start, end := d.flush.span()
 			return []copyChoice{{'s', "span", a.names.spanName(start, end)}, {'k', "start key (hex)", start}}

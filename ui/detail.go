@@ -21,8 +21,6 @@ type detailView struct {
 	scroll int
 	// flush, when set, is a row of the Reloads view (detail_reload.go).
 	flush *flushDetail
-	// entry, when set, is an event of the log.
-	entry *snapshots.LogEntry
 
 	// Looking the object up is O(regions); it is done once per snapshot,
 	// not per frame.
@@ -57,9 +55,6 @@ func (d *detailView) lookup(s *snapshots.State) {
 func (d *detailView) title() string {
 	if d.flush != nil {
 		return d.flush.title()
-	}
-	if d.entry != nil {
-		return "event at " + d.entry.At.Format("15:04:05")
 	}
 	if d.store {
 		return "store " + strconv.FormatUint(d.id, 10)
@@ -96,9 +91,6 @@ func findStore(s *snapshots.State, id uint64) *snapshots.Store {
 func (a *app) detailLines(d *detailView) []string {
 	if d.flush != nil {
 		return a.flushDetailLines(d.flush)
-	}
-	if d.entry != nil {
-		return a.entryDetailLines(d.entry)
 	}
 	if d.store {
 		return a.storeDetailLines(d)
@@ -358,20 +350,4 @@ func wrapText(text string, width int) []string {
 	}
 	width = max(width, 20)
 	return strings.Split(ansi.Wrap(text, width, ""), "\n")
-}
-
-// entryDetailLines is one event of the log, its text whole.
-func (a *app) entryDetailLines(e *snapshots.LogEntry) []string {
-	th := a.theme
-	var out []string
-	kv := func(k, v string) { out = append(out, "   "+th.Section.render(fit(k, 14))+" "+v) }
-	out = append(out, " "+th.Title.render("Event")+"   (esc: back)")
-	kv("time", e.At.In(a.opts.Now().Location()).Format("2006-01-02 15:04:05.000 MST")+"  ("+
-		fmtDur(max(0, a.shown.TakenAt.Sub(e.At).Milliseconds()+a.ctx.elapsed))+" ago)")
-	kv("kind", e.Kind)
-	kv("subject", orDash(e.Subject))
-	for k, line := range wrapText(e.Text, a.width-19) {
-		kv(map[bool]string{true: "what"}[k == 0], line)
-	}
-	return out
 }

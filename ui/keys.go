@@ -70,7 +70,7 @@ func DefaultKeyMap(readOnly, canSave bool) KeyMap {
 		PrevView: key.NewBinding(key.WithKeys("shift+tab"), key.WithHelp("shift+tab", "previous view")),
 		Views:    key.NewBinding(key.WithKeys("1", "2", "3", "4", "5", "6", "7", "8"), key.WithHelp("1-8", "views")),
 		Detail:   key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "detail")),
-		Back:     key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back / clear filter")),
+		Back:     key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back")),
 
 		Filter:      key.NewBinding(key.WithKeys("/"), key.WithHelp("/", "filter")),
 		Sort:        key.NewBinding(key.WithKeys(">", "s"), key.WithHelp("</>", "sort")),
@@ -113,7 +113,7 @@ func (k KeyMap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		{k.Up, k.Down, k.PageUp, k.PageDown, k.HalfUp, k.HalfDown, k.Top, k.Bottom},
 		{k.NextView, k.PrevView, withDesc(k.Views, "views (Overview … Rows)"), withDesc(k.Detail, "open / go to related"),
-			withDesc(k.Back, "back / clear filter"), withDesc(k.Command, "command (:store 2)")},
+			withDesc(k.Back, "back the way you came (a typed filter first)"), withDesc(k.Command, "command (:store 2)")},
 		{k.Filter, withHelpKeys(k.Sort, "> s", "next sort column"), withDesc(k.SortPrev, "previous sort column"), withDesc(k.SortReverse, "reverse sort"),
 			withDesc(k.Freeze, "freeze / resume view"), k.Slower, k.Faster},
 		{withDesc(k.Pause, "pause/resume store"), withDesc(k.Reload, "force reload region/span"),

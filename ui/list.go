@@ -83,10 +83,15 @@ type listView struct {
 	sortedTo int
 	lazy     lazySort
 	rest     []int32
-	// stickyTop keeps a cursor on the first row there, instead of
-	// following that row down: in a log (events, actions) the top is
-	// "the newest", and that is what an operator at the top wants to see.
+	// stickyTop keeps a page at the top there while its cursor follows
+	// its row down: in a log (events, actions) the top is "the newest",
+	// and that is what an operator at the top wants to see, but the row
+	// under the cursor never changes by itself — enter must open the row
+	// the operator chose, not one that arrived a moment before (issue 27).
 	stickyTop bool
+	// tail keeps a cursor on the first row there (Rows: the
+	// delivered rows stream by faster than anyone can choose one).
+	tail bool
 }
 
 func newListView(m listModel, names *keyNames) *listView {
@@ -417,10 +422,14 @@ func (l *listView) ensureSorted(p int) {
 // keeps its position when that row is gone (or filtered out).
 func (l *listView) follow() {
 	line := l.tbl.cursor - l.tbl.offset
-	atTop := l.tbl.cursor == 0
+	atTop := l.tbl.offset == 0
+	tailing := l.tail && l.tbl.cursor == 0
 	l.tbl.setLen(len(l.idx))
-	if l.hasSel && !(l.stickyTop && atTop) {
+	if l.hasSel && !tailing {
 		if p, ok := l.find(); ok {
+			if l.stickyTop && atTop {
+				line = p // the page stays at the top, new rows above the cursor
+			}
 			l.tbl.place(p, line)
 			return
 		}

@@ -178,7 +178,10 @@ type app struct {
 	lists    [numViews]*listView // nil for the Overview
 	overview *overviewView
 	detail   *detailView
-	back     []*detailView // the pages esc returns to, oldest first
+	// back is the navigation stack under the page on screen, oldest
+	// first; opened is the filter that page was opened with (nav.go).
+	back     []place
+	opened   string
 	confirm  *confirmDialog
 	showHelp bool
 
@@ -271,6 +274,7 @@ func New(opts Options) Model {
 	a.lists[viewEvents].stickyTop = true
 	a.lists[viewActions].stickyTop = true
 	a.lists[viewRows].stickyTop = true
+	a.lists[viewRows].tail = true
 
 	a.pull()
 	return Model{a: a}
@@ -499,13 +503,6 @@ func (a *app) layout() {
 	}
 }
 
-func (a *app) switchView(v viewID) {
-	a.view = (v + numViews) % numViews
-	a.clearDetails()
-	a.layout()
-	a.deriveVisible()
-}
-
 func (a *app) setFrozen(on bool) {
 	if a.cursor != nil {
 		// space in the past: back to live, as the banner says it resumes
@@ -637,7 +634,7 @@ func (a *app) handleKey(msg tea.KeyMsg) tea.Cmd {
 	if a.detail != nil {
 		switch {
 		case key.Matches(msg, km.Back):
-			a.popDetail()
+			a.escape()
 		case key.Matches(msg, km.Detail):
 			a.detailEnter()
 		case key.Matches(msg, km.Up):
@@ -695,10 +692,7 @@ func (a *app) handleKey(msg tea.KeyMsg) tea.Cmd {
 	case key.Matches(msg, km.Detail):
 		a.openDetail(l)
 	case key.Matches(msg, km.Back):
-		if l.filter.active() {
-			l.setFilter("")
-			a.deriveVisible()
-		}
+		a.escape()
 	}
 	return nil
 }

@@ -613,8 +613,14 @@ func TestLogViewsStayOnTheNewest(t *testing.T) {
 		s.Actions = append(s.Actions, snapshots.Action{At: s.TakenAt, Action: "pause-store", Target: "store 1", Result: "ok"})
 	}
 	h.refresh(next(h.src.s, add))
-	require.Contains(t, h.cursorLine(), "store 1", "at the top, the newest action is selected")
-	// Away from the top, the cursor follows its row.
+	// The newest shows at the top, above the cursor, which stays on the
+	// row the operator chose (issue 27: enter opened an event that had
+	// just arrived).
+	require.Contains(t, h.cursorLine(), "resume-store", "the cursor keeps its row")
+	require.Contains(t, firstRow(h.view()), "store 1", "the newest is on top, in view")
+	h.press("g")
+	require.Contains(t, h.cursorLine(), "store 1")
+	// Scrolled away from the top, the page follows the cursor's row.
 	h.press("j")
 	require.Contains(t, h.cursorLine(), "resume-store")
 	h.refresh(next(h.src.s, add))

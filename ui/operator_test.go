@@ -63,8 +63,8 @@ func TestGoldenOperatorScreens(t *testing.T) {
 			h.typeText("store 1")
 			h.press("enter")
 		}},
-		{name: "events_entry", setup: func(h *harness) {
-			h.press("6", "j", "j", "enter")
+		{name: "events_enter_names_nothing", setup: func(h *harness) {
+			h.press("6", "enter")
 		}},
 		{name: "help_glossary", setup: func(h *harness) { h.press("?", "G") }},
 		{name: "replay", opts: []harnessOpt{func(o *Options) { o.Controller = nil; o.Replay = true; o.ReadOnlyReason = "replay of s.json" }},
@@ -111,7 +111,8 @@ func TestSmallTerminalKeepsWhatMatters(t *testing.T) {
 	for _, st := range snapshots.StoreStates() {
 		h.requireContains(storeStateWord(st) + " ")
 	}
-	require.Contains(t, lines[23], "? help")
+	require.Contains(t, lines[23], "? more keys", "a footer that does not fit says where the rest are")
+	require.NotContains(t, lines[23], "…")
 	require.Contains(t, lines[23], "q quit")
 	for v := range numViews {
 		require.Contains(t, lines[1], digit(int(v)+1)+" ", "tab %d on screen", v+1)
@@ -318,17 +319,25 @@ func lineWith(view, text string) string {
 	return ""
 }
 
-// The Events view lists what happened, newest first; enter opens its
-// subject (a store, a region), or the entry itself.
+// The Events view lists what happened, newest first; enter opens what the
+// event names (a store, a region, a fault line's target), or nothing, and
+// the status line says why; esc comes back to the event.
 func TestEventsView(t *testing.T) {
 	h := newHarness(t, fixtureState())
 	h.press("6")
 	h.requireContains("[6 Events 6]", "WHAT HAPPENED", "6 events, sorted by TIME▼")
 	require.Contains(t, h.cursorLine(), "1 region stale", "newest first")
+	h.press("enter")
+	require.Equal(t, viewEvents, h.m.a.view, "an event about no one thing opens nothing")
+	h.requireContains("nothing to open: the event names no region, store or cause (regions: 1 region stale")
 	h.press("j", "enter")
-	h.requireContains("Store 2")
+	h.requireContains("Store 2", "[5 Stores 4]")
 	h.press("esc", "j", "enter")
-	h.requireContains("Event", "at 5s stop-store 2", "script line 2")
+	h.requireContains("Store 2") // the fault line "at 5s stop-store 2" names it
+	h.press("esc")
+	require.Contains(t, h.cursorLine(), "at 5s stop-store 2", "esc comes back to the event")
+	h.press("j", "j", "enter")
+	h.requireContains("Store 3", "PAUSED") // "store 3 (127.0.0.1:20162)"
 	h.press("esc", "/")
 	h.typeText("kind:region")
 	h.press("enter", "enter")

@@ -49,7 +49,7 @@ func (a *app) render() string {
 		b = l.appendBody(b, a.theme)
 	default:
 		a.overview.timeline = a.timelineLine()
-		lines := a.overview.lines(a.hist.lagUpTo(a.shownSeq()), a.width)
+		lines := a.overview.lines(a.hist.lagUpTo(a.shownSeq()), a.width, a.bodyHeight)
 		// Scrolled only as far as the selected line needs (80×24).
 		a.overviewFrom = max(0, a.overview.selLine-a.bodyHeight+2)
 		b = a.appendLines(b, lines, a.overviewFrom)
@@ -353,26 +353,30 @@ func (a *app) appendStatus(b []byte) []byte {
 	case a.detail != nil:
 		left = " detail of " + a.detail.title() + "; esc: back"
 		switch d := a.detail; {
-		case d.entry != nil:
-			left += "; enter: " + orDash(d.entry.Subject)
 		case d.flush != nil:
 		case d.store:
 			left += "; enter: its regions"
 		default:
 			left += "; enter: its store"
 		}
+		actions := ""
 		switch {
-		case a.readOnly || a.detail.entry != nil:
+		case a.readOnly:
 		case a.detail.flush != nil:
-			left += "; R reloads the merged span again"
+			actions = "; R reloads the merged span again"
 		default:
-			left += "; P pauses the store"
+			actions = "; P pauses the store"
 			if !a.detail.store {
-				left += ", R reloads the region"
+				actions += ", R reloads the region"
 			}
 		}
+		// The actions go only where they fit whole (80×24): the footer
+		// names P and R too.
+		if ansi.StringWidth(left+actions) <= a.width {
+			left += actions
+		}
 	case l != nil && l.filter.active():
-		left = " filter " + strconv.Quote(l.filter.raw) + ": " + a.matchText(l) + "  (esc clears)"
+		left = " filter " + strconv.Quote(l.filter.raw) + ": " + a.matchText(l) + "  (" + a.escSays(l) + ")"
 		if l.filter.err != "" {
 			left += "  " + th.FlashError.render("invalid filter: "+l.filter.err)
 		}
@@ -395,6 +399,20 @@ func (a *app) appendStatus(b []byte) []byte {
 	return append(b, joinEnds(left, right, a.width)...)
 }
 
+// escSays is what esc does to a filtered list (nav.go's escape).
+func (a *app) escSays(l *listView) string {
+	switch {
+	case l.filter.raw != a.opened:
+		if a.opened == "" {
+			return "esc clears"
+		}
+		return "esc: back to " + strconv.Quote(a.opened)
+	case len(a.back) > 0:
+		return "esc: back"
+	}
+	return "esc clears"
+}
+
 func (a *app) matchText(l *listView) string {
 	return strconv.Itoa(len(l.idx)) + " of " + strconv.Itoa(l.total) + " " + l.model.noun() + " match"
 }
@@ -405,13 +423,35 @@ func (a *app) matchText(l *listView) string {
 func (a *app) footerLine() string {
 	place := a.footerPlace()
 	if a.footer == "" || a.footerSize != a.width || a.footerFor != place {
-		a.help.Width = a.width - 1
-		// Cut again: bubbles/help adds an item that does not fit when
-		// there is no room left for its ellipsis.
-		a.footer = fitANSI(" "+a.help.ShortHelpView(a.footerKeys()), a.width)
+		a.footer = a.makeFooter(a.footerKeys())
 		a.footerSize, a.footerFor = a.width, place
 	}
 	return a.footer
+}
+
+// makeFooter lays keys out on one line. When they do not all fit, the
+// line ends in "? more keys" instead of a cut (issue 27): the keys that
+// fit, most useful first, and where the rest are.
+func (a *app) makeFooter(keys []key.Binding) string {
+	h := a.help
+	h.Width = 0 // measured here, never cut by bubbles/help
+	line := " " + h.ShortHelpView(keys)
+	if ansi.StringWidth(line) <= a.width {
+		return line
+	}
+	more := withDesc(a.keys.Help, "more keys")
+	var fit []key.Binding
+	for _, k := range keys {
+		if !k.Enabled() || k.Help().Key == more.Help().Key {
+			continue // ? ends the line
+		}
+		try := append(append(fit[:len(fit):len(fit)], k), more)
+		if ansi.StringWidth(" "+h.ShortHelpView(try)) > a.width {
+			break
+		}
+		fit = append(fit, k)
+	}
+	return fitANSI(" "+h.ShortHelpView(append(fit, more)), a.width)
 }
 
 // footerPlace identifies what the footer depends on: a view, or a mode
@@ -431,8 +471,6 @@ func (a *app) footerPlace() int {
 		switch {
 		case d.flush != nil:
 			return 104
-		case d.entry != nil:
-			return 105
 		case d.store:
 			return 106
 		}
@@ -455,25 +493,24 @@ func (a *app) footerKeys() []key.Binding {
 		return []key.Binding{withHelpKeys(km.Down, "↑/↓", "scroll"), withDesc(km.Back, "close"), km.Quit}
 	case a.detail != nil:
 		d := a.detail
-		out := []key.Binding{withDesc(km.Back, "back"), km.Quit, withHelpKeys(km.Down, "↑/↓", "scroll")}
+		out := []key.Binding{withDesc(km.Back, "back"), km.Quit}
 		switch {
 		case d.flush != nil:
 			out = append(out, km.Reload)
-		case d.entry != nil:
-			out = append(out, withDesc(km.Detail, "open subject"), km.Copy)
 		case d.store:
-			out = append(out, withDesc(km.Detail, "its regions"), km.Copy, km.Pause)
+			out = append(out, withDesc(km.Detail, "its regions"), km.Pause, km.Copy)
 		default:
-			out = append(out, withDesc(km.Detail, "its store"), km.Copy, km.Pause, km.Reload)
+			out = append(out, withDesc(km.Detail, "its store"), km.Pause, km.Reload, km.Copy)
 		}
-		return append(out, km.Command, km.Help)
+		return append(out, withHelpKeys(km.Down, "↑/↓", "scroll"), km.Command, km.Help)
 	case a.view == viewOverview:
 		return []key.Binding{km.Help, km.Quit, km.Views, withHelpKeys(km.Down, "↑/↓", "select"), withDesc(km.Detail, "open"),
 			km.Command, km.Freeze, km.Pager}
 	}
-	// Most useful first: a narrow footer is cut at its end (S, ctrl+s and
-	// the rest are in ?).
-	out := []key.Binding{km.Help, km.Quit, km.Views, km.Filter, km.Sort, km.Detail}
+	// Most useful first: a narrow footer keeps the first that fit and
+	// ends in "? more keys" (S, ctrl+s and the rest are in ?). The
+	// actions of the view come before sorting.
+	out := []key.Binding{km.Help, km.Quit, km.Views, km.Filter, km.Detail}
 	switch a.view {
 	case viewRegions:
 		out = append(out, km.Pause, km.Reload)
@@ -482,7 +519,7 @@ func (a *app) footerKeys() []key.Binding {
 	case viewReloads:
 		out = append(out, km.Reload)
 	}
-	return append(out, km.Copy, km.Command, km.Freeze)
+	return append(out, km.Sort, km.Copy, km.Command, km.Freeze)
 }
 
 func (a *app) helpLines() []string {

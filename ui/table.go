@@ -16,6 +16,9 @@ type column struct {
 	max   int  // a flex column grows no wider (0: no limit)
 	right bool // numbers are right-aligned so magnitudes line up
 	drop  int  // on a narrow terminal the highest drop goes first; 0 never
+	// from: the column shows only on a terminal at least this wide (0:
+	// any), so that below it its cells go to the flex columns instead.
+	from int
 }
 
 // rowRenderer formats one cell of row i (an index into the snapshot's list)
@@ -63,6 +66,9 @@ func (t *table) setSize(w, h int) {
 // flex columns.
 func (t *table) layout() {
 	dropped := make([]bool, len(t.cols))
+	for i, c := range t.cols {
+		dropped[i] = c.from > 0 && t.width < c.from
+	}
 	need := func() int {
 		n, k := markerWidth, 0
 		for i, c := range t.cols {

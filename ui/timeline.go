@@ -65,7 +65,11 @@ func (a *app) scrub(move func(*snapshots.Cursor), dir int) {
 	}
 	if a.cursor == nil {
 		if dir > 0 {
-			a.setFlash("already live: [ steps back in time", false)
+			at := "already live"
+			if a.replay {
+				at = "newest moment" // a replay has no live
+			}
+			a.setFlash(at+": [ steps back in time", false)
 			return
 		}
 		a.cursor = a.rec.Cursor()
@@ -94,6 +98,10 @@ func (a *app) goLive() {
 	if a.latest != nil {
 		a.accept(a.latest)
 	}
+	if a.replay {
+		a.setFlash("newest moment", false)
+		return
+	}
 	a.setFlash("live", false)
 }
 
@@ -113,6 +121,9 @@ func (a *app) atLabel() string {
 
 // timelineBanner explains the past moment on screen.
 func (a *app) timelineBanner() string {
+	if a.replay {
+		return " TIMELINE " + a.atLabel()[3:] + " behind the newest: [ ] step, { } a minute, ] up to the newest moment"
+	}
 	return " TIMELINE " + a.atLabel()[3:] + " behind the newest: [ ] step, { } a minute, ] past the newest: live"
 }
 

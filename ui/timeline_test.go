@@ -152,8 +152,12 @@ func TestReplayScrubsTheSavedTimeline(t *testing.T) {
 	h.press("[", "[")
 	h.requireContains("AT 12:00:03 (−2.0s)")
 	h.press("]", "]")
-	h.requireContains("[replay]")
+	h.requireContains("[replay]", "newest moment")
 	require.Same(t, h.m.a.latest, h.m.a.shown)
+	// There is no live in a replay: ] at the newest says so (issue 27).
+	h.press("]")
+	h.requireContains("newest moment: [ steps back in time")
+	h.requireNotContains("already live")
 }
 
 // ctrl+s saves the newest snapshot with the timeline, wherever the screen

@@ -36,6 +36,11 @@ type overviewView struct {
 	board    causeBoard
 	// timeline is the line about the incident timeline (set per frame).
 	timeline string
+	// wrapAll: every cause's example may take a second line; otherwise
+	// only the selected cause's. mustEnd is the line after the last one a
+	// small terminal must show (lines decides with it).
+	wrapAll bool
+	mustEnd int
 }
 
 func (v *overviewView) setState(s *snapshots.State, prev *snapshots.State) {
@@ -113,9 +118,27 @@ type ovTarget struct {
 	hint   string // what enter opens, for the board's hint line
 }
 
-// lines renders the overview body, one string per line, and records the
-// lines enter can open (v.targets), the selected one marked.
-func (v *overviewView) lines(lag []lagSample, width int) []string {
+// lines renders the overview body for a body of width×height cells, one
+// string per line, and records the lines enter can open (v.targets), the
+// selected one marked. On a small terminal (80×24) the causes board wraps
+// every example onto a second line when the lines that must show (the
+// stores in trouble, the errors' summary) still fit; otherwise only the
+// selected cause's. A large terminal wraps them all when everything
+// still fits.
+func (v *overviewView) lines(lag []lagSample, width, height int) []string {
+	v.wrapAll = true
+	out := v.build(lag, width)
+	if width >= compactWidth {
+		v.mustEnd = len(out) // a large terminal must show it all
+	}
+	if v.mustEnd > height {
+		v.wrapAll = false
+		out = v.build(lag, width)
+	}
+	return out
+}
+
+func (v *overviewView) build(lag []lagSample, width int) []string {
 	v.count()
 	s := v.s
 	th := v.ctx.theme
@@ -180,14 +203,25 @@ func (v *overviewView) lines(lag []lagSample, width int) []string {
 	}
 	// Why before how much: the causes board comes first.
 	out = append(out, v.boardLines(width, len(out), func(t ovTarget) { v.targets = append(v.targets, t) })...)
+	stores := func() {
+		add("Stores", strconv.Itoa(len(s.Stores))+" total: "+countWords(v.storeStates, snapshots.StoreStates(), storeStateWord))
+		v.storeLines(&out, target, width)
+	}
+	if compact {
+		// Then who (the stores in trouble) and the errors in one line:
+		// the ERRORS BY REASON table is further down, off a 24-line
+		// screen, and the summary says so.
+		stores()
+		add("Errors", v.errorsSummary(width-17))
+	}
+	v.mustEnd = len(out)
 	if v.timeline != "" {
 		add("Timeline", v.timeline)
 	}
 	out = append(out, "")
 	add("Subscriptions", strconv.Itoa(len(s.Subscriptions))+" ("+strconv.Itoa(v.subsInit)+" initialized)")
-	add("Stores", strconv.Itoa(len(s.Stores))+" total: "+countWords(v.storeStates, snapshots.StoreStates(), storeStateWord))
-	v.storeLines(&out, target, width)
 	if !compact {
+		stores()
 		regions()
 	}
 	add("Events", strconv.FormatUint(s.Totals.Events, 10)+" delivered, "+fmtRate(s.Totals.EventsPerSec)+"/s")
@@ -257,6 +291,36 @@ func (v *overviewView) lines(lag []lagSample, width int) []string {
 	}
 	v.markSelected(out)
 	return out
+}
+
+// errorsSummary is the compact form of ERRORS BY REASON: each reason's
+// total, as many as fit in w cells, then how many more and where they are.
+func (v *overviewView) errorsSummary(w int) string {
+	s := v.s
+	reasons := errorReasons(s.Totals.ErrorsByReason)
+	if len(reasons) == 0 {
+		return "none"
+	}
+	text := ""
+	for i, reason := range reasons {
+		part := reason + " " + strconv.FormatInt(s.Totals.ErrorsByReason[reason], 10)
+		if i > 0 {
+			part = " · " + part
+		}
+		more := ""
+		if left := len(reasons) - i - 1; left > 0 {
+			more = " · +" + strconv.Itoa(left) + " more (table below)"
+		}
+		if textWidth(text+part+more) > w {
+			left := len(reasons) - i
+			if i == 0 {
+				return strconv.Itoa(left) + " reasons (ERRORS BY REASON below)"
+			}
+			return text + " · +" + strconv.Itoa(left) + " more (table below)"
+		}
+		text += part
+	}
+	return text
 }
 
 // pdText is PD's health: when it last answered, or since when it does not

@@ -31,19 +31,23 @@ func (v *storesView) noun() string { return "stores" }
 
 func (v *storesView) columns() []column {
 	return []column{
+		// On a narrow terminal the counters that say less go first; a
+		// store's condition — STATE, COOLDOWN left, LAST MSG (how long its
+		// stream has been quiet) — stays at 80 columns (issue 27), with
+		// the start of its last error.
 		stoColID:       {title: "STORE", width: 5, right: true},
 		stoColAddr:     {title: "ADDRESS", width: 15, flex: 1, max: 24, drop: 5},
 		stoColState:    {title: "STATE", width: 13},
-		stoColCooldown: {title: "COOLDOWN", width: 8, right: true, drop: 3},
+		stoColCooldown: {title: "COOLDOWN", width: 8, right: true},
 		stoColMaxLag:   {title: "MAX LAG", width: lagCellWidth, right: true},
-		stoColWaiting:  {title: "WAITING", width: 7, right: true},
+		stoColWaiting:  {title: "WAITING", width: 7, right: true, drop: 2},
 		stoColRegions:  {title: "REGIONS", width: 7, right: true, drop: 4},
-		stoColLastMsg:  {title: "LAST MSG", width: 8, right: true, drop: 2},
-		stoColFailures: {title: "FAILURES", width: 8, right: true, drop: 6},
-		stoColStreams:  {title: "STREAMS", width: 7, right: true, drop: 7},
-		// Wide enough for "12s ago server_is_busy…": on a narrow terminal
-		// the counters that say less go first.
-		stoColError: {title: "LAST ERROR", width: 30, flex: 3, drop: 1},
+		stoColLastMsg:  {title: "LAST MSG", width: 8, right: true, drop: 1},
+		// The counters only on a wide terminal: at 120 columns the last
+		// error gets their cells.
+		stoColFailures: {title: "FAILURES", width: 8, right: true, drop: 6, from: 140},
+		stoColStreams:  {title: "STREAMS", width: 7, right: true, drop: 7, from: 140},
+		stoColError:    {title: "LAST ERROR", width: 18, flex: 3, drop: 3},
 	}
 }
 

@@ -354,7 +354,8 @@ func TestKeysMouseAndSmallTerminalInTmux(t *testing.T) {
 		require.Regexp(t, w+` \d+`, screen)
 	}
 	require.Len(t, lines, 24, screen)
-	require.Contains(t, lines[23], "? help • q quit")
+	require.Contains(t, lines[23], "q quit")
+	require.Contains(t, lines[23], "? more keys", "a footer too long for 80 columns says where the rest are")
 	require.Contains(t, lines[23], "enter open")
 	require.NotContains(t, lines[23], "/ filter", "no filter on the Overview")
 
