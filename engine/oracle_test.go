@@ -23,7 +23,11 @@ import (
 // diagnosis meets today. The table printed by TestDiagnosisOracle (and
 // the README's "Diagnosis accuracy") shows every verb; a verb joins this
 // list, one line, once its cause is right.
-var verified = []sim.Verb{}
+//
+// split: met in every run so far. restart-store met in two runs of two,
+// once at precision 0.992, too close to the budget to assert before more
+// seeds agree; stop-store met in one of two.
+var verified = []sim.Verb{sim.VerbSplit}
 
 // episode is one fault of the oracle's mix: script lines relative to its
 // start, and how long it keeps its lane busy.
