@@ -445,8 +445,15 @@ func (j *Judge) pair(rep *Report, v *VerbResult, records []sim.FaultRecord, r *s
 		if o == r || o.Verb == r.Verb {
 			continue
 		}
-		if !j.touchesRegion(o, tc.Region, 0, onset) && !j.touchesRegion(o, tc.Region, 0, deadline) {
+		// Only a fault that lasts in the window masks (its grace does not:
+		// a cause left over from an older fault is not an excuse).
+		if o.Start.After(deadline) || (!o.End.IsZero() && o.End.Before(onset)) {
 			continue
+		}
+		if !o.All {
+			if otc, ok := o.Touches(tc.Region); !ok || otc.At.After(deadline) {
+				continue
+			}
 		}
 		for c := range seen {
 			if slices.Contains(Expected[o.Verb], c) {

@@ -87,3 +87,21 @@ func TestLaggingAcceptedAndGraceBounded(t *testing.T) {
 	require.Less(t, cr.Backed, cr.Namings, "a lock named 10s after it committed is not backed")
 	require.Positive(t, cr.Backed)
 }
+
+// A region that carried another fault's cause is masked only while that
+// fault lasts: a cause left over from an older fault is a miss.
+func TestMaskedOnlyByAFaultThatLasts(t *testing.T) {
+	churn := func(at time.Duration) string {
+		if at >= time.Second {
+			return snapshots.CauseRegionChurn
+		}
+		return snapshots.CauseHealthy
+	}
+	split := sim.FaultRecord{Verb: sim.VerbSplit, Start: t0.Add(500 * time.Millisecond), End: t0.Add(500 * time.Millisecond),
+		Touched: []sim.Touch{{Region: 1, At: t0.Add(500 * time.Millisecond), How: sim.TouchTarget}}}
+	rep := run(churn).Judge([]sim.FaultRecord{lock1[0], split}, t0)
+	require.Equal(t, 1, rep.Verbs[sim.VerbLock].Misses, "the split was over before the lock's trouble showed")
+	split.End = t0.Add(9 * time.Second)
+	rep = run(churn).Judge([]sim.FaultRecord{lock1[0], split}, t0)
+	require.Equal(t, 1, rep.Verbs[sim.VerbLock].Masked)
+}
