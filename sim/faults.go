@@ -200,8 +200,11 @@ func (f *faultRunner) tell(a Action, ev FaultEvent) {
 func (f *faultRunner) exec(a Action, n int) {
 	fr := &firing{a: a, rng: lineRand(f.seed, a.Line, n)}
 	err := f.apply(fr)
-	if fr.did == "" {
-		fr.did = strings.TrimSpace(strings.TrimPrefix(a.Text, a.Text[:strings.Index(a.Text, string(a.Verb))]))
+	if fr.did == "" { // a verb with no target (write-rate): the action as written
+		fr.did = a.Text
+		if i := strings.Index(a.Text, string(a.Verb)); i >= 0 {
+			fr.did = a.Text[i:]
+		}
 	}
 	f.tell(a, FaultEvent{Line: a.Line, Text: a.Text, Did: fr.did, Random: a.Random, Region: fr.region, Store: fr.store, Err: err})
 	if err != nil {
