@@ -24,7 +24,6 @@ import (
 // the README's "Diagnosis accuracy") shows every verb; a verb joins this
 // list, one line, once its cause is right.
 //
-//
 // Four runs on 2026-12-05 (-race, loaded 2-core machine): restart-store
 // met both budgets in 4 of 4 (precision 0.992 at worst); stop-store and
 // congest-region in 3; split in 3 of 4 (one run 0.54: silent and
