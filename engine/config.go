@@ -15,6 +15,8 @@ import (
 	"github.com/tikv/client-go/v2/util/codec"
 	"go.uber.org/zap"
 	"google.golang.org/grpc"
+
+	"github.com/pulltop/pulltop/snapshots"
 )
 
 // protocolVersion is the ticdc_version pulltop announces: at least 5.3.0 so
@@ -233,6 +235,10 @@ type Config struct {
 	// them to check the invariants). They must be quick.
 	OnRow      func(sub uint64, row Row)
 	OnResolved func(sub uint64, ts uint64)
+	// OnPublish, if set, is called on the event loop with every snapshot
+	// the engine publishes (the diagnosis oracle judges each one). It must
+	// be quick and must not modify the snapshot.
+	OnPublish func(*snapshots.State)
 	// DialOptions are added to every gRPC connection to PD's client and
 	// the stores (test-only: interceptors that play a hostile server).
 	DialOptions []grpc.DialOption

@@ -226,6 +226,9 @@ func (e *Engine) publishRows(now time.Time, rows bool) {
 	e.log.observe(st, now)
 	st.Log = e.log.snapshot()
 	e.published.Store(st)
+	if e.cfg.OnPublish != nil {
+		e.cfg.OnPublish(st)
+	}
 }
 
 // rateWindow is how far back events/s looks: long enough that publishing

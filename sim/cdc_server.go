@@ -2,6 +2,7 @@ package sim
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -768,6 +769,10 @@ func (c *Cluster) emitResolved(conn *cdcConn, requestID uint64, list []regionTs)
 		}
 		return
 	}
+	// Ties in region order: TiKV pops its heap of resolved regions in an
+	// order that is stable from one round to the next (its region map does
+	// not reshuffle), so a lock holds the same batch-mates every round.
+	// Go's map order would pick other mates each round.
 	slices.SortFunc(list, func(a, b regionTs) int {
 		switch {
 		case a.ts < b.ts:
@@ -775,8 +780,9 @@ func (c *Cluster) emitResolved(conn *cdcConn, requestID uint64, list []regionTs)
 		case a.ts > b.ts:
 			return 1
 		}
-		return 0
+		return cmp.Compare(a.regionID, b.regionID)
 	})
+	c.noteBatchMates(list)
 	for size := 8; len(list) > 0; size *= 4 {
 		n := min(size, len(list))
 		ids := make([]uint64, n)

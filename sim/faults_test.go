@@ -39,7 +39,7 @@ func apply(t *testing.T, s *Sim, line string) {
 	script, err := ParseScript("test.txt", strings.NewReader(line))
 	require.NoError(t, err)
 	require.Len(t, script.Actions, 1)
-	require.NoError(t, s.faults.apply(script.Actions[0]))
+	require.NoError(t, s.faults.apply(&firing{a: script.Actions[0], rng: lineRand(1, 1, 0)}))
 }
 
 // subscribe registers every region on its leader and waits for INITIALIZED.

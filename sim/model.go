@@ -45,7 +45,8 @@ type Cluster struct {
 	nextPID      uint64 // peer ids
 	rng          *rand.Rand
 
-	truth truthLog
+	truth  truthLog
+	faults *faultTruth // nil unless Config.KeepFaultTruth
 
 	pd     pdView
 	timers timerQueue // heartbeats PD has not heard yet, elections
@@ -138,6 +139,7 @@ type clusterConfig struct {
 	quota           int64
 	gcSafePointLag  time.Duration
 	keepTruth       bool
+	keepFaultTruth  bool
 	truthRows       int
 	tikvVersion     Version
 	pdVersion       Version
@@ -185,6 +187,9 @@ func newCluster(cfg clusterConfig) *Cluster {
 		truth:           truthLog{keep: cfg.keepTruth, maxRows: cfg.truthRows},
 		tikv:            releaseFeatures{ComponentTiKV, cfg.tikvVersion},
 		pdRelease:       releaseFeatures{ComponentPD, cfg.pdVersion},
+	}
+	if cfg.keepFaultTruth {
+		c.faults = newFaultTruth()
 	}
 	for i := 0; i < cfg.stores; i++ {
 		c.stores = append(c.stores, &storeState{

@@ -19,8 +19,8 @@ func TestOnFaultHearsEveryFiredLine(t *testing.T) {
 		err  error
 	}
 	heard := make(chan fired, 1000)
-	s, err := Start(Config{Stores: 2, Regions: 4, Script: script, OnFault: func(line int, text string, err error) {
-		heard <- fired{line, text, err}
+	s, err := Start(Config{Stores: 2, Regions: 4, Script: script, OnFault: func(ev FaultEvent) {
+		heard <- fired{ev.Line, ev.Text, ev.Err}
 	}})
 	require.NoError(t, err)
 	defer s.Close()

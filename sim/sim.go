@@ -31,10 +31,11 @@ type Config struct {
 	Seed      int64   // seeds the layout, the workload and random fault targets
 	PDLag     time.Duration
 	Script    *Script // fault script, may be nil
-	// OnFault, when set, hears of every fault-script line as it fires (err
-	// says why it failed), so an embedding program can show it, e.g. in its
-	// event log. It is called from the line's goroutine and must not block.
-	OnFault func(line int, text string, err error)
+	// OnFault, when set, hears of every fault-script line as it fires, with
+	// the targets "random" picked (Err says why it failed), so an embedding
+	// program can show it, e.g. in its event log. It is called from the
+	// line's goroutine and must not block.
+	OnFault func(FaultEvent)
 
 	// ListenPD is the PD address ("127.0.0.1:0" by default). Stores always
 	// get their own loopback ports.
@@ -79,6 +80,9 @@ type Config struct {
 	// (default 1M rows).
 	KeepGroundTruth bool
 	GroundTruthRows int
+	// KeepFaultTruth records every fault the script runs and what it
+	// touches (FaultTruth), for the diagnosis oracle.
+	KeepFaultTruth bool
 	// WorkingSetRows is how many distinct rows the workload writes (default
 	// max(64Ki, 4 per region)); with MVCC GC below the safe point it bounds
 	// the sim's data.
@@ -181,6 +185,10 @@ type Sim struct {
 	done      chan struct{}
 	wg        sync.WaitGroup
 	closeOnce sync.Once
+	// lifeMu keeps a server from starting (start-store, PD coming back,
+	// stop-faults healing the cluster) once Close has stopped them all.
+	lifeMu sync.Mutex
+	closed bool
 }
 
 // Start builds the cluster and starts every server, the workload and the
@@ -194,7 +202,7 @@ func Start(cfg Config) (*Sim, error) {
 		scanLimit: cfg.PendingScanLimit, storesClusterID: cfg.StoresClusterID,
 		tsoOffset: cfg.TSOOffset, electionTimeout: cfg.ElectionTimeout,
 		interleave: cfg.InterleaveScan, scanDelay: cfg.ScanDelay, quota: cfg.SinkMemoryQuota,
-		gcSafePointLag: cfg.GCSafePointLag, keepTruth: cfg.KeepGroundTruth, truthRows: cfg.GroundTruthRows,
+		gcSafePointLag: cfg.GCSafePointLag, keepTruth: cfg.KeepGroundTruth, keepFaultTruth: cfg.KeepFaultTruth, truthRows: cfg.GroundTruthRows,
 		tikvVersion: cfg.TiKVVersion, pdVersion: cfg.PDVersion, tiflash: cfg.TiFlash,
 	})
 	s := &Sim{cfg: cfg, logger: cfg.Logger, cluster: c, done: make(chan struct{})}
@@ -342,6 +350,11 @@ func (s *Sim) StartStore(id uint64) error {
 	if err != nil {
 		return err
 	}
+	s.lifeMu.Lock()
+	defer s.lifeMu.Unlock()
+	if s.closed {
+		return ErrClosed
+	}
 	if ss.running() || s.cluster.storeRemoved(id) {
 		return nil
 	}
@@ -362,6 +375,11 @@ func (s *Sim) PDDown() {
 
 // PDUp restarts the PD server on its old address.
 func (s *Sim) PDUp() error {
+	s.lifeMu.Lock()
+	defer s.lifeMu.Unlock()
+	if s.closed {
+		return ErrClosed
+	}
 	if !s.pd.running() {
 		if _, err := s.pd.Start(s.pd.Addr()); err != nil {
 			return err
@@ -387,6 +405,9 @@ func (s *Sim) stopServers() {
 func (s *Sim) Close() {
 	s.closeOnce.Do(func() {
 		close(s.done)
+		s.lifeMu.Lock()
+		s.closed = true
+		s.lifeMu.Unlock()
 		s.stopServers()
 		s.wg.Wait()
 	})

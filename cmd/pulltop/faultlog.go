@@ -2,10 +2,12 @@ package main
 
 import (
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/pulltop/pulltop/engine"
+	"github.com/pulltop/pulltop/sim"
 	"github.com/pulltop/pulltop/snapshots"
 )
 
@@ -20,25 +22,23 @@ type faultLog struct {
 }
 
 type firedFault struct {
-	at   time.Time
-	line int
-	text string
-	err  error
+	at time.Time
+	ev sim.FaultEvent
 }
 
 const faultLogBacklog = 64
 
 // fired is the sim's OnFault hook; it never blocks on the engine.
-func (f *faultLog) fired(line int, text string, err error) {
+func (f *faultLog) fired(ev sim.FaultEvent) {
 	at := time.Now()
 	f.mu.Lock()
 	e := f.engine
 	if e == nil && len(f.pending) < faultLogBacklog {
-		f.pending = append(f.pending, firedFault{at, line, text, err})
+		f.pending = append(f.pending, firedFault{at, ev})
 	}
 	f.mu.Unlock()
 	if e != nil {
-		noteFault(e, firedFault{at, line, text, err})
+		noteFault(e, firedFault{at, ev})
 	}
 }
 
@@ -53,12 +53,33 @@ func (f *faultLog) attach(e *engine.Engine) {
 	}
 }
 
+// noteFault logs a fired line under the target it acted on ("region 17",
+// "store 2", "pd": the subjects the engine's own entries use), as written,
+// with what was done to the target "random" picked, and its line number.
 func noteFault(e *engine.Engine, p firedFault) {
-	subject := "script line " + strconv.Itoa(p.line)
-	text := p.text
-	if p.err != nil {
-		text += " — failed: " + p.err.Error()
+	ev := p.ev
+	line := "script line " + strconv.Itoa(ev.Line)
+	text := ev.Text
+	if ev.Random {
+		text += " → " + ev.Did
+	}
+	text += " (" + line + ")"
+	if ev.Err != nil {
+		text += " — failed: " + ev.Err.Error()
 	}
 	// A recurring line (every 50ms split random) folds into one entry.
-	e.Note(p.at, snapshots.LogFault, subject, text, subject)
+	e.Note(p.at, snapshots.LogFault, faultSubject(ev), text, line)
+}
+
+// faultSubject names what a fired line acted on.
+func faultSubject(ev sim.FaultEvent) string {
+	switch {
+	case ev.Region != 0:
+		return "region " + strconv.FormatUint(ev.Region, 10)
+	case ev.Store != 0:
+		return "store " + strconv.FormatUint(ev.Store, 10)
+	case strings.HasPrefix(ev.Did, string(sim.VerbPDDown)):
+		return "pd"
+	}
+	return "script line " + strconv.Itoa(ev.Line)
 }

@@ -1,0 +1,198 @@
+package engine_test
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/pulltop/pulltop/engine"
+	"github.com/pulltop/pulltop/internal/oracle"
+	"github.com/pulltop/pulltop/sim"
+	"github.com/pulltop/pulltop/snapshots"
+)
+
+// verified are the verbs whose budgets (precision ≥ 0.99 over every
+// publish, recall ≥ 0.95 within 2 s) the default run asserts: those the
+// diagnosis meets today. The table printed by TestDiagnosisOracle (and
+// the README's "Diagnosis accuracy") shows every verb; a verb joins this
+// list, one line, once its cause is right.
+//
+// Five short runs on 2026-12-05 (-race, loaded 2-core machine):
+// restart-store met both budgets in all five (precision 0.992 at worst);
+// stop-store, kill-stream, busy-store, congest-region and split in some;
+// the rest in none. The long run (3 rounds) met them for congest-region
+// only (restart-store: precision 0.960).
+var verified = []sim.Verb{sim.VerbRestartStore}
+
+// episode is one fault of the oracle's mix: script lines relative to its
+// start, and how long it keeps its lane busy.
+type episode struct {
+	lines []string // "%s" is the start time
+	lasts time.Duration
+}
+
+func at(d time.Duration) string { return strconv.FormatInt(d.Milliseconds(), 10) + "ms" }
+
+// oracleScript is a seeded mix of every verb in two lanes that run at
+// once: store faults one after another (each on a store the seed picks,
+// outages on distinct stores, remove-store last), and region faults, PD
+// and churn storms beside them. rounds > 1 repeats the lanes (the long
+// run); remove-store comes only in the last round.
+func oracleScript(t *testing.T, seed uint64, stores, rounds int) (*sim.Script, time.Duration) {
+	rng := rand.New(rand.NewPCG(seed, seed^0x0ac1e))
+	store := func() int { return 1 + rng.IntN(stores) }
+	var lines []string
+	lane := func(start time.Duration, eps []episode) time.Duration {
+		for _, e := range eps {
+			for _, l := range e.lines {
+				lines = append(lines, fmt.Sprintf(l, at(start)))
+			}
+			start += e.lasts + 500*time.Millisecond
+		}
+		return start
+	}
+	storm := func(verb string, n int, every time.Duration) episode {
+		var e episode
+		for k := range n {
+			e.lines = append(e.lines, "at %s+"+at(time.Duration(k)*every)+" "+verb+" random")
+		}
+		e.lasts = time.Duration(n) * every
+		return e
+	}
+	start, end := time.Second, time.Duration(0)
+	for round := range rounds {
+		outages := rng.Perm(stores)[:4]
+		s := func(i int) int { return outages[i] + 1 }
+		kill := store()
+		storeLane := []episode{
+			{[]string{"at %s kill-stream " + strconv.Itoa(kill), "at %s+1500ms kill-stream " + strconv.Itoa(kill),
+				"at %s+3000ms kill-stream " + strconv.Itoa(kill) + " unknown"}, 3500 * time.Millisecond},
+			{[]string{"at %s hang-store " + strconv.Itoa(store()) + " for 5s"}, 5 * time.Second},
+			{[]string{"at %s slow-store " + strconv.Itoa(store()) + " 2s for 5s"}, 5 * time.Second},
+			{[]string{"at %s busy-store " + strconv.Itoa(store()) + " for 3s"}, 3 * time.Second},
+			{[]string{"at %s restart-store " + strconv.Itoa(s(0)) + " after 4s"}, 5 * time.Second},
+			{[]string{"at %s stop-store " + strconv.Itoa(s(1)), "at %s+5s start-store " + strconv.Itoa(s(1))}, 6 * time.Second},
+			{[]string{"at %s drain-store " + strconv.Itoa(s(2)), "at %s+5s start-store " + strconv.Itoa(s(2))}, 6 * time.Second},
+		}
+		rng.Shuffle(len(storeLane), func(i, j int) { storeLane[i], storeLane[j] = storeLane[j], storeLane[i] })
+		if round == rounds-1 {
+			storeLane = append(storeLane, episode{[]string{"at %s remove-store " + strconv.Itoa(s(3))}, 5 * time.Second})
+		}
+		regionLane := []episode{
+			{[]string{"at %s lock region random for 6s"}, 6 * time.Second},
+			{[]string{"at %s lock region random for 6s"}, 6 * time.Second},
+			{[]string{"at %s silence-region random for 6s"}, 6 * time.Second},
+			{[]string{"at %s congest-region random for 3s"}, 3 * time.Second},
+			{[]string{"at %s pd-down for 5s"}, 5 * time.Second},
+			storm("split", 8, 400*time.Millisecond),
+			storm("merge", 5, 600*time.Millisecond),
+			storm("transfer-leader", 10, 300*time.Millisecond),
+		}
+		rng.Shuffle(len(regionLane), func(i, j int) { regionLane[i], regionLane[j] = regionLane[j], regionLane[i] })
+		a := lane(start, storeLane)
+		b := lane(start+time.Duration(rng.IntN(2000))*time.Millisecond, regionLane)
+		start = max(a, b) + time.Second
+		end = start
+	}
+	// "at 1000ms+400ms": the parser takes one duration; add them up here.
+	for i, l := range lines {
+		if when, rest, ok := strings.Cut(strings.TrimPrefix(l, "at "), " "); ok && strings.Contains(when, "+") {
+			a, b, _ := strings.Cut(when, "+")
+			da, err1 := time.ParseDuration(a)
+			db, err2 := time.ParseDuration(b)
+			require.NoError(t, err1)
+			require.NoError(t, err2)
+			lines[i] = "at " + at(da+db) + " " + rest
+		}
+	}
+	lines = append(lines, "at "+at(end)+" stop-faults")
+	script, err := sim.ParseScript("oracle.txt", strings.NewReader(strings.Join(lines, "\n")))
+	require.NoError(t, err, strings.Join(lines, "\n"))
+	return script, end
+}
+
+// TestDiagnosisOracle runs the seeded fault mix on the embedded sim with
+// the engine on its defaults (--stale-after 10s, a publish every 500ms),
+// judges every publish against the sim's fault truth, prints the table
+// and asserts the budgets for the verbs in verified. PULLTOP_ORACLE_SEED
+// replays a run; PULLTOP_ORACLE_ROUNDS=N runs the mix N times over (the
+// long run: README "Diagnosis accuracy").
+func TestDiagnosisOracle(t *testing.T) {
+	seed := uint64(time.Now().UnixNano())
+	if v := os.Getenv("PULLTOP_ORACLE_SEED"); v != "" {
+		var err error
+		seed, err = strconv.ParseUint(v, 10, 64)
+		require.NoError(t, err, "PULLTOP_ORACLE_SEED")
+	}
+	rounds := 1
+	if v := os.Getenv("PULLTOP_ORACLE_ROUNDS"); v != "" {
+		var err error
+		rounds, err = strconv.Atoi(v)
+		require.NoError(t, err, "PULLTOP_ORACLE_ROUNDS")
+	}
+	const stores, regions = 4, 48
+	script, length := oracleScript(t, seed, stores, rounds)
+	t.Logf("oracle: %d round(s), %s of faults, seed %d (PULLTOP_ORACLE_SEED=%d replays it)", rounds, length, seed, seed)
+
+	judge := oracle.NewJudge(oracle.DefaultRules(10 * time.Second))
+	h := startHarness(t, sim.Config{Stores: stores, Regions: regions, WriteRate: 800, PDLag: 200 * time.Millisecond,
+		Seed: int64(seed), MinTsInterval: time.Second, InterleaveScan: true, ScanDelay: 30 * time.Millisecond,
+		ElectionTimeout: 3 * time.Second, KeepFaultTruth: true},
+		func(c *engine.Config) {
+			// The defaults a user runs.
+			c.PublishInterval, c.StaleAfter = 0, 0
+			c.OnPublish = judge.Observe
+		})
+	h.waitFor("initialized", 30*time.Second, allInitialized(regions))
+	began := time.Now()
+	stopped := h.sim.RunScript(script)
+	// The truth gathers the regions a store leads when it is read: read it
+	// as often as the engine publishes.
+	tick := time.NewTicker(250 * time.Millisecond)
+	defer tick.Stop()
+	for running := true; running; {
+		select {
+		case <-stopped:
+			running = false
+		case <-tick.C:
+			h.sim.FaultTruth(began)
+			h.mu.Lock()
+			problems := slices.Clone(h.problems)
+			h.mu.Unlock()
+			require.Empty(t, problems, "invariant broken during the faults")
+		}
+	}
+	// Judge the recovery too: causes must not outlive their faults.
+	h.waitFor("every region initialized after the faults stopped", 30*time.Second, func(st *snapshots.State) bool {
+		return allInitialized(h.sim.Cluster().RegionCount())(st)
+	})
+	settled := time.Now().Add(3 * time.Second)
+	for time.Now().Before(settled) {
+		<-tick.C
+	}
+	records := h.sim.FaultTruth(began)
+	h.checkInvariants()
+	rep := judge.Judge(records, began)
+	table := rep.Table()
+	t.Logf("diagnosis oracle, seed %d, %d fault records:\n%s", seed, len(records), table)
+	if p := os.Getenv("PULLTOP_ORACLE_TABLE"); p != "" {
+		require.NoError(t, os.WriteFile(p, []byte(table), 0o644))
+	}
+	require.Positive(t, rep.Publishes)
+	// The mix ran every verb (a failed line would leave a verb unjudged).
+	for _, v := range oracle.Verbs() {
+		require.True(t, slices.ContainsFunc(records, func(r sim.FaultRecord) bool { return r.Verb == v }),
+			"no %s fault ran; the sim's errors: %v", v, h.sim.FaultErrors())
+	}
+	for _, v := range verified {
+		ok, why := rep.Meets(v)
+		require.True(t, ok, "%s: %s (seed %d)", v, why, seed)
+	}
+}
