@@ -249,6 +249,8 @@ func (e *Engine) loop() {
 	defer tick.Stop()
 	storeRefresh := time.NewTicker(e.cfg.PDCheckInterval)
 	defer storeRefresh.Stop()
+	pdProbe := time.NewTicker(min(pdProbeInterval, e.cfg.PDCheckInterval))
+	defer pdProbe.Stop()
 	refreshes := 0
 	for {
 		select {
@@ -275,6 +277,10 @@ func (e *Engine) loop() {
 			e.refreshStores()
 			if refreshes++; refreshes%clockRefreshEvery == 0 {
 				e.refreshClock()
+			}
+		case <-pdProbe.C:
+			if e.pd.down() {
+				e.refreshStores()
 			}
 		}
 	}

@@ -40,6 +40,7 @@ type streamWorker struct {
 
 	connected   atomic.Bool
 	opened      atomic.Bool  // a stream to the store has opened at least once
+	opens       atomic.Int64 // how many streams to the store have opened
 	initialized atomic.Int64 // initialized regions on the stream
 	// lastRecv is when the stream last delivered anything (unix ns): the
 	// diagnosis of a stalled store says whether its stream went quiet.
@@ -166,6 +167,7 @@ func (w *streamWorker) runStream(ctx context.Context) error {
 	}
 	w.connected.Store(true)
 	w.opened.Store(true)
+	w.opens.Add(1)
 	defer w.connected.Store(false)
 
 	recvDone := make(chan error, 1)
