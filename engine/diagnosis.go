@@ -193,9 +193,9 @@ func (e *Engine) diagBegin(now time.Time) {
 			ev.LastMsgAt = w.lastRecv.Load()
 		}
 		ev.PDState, ev.PDStateSince, ev.Unlisted = info.pdState, info.pdStateSince, info.unlisted
-		ev.Flaps, ev.FlapsSince = info.flaps.count(nowNs)
-		if info.moves.last != 0 && nowNs-info.moves.last <= int64(diagnose.DrainWindow) {
-			ev.MovedAway, ev.MovedAwaySince = info.moves.n, info.moves.first
+		ev.Flaps, ev.FlapsSince, ev.LastFlapAt = info.flaps.count(nowNs)
+		if info.moves.last != 0 {
+			ev.MovedAway, ev.MovedAwaySince, ev.MovedAwayLast = info.moves.n, info.moves.first, info.moves.last
 		}
 		ev.LateMs, ev.OthersLateMs = -1, -1
 		if late, ok := lates[id]; ok {
@@ -555,13 +555,13 @@ func (f *failureTimes) trim(now int64) {
 	*f = (*f)[drop:]
 }
 
-// count is how many failures fall in the window and the first of them.
-func (f *failureTimes) count(now int64) (int, int64) {
+// count is how many failures fall in the window, the first and the last.
+func (f *failureTimes) count(now int64) (int, int64, int64) {
 	f.trim(now)
 	if len(*f) == 0 {
-		return 0, 0
+		return 0, 0, 0
 	}
-	return len(*f), (*f)[0]
+	return len(*f), (*f)[0], (*f)[len(*f)-1]
 }
 
 // leaderMoves counts a store's leaders moving to other stores: a run of

@@ -60,6 +60,7 @@ type Store struct {
 	// FlapWindow; FlapsSince is the first of them.
 	Flaps      int
 	FlapsSince int64
+	LastFlapAt int64
 	// Busy counts busy-class region errors (ServerIsBusy, Congested,
 	// RegionNotFound) from the store; BusyLast and BusyLastAt are the latest.
 	Busy       Window
@@ -83,6 +84,7 @@ type Store struct {
 	// MovedAwaySince.
 	MovedAway      int
 	MovedAwaySince int64
+	MovedAwayLast  int64
 	// LateMs is how late its freshest resolved ts arrived against PD's
 	// clock over the last few seconds (-1: nothing arrived); OthersLateMs
 	// the median of the other stores' (-1: no other store to compare).
@@ -201,13 +203,18 @@ const (
 	// aliveWithin: a stream that delivered something this recently is
 	// alive (TiKV sends resolved ts every second, moving or not).
 	aliveWithin = 2 * time.Second
-	// FlapMin failures within FlapWindow make a store flapping.
+	// FlapMin failures within FlapWindow make a store flapping, while the
+	// last of them is at most flapHold old.
 	FlapMin    = 3
-	FlapWindow = 30 * time.Second
+	FlapWindow = 20 * time.Second
+	flapHold   = 10 * time.Second
 	// DrainMin leaders moving away within DrainWindow, leaving it leading
 	// none of the subscribed regions, make a store draining.
 	DrainMin    = 3
-	DrainWindow = 30 * time.Second
+	DrainWindow = 10 * time.Second
+	// drainStop: a drained store's stream ends within this of its last
+	// leader leaving (TiKV's graceful shutdown waits up to 20s).
+	drainStop = 25 * time.Second
 	// A store is slow when its freshest resolved ts arrives slowMin late,
 	// and slowOver later than the other stores'.
 	slowMin  = time.Second
@@ -237,7 +244,7 @@ func (s *Store) decide(pd *PD, now int64) (Cause, int64) {
 		return StoreRemoved, s.PDStateSince
 	case s.PDState == PDStoreOffline:
 		return StoreDraining, s.PDStateSince
-	case s.MovedAway >= DrainMin && s.Regions == 0:
+	case s.drained(now):
 		// Its leaders left for other stores and none came back: a drain
 		// (evict-leader, a graceful shutdown), whatever its stream does
 		// next. A transfer-leader storm leaves every store some.
@@ -251,11 +258,11 @@ func (s *Store) decide(pd *PD, now int64) (Cause, int64) {
 		switch {
 		case s.Failures >= 2:
 			return StoreDown, s.FailingSince
-		case s.Flaps >= FlapMin:
+		case s.Flaps >= FlapMin && now-s.LastFlapAt <= int64(flapHold):
 			return StoreFlapping, s.FlapsSince
 		}
 		return StoreCooling, s.FailingSince
-	case s.Flaps >= FlapMin && s.Regions > 0:
+	case s.Flaps >= FlapMin && s.Regions > 0 && now-s.LastFlapAt <= int64(flapHold):
 		// Between failures too: it will fail again.
 		return StoreFlapping, s.FlapsSince
 	case s.Stalled >= storeStallMin && s.Advancing == 0:
@@ -273,6 +280,20 @@ func (s *Store) decide(pd *PD, now int64) (Cause, int64) {
 		return StoreBusy, 0
 	}
 	return Healthy, 0
+}
+
+// drained: DrainMin of its leaders moved to other stores, it leads none of
+// the subscribed regions, and either the moves are recent or its stream
+// ended soon after them (a graceful shutdown). A store that comes back
+// with no leaders, or hangs long after a storm moved some, is not draining.
+func (s *Store) drained(now int64) bool {
+	if s.MovedAway < DrainMin || s.Regions != 0 {
+		return false
+	}
+	if now-s.MovedAwayLast <= int64(DrainWindow) {
+		return true
+	}
+	return !s.Connected && s.FailingSince >= s.MovedAwayLast && s.FailingSince-s.MovedAwayLast <= int64(drainStop)
 }
 
 // slow: its stream is up and its freshest resolved ts arrives late against

@@ -132,13 +132,17 @@ func TestDecideStore(t *testing.T) {
 		{"PD lists it Tombstone: removed", Store{Failures: 3, Regions: 2, PDState: PDStoreTombstone, PDStateSince: at(-time.Second)}, pdOK, StoreRemoved, at(-time.Second)},
 		{"PD no longer lists it: removed", Store{Unlisted: true, PDStateSince: at(-time.Second)}, pdOK, StoreRemoved, at(-time.Second)},
 		{"removed beats down", Store{Failures: 3, Regions: 2, PDState: PDStoreTombstone}, pdOK, StoreRemoved, 0},
-		{"leaders moved away, none left: draining", Store{Failures: 1, MovedAway: 21, MovedAwaySince: at(-3 * time.Second)}, pdOK, StoreDraining, at(-3 * time.Second)},
-		{"leaders moved away but it still leads some: not a drain", Store{Connected: true, Regions: 5, Advancing: 5, MovedAway: 21, MovedAwaySince: at(-3 * time.Second)}, pdOK, Healthy, 0},
-		{"two leaders moved: not a drain", Store{MovedAway: 2, MovedAwaySince: at(-3 * time.Second)}, pdOK, Healthy, 0},
-		{"flapping while failed", Store{Regions: 2, Failures: 1, Flaps: 4, FlapsSince: at(-14 * time.Second), FailingSince: at(-time.Second)}, pdOK, StoreFlapping, at(-14 * time.Second)},
-		{"flapping between failures", Store{Connected: true, Regions: 2, Advancing: 2, Flaps: 3, FlapsSince: at(-9 * time.Second)}, pdOK, StoreFlapping, at(-9 * time.Second)},
+		{"leaders moved away, none left: draining", Store{Failures: 1, MovedAway: 21, MovedAwaySince: at(-3 * time.Second), MovedAwayLast: at(-3 * time.Second)}, pdOK, StoreDraining, at(-3 * time.Second)},
+		{"drained, then its stream ended: still draining", Store{Failures: 4, MovedAway: 21, MovedAwaySince: at(-40 * time.Second), MovedAwayLast: at(-40 * time.Second), FailingSince: at(-30 * time.Second)}, pdOK, StoreDraining, at(-40 * time.Second)},
+		{"back with no leaders long after a drain: not draining", Store{Connected: true, MovedAway: 21, MovedAwaySince: at(-40 * time.Second), MovedAwayLast: at(-40 * time.Second)}, pdOK, Healthy, 0},
+		{"failed long after some leaders moved: not a drain", Store{Failures: 4, MovedAway: 5, MovedAwaySince: at(-60 * time.Second), MovedAwayLast: at(-60 * time.Second), FailingSince: at(-20 * time.Second)}, pdOK, Healthy, 0},
+		{"leaders moved away but it still leads some: not a drain", Store{Connected: true, Regions: 5, Advancing: 5, MovedAway: 21, MovedAwaySince: at(-3 * time.Second), MovedAwayLast: at(-3 * time.Second)}, pdOK, Healthy, 0},
+		{"two leaders moved: not a drain", Store{MovedAway: 2, MovedAwaySince: at(-3 * time.Second), MovedAwayLast: at(-3 * time.Second)}, pdOK, Healthy, 0},
+		{"flapping while failed", Store{Regions: 2, Failures: 1, Flaps: 4, FlapsSince: at(-14 * time.Second), LastFlapAt: at(-time.Second), FailingSince: at(-time.Second)}, pdOK, StoreFlapping, at(-14 * time.Second)},
+		{"flapping between failures", Store{Connected: true, Regions: 2, Advancing: 2, Flaps: 3, FlapsSince: at(-9 * time.Second), LastFlapAt: at(-3 * time.Second)}, pdOK, StoreFlapping, at(-9 * time.Second)},
+		{"its last failure 11s ago: flapping is over", Store{Connected: true, Regions: 2, Advancing: 2, Flaps: 3, FlapsSince: at(-19 * time.Second), LastFlapAt: at(-11 * time.Second)}, pdOK, Healthy, 0},
 		{"two failures in the window: not flapping", Store{Connected: true, Regions: 2, Advancing: 2, Flaps: 2, FlapsSince: at(-9 * time.Second)}, pdOK, Healthy, 0},
-		{"a failed reconnect is down, flapping or not", Store{Regions: 2, Failures: 2, Flaps: 4, FailingSince: at(-2 * time.Second)}, pdOK, StoreDown, at(-2 * time.Second)},
+		{"a failed reconnect is down, flapping or not", Store{Regions: 2, Failures: 2, Flaps: 4, LastFlapAt: at(-2 * time.Second), FailingSince: at(-2 * time.Second)}, pdOK, StoreDown, at(-2 * time.Second)},
 		{"flapping with no regions holds nothing", Store{Connected: true, Flaps: 5, FlapsSince: at(-9 * time.Second)}, pdOK, Healthy, 0},
 		{"slow: late against PD and the others", Store{Connected: true, Regions: 3, Advancing: 3, LateMs: 1500, OthersLateMs: 20}, pdOK, StoreSlow, 0},
 		{"slow with no other store to compare", Store{Connected: true, Regions: 3, Advancing: 3, LateMs: 1500, OthersLateMs: -1}, pdOK, StoreSlow, 0},
@@ -402,7 +406,7 @@ func TestDescribeRound3(t *testing.T) {
 		d.Region(StoreCooling, &cooling, nil, "", pd, t0))
 
 	flap := Store{ID: 2, Connected: true, Flaps: 4, FlapsSince: at(-13 * time.Second), LastFailure: "stream reset", Cause: StoreFlapping}
-	require.Equal(t, "store 2 flapping: its stream failed 4 times in 13s (window 30s); streaming again now; last: stream reset", d.Store(&flap, pd, t0))
+	require.Equal(t, "store 2 flapping: its stream failed 4 times in 13s (window 20s); streaming again now; last: stream reset", d.Store(&flap, pd, t0))
 	slow := Store{ID: 3, Connected: true, LateMs: 1520, OthersLateMs: 12, Lagging: 0, Cause: StoreSlow}
 	require.Equal(t, "store 3 slow: its resolved ts arrives 1.5s late against PD's clock, the other stores' 12ms; stream open", d.Store(&slow, pd, t0))
 	offline := Store{ID: 2, PDState: PDStoreOffline, Cause: StoreDraining, Since: at(-3 * time.Second), Connected: true}
