@@ -197,6 +197,7 @@ func (e *Engine) diagBegin(now time.Time) {
 		if info.moves.last != 0 {
 			ev.MovedAway, ev.MovedAwaySince, ev.MovedAwayLast = info.moves.n, info.moves.first, info.moves.last
 		}
+		ev.MovedInLast = info.movedInAt
 		ev.LateMs, ev.OthersLateMs = -1, -1
 		if late, ok := lates[id]; ok {
 			ev.LateMs = late

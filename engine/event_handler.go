@@ -295,6 +295,7 @@ func (e *Engine) regionFailed(r *regionState, reason, detail string, serverBacko
 				if from := e.stores[failedStore]; from != nil {
 					from.moves.add(time.Now().UnixNano())
 				}
+				st.movedInAt = time.Now().UnixNano()
 			}
 		} else {
 			byRegion = false // unknown store: ask PD

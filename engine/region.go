@@ -206,6 +206,7 @@ type storeInfo struct {
 	flapWorker   *streamWorker
 	opensSeen    int64       // flapWorker's opens already counted
 	moves        leaderMoves // its leaders moving to other stores
+	movedInAt    int64       // a leader last moved to it from another store
 	late         lateness    // how late its resolved ts arrives
 	pins         []seenPin   // its pinned regions at the last publish
 }

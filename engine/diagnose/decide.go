@@ -85,6 +85,9 @@ type Store struct {
 	MovedAway      int
 	MovedAwaySince int64
 	MovedAwayLast  int64
+	// MovedInLast is when a leader last moved to it from another store: a
+	// transfer-leader storm moves them both ways, a drain only away.
+	MovedInLast int64
 	// LateMs is how late its freshest resolved ts arrived against PD's
 	// clock over the last few seconds (-1: nothing arrived); OthersLateMs
 	// the median of the other stores' (-1: no other store to compare).
@@ -265,6 +268,10 @@ func (s *Store) decide(pd *PD, now int64) (Cause, int64) {
 	case s.Flaps >= FlapMin && s.Regions > 0 && now-s.LastFlapAt <= int64(flapHold):
 		// Between failures too: it will fail again.
 		return StoreFlapping, s.FlapsSince
+	case s.slow(pd) && s.LastMsgAt != 0 && now-s.LastMsgAt < int64(aliveWithin):
+		// Late, but its messages flow: slow, not hung, even when the delay
+		// holds every region past the lagging threshold.
+		return StoreSlow, 0
 	case s.Stalled >= storeStallMin && s.Advancing == 0:
 		if pd.Down() || pd.justBack(now) {
 			// TiKV cannot advance resolved ts without PD's TSO: every store
@@ -287,7 +294,7 @@ func (s *Store) decide(pd *PD, now int64) (Cause, int64) {
 // ended soon after them (a graceful shutdown). A store that comes back
 // with no leaders, or hangs long after a storm moved some, is not draining.
 func (s *Store) drained(now int64) bool {
-	if s.MovedAway < DrainMin || s.Regions != 0 {
+	if s.MovedAway < DrainMin || s.Regions != 0 || s.MovedInLast >= s.MovedAwaySince {
 		return false
 	}
 	if now-s.MovedAwayLast <= int64(DrainWindow) {
