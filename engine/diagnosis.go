@@ -198,7 +198,7 @@ func (e *Engine) diagBegin(now time.Time) {
 			ev.MovedAway, ev.MovedAwaySince, ev.MovedAwayLast = info.moves.n, info.moves.first, info.moves.last
 		}
 		ev.MovedInLast = info.movedInAt
-		ev.LateMs, ev.OthersLateMs = -1, -1
+		ev.LateMs, ev.OthersLateMs, ev.FreshMovedAt = -1, -1, info.late.movedAt
 		if late, ok := lates[id]; ok {
 			ev.LateMs = late
 			ev.OthersLateMs = medianExcept(lates, id)
@@ -498,6 +498,17 @@ func medianExcept(values map[uint64]int64, id uint64) int64 {
 type lateness struct {
 	bucket    int64
 	cur, prev int64 // -1: nothing in it
+	// freshTs is the newest resolved ts the store sent, movedAt when it
+	// last grew.
+	freshTs uint64
+	movedAt int64
+}
+
+// sent notes a resolved-ts batch at ts.
+func (l *lateness) sent(now int64, ts uint64) {
+	if ts > l.freshTs {
+		l.freshTs, l.movedAt = ts, now
+	}
 }
 
 const lateBucket = int64(2 * time.Second)

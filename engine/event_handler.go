@@ -54,6 +54,7 @@ func (e *Engine) handleEvent(w *streamWorker, ev *cdcpb.ChangeDataEvent) {
 		if st := e.stores[w.storeID]; st != nil {
 			nowNs := now.UnixNano()
 			st.late.add(nowNs, max(now.Add(e.clockOffset).UnixMilli()-oracle.ExtractPhysical(rts.Ts), 0))
+			st.late.sent(nowNs, rts.Ts)
 		}
 		if e.advanceBatch(w, rts, now) {
 			e.advanceSubscription(e.rtsSub)

@@ -69,3 +69,15 @@ func TestStorySlowStoreInTmux(t *testing.T) {
 func TestStoryFlappingStoreInTmux(t *testing.T) {
 	story(t, "every 4s kill-stream 2\n", "store_flapping", 30*time.Second, "store_cooling", "scan_pending", "lagging")
 }
+
+// A lock: named while its lag climbs (min(3s, stale-after/2)), not at
+// --stale-after, and never as silent or a store's trouble — its
+// batch-mates are the lock's too.
+func TestStoryLockInTmux(t *testing.T) {
+	story(t, "at 2s lock region random for 60s\n", "lock", 20*time.Second, "lagging", "scan_pending")
+}
+
+// A PD outage: named as PD's, never as the stores' stall.
+func TestStoryPDDownInTmux(t *testing.T) {
+	story(t, "at 2s pd-down for 30s\n", "pd_unreachable", 20*time.Second, "lagging", "scan_pending")
+}

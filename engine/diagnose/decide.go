@@ -92,6 +92,10 @@ type Store struct {
 	// clock over the last few seconds (-1: nothing arrived); OthersLateMs
 	// the median of the other stores' (-1: no other store to compare).
 	LateMs, OthersLateMs int64
+	// FreshMovedAt is when the newest resolved ts it sent last moved: a
+	// slow store's keeps moving, late; a lock holding every region of a
+	// small store freezes it (its lateness grows the same way).
+	FreshMovedAt int64
 
 	// Tallied from its regions (Tally, Pin, TallyStalled).
 	Regions   int
@@ -268,7 +272,7 @@ func (s *Store) decide(pd *PD, now int64) (Cause, int64) {
 	case s.Flaps >= FlapMin && s.Regions > 0 && now-s.LastFlapAt <= int64(flapHold):
 		// Between failures too: it will fail again.
 		return StoreFlapping, s.FlapsSince
-	case s.slow(pd) && s.LastMsgAt != 0 && now-s.LastMsgAt < int64(aliveWithin):
+	case s.slow(pd, now) && s.LastMsgAt != 0 && now-s.LastMsgAt < int64(aliveWithin):
 		// Late, but its messages flow: slow, not hung, even when the delay
 		// holds every region past the lagging threshold.
 		return StoreSlow, 0
@@ -279,7 +283,7 @@ func (s *Store) decide(pd *PD, now int64) (Cause, int64) {
 			return PDUnreachable, pd.Since
 		}
 		return StoreStalled, s.StalledSince
-	case s.slow(pd):
+	case s.slow(pd, now):
 		return StoreSlow, 0
 	case s.Busy.Count(now) >= busyMin && now-s.BusyLastAt <= int64(busyHold) && s.Advancing < s.Regions:
 		// Busy errors, and regions still waiting because of them; once
@@ -306,8 +310,9 @@ func (s *Store) drained(now int64) bool {
 // slow: its stream is up and its freshest resolved ts arrives late against
 // PD's clock, later than the other stores' (so neither PD's TSO nor this
 // host's clock is to blame).
-func (s *Store) slow(pd *PD) bool {
-	if !s.Connected || pd.Down() || s.Regions == 0 || s.LateMs < slowMin.Milliseconds() {
+func (s *Store) slow(pd *PD, now int64) bool {
+	if !s.Connected || pd.Down() || s.Regions == 0 || s.LateMs < slowMin.Milliseconds() ||
+		now-s.FreshMovedAt >= int64(aliveWithin) {
 		return false
 	}
 	return s.LateMs-max(s.OthersLateMs, 0) >= slowOver.Milliseconds()
