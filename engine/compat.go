@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/pingcap/kvproto/pkg/metapb"
 
+	"github.com/pulltop/pulltop/engine/diagnose"
 	"github.com/pulltop/pulltop/snapshots"
 )
 
@@ -95,9 +97,38 @@ func (e *Engine) learnStoreMeta(s *metapb.Store) {
 	}
 	st := e.learnStore(s.GetId(), s.GetAddress())
 	st.metaSeen = true
+	st.listed, st.unlisted = true, false
+	if state := pdStoreState(s); state != st.pdState {
+		st.pdState, st.pdStateSince = state, time.Now().UnixNano()
+	}
 	st.version = snapshots.CleanString(s.GetVersion()) // PD's words: text from outside
 	if err := checkTiKVVersion(s); err != nil {
 		st.incompatible = err.Error() // its condition in the last snapshot
 		e.fatal(err)
+	}
+}
+
+// pdStoreState is a store's state in PD's words (diagnose.PDStore*), from
+// either generation of PD's store state (the legacy StoreState or the
+// newer NodeState, whose zero value is Preparing).
+func pdStoreState(s *metapb.Store) string {
+	switch {
+	case s.GetState() == metapb.StoreState_Tombstone || s.GetNodeState() == metapb.NodeState_Removed:
+		return diagnose.PDStoreTombstone
+	case s.GetState() == metapb.StoreState_Offline || s.GetNodeState() == metapb.NodeState_Removing:
+		return diagnose.PDStoreOffline
+	}
+	return diagnose.PDStoreUp
+}
+
+// noteUnlisted marks the stores PD listed before and no longer does: PD
+// leaves tombstones out of the list pulltop asks for, so a store that
+// vanishes from it was removed.
+func (e *Engine) noteUnlisted(seen map[uint64]bool) {
+	for id, st := range e.stores {
+		if st.listed && !seen[id] && !st.unlisted {
+			st.unlisted = true
+			st.pdState, st.pdStateSince = diagnose.PDStoreTombstone, time.Now().UnixNano()
+		}
 	}
 }

@@ -1,8 +1,10 @@
 package engine
 
 import (
+	"slices"
 	"time"
 
+	"github.com/tikv/client-go/v2/oracle"
 	"github.com/tikv/client-go/v2/util/codec"
 
 	"github.com/pulltop/pulltop/engine/diagnose"
@@ -23,6 +25,8 @@ type diagState struct {
 	lean      bool
 	leanRows  []snapshots.Region
 	describer diagnose.Describer
+	// pdNowMs is the publish's time on PD's clock (ms), for lags.
+	pdNowMs int64
 }
 
 // storebackoffState is what the cooldown tracker says of a store.
@@ -38,6 +42,9 @@ type storeDiag struct {
 	text string
 	// regions counts its regions by cause, for the causes board's stores.
 	regions [diagnose.NumCauses]int32
+	// pinRegions are the regions of ev.Pins, in that order (the pins of
+	// open locks; ended ones are appended after them).
+	pinRegions []*regionState
 }
 
 // noteRegionError records a region error as evidence: for the region (its
@@ -60,7 +67,7 @@ func (e *Engine) noteRegionError(r *regionState, reason string, now int64) {
 // incident (its since would reset) or forget the error it recovers from.
 func (r *regionState) inheritDiagnosis(old *regionState) {
 	r.failReason, r.lastError, r.lastErrorAt = old.failReason, old.lastError, old.lastErrorAt
-	r.churn, r.mark = old.churn, old.mark
+	r.churn, r.mark, r.leftStore = old.churn, old.mark, old.leftStore
 	r.scanned = old.scanned // its initial scan is done, whatever the record
 }
 
@@ -78,14 +85,23 @@ func timeOf(ns int64) time.Time {
 	return time.Unix(0, ns).UTC()
 }
 
-// stalled is diagnose.Region.Stalled without building the evidence.
-func (e *Engine) stalled(r *regionState, now int64) bool {
-	return streaming(r) && (r.state == snapshots.StateStale || now-unixNano(r.lastAdvance) >= int64(e.cfg.StaleAfter))
+// held is diagnose.Region.Held without building the evidence: streaming,
+// and its resolved ts has not moved for the lagging threshold.
+func (e *Engine) held(r *regionState, now int64) bool {
+	return streaming(r) && (r.state == snapshots.StateStale || now-unixNano(r.lastAdvance) >= int64(diagnose.LaggingAfter(e.cfg.StaleAfter)))
+}
+
+// lagMs is how far a resolved ts is behind PD's clock at this publish.
+func (e *Engine) lagMs(ts uint64) int64 {
+	if ts == 0 {
+		return 0
+	}
+	return max(e.diag.pdNowMs-oracle.ExtractPhysical(ts), 0)
 }
 
 // regionEvidence fills ev with what the engine knows of r. The open
-// transaction is looked up only for a stalled region: it walks the
-// region's prewrite cache.
+// transaction is looked up only for a held region: it walks the region's
+// prewrite cache.
 func (e *Engine) regionEvidence(r *regionState, now int64, ev *diagnose.Region) {
 	*ev = diagnose.Region{
 		ID: r.id, StoreID: r.storeID, State: r.state, Initialized: streaming(r),
@@ -93,10 +109,16 @@ func (e *Engine) regionEvidence(r *regionState, now int64, ev *diagnose.Region) 
 		FailReason: r.failReason, LastError: r.lastError, LastErrorAt: r.lastErrorAt,
 		Churn: r.churn, Attempts: r.retryAttempts, RequestedAt: r.requestedAt,
 	}
+	ev.LagMs = e.lagMs(ev.ResolvedTs)
 	if r.admitGen == e.diag.gen {
 		ev.AdmissionPos = int(r.admitPos)
 	}
-	if ev.Stalled(now, e.cfg.StaleAfter) {
+	if r.leftStore != 0 && r.leftStore != r.storeID && r.failReason != "" {
+		if sd := e.diag.stores[r.leftStore]; sd != nil {
+			ev.LeftStore, ev.LeftCause = r.leftStore, sd.ev.Cause
+		}
+	}
+	if ev.Held(now, e.cfg.StaleAfter) {
 		ev.Lock.StartTs, ev.Lock.Key, ev.Lock.InScan, ev.Lock.Open = r.matcher.Oldest()
 	}
 }
@@ -122,9 +144,17 @@ func (e *Engine) diagBegin(now time.Time) {
 	}
 
 	// PD, as far as the engine has noticed.
-	d.pd = diagnose.PD{Err: e.pd.lookupErr, Since: unixNano(e.pd.errSince)}
+	d.pd = diagnose.PD{Err: e.pd.lookupErr, Since: unixNano(e.pd.errSince), BackAt: unixNano(e.pd.backAt), DownFor: e.pd.downFor}
 	if d.pd.Err == "" {
 		d.pd.Err = e.pd.refreshErr
+	}
+	d.pdNowMs = now.Add(e.clockOffset).UnixMilli()
+	nowNs := now.UnixNano()
+	lates := make(map[uint64]int64, len(e.stores))
+	for id, info := range e.stores {
+		if late := info.late.get(nowNs); late >= 0 {
+			lates[id] = late
+		}
 	}
 
 	if d.stores == nil {
@@ -162,7 +192,19 @@ func (e *Engine) diagBegin(now time.Time) {
 			ev.Connected = w.connected.Load()
 			ev.LastMsgAt = w.lastRecv.Load()
 		}
+		ev.PDState, ev.PDStateSince, ev.Unlisted = info.pdState, info.pdStateSince, info.unlisted
+		ev.Flaps, ev.FlapsSince, ev.LastFlapAt = info.flaps.count(nowNs)
+		if info.moves.last != 0 {
+			ev.MovedAway, ev.MovedAwaySince, ev.MovedAwayLast = info.moves.n, info.moves.first, info.moves.last
+		}
+		ev.MovedInLast = info.movedInAt
+		ev.LateMs, ev.OthersLateMs, ev.FreshMovedAt = -1, -1, info.late.movedAt
+		if late, ok := lates[id]; ok {
+			ev.LateMs = late
+			ev.OthersLateMs = medianExcept(lates, id)
+		}
 		sd.regions = [diagnose.NumCauses]int32{}
+		sd.pinRegions = sd.pinRegions[:0]
 		// Admission positions, in one pass over the queue (it may hold
 		// regions that left it; those are skipped as admitNext skips them).
 		pos := int32(0)
@@ -189,16 +231,29 @@ func (e *Engine) diagRegion(r *regionState, row *snapshots.Region, i int, now in
 		d.pending = append(d.pending, int32(i))
 		return
 	}
-	if e.stalled(r, now) {
+	held := e.held(r, now)
+	behind := row.ResolvedLagMs >= diagnose.LaggingAfter(e.cfg.StaleAfter).Milliseconds()
+	if sd != nil {
+		if !held {
+			sd.ev.Advancing++
+		}
+		if held || behind {
+			sd.ev.Lagging++
+		}
+	}
+	if held {
 		d.pending = append(d.pending, int32(i))
 		d.stalled = append(d.stalled, int32(i))
+		return
+	}
+	if behind {
+		d.pending = append(d.pending, int32(i))
 		return
 	}
 	// Healthy: the common case.
 	r.mark.Update(diagnose.Healthy, 0, now, e.cfg.StaleAfter)
 	row.Cause, row.Since = causeHealthy, timeOf(r.mark.Since)
 	if sd != nil {
-		sd.ev.Advancing++
 		sd.regions[diagnose.Healthy]++
 	}
 }
@@ -250,10 +305,12 @@ func (e *Engine) diagFinish(now time.Time, st *snapshots.State, regions []*regio
 				e.regionEvidence(r, nowNs, &ev)
 				if ev.LockPins() {
 					sd.ev.Pins = append(sd.ev.Pins, diagnose.Pin{RegionID: r.id, ResolvedTs: ev.ResolvedTs, Lock: ev.Lock})
+					sd.pinRegions = append(sd.pinRegions, r)
 				}
 			}
 		}
 	}
+	e.keepEndedPins(nowNs)
 	for _, i := range d.stalled {
 		r := regions[i]
 		if !streaming(r) {
@@ -267,7 +324,7 @@ func (e *Engine) diagFinish(now time.Time, st *snapshots.State, regions []*regio
 			sd.ev.StalledSince = max(sd.ev.StalledSince, unixNano(r.lastAdvance))
 		default:
 			e.regionEvidence(r, nowNs, &ev)
-			sd.ev.TallyStalled(&ev)
+			sd.ev.TallyStalled(&ev, nowNs)
 		}
 	}
 	for id, sd := range d.stores {
@@ -362,3 +419,174 @@ func (e *Engine) exampleDiagnosis(st *snapshots.State, regions []*regionState, i
 // rawKeyName renders a row key (raw, as rows carry it) as FormatKey
 // renders region boundaries: t101_r14680064 for a TiDB row key.
 func rawKeyName(raw string) string { return FormatKey(codec.EncodeBytes(nil, []byte(raw))) }
+
+// keepEndedPins adds to each store's pins those of the last publishes
+// whose lock has ended since, for AfterGrace, while the region is still
+// held at the pinned resolved ts: TiKV moves it (and its batch-mates) at
+// its next interval, and until then the lock is still why. The pins seen
+// now are remembered for the next publish.
+func (e *Engine) keepEndedPins(now int64) {
+	for id, sd := range e.diag.stores {
+		info := e.stores[id]
+		current := len(sd.ev.Pins)
+		for _, p := range info.pins {
+			if now-p.seenAt > int64(diagnose.AfterGrace) {
+				continue
+			}
+			if slices.ContainsFunc(sd.ev.Pins[:current], func(q diagnose.Pin) bool { return q.RegionID == p.pin.RegionID }) {
+				continue
+			}
+			if r := p.region; e.regions[r.key()] != r || !streaming(r) || r.resolvedTs() != p.pin.ResolvedTs {
+				continue // moved on, or gone
+			}
+			ended := p.pin
+			ended.Ended = true
+			sd.ev.Pins = append(sd.ev.Pins, ended)
+		}
+		kept := make([]seenPin, 0, len(sd.ev.Pins))
+		for k, p := range sd.ev.Pins {
+			seen := seenPin{pin: diagnose.Pin{RegionID: p.RegionID, ResolvedTs: p.ResolvedTs, Lock: p.Lock}, seenAt: now}
+			if k < len(sd.pinRegions) {
+				seen.region = sd.pinRegions[k]
+			}
+			for _, old := range info.pins {
+				if old.pin.RegionID == p.RegionID {
+					if p.Ended {
+						seen.seenAt = old.seenAt
+					}
+					if seen.region == nil {
+						seen.region = old.region
+					}
+				}
+			}
+			if seen.region != nil {
+				kept = append(kept, seen)
+			}
+		}
+		info.pins = kept
+	}
+}
+
+// seenPin is a pin, its region and the last publish that saw its lock
+// open.
+type seenPin struct {
+	pin    diagnose.Pin
+	region *regionState
+	seenAt int64
+}
+
+// medianExcept is the median of the values but the one of id (-1 when
+// there is no other).
+func medianExcept(values map[uint64]int64, id uint64) int64 {
+	others := make([]int64, 0, len(values))
+	for k, v := range values {
+		if k != id {
+			others = append(others, v)
+		}
+	}
+	if len(others) == 0 {
+		return -1
+	}
+	slices.Sort(others)
+	return others[len(others)/2]
+}
+
+// lateness keeps the least lateness (ms, against PD's clock) of a store's
+// resolved-ts batches in the current and the previous lateBucket: its
+// freshest resolved ts of the last few seconds. A lock holds some regions
+// back, never the batch of the rest. Owned by the event loop.
+type lateness struct {
+	bucket    int64
+	cur, prev int64 // -1: nothing in it
+	// freshTs is the newest resolved ts the store sent, movedAt when it
+	// last grew.
+	freshTs uint64
+	movedAt int64
+}
+
+// sent notes a resolved-ts batch at ts.
+func (l *lateness) sent(now int64, ts uint64) {
+	if ts > l.freshTs {
+		l.freshTs, l.movedAt = ts, now
+	}
+}
+
+const lateBucket = int64(2 * time.Second)
+
+func (l *lateness) add(now, lateMs int64) {
+	b := now / lateBucket
+	switch b {
+	case l.bucket:
+	case l.bucket + 1:
+		l.prev, l.cur = l.cur, -1
+	default:
+		l.prev, l.cur = -1, -1
+	}
+	l.bucket = b
+	if l.cur < 0 || lateMs < l.cur {
+		l.cur = lateMs
+	}
+}
+
+// get is the least lateness of the last two buckets; -1 when nothing came.
+func (l *lateness) get(now int64) int64 {
+	cur, prev := l.cur, l.prev
+	switch now / lateBucket {
+	case l.bucket:
+	case l.bucket + 1:
+		cur, prev = -1, cur
+	default:
+		return -1
+	}
+	if l.bucket == 0 {
+		return -1
+	}
+	switch {
+	case cur < 0:
+		return prev
+	case prev < 0:
+		return cur
+	}
+	return min(cur, prev)
+}
+
+// failureTimes keeps the times of a store's stream failures after its
+// stream had opened, within FlapWindow. Owned by the event loop.
+type failureTimes []int64
+
+func (f *failureTimes) add(now int64) {
+	*f = append(*f, now)
+	f.trim(now)
+}
+
+func (f *failureTimes) trim(now int64) {
+	drop := 0
+	for drop < len(*f) && now-(*f)[drop] > int64(diagnose.FlapWindow) {
+		drop++
+	}
+	*f = (*f)[drop:]
+}
+
+// count is how many failures fall in the window, the first and the last.
+func (f *failureTimes) count(now int64) (int, int64, int64) {
+	f.trim(now)
+	if len(*f) == 0 {
+		return 0, 0, 0
+	}
+	return len(*f), (*f)[0], (*f)[len(*f)-1]
+}
+
+// leaderMoves counts a store's leaders moving to other stores: a run of
+// moves with no gap longer than DrainWindow. Owned by the event loop.
+type leaderMoves struct {
+	first, last int64
+	n           int
+}
+
+func (m *leaderMoves) add(now int64) {
+	if m.last == 0 || now-m.last > int64(diagnose.DrainWindow) {
+		*m = leaderMoves{first: now}
+	}
+	m.last = now
+	m.n++
+}

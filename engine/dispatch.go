@@ -113,7 +113,7 @@ func (e *Engine) handleLocated(task rangeTask, locs []RegionLoc, page *locatedPa
 	}
 	pdFault := errors.Is(err, errPDFault)
 	if err == nil || pdFault || errors.Is(err, errPDRequest) {
-		e.notePD(pdLookup, err)
+		e.notePDAnswer(pdLookup, err)
 	}
 	if err != nil {
 		reason := snapshots.ReasonRPCCtxUnavailable
@@ -508,15 +508,26 @@ func (e *Engine) learnStore(id uint64, addr string) *storeInfo {
 
 // refreshStores asks PD for every store (off the loop) and learns them.
 func (e *Engine) refreshStores() {
+	if e.pd.probing {
+		return // one at a time: a PD that hangs must not pile them up
+	}
+	e.pd.probing = true
 	e.wg.Add(1)
 	go func() {
 		defer e.wg.Done()
 		stores, err := e.locator.allStores(e.ctx)
 		e.post(e.ctx, message{kind: msgFunc, fn: func() {
-			e.notePD(pdRefresh, err)
+			e.pd.probing = false
+			e.notePDAnswer(pdRefresh, err)
+			if err != nil {
+				return
+			}
+			seen := make(map[uint64]bool, len(stores))
 			for _, s := range stores {
+				seen[s.GetId()] = true
 				e.learnStoreMeta(s)
 			}
+			e.noteUnlisted(seen)
 		}})
 	}()
 }
@@ -599,7 +610,36 @@ type pdHealth struct {
 	errSince              time.Time // when the current outage began (zero while healthy)
 	lastOK                time.Time
 	failures              []time.Time // failed calls of the last minute
+	// backAt is when PD answered again after its last outage, downFor how
+	// long that outage was.
+	backAt  time.Time
+	downFor time.Duration
+	// probing: a store refresh is on its way (a PD outage is probed
+	// every pdProbeInterval, so its end is noticed within a second).
+	probing bool
+	// announce: PD answers again and no snapshot has said so yet.
+	announce bool
 }
+
+// notePDAnswer is notePD from the event loop, publishing at once when PD
+// answers again: its end is news, not something for the next tick.
+func (e *Engine) notePDAnswer(call pdCall, err error) {
+	e.notePD(call, err)
+	if e.pd.announce {
+		e.pd.announce = false
+		e.publishIfDue(time.Now())
+	}
+}
+
+// pdProbeInterval is how often PD is asked while it does not answer.
+const pdProbeInterval = 400 * time.Millisecond
+
+// pdRateWindow is how far back the failed-requests rate looks: short, so
+// an outage shows its rate while it lasts, not a minute's average.
+const pdRateWindow = 10 * time.Second
+
+// down reports whether PD's last answer of either kind failed.
+func (h *pdHealth) down() bool { return h.lookupErr != "" || h.refreshErr != "" }
 
 // notePD records whether PD answered a call, for the operator: a PD outage
 // stops region lookups, not streaming.
@@ -616,7 +656,9 @@ func (e *Engine) notePD(call pdCall, err error) {
 		}
 		if !wasOK && h.lookupErr == "" && h.refreshErr == "" {
 			e.logger.Info("PD is answering again")
+			h.backAt, h.downFor = now, now.Sub(h.errSince)
 			h.errSince = time.Time{}
+			h.announce = true
 		}
 		return
 	}
@@ -641,9 +683,9 @@ func (e *Engine) pdSource(src *snapshots.Source, now time.Time) {
 	}
 	src.PDErrorSince, src.PDLastOK = h.errSince, h.lastOK
 	drop := 0
-	for drop < len(h.failures) && now.Sub(h.failures[drop]) > time.Minute {
+	for drop < len(h.failures) && now.Sub(h.failures[drop]) > pdRateWindow {
 		drop++
 	}
 	h.failures = h.failures[drop:]
-	src.PDFailuresPerSec = float64(len(h.failures)) / 60
+	src.PDFailuresPerSec = float64(len(h.failures)) / pdRateWindow.Seconds()
 }

@@ -253,6 +253,8 @@ func (e *Engine) loop() {
 	defer tick.Stop()
 	storeRefresh := time.NewTicker(e.cfg.PDCheckInterval)
 	defer storeRefresh.Stop()
+	pdProbe := time.NewTicker(min(pdProbeInterval, e.cfg.PDCheckInterval))
+	defer pdProbe.Stop()
 	refreshes := 0
 	for {
 		select {
@@ -279,6 +281,10 @@ func (e *Engine) loop() {
 			e.refreshStores()
 			if refreshes++; refreshes%clockRefreshEvery == 0 {
 				e.refreshClock()
+			}
+		case <-pdProbe.C:
+			if e.pd.down() {
+				e.refreshStores()
 			}
 		}
 	}

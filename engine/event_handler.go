@@ -9,6 +9,7 @@ import (
 
 	"github.com/pingcap/kvproto/pkg/cdcpb"
 	"github.com/pingcap/kvproto/pkg/metapb"
+	"github.com/tikv/client-go/v2/oracle"
 	"github.com/tikv/client-go/v2/util/codec"
 	"go.uber.org/zap"
 
@@ -51,6 +52,13 @@ func (e *Engine) handleEvent(w *streamWorker, ev *cdcpb.ChangeDataEvent) {
 		}
 	}
 	if rts := ev.ResolvedTs; rts != nil && rts.Ts != 0 {
+		// How late the batch arrives on PD's clock: a slow store's every
+		// batch is late, a lock's only its own regions'.
+		if st := e.stores[w.storeID]; st != nil {
+			nowNs := now.UnixNano()
+			st.late.add(nowNs, max(now.Add(e.clockOffset).UnixMilli()-oracle.ExtractPhysical(rts.Ts), 0))
+			st.late.sent(nowNs, rts.Ts)
+		}
 		if e.advanceBatch(w, rts, now) {
 			e.advanceSubscription(e.rtsSub)
 		}
@@ -312,10 +320,20 @@ func (e *Engine) regionFailed(r *regionState, reason, detail string, serverBacko
 		e.noteStoreError(r.storeID, r.lastError, time.Now())
 	}
 	failedStore := r.storeID // before a NotLeader hint moves it
+	r.leftStore = 0
 	byRegion := retriesRegion(reason, leader)
 	if reason == snapshots.ReasonNotLeader && byRegion {
 		if st := e.stores[leader.GetStoreId()]; st != nil && st.addr != "" {
 			r.leaderPeer, r.storeID = leader.GetId(), leader.GetStoreId()
+			if r.storeID != failedStore {
+				// Its leader moved away from failedStore: evidence of a
+				// drain when all of them do.
+				r.leftStore = failedStore
+				if from := e.stores[failedStore]; from != nil {
+					from.moves.add(time.Now().UnixNano())
+				}
+				st.movedInAt = time.Now().UnixNano()
+			}
 		} else {
 			byRegion = false // unknown store: ask PD
 		}
@@ -392,6 +410,15 @@ func (e *Engine) handleStreamFailure(w *streamWorker, err error) {
 			st.failingSince = time.Now().UnixNano()
 		}
 		st.lastFailure = snapshots.CleanString(detail) // a server's own words
+		// A stream that had opened and failed is one flap; a reconnect
+		// that never opens is the same outage going on.
+		if st.flapWorker != w {
+			st.flapWorker, st.opensSeen = w, 0
+		}
+		if opens := w.opens.Load(); opens > st.opensSeen {
+			st.opensSeen = opens
+			st.flaps.add(time.Now().UnixNano())
+		}
 	}
 	for _, r := range w.regions.all() {
 		e.regionFailed(r, snapshots.ReasonStoreFailure, detail, 0, nil)

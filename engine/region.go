@@ -117,6 +117,7 @@ type regionState struct {
 	requestedAt int64           // when its current request was sent
 	churn       diagnose.Window // not_leader, epoch_not_match, region_not_found
 	mark        diagnose.Mark   // its cause and since when
+	leftStore   uint64          // the store a NotLeader moved it from (0: none)
 	admitPos    int32           // place among its store's regions waiting for a scan slot,
 	admitGen    uint32          // valid when admitGen is the current publish's
 	// lineage is where the region came from, newest first; shared with
@@ -194,6 +195,20 @@ type storeInfo struct {
 	busyLastAt   int64
 	mark         diagnose.Mark // its condition and since when
 	incompatible string        // why pulltop cannot pull from it ("" when it can)
+	// What PD's store list says of it: its state (diagnose.PDStore*) and
+	// since when; listed once seen in a list, unlisted once a later list
+	// (tombstones left out) no longer has it.
+	pdState      string
+	pdStateSince int64
+	listed       bool
+	unlisted     bool
+	flaps        failureTimes // stream failures after it had opened
+	flapWorker   *streamWorker
+	opensSeen    int64       // flapWorker's opens already counted
+	moves        leaderMoves // its leaders moving to other stores
+	movedInAt    int64       // a leader last moved to it from another store
+	late         lateness    // how late its resolved ts arrives
+	pins         []seenPin   // its pinned regions at the last publish
 }
 
 // rangeTask asks the locator for the regions of a span.

@@ -40,6 +40,7 @@ type streamWorker struct {
 
 	connected   atomic.Bool
 	opened      atomic.Bool  // a stream to the store has opened at least once
+	opens       atomic.Int64 // how many streams to the store delivered something
 	initialized atomic.Int64 // initialized regions on the stream
 	// lastRecv is when the stream last delivered anything (unix ns): the
 	// diagnosis of a stalled store says whether its stream went quiet.
@@ -203,6 +204,7 @@ func (w *streamWorker) runStream(ctx context.Context) error {
 }
 
 func (w *streamWorker) recvLoop(ctx context.Context, stream grpc.BidiStreamingClient[cdcpb.ChangeDataRequest, cdcpb.ChangeDataEvent]) error {
+	served := false
 	for {
 		ev, err := stream.Recv()
 		if err != nil {
@@ -215,6 +217,10 @@ func (w *streamWorker) recvLoop(ctx context.Context, stream grpc.BidiStreamingCl
 			return err
 		}
 		w.lastRecv.Store(time.Now().UnixNano())
+		if !served {
+			served = true
+			w.opens.Add(1)
+		}
 		w.e.storeCooldown.Success(w.storeID)
 		if !w.e.post(ctx, message{kind: msgEvents, worker: w, event: ev}) {
 			return ctx.Err()

@@ -49,6 +49,11 @@ const (
 	CauseScanPending   = "scan_pending"   // waiting for a scan slot, or in its initial scan
 	CauseSilent        = "silent"         // stalled with no evidence of anything above (TiCDC #5096)
 	CauseIncompatible  = "incompatible"   // the store cannot serve pulltop (version, protocol)
+	CauseStoreSlow     = "store_slow"     // its stream is up but its resolved ts arrives late against PD time and the other stores
+	CauseStoreFlapping = "store_flapping" // its stream failed again and again within a short window
+	CauseStoreDraining = "store_draining" // PD lists it Offline, or its leaders moved away: being drained, not a crash
+	CauseStoreRemoved  = "store_removed"  // PD lists it Tombstone (or no longer lists it): taken out of the cluster
+	CauseLagging       = "lagging"        // lag past min(3s, stale-after/2) with nothing else known yet
 )
 
 // Causes lists every cause, healthy first, then roughly from the most to the
@@ -56,7 +61,8 @@ const (
 func Causes() []string {
 	return []string{CauseHealthy, CauseLock, CauseStoreDown, CauseStoreStalled, CauseStorePaused,
 		CauseStoreCooling, CauseStoreBusy, CausePDUnreachable, CauseRegionChurn, CauseScanPending,
-		CauseSilent, CauseIncompatible}
+		CauseSilent, CauseIncompatible, CauseStoreSlow, CauseStoreFlapping, CauseStoreDraining, CauseStoreRemoved,
+		CauseLagging}
 }
 
 // Outcomes of a fired retry (RecentRetry.Outcome).

@@ -605,6 +605,11 @@ var causeHelp = map[string]string{
 	snapshots.CauseScanPending:   "waiting for a scan slot, or in its initial scan",
 	snapshots.CauseSilent:        "stalled with no evidence of any of the above (TiCDC #5096)",
 	snapshots.CauseIncompatible:  "the store cannot serve pulltop (its version or protocol)",
+	snapshots.CauseStoreSlow:     "its stream is up, but its resolved ts arrives late against PD time and the other stores",
+	snapshots.CauseStoreFlapping: "its stream failed again and again within a short window (count and window shown)",
+	snapshots.CauseStoreDraining: "PD lists it Offline, or its leaders moved away: a drain, not a crash",
+	snapshots.CauseStoreRemoved:  "PD lists it Tombstone (or no longer lists it): removed from the cluster",
+	snapshots.CauseLagging:       "lag past min(3s, stale-after/2) with nothing else known yet",
 }
 
 // fullHelp lays the KeyMap's help groups out in as few rows as fit: all

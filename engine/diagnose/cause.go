@@ -34,6 +34,11 @@ const (
 	ScanPending
 	Silent
 	Incompatible
+	StoreSlow
+	StoreFlapping
+	StoreDraining
+	StoreRemoved
+	Lagging
 	// NumCauses sizes arrays indexed by Cause.
 	NumCauses
 )
@@ -51,6 +56,11 @@ var causeNames = [NumCauses]string{
 	ScanPending:   snapshots.CauseScanPending,
 	Silent:        snapshots.CauseSilent,
 	Incompatible:  snapshots.CauseIncompatible,
+	StoreSlow:     snapshots.CauseStoreSlow,
+	StoreFlapping: snapshots.CauseStoreFlapping,
+	StoreDraining: snapshots.CauseStoreDraining,
+	StoreRemoved:  snapshots.CauseStoreRemoved,
+	Lagging:       snapshots.CauseLagging,
 }
 
 // String is the snapshot's name of the cause.

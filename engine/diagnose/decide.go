@@ -11,12 +11,31 @@ type PD struct {
 	// Err is why PD did not answer the engine's last request; "" while it
 	// answers.
 	Err string
-	// Since is when PD stopped answering.
+	// Since is when PD stopped answering: the one since of pd_unreachable,
+	// on the board, the regions and the PD row alike.
 	Since int64
+	// BackAt is when PD answered again after its last outage (0: never
+	// down), and DownFor how long that outage lasted.
+	BackAt  int64
+	DownFor time.Duration
 }
 
 // Down reports whether PD is not answering.
 func (p *PD) Down() bool { return p.Err != "" }
+
+// justBack: PD answered again within the grace, so resolved ts stuck in
+// the outage has not had its next advance yet.
+func (p *PD) justBack(now int64) bool {
+	return !p.Down() && p.BackAt != 0 && now-p.BackAt <= int64(AfterGrace)
+}
+
+// PD's store states as the engine reads them from GetAllStores (metapb's
+// StoreState names).
+const (
+	PDStoreUp        = "Up"
+	PDStoreOffline   = "Offline"
+	PDStoreTombstone = "Tombstone"
+)
 
 // Store is the evidence about one store: its own state from the engine's
 // cooldown tracker and stream, and aggregates over its regions (Tally).
@@ -37,6 +56,11 @@ type Store struct {
 	// LastFailure its latest error text.
 	FailingSince int64
 	LastFailure  string
+	// Flaps counts its stream's failures after it had opened, within
+	// FlapWindow; FlapsSince is the first of them.
+	Flaps      int
+	FlapsSince int64
+	LastFlapAt int64
 	// Busy counts busy-class region errors (ServerIsBusy, Congested,
 	// RegionNotFound) from the store; BusyLast and BusyLastAt are the latest.
 	Busy       Window
@@ -48,17 +72,46 @@ type Store struct {
 	// regions wait for a scan slot.
 	Inflight, Admission int
 
+	// PDState is the state PD's store list gives it (PDStore*; "" not
+	// known yet), PDStateSince when the engine first saw that state.
+	// Unlisted: PD's list (tombstones excluded) no longer has a store it
+	// listed before.
+	PDState      string
+	PDStateSince int64
+	Unlisted     bool
+	// MovedAway counts its leaders that moved to another store (NotLeader
+	// naming a leader elsewhere) within DrainWindow, the first at
+	// MovedAwaySince.
+	MovedAway      int
+	MovedAwaySince int64
+	MovedAwayLast  int64
+	// MovedInLast is when a leader last moved to it from another store: a
+	// transfer-leader storm moves them both ways, a drain only away.
+	MovedInLast int64
+	// LateMs is how late its freshest resolved ts arrived against PD's
+	// clock over the last few seconds (-1: nothing arrived); OthersLateMs
+	// the median of the other stores' (-1: no other store to compare).
+	LateMs, OthersLateMs int64
+	// FreshMovedAt is when the newest resolved ts it sent last moved: a
+	// slow store's keeps moving, late; a lock holding every region of a
+	// small store freezes it (its lateness grows the same way).
+	FreshMovedAt int64
+
 	// Tallied from its regions (Tally, Pin, TallyStalled).
 	Regions   int
-	Advancing int // initialized and not stalled
-	// Pins are its regions whose resolved ts an open transaction holds.
+	Advancing int // initialized and its resolved ts moving
+	// Pins are its regions whose resolved ts an open transaction holds, and
+	// those whose lock ended within AfterGrace (Ended).
 	Pins []Pin
-	// Stalled counts stalled regions that no open transaction explains,
-	// neither their own nor a batch-mate's (see PinFor).
+	// Stalled counts held regions (resolved ts not moving) that no open
+	// transaction explains, neither their own nor a batch-mate's.
 	Stalled int
 	// StalledSince is the latest last-advance among the stalled regions:
 	// the moment the last of them stopped.
 	StalledSince int64
+	// Lagging counts its regions past the lagging threshold, whatever the
+	// cause (for the text: "2 other regions of store 3 lagging").
+	Lagging int
 
 	// Decided by Decide.
 	Cause Cause
@@ -70,18 +123,26 @@ type Pin struct {
 	RegionID   uint64
 	ResolvedTs uint64
 	Lock       OpenTxn
+	// Ended: the transaction committed or rolled back within AfterGrace,
+	// and the region's resolved ts has not moved since: TiKV advances it at
+	// its next interval. The region and its batch-mates stay the lock's
+	// until then, rather than reading silent for a publish.
+	Ended bool
 }
 
 // Tally counts one of the store's regions. A store's regions are tallied
-// in two steps, because a stalled region may be explained by another one's
+// in two steps, because a held region may be explained by another one's
 // lock: Tally every region (which pins the locked ones), then
-// TallyStalled every stalled one.
+// TallyStalled every held one.
 func (s *Store) Tally(r *Region, now int64, staleAfter time.Duration) {
 	s.Regions++
 	if !r.Initialized {
 		return
 	}
-	if !r.Stalled(now, staleAfter) {
+	if r.Behind(staleAfter) || r.Held(now, staleAfter) {
+		s.Lagging++
+	}
+	if !r.Held(now, staleAfter) {
 		s.Advancing++
 		return
 	}
@@ -90,27 +151,37 @@ func (s *Store) Tally(r *Region, now int64, staleAfter time.Duration) {
 	}
 }
 
-// TallyStalled counts a stalled region that its own lock does not
-// explain, after every region of the store was tallied.
-func (s *Store) TallyStalled(r *Region) {
-	if r.LockPins() || s.PinFor(r) != nil {
+// TallyStalled counts a held region that no lock explains, after every
+// region of the store was tallied.
+func (s *Store) TallyStalled(r *Region, now int64) {
+	if s.LocksHold(now) && (r.LockPins() || s.PinFor(r) != nil) {
 		return
 	}
 	s.Stalled++
 	s.StalledSince = max(s.StalledSince, r.LastAdvance)
 }
 
-// PinFor is the lock that holds a stalled region with no open transaction
-// of its own: TiKV sends resolved ts for a batch of regions (the 8, then
-// 32, 128 … with the smallest resolved ts) at the batch's minimum, so a
-// lock in one region holds its batch-mates at exactly its resolved ts.
-// nil when no pinned region of the store has that resolved ts.
+// LocksHold reports whether the store is otherwise advancing, so a held
+// region with an open prewrite is held by it: its stream is open and
+// either some of its regions advance or it delivered something within
+// aliveWithin. A hung, killed or failed stream holds everything itself.
+func (s *Store) LocksHold(now int64) bool {
+	return s.Connected && (s.Advancing > 0 || (s.LastMsgAt != 0 && now-s.LastMsgAt < int64(aliveWithin)))
+}
+
+// PinFor is the lock that holds a held region: its own lock that just
+// ended (Pin.Ended), or a batch-mate's. TiKV sends resolved ts for a batch
+// of regions (the 8, then 32, 128 … with the smallest resolved ts) at the
+// batch's minimum, so a lock in one region holds its batch-mates at
+// exactly its resolved ts. nil when no pin of the store has the region's
+// resolved ts.
 func (s *Store) PinFor(r *Region) *Pin {
 	if r.ResolvedTs == 0 {
 		return nil
 	}
 	for i := range s.Pins {
-		if p := &s.Pins[i]; p.ResolvedTs == r.ResolvedTs && p.RegionID != r.ID {
+		p := &s.Pins[i]
+		if p.ResolvedTs == r.ResolvedTs && (p.RegionID != r.ID || p.Ended) {
 			return p
 		}
 	}
@@ -128,7 +199,40 @@ const (
 	// busyHold is how long after its last busy error a store still counts
 	// as busy (its regions wait out their backoff meanwhile).
 	busyHold = 10 * time.Second
+	// laggingMax is the lagging threshold unless half of --stale-after is
+	// lower.
+	laggingMax = 3 * time.Second
+	// AfterGrace is how long a cause outlives the end of its evidence
+	// where the next resolved ts is still to come: one TiKV resolved-ts
+	// interval (1s) and its delivery. After a lock commits, after PD
+	// answers again.
+	AfterGrace = 2 * time.Second
+	// aliveWithin: a stream that delivered something this recently is
+	// alive (TiKV sends resolved ts every second, moving or not).
+	aliveWithin = 2 * time.Second
+	// FlapMin failures within FlapWindow make a store flapping, while the
+	// last of them is at most flapHold old.
+	FlapMin    = 3
+	FlapWindow = 20 * time.Second
+	flapHold   = 10 * time.Second
+	// DrainMin leaders moving away within DrainWindow, leaving it leading
+	// none of the subscribed regions, make a store draining.
+	DrainMin    = 3
+	DrainWindow = 10 * time.Second
+	// drainStop: a drained store's stream ends within this of its last
+	// leader leaving (TiKV's graceful shutdown waits up to 20s).
+	drainStop = 25 * time.Second
+	// A store is slow when its freshest resolved ts arrives slowMin late,
+	// and slowOver later than the other stores'.
+	slowMin  = time.Second
+	slowOver = 800 * time.Millisecond
 )
+
+// LaggingAfter is the lag past which a region is named even with nothing
+// else known: 3s, or half of --stale-after when that is lower.
+func LaggingAfter(staleAfter time.Duration) time.Duration {
+	return min(laggingMax, staleAfter/2)
+}
 
 // Decide sets the store's Cause (and the evidence's since, which a Mark
 // then keeps stable).
@@ -142,29 +246,76 @@ func (s *Store) decide(pd *PD, now int64) (Cause, int64) {
 		return Incompatible, 0
 	case s.Paused:
 		return StorePaused, 0
+	case s.PDState == PDStoreTombstone || s.Unlisted:
+		// Taken out of the cluster: its stream fails, and that is expected.
+		return StoreRemoved, s.PDStateSince
+	case s.PDState == PDStoreOffline:
+		return StoreDraining, s.PDStateSince
+	case s.drained(now):
+		// Its leaders left for other stores and none came back: a drain
+		// (evict-leader, a graceful shutdown), whatever its stream does
+		// next. A transfer-leader storm leaves every store some.
+		return StoreDraining, s.MovedAwaySince
 	case s.Failures > 0 && !s.Connected && s.Regions > 0:
 		// One failure may be a killed stream that reconnects at the next
 		// try; a failed reconnect is a store that does not come back. A
 		// failed store that no longer leads any subscribed region (its
 		// leaders moved) holds nothing up, and nothing will try it again
 		// to find out whether it is back.
-		if s.Failures >= 2 {
+		switch {
+		case s.Failures >= 2:
 			return StoreDown, s.FailingSince
+		case s.Flaps >= FlapMin && now-s.LastFlapAt <= int64(flapHold):
+			return StoreFlapping, s.FlapsSince
 		}
 		return StoreCooling, s.FailingSince
+	case s.Flaps >= FlapMin && s.Regions > 0 && now-s.LastFlapAt <= int64(flapHold):
+		// Between failures too: it will fail again.
+		return StoreFlapping, s.FlapsSince
+	case s.slow(pd, now) && s.LastMsgAt != 0 && now-s.LastMsgAt < int64(aliveWithin):
+		// Late, but its messages flow: slow, not hung, even when the delay
+		// holds every region past the lagging threshold.
+		return StoreSlow, 0
 	case s.Stalled >= storeStallMin && s.Advancing == 0:
-		if pd.Down() {
+		if pd.Down() || pd.justBack(now) {
 			// TiKV cannot advance resolved ts without PD's TSO: every store
 			// stalls, and none of them is the culprit.
-			return PDUnreachable, minNonZero(pd.Since, s.StalledSince)
+			return PDUnreachable, pd.Since
 		}
 		return StoreStalled, s.StalledSince
+	case s.slow(pd, now):
+		return StoreSlow, 0
 	case s.Busy.Count(now) >= busyMin && now-s.BusyLastAt <= int64(busyHold) && s.Advancing < s.Regions:
 		// Busy errors, and regions still waiting because of them; once
 		// they stream again the store is not holding anything up.
 		return StoreBusy, 0
 	}
 	return Healthy, 0
+}
+
+// drained: DrainMin of its leaders moved to other stores, it leads none of
+// the subscribed regions, and either the moves are recent or its stream
+// ended soon after them (a graceful shutdown). A store that comes back
+// with no leaders, or hangs long after a storm moved some, is not draining.
+func (s *Store) drained(now int64) bool {
+	if s.MovedAway < DrainMin || s.Regions != 0 || s.MovedInLast >= s.MovedAwaySince {
+		return false
+	}
+	if now-s.MovedAwayLast <= int64(DrainWindow) {
+		return true
+	}
+	return !s.Connected && s.FailingSince >= s.MovedAwayLast && s.FailingSince-s.MovedAwayLast <= int64(drainStop)
+}
+
+// slow: its stream is up and its freshest resolved ts arrives late against
+// PD's clock, later than the other stores' (so neither PD's TSO nor this
+// host's clock is to blame).
+func (s *Store) slow(pd *PD, now int64) bool {
+	if !s.Connected || pd.Down() || s.Regions == 0 || s.LateMs < slowMin.Milliseconds() ||
+		now-s.FreshMovedAt >= int64(aliveWithin) {
+		return false
+	}
+	return s.LateMs-max(s.OthersLateMs, 0) >= slowOver.Milliseconds()
 }
 
 // OpenTxn is the oldest transaction a region's stream prewrote and never
@@ -188,6 +339,8 @@ type Region struct {
 	State       string
 	Initialized bool
 	ResolvedTs  uint64
+	// LagMs is how far its resolved ts is behind PD's clock.
+	LagMs int64
 	// LastAdvance is when its resolved ts last moved.
 	LastAdvance int64
 	Lock        OpenTxn
@@ -205,12 +358,36 @@ type Region struct {
 	AdmissionPos int
 	// RequestedAt is when its current request was sent.
 	RequestedAt int64
+	// LeftStore is the store whose error it is recovering from when that
+	// is not its store any more (a NotLeader naming another leader), and
+	// LeftCause that store's cause: a region leaving a drained store is
+	// the drain's.
+	LeftStore uint64
+	LeftCause Cause
 }
 
 // Stalled reports whether the region is initialized and its resolved ts
 // has not moved for staleAfter.
 func (r *Region) Stalled(now int64, staleAfter time.Duration) bool {
 	return r.Initialized && (r.State == snapshots.StateStale || now-r.LastAdvance >= int64(staleAfter))
+}
+
+// Held reports whether the region is initialized and its resolved ts has
+// not moved for the lagging threshold: held by something.
+func (r *Region) Held(now int64, staleAfter time.Duration) bool {
+	return r.Initialized && (r.State == snapshots.StateStale || now-r.LastAdvance >= int64(LaggingAfter(staleAfter)))
+}
+
+// Behind reports whether the region is initialized and its lag passed the
+// lagging threshold, moving or not.
+func (r *Region) Behind(staleAfter time.Duration) bool {
+	return r.Initialized && r.LagMs >= LaggingAfter(staleAfter).Milliseconds()
+}
+
+// Watched reports whether a streaming region needs a decision beyond
+// healthy: held or behind.
+func (r *Region) Watched(now int64, staleAfter time.Duration) bool {
+	return r.Held(now, staleAfter) || r.Behind(staleAfter)
 }
 
 // LockPins reports whether an open transaction holds the region's
@@ -232,8 +409,8 @@ func (r *Region) waitsOnPD() bool {
 // store's evidence with the store's cause decided; nil if the store is
 // unknown.
 func DecideRegion(r *Region, s *Store, pd *PD, now int64, staleAfter time.Duration) (Cause, int64) {
-	stalled := r.Stalled(now, staleAfter)
-	if r.Initialized && !stalled {
+	held := r.Held(now, staleAfter)
+	if r.Initialized && !held && !r.Behind(staleAfter) {
 		return Healthy, 0
 	}
 	storeCause := Healthy
@@ -241,25 +418,48 @@ func DecideRegion(r *Region, s *Store, pd *PD, now int64, staleAfter time.Durati
 		storeCause = s.Cause
 	}
 	switch storeCause {
-	case Incompatible, StorePaused, StoreDown, StoreCooling:
+	case Incompatible, StorePaused, StoreDown, StoreCooling, StoreRemoved, StoreDraining:
 		return storeCause, s.Since
-	}
-	if pd.Down() && (stalled || r.waitsOnPD()) {
-		if stalled {
-			return PDUnreachable, r.LastAdvance
+	case StoreFlapping:
+		if !r.Initialized || held {
+			return storeCause, s.Since
 		}
+	}
+	if !r.Initialized && r.LeftStore != 0 {
+		switch r.LeftCause {
+		case StoreDraining, StoreRemoved:
+			// Its leader moved off a store being drained or removed: the
+			// drain's doing, not churn.
+			return r.LeftCause, r.LastErrorAt
+		}
+	}
+	if pd.Down() && (held || r.waitsOnPD()) {
 		return PDUnreachable, pd.Since
 	}
-	if stalled {
+	if held {
+		locksHold := s != nil && s.LocksHold(now)
 		switch {
-		case r.LockPins():
+		case locksHold && r.LockPins():
 			return Lock, r.LastAdvance
-		case s != nil && s.PinFor(r) != nil:
+		case locksHold && s.PinFor(r) != nil:
 			return Lock, r.LastAdvance
-		case storeCause == StoreStalled:
-			return StoreStalled, r.LastAdvance
+		case storeCause == StoreStalled, storeCause == StoreSlow:
+			return storeCause, r.LastAdvance
+		case storeCause == PDUnreachable, pd.justBack(now) && r.LastAdvance < pd.BackAt:
+			// Its resolved ts stopped in the outage; TiKV advances it at
+			// its next interval after PD answers.
+			return PDUnreachable, pd.Since
+		case r.Stalled(now, staleAfter):
+			return Silent, r.LastAdvance
 		}
-		return Silent, r.LastAdvance
+		return Lagging, r.LastAdvance
+	}
+	if r.Initialized {
+		// Behind, but moving.
+		if storeCause == StoreSlow {
+			return StoreSlow, 0
+		}
+		return Lagging, 0
 	}
 	switch r.FailReason {
 	case snapshots.ReasonServerIsBusy, snapshots.ReasonCongested:
@@ -275,6 +475,9 @@ func DecideRegion(r *Region, s *Store, pd *PD, now int64, staleAfter time.Durati
 		return RegionChurn, r.LastErrorAt
 	case snapshots.ReasonStoreFailure:
 		// Its store failed and is back; the region waits out its backoff.
+		if storeCause == StoreFlapping {
+			return StoreFlapping, s.Since
+		}
 		return StoreCooling, r.LastErrorAt
 	}
 	if storeCause == StoreStalled || storeCause == StoreBusy {

@@ -78,12 +78,58 @@ func (d *Describer) Store(s *Store, pd *PD, now int64) string {
 			b.WriteString("; stream open, last message " + Age(now-s.LastMsgAt) + " ago")
 		}
 	case PDUnreachable:
-		b.WriteString("resolved ts stalled on " + name + ", " + strconv.Itoa(s.Stalled) +
-			" regions: PD unreachable")
-		if pd.Since != 0 {
-			b.WriteString(" for " + Age(now-pd.Since))
-		}
+		b.WriteString("resolved ts stalled on " + name + ", " + strconv.Itoa(s.Stalled) + " regions: ")
+		b.WriteString(pdWords(pd, now))
 		b.WriteString(" (TiKV needs PD's TSO to advance resolved ts)")
+	case StoreRemoved:
+		if s.Unlisted {
+			b.WriteString("PD no longer lists " + name + " (a tombstone is left out): removed from the cluster")
+		} else {
+			b.WriteString("PD lists " + name + " Tombstone: removed from the cluster")
+		}
+		if s.Since != 0 {
+			b.WriteString(" since " + d.clock(s.Since))
+		}
+		b.WriteString("; its leaders and peers live elsewhere now")
+		if s.LastFailure != "" {
+			b.WriteString("; its stream ended: " + s.LastFailure)
+		}
+	case StoreDraining:
+		if s.PDState == PDStoreOffline {
+			b.WriteString("PD lists " + name + " Offline: being removed, its leaders and peers moving away")
+		} else {
+			b.WriteString(name + " drained: " + strconv.Itoa(s.MovedAway) + " leaders moved to other stores in " +
+				Age(now-s.MovedAwaySince) + " and it leads none of the subscribed regions (evict-leader or a graceful shutdown)")
+		}
+		if s.Since != 0 {
+			b.WriteString(" since " + d.clock(s.Since))
+		}
+		if !s.Connected && s.LastFailure != "" {
+			b.WriteString("; its stream then ended: " + s.LastFailure)
+		}
+	case StoreFlapping:
+		b.WriteString(name + " flapping: its stream failed " + strconv.Itoa(s.Flaps) + " times in " +
+			Age(now-s.FlapsSince) + " (window " + Age(int64(FlapWindow)) + ")")
+		switch {
+		case s.Connected:
+			b.WriteString("; streaming again now")
+		case s.CoolingLeft > 0:
+			b.WriteString("; next try in " + Age(int64(s.CoolingLeft)))
+		default:
+			b.WriteString("; reconnecting")
+		}
+		if s.LastFailure != "" {
+			b.WriteString("; last: " + s.LastFailure)
+		}
+	case StoreSlow:
+		b.WriteString(name + " slow: its resolved ts arrives " + lateWords(s.LateMs) + " late against PD's clock")
+		if s.OthersLateMs >= 0 {
+			b.WriteString(", the other stores' " + lateWords(s.OthersLateMs))
+		}
+		b.WriteString("; stream open")
+		if s.Lagging > 0 {
+			b.WriteString(", " + regionsWord(s.Lagging) + " lagging")
+		}
 	case StoreBusy:
 		b.WriteString(name + " busy: " + strconv.Itoa(s.Busy.Count(now)) + " server_is_busy/congested/region_not_found in the last minute")
 		if s.BusyLast != "" {
@@ -102,22 +148,34 @@ func (d *Describer) Region(c Cause, r *Region, s *Store, storeText string, pd *P
 	switch c {
 	case Healthy:
 		return ""
-	case Incompatible, StorePaused, StoreDown, StoreStalled:
+	case Incompatible, StorePaused, StoreDown, StoreStalled, StoreSlow, StoreRemoved, StoreDraining, StoreFlapping:
 		if s != nil && s.Cause == c {
 			return storeText
+		}
+		if c == StoreDraining || c == StoreRemoved {
+			return "its leader left store " + strconv.FormatUint(r.LeftStore, 10) + " (" + c.String() + ") " +
+				Age(now-r.LastErrorAt) + " ago; " + doing(r) + "; last: " + r.LastError
 		}
 	case StoreCooling:
 		if s != nil && s.Cause == c {
 			return storeText
 		}
-		return "waiting to retry (attempt " + strconv.Itoa(r.Attempts) + ") after its store's stream failed " +
-			Age(now-r.LastErrorAt) + " ago: " + r.LastError
+		return doing(r) + " after its store's stream failed " + Age(now-r.LastErrorAt) + " ago: " + r.LastError
 	case Lock:
 		if !r.LockPins() && s != nil {
 			if p := s.PinFor(r); p != nil {
-				return "held at the resolved ts of region " + strconv.FormatUint(p.RegionID, 10) + ", which txn " +
-					strconv.FormatUint(p.Lock.StartTs, 10) + " pins (TiKV sends resolved ts to a batch of regions at the batch's minimum); stuck " +
-					Age(now-r.LastAdvance)
+				if p.RegionID == r.ID {
+					return "txn " + strconv.FormatUint(p.Lock.StartTs, 10) + " committed or rolled back just now; its resolved ts moves at TiKV's next interval (stuck " +
+						Age(now-r.LastAdvance) + ")"
+				}
+				text := "held at the resolved ts of region " + strconv.FormatUint(p.RegionID, 10) + ", which txn " +
+					strconv.FormatUint(p.Lock.StartTs, 10)
+				if p.Ended {
+					text += " pinned until just now"
+				} else {
+					text += " pins"
+				}
+				return text + " (TiKV sends resolved ts to a batch of regions at the batch's minimum); stuck " + Age(now-r.LastAdvance)
 			}
 		}
 		var b strings.Builder
@@ -140,10 +198,7 @@ func (d *Describer) Region(c Cause, r *Region, s *Store, storeText string, pd *P
 		}
 		return b.String()
 	case PDUnreachable:
-		text := "PD unreachable"
-		if pd.Since != 0 {
-			text += " for " + Age(now-pd.Since)
-		}
+		text := pdWords(pd, now)
 		if r.Initialized {
 			text += "; resolved ts stuck " + Age(now-r.LastAdvance) + " (TiKV needs PD's TSO to advance it)"
 		} else {
@@ -156,12 +211,13 @@ func (d *Describer) Region(c Cause, r *Region, s *Store, storeText string, pd *P
 	case StoreBusy:
 		text := "store " + strconv.FormatUint(r.StoreID, 10) + " busy"
 		if r.FailReason != "" {
-			text += "; waiting to retry (attempt " + strconv.Itoa(r.Attempts) + ") after " + Age(now-r.LastErrorAt) +
-				" ago: " + r.LastError
+			text += "; " + doing(r) + "; last error " + Age(now-r.LastErrorAt) + " ago: " + r.LastError
 		} else if storeText != "" {
 			text = storeText
 		}
 		return text
+	case Lagging:
+		return d.lagging(r, s, now)
 	case RegionChurn:
 		n := r.Churn.Count(now)
 		text := strconv.Itoa(n) + " not_leader/epoch_not_match/region_not_found in the last minute"
@@ -171,15 +227,7 @@ func (d *Describer) Region(c Cause, r *Region, s *Store, storeText string, pd *P
 		if r.LastError != "" {
 			text += "; last " + Age(now-r.LastErrorAt) + " ago: " + r.LastError
 		}
-		switch r.State {
-		case snapshots.StateRetryWait:
-			text += "; waiting to retry"
-		case snapshots.StateReloadWait:
-			text += "; waiting to reload from PD"
-		case snapshots.StateLocating:
-			text += "; locating in PD"
-		}
-		return text
+		return text + "; " + doing(r)
 	case ScanPending:
 		return d.scanPending(r, s, now)
 	case Silent:
@@ -217,7 +265,100 @@ func (d *Describer) scanPending(r *Region, s *Store, now int64) string {
 		text = "waiting (" + r.State + ")"
 	}
 	if r.FailReason != "" {
-		text += "; after " + Age(now-r.LastErrorAt) + " ago: " + r.LastError
+		text += "; last error " + Age(now-r.LastErrorAt) + " ago: " + r.LastError
+	}
+	return text
+}
+
+// doing says what a region that is not streaming is doing now, in the
+// words of its state: a retry it waits for names its attempt, a request
+// already sent does not.
+func doing(r *Region) string {
+	switch r.State {
+	case snapshots.StateRetryWait:
+		if r.Attempts > 0 {
+			return "waiting to retry (attempt " + strconv.Itoa(r.Attempts) + ")"
+		}
+		return "waiting to retry"
+	case snapshots.StateReloadWait:
+		return "waiting to reload from PD"
+	case snapshots.StateLocating:
+		return "locating in PD"
+	case snapshots.StateRequested:
+		return "requested again, waiting for its initial scan"
+	case snapshots.StateQueued:
+		return "queued to be requested again"
+	case snapshots.StateParked:
+		return "parked until its store can be tried"
+	case snapshots.StateInitialized, snapshots.StateStale:
+		return "streaming"
+	}
+	return "waiting (" + r.State + ")"
+}
+
+// lagging is the diagnosis of a region past the lagging threshold with
+// nothing else known: what is known, so the operator sees what was ruled
+// out.
+func (d *Describer) lagging(r *Region, s *Store, now int64) string {
+	var b strings.Builder
+	if now-r.LastAdvance >= int64(time.Second) {
+		b.WriteString("resolved ts not advancing for " + Age(now-r.LastAdvance))
+	} else {
+		b.WriteString("resolved ts " + Age(r.LagMs*int64(time.Millisecond)) + " behind PD's clock, advancing")
+	}
+	store := "store " + strconv.FormatUint(r.StoreID, 10)
+	switch {
+	case s == nil:
+		b.WriteString("; " + store + " unknown")
+	case s.Connected && s.LastMsgAt != 0:
+		b.WriteString("; " + store + " streaming, last message " + Age(now-s.LastMsgAt) + " ago")
+	case s.Connected:
+		b.WriteString("; " + store + " streaming")
+	default:
+		b.WriteString("; " + store + " has no stream")
+	}
+	if r.LastError != "" && r.LastErrorAt > r.LastAdvance {
+		b.WriteString("; last error " + Age(now-r.LastErrorAt) + " ago: " + r.LastError)
+	} else {
+		b.WriteString("; no error")
+	}
+	if r.Lock.StartTs != 0 && !r.LockPins() {
+		b.WriteString("; an open prewrite below its resolved ts (not holding it)")
+	} else if r.Lock.StartTs == 0 {
+		b.WriteString("; no open transaction")
+	}
+	if s != nil {
+		if others := s.Lagging - 1; others > 0 {
+			word := " other regions of "
+			if others == 1 {
+				word = " other region of "
+			}
+			b.WriteString("; " + strconv.Itoa(others) + word + store + " lagging")
+		}
+	}
+	return b.String()
+}
+
+func regionsWord(n int) string {
+	if n == 1 {
+		return "1 region"
+	}
+	return strconv.Itoa(n) + " regions"
+}
+
+// pdWords says PD's health for pd_unreachable: for how long it has not
+// answered, or that it answers again and since when.
+func pdWords(pd *PD, now int64) string {
+	if !pd.Down() && pd.BackAt != 0 {
+		text := "PD answering again " + Age(now-pd.BackAt) + " ago"
+		if pd.DownFor > 0 {
+			text += " after " + Age(int64(pd.DownFor)) + " unreachable"
+		}
+		return text + "; resolved ts resumes at TiKV's next interval"
+	}
+	text := "PD unreachable"
+	if pd.Since != 0 {
+		text += " for " + Age(now-pd.Since)
 	}
 	return text
 }
@@ -239,4 +380,13 @@ func Age(ns int64) string {
 	}
 	h, m := int64(d/time.Hour), int64(d%time.Hour/time.Minute)
 	return strconv.FormatInt(h, 10) + "h" + strconv.FormatInt(m, 10) + "m"
+}
+
+// lateWords renders a lateness in ms with a tenth of a second: 1.5s,
+// 120ms.
+func lateWords(ms int64) string {
+	if ms < 1000 {
+		return strconv.FormatInt(ms, 10) + "ms"
+	}
+	return strconv.FormatFloat(float64(ms)/1000, 'f', 1, 64) + "s"
 }

@@ -106,6 +106,7 @@ func TestWindow(t *testing.T) {
 func TestDecideStore(t *testing.T) {
 	pdOK := &PD{}
 	pdDown := &PD{Err: "rpc error: connection refused", Since: at(-4 * time.Second)}
+	pdBack := &PD{Since: at(-4 * time.Second), BackAt: at(-time.Second)}
 	tests := []struct {
 		name      string
 		store     Store
@@ -124,7 +125,35 @@ func TestDecideStore(t *testing.T) {
 		{"all its regions stalled together", Store{Connected: true, Regions: 4, Stalled: 4, StalledSince: at(-11 * time.Second)}, pdOK, StoreStalled, at(-11 * time.Second)},
 		{"one stalled region is that region's business", Store{Connected: true, Regions: 4, Stalled: 1, StalledSince: at(-11 * time.Second)}, pdOK, Healthy, 0},
 		{"stalled while others advance: not the store", Store{Connected: true, Regions: 4, Stalled: 2, Advancing: 2}, pdOK, Healthy, 0},
-		{"stalled with PD down: PD", Store{Connected: true, Regions: 4, Stalled: 4, StalledSince: at(-11 * time.Second)}, pdDown, PDUnreachable, at(-11 * time.Second)},
+		{"stalled with PD down: PD, since PD stopped answering", Store{Connected: true, Regions: 4, Stalled: 4, StalledSince: at(-11 * time.Second)}, pdDown, PDUnreachable, at(-4 * time.Second)},
+		{"stalled just after PD answered again: still PD's", Store{Connected: true, Regions: 4, Stalled: 4, StalledSince: at(-11 * time.Second)}, pdBack, PDUnreachable, at(-4 * time.Second)},
+		{"stalled long after PD answered again: the store's", Store{Connected: true, Regions: 4, Stalled: 4, StalledSince: at(-11 * time.Second)}, &PD{BackAt: at(-5 * time.Second)}, StoreStalled, at(-11 * time.Second)},
+		{"PD lists it Offline: draining", Store{Connected: true, Regions: 4, Advancing: 4, PDState: PDStoreOffline, PDStateSince: at(-2 * time.Second)}, pdOK, StoreDraining, at(-2 * time.Second)},
+		{"PD lists it Tombstone: removed", Store{Failures: 3, Regions: 2, PDState: PDStoreTombstone, PDStateSince: at(-time.Second)}, pdOK, StoreRemoved, at(-time.Second)},
+		{"PD no longer lists it: removed", Store{Unlisted: true, PDStateSince: at(-time.Second)}, pdOK, StoreRemoved, at(-time.Second)},
+		{"removed beats down", Store{Failures: 3, Regions: 2, PDState: PDStoreTombstone}, pdOK, StoreRemoved, 0},
+		{"leaders moved away, none left: draining", Store{Failures: 1, MovedAway: 21, MovedAwaySince: at(-3 * time.Second), MovedAwayLast: at(-3 * time.Second)}, pdOK, StoreDraining, at(-3 * time.Second)},
+		{"drained, then its stream ended: still draining", Store{Failures: 4, MovedAway: 21, MovedAwaySince: at(-40 * time.Second), MovedAwayLast: at(-40 * time.Second), FailingSince: at(-30 * time.Second)}, pdOK, StoreDraining, at(-40 * time.Second)},
+		{"back with no leaders long after a drain: not draining", Store{Connected: true, MovedAway: 21, MovedAwaySince: at(-40 * time.Second), MovedAwayLast: at(-40 * time.Second)}, pdOK, Healthy, 0},
+		{"failed long after some leaders moved: not a drain", Store{Failures: 4, MovedAway: 5, MovedAwaySince: at(-60 * time.Second), MovedAwayLast: at(-60 * time.Second), FailingSince: at(-20 * time.Second)}, pdOK, Healthy, 0},
+		{"leaders moved away but it still leads some: not a drain", Store{Connected: true, Regions: 5, Advancing: 5, MovedAway: 21, MovedAwaySince: at(-3 * time.Second), MovedAwayLast: at(-3 * time.Second)}, pdOK, Healthy, 0},
+		{"leaders moved both ways (a transfer-leader storm): not a drain", Store{MovedAway: 6, MovedAwaySince: at(-8 * time.Second), MovedAwayLast: at(-time.Second), MovedInLast: at(-4 * time.Second)}, pdOK, Healthy, 0},
+		{"two leaders moved: not a drain", Store{MovedAway: 2, MovedAwaySince: at(-3 * time.Second), MovedAwayLast: at(-3 * time.Second)}, pdOK, Healthy, 0},
+		{"flapping while failed", Store{Regions: 2, Failures: 1, Flaps: 4, FlapsSince: at(-14 * time.Second), LastFlapAt: at(-time.Second), FailingSince: at(-time.Second)}, pdOK, StoreFlapping, at(-14 * time.Second)},
+		{"flapping between failures", Store{Connected: true, Regions: 2, Advancing: 2, Flaps: 3, FlapsSince: at(-9 * time.Second), LastFlapAt: at(-3 * time.Second)}, pdOK, StoreFlapping, at(-9 * time.Second)},
+		{"its last failure 11s ago: flapping is over", Store{Connected: true, Regions: 2, Advancing: 2, Flaps: 3, FlapsSince: at(-19 * time.Second), LastFlapAt: at(-11 * time.Second)}, pdOK, Healthy, 0},
+		{"two failures in the window: not flapping", Store{Connected: true, Regions: 2, Advancing: 2, Flaps: 2, FlapsSince: at(-9 * time.Second)}, pdOK, Healthy, 0},
+		{"a failed reconnect is down, flapping or not", Store{Regions: 2, Failures: 2, Flaps: 4, LastFlapAt: at(-2 * time.Second), FailingSince: at(-2 * time.Second)}, pdOK, StoreDown, at(-2 * time.Second)},
+		{"flapping with no regions holds nothing", Store{Connected: true, Flaps: 5, FlapsSince: at(-9 * time.Second)}, pdOK, Healthy, 0},
+		{"slow: late against PD and the others", Store{Connected: true, Regions: 3, Advancing: 3, LateMs: 1500, OthersLateMs: 20, FreshMovedAt: at(-time.Second)}, pdOK, StoreSlow, 0},
+		{"slow with no other store to compare", Store{Connected: true, Regions: 3, Advancing: 3, LateMs: 1500, OthersLateMs: -1, FreshMovedAt: at(-time.Second)}, pdOK, StoreSlow, 0},
+		{"every store as late: not this store", Store{Connected: true, Regions: 3, Advancing: 3, LateMs: 1500, OthersLateMs: 1400}, pdOK, Healthy, 0},
+		{"so late every region is held, messages flowing: slow, not stalled", Store{Connected: true, Regions: 3, Stalled: 3, StalledSince: at(-4 * time.Second), LastMsgAt: at(-300 * time.Millisecond), LateMs: 4200, OthersLateMs: 20, FreshMovedAt: at(-time.Second)}, pdOK, StoreSlow, 0},
+		{"late because nothing moves (a lock holds every region): not slow", Store{Connected: true, Regions: 3, Advancing: 3, LateMs: 2500, OthersLateMs: 20, FreshMovedAt: at(-2500 * time.Millisecond)}, pdOK, Healthy, 0},
+		{"a little late: not slow", Store{Connected: true, Regions: 3, Advancing: 3, LateMs: 600, OthersLateMs: 0}, pdOK, Healthy, 0},
+		{"late with PD down: PD's", Store{Connected: true, Regions: 3, Advancing: 3, LateMs: 5000, OthersLateMs: 0}, pdDown, Healthy, 0},
+		{"late but no stream: not slow", Store{Regions: 3, LateMs: 5000, OthersLateMs: 0}, pdOK, Healthy, 0},
+		{"nothing arrived: not slow", Store{Connected: true, Regions: 3, Advancing: 3, LateMs: -1, OthersLateMs: 0}, pdOK, Healthy, 0},
 		{"busy", Store{Connected: true, Regions: 3, Advancing: 1, Busy: windowOf(at(-time.Second), 3), BusyLastAt: at(-time.Second)}, pdOK, StoreBusy, 0},
 		{"busy but every region streams again", Store{Connected: true, Regions: 3, Advancing: 3, Busy: windowOf(at(-time.Second), 3), BusyLastAt: at(-time.Second)}, pdOK, Healthy, 0},
 		{"one busy error is not a busy store", Store{Connected: true, Regions: 3, Busy: windowOf(at(-time.Second), 1), BusyLastAt: at(-time.Second)}, pdOK, Healthy, 0},
@@ -162,8 +191,25 @@ func TestDecideRegion(t *testing.T) {
 	failed := func(state, reason string) Region {
 		return Region{ID: 7, StoreID: 2, State: state, FailReason: reason, LastError: reason + ": x", LastErrorAt: at(-time.Second)}
 	}
-	storeWith := func(c Cause, since int64) *Store { return &Store{ID: 2, Cause: c, Since: since} }
+	storeWith := func(c Cause, since int64) *Store {
+		return &Store{ID: 2, Cause: c, Since: since, Connected: true, Advancing: 5, LastMsgAt: at(-100 * time.Millisecond)}
+	}
 	up := storeWith(Healthy, 0)
+	hung := &Store{ID: 2, Cause: StoreStalled, Since: at(-11 * time.Second), Connected: true, LastMsgAt: at(-12 * time.Second)}
+	pinned := func(pins ...Pin) *Store { s := storeWith(Healthy, 0); s.Pins = pins; return s }
+	lagging := streaming // 4s without an advance: past min(3s, 10s/2)
+	lagging.LastAdvance, lagging.LagMs = at(-4*time.Second), 4500
+	lockedLagging := lagging
+	lockedLagging.Lock = OpenTxn{StartTs: rts + 1, Key: "k", Open: 1}
+	behind := streaming // moving, but far behind PD's clock
+	behind.LagMs = 3500
+	justUnder := streaming
+	justUnder.LastAdvance, justUnder.LagMs = at(-2900*time.Millisecond), 2900
+	moved := failed(snapshots.StateRetryWait, snapshots.ReasonNotLeader)
+	moved.LeftStore, moved.LeftCause = 3, StoreDraining
+	movedChurn := moved
+	movedChurn.LeftCause = Healthy
+	pdBack := &PD{Since: at(-12 * time.Second), BackAt: at(-500 * time.Millisecond), DownFor: 11 * time.Second}
 
 	tests := []struct {
 		name      string
@@ -177,13 +223,29 @@ func TestDecideRegion(t *testing.T) {
 		{"streaming on a down store is still streaming", streaming, storeWith(StoreDown, at(-time.Second)), pdOK, Healthy, 0},
 		{"stale with nothing else: silent", stale, up, pdOK, Silent, at(-12 * time.Second)},
 		{"stale by time before the tick marks it", func() Region { r := streaming; r.LastAdvance = at(-10 * time.Second); return r }(), up, pdOK, Silent, at(-10 * time.Second)},
-		{"open prewrite at resolved ts: lock", locked, up, pdOK, Lock, at(-12 * time.Second)},
+		{"held past the lagging threshold, nothing known: lagging", lagging, up, pdOK, Lagging, at(-4 * time.Second)},
+		{"just under the lagging threshold: healthy", justUnder, up, pdOK, Healthy, 0},
+		{"behind PD's clock but moving: lagging", behind, up, pdOK, Lagging, 0},
+		{"behind on a slow store: the store's", behind, storeWith(StoreSlow, 0), pdOK, StoreSlow, 0},
+		{"held on a slow store: the store's", lagging, storeWith(StoreSlow, 0), pdOK, StoreSlow, at(-4 * time.Second)},
+		{"open prewrite at resolved ts on a live store: lock", locked, up, pdOK, Lock, at(-12 * time.Second)},
+		{"a lock is named at the lagging threshold, not at stale", lockedLagging, up, pdOK, Lock, at(-4 * time.Second)},
 		{"open prewrite below resolved ts does not pin", oldLock, up, pdOK, Silent, at(-12 * time.Second)},
-		{"batch-mate of a locked region: lock", stale, &Store{ID: 2, Pins: []Pin{{RegionID: 9, ResolvedTs: rts}}}, pdOK, Lock, at(-12 * time.Second)},
-		{"another resolved ts than the pinned one: silent", stale, &Store{ID: 2, Pins: []Pin{{RegionID: 9, ResolvedTs: rts - 1}}}, pdOK, Silent, at(-12 * time.Second)},
-		{"lock beats a stalled store", locked, storeWith(StoreStalled, at(-11*time.Second)), pdOK, Lock, at(-12 * time.Second)},
+		{"open prewrite on a hung store: the store's, not a lock", locked, hung, pdOK, StoreStalled, at(-12 * time.Second)},
+		{"open prewrite with no stream: not a lock", lockedLagging, &Store{ID: 2, LastMsgAt: at(-100 * time.Millisecond)}, pdOK, Lagging, at(-4 * time.Second)},
+		{"open prewrite, nothing else advancing, but messages flow: lock", locked, &Store{ID: 2, Connected: true, LastMsgAt: at(-500 * time.Millisecond)}, pdOK, Lock, at(-12 * time.Second)},
+		{"batch-mate of a locked region: lock", stale, pinned(Pin{RegionID: 9, ResolvedTs: rts}), pdOK, Lock, at(-12 * time.Second)},
+		{"batch-mate at the lagging threshold: lock at once", lagging, pinned(Pin{RegionID: 9, ResolvedTs: rts}), pdOK, Lock, at(-4 * time.Second)},
+		{"batch-mate on a hung store: the store's", stale, func() *Store { s := *hung; s.Pins = []Pin{{RegionID: 9, ResolvedTs: rts}}; return &s }(), pdOK, StoreStalled, at(-12 * time.Second)},
+		{"its lock just ended, resolved ts not re-sent yet: still the lock", lagging, pinned(Pin{RegionID: 7, ResolvedTs: rts, Ended: true}), pdOK, Lock, at(-4 * time.Second)},
+		{"a batch-mate's lock just ended: still the lock", lagging, pinned(Pin{RegionID: 9, ResolvedTs: rts, Ended: true}), pdOK, Lock, at(-4 * time.Second)},
+		{"its own open pin is not its batch-mate", lagging, pinned(Pin{RegionID: 7, ResolvedTs: rts}), pdOK, Lagging, at(-4 * time.Second)},
+		{"another resolved ts than the pinned one: silent", stale, pinned(Pin{RegionID: 9, ResolvedTs: rts - 1}), pdOK, Silent, at(-12 * time.Second)},
 		{"stalled store", stale, storeWith(StoreStalled, at(-11*time.Second)), pdOK, StoreStalled, at(-12 * time.Second)},
-		{"PD down beats a lock", locked, up, pdDown, PDUnreachable, at(-12 * time.Second)},
+		{"PD down beats a lock, since PD stopped answering", locked, up, pdDown, PDUnreachable, at(-3 * time.Second)},
+		{"held just after PD answered again: PD's until TiKV's next advance", lagging, up, pdBack, PDUnreachable, at(-12 * time.Second)},
+		{"held past the grace after PD answered again: not PD's any more", lagging, up, &PD{Since: at(-20 * time.Second), BackAt: at(-2500 * time.Millisecond)}, Lagging, at(-4 * time.Second)},
+		{"held on a PD-stalled store", lagging, storeWith(PDUnreachable, at(-12*time.Second)), pdOK, PDUnreachable, 0},
 		{"waiting for a lookup with PD down", failed(snapshots.StateRetryWait, snapshots.ReasonRPCCtxUnavailable), up, pdDown, PDUnreachable, at(-3 * time.Second)},
 		{"locating with PD down", Region{State: snapshots.StateLocating}, up, pdDown, PDUnreachable, at(-3 * time.Second)},
 		{"scanning with PD down is scanning", Region{State: snapshots.StateRequested, RequestedAt: at(-time.Second)}, up, pdDown, ScanPending, at(-time.Second)},
@@ -192,6 +254,12 @@ func TestDecideRegion(t *testing.T) {
 		{"store paused", Region{State: snapshots.StateParked}, storeWith(StorePaused, at(-5*time.Second)), pdOK, StorePaused, at(-5 * time.Second)},
 		{"store cooling", failed(snapshots.StateRetryWait, snapshots.ReasonStoreFailure), storeWith(StoreCooling, at(-time.Second)), pdOK, StoreCooling, at(-time.Second)},
 		{"store back, region waits out its backoff", failed(snapshots.StateRetryWait, snapshots.ReasonStoreFailure), up, pdOK, StoreCooling, at(-time.Second)},
+		{"store flapping, region waits out its backoff", failed(snapshots.StateRetryWait, snapshots.ReasonStoreFailure), storeWith(StoreFlapping, at(-9*time.Second)), pdOK, StoreFlapping, at(-9 * time.Second)},
+		{"streaming on a flapping store is streaming", streaming, storeWith(StoreFlapping, at(-9*time.Second)), pdOK, Healthy, 0},
+		{"store removed", failed(snapshots.StateReloadWait, snapshots.ReasonRegionNotFound), storeWith(StoreRemoved, at(-time.Second)), pdOK, StoreRemoved, at(-time.Second)},
+		{"store Offline in PD", failed(snapshots.StateReloadWait, snapshots.ReasonRegionNotFound), storeWith(StoreDraining, at(-time.Second)), pdOK, StoreDraining, at(-time.Second)},
+		{"its leader left a draining store: the drain", moved, up, pdOK, StoreDraining, at(-time.Second)},
+		{"its leader left a healthy store: churn", movedChurn, up, pdOK, RegionChurn, at(-time.Second)},
 		{"incompatible store", Region{State: snapshots.StateRetryWait}, storeWith(Incompatible, at(-time.Second)), pdOK, Incompatible, at(-time.Second)},
 		{"not leader", failed(snapshots.StateRetryWait, snapshots.ReasonNotLeader), up, pdOK, RegionChurn, at(-time.Second)},
 		{"epoch not match", failed(snapshots.StateReloadWait, snapshots.ReasonEpochNotMatch), up, pdOK, RegionChurn, at(-time.Second)},
@@ -205,6 +273,7 @@ func TestDecideRegion(t *testing.T) {
 		{"scan on a stalled store", Region{State: snapshots.StateRequested}, storeWith(StoreStalled, at(-11*time.Second)), pdOK, StoreStalled, 0},
 		{"unknown error: waiting to scan again", failed(snapshots.StateRetryWait, snapshots.ReasonUnknown), up, pdOK, ScanPending, 0},
 		{"unknown store", Region{State: snapshots.StateLocating}, nil, pdOK, ScanPending, 0},
+		{"held on an unknown store: lagging", lagging, nil, pdOK, Lagging, at(-4 * time.Second)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -216,7 +285,7 @@ func TestDecideRegion(t *testing.T) {
 }
 
 func TestTally(t *testing.T) {
-	s := Store{}
+	s := Store{Connected: true}
 	rts := uint64(100)
 	regions := []Region{
 		{ID: 1, Initialized: true, LastAdvance: at(-time.Second)},                                                    // advancing
@@ -231,7 +300,7 @@ func TestTally(t *testing.T) {
 	}
 	for i := range regions {
 		if regions[i].Stalled(t0, staleAfter) {
-			s.TallyStalled(&regions[i])
+			s.TallyStalled(&regions[i], t0)
 		}
 	}
 	require.Equal(t, 6, s.Regions)
@@ -302,11 +371,81 @@ func TestDecidingAllocatesNothing(t *testing.T) {
 	var m Mark
 	allocs := testing.AllocsPerRun(100, func() {
 		s.Tally(&r, t0, staleAfter)
-		s.TallyStalled(&r)
+		s.TallyStalled(&r, t0)
 		s.Decide(pd, t0)
 		c, since := DecideRegion(&r, s, pd, t0, staleAfter)
 		m.Update(c, since, t0, staleAfter)
 		r.Churn.Add(t0)
 	})
 	require.Zero(t, allocs)
+}
+
+func TestDescribeRound3(t *testing.T) {
+	d := &Describer{Loc: time.UTC}
+	pd := &PD{}
+	store3 := &Store{ID: 3, Connected: true, LastMsgAt: at(-200 * time.Millisecond), Lagging: 3}
+	lag := Region{ID: 24, StoreID: 3, State: snapshots.StateInitialized, Initialized: true, LastAdvance: at(-4 * time.Second), LagMs: 4400}
+	require.Equal(t, "resolved ts not advancing for 4s; store 3 streaming, last message 200ms ago; no error; no open transaction; 2 other regions of store 3 lagging",
+		d.Region(Lagging, &lag, store3, "", pd, t0))
+	moving := lag
+	moving.LastAdvance = at(-300 * time.Millisecond)
+	require.Equal(t, "resolved ts 4s behind PD's clock, advancing; store 3 has no stream; no error; no open transaction",
+		d.Region(Lagging, &moving, &Store{ID: 3, Lagging: 1}, "", pd, t0))
+
+	// A region waiting on a busy store says what it does in its state's
+	// words: never "(attempt 0) after 4s ago".
+	busy := Region{ID: 4, StoreID: 1, State: snapshots.StateRequested, FailReason: snapshots.ReasonRegionNotFound,
+		LastError: "region_not_found: region 4 not found", LastErrorAt: at(-4 * time.Second)}
+	text := d.Region(StoreBusy, &busy, nil, "", pd, t0)
+	require.Equal(t, "store 1 busy; requested again, waiting for its initial scan; last error 4s ago: region_not_found: region 4 not found", text)
+	require.NotContains(t, text, "after 4s ago")
+	busy.State, busy.Attempts = snapshots.StateRetryWait, 2
+	require.Contains(t, d.Region(StoreBusy, &busy, nil, "", pd, t0), "waiting to retry (attempt 2); last error 4s ago")
+	busy.Attempts = 0
+	require.NotContains(t, d.Region(StoreBusy, &busy, nil, "", pd, t0), "attempt 0")
+	cooling := busy
+	cooling.FailReason, cooling.LastError, cooling.Attempts = snapshots.ReasonStoreFailure, "store_failure: stream ended", 1
+	require.Equal(t, "waiting to retry (attempt 1) after its store's stream failed 4s ago: store_failure: stream ended",
+		d.Region(StoreCooling, &cooling, nil, "", pd, t0))
+
+	flap := Store{ID: 2, Connected: true, Flaps: 4, FlapsSince: at(-13 * time.Second), LastFailure: "stream reset", Cause: StoreFlapping}
+	require.Equal(t, "store 2 flapping: its stream failed 4 times in 13s (window 20s); streaming again now; last: stream reset", d.Store(&flap, pd, t0))
+	slow := Store{ID: 3, Connected: true, LateMs: 1520, OthersLateMs: 12, Lagging: 0, Cause: StoreSlow}
+	require.Equal(t, "store 3 slow: its resolved ts arrives 1.5s late against PD's clock, the other stores' 12ms; stream open", d.Store(&slow, pd, t0))
+	offline := Store{ID: 2, PDState: PDStoreOffline, Cause: StoreDraining, Since: at(-3 * time.Second), Connected: true}
+	require.Equal(t, "PD lists store 2 Offline: being removed, its leaders and peers moving away since 14:03:04", d.Store(&offline, pd, t0))
+	drained := Store{ID: 2, MovedAway: 21, MovedAwaySince: at(-5 * time.Second), Cause: StoreDraining, Since: at(-5 * time.Second),
+		LastFailure: "rpc error: code = Unavailable"}
+	require.Equal(t, "store 2 drained: 21 leaders moved to other stores in 5s and it leads none of the subscribed regions (evict-leader or a graceful shutdown) since 14:03:02; its stream then ended: rpc error: code = Unavailable",
+		d.Store(&drained, pd, t0))
+	removed := Store{ID: 2, Unlisted: true, Cause: StoreRemoved, Since: at(-time.Second)}
+	require.Contains(t, d.Store(&removed, pd, t0), "PD no longer lists store 2 (a tombstone is left out): removed from the cluster since 14:03:06")
+	mover := Region{ID: 9, StoreID: 1, State: snapshots.StateRetryWait, Attempts: 1, LeftStore: 2, LeftCause: StoreDraining,
+		LastError: "not_leader: leader is on store 1", LastErrorAt: at(-2 * time.Second)}
+	require.Equal(t, "its leader left store 2 (store_draining) 2s ago; waiting to retry (attempt 1); last: not_leader: leader is on store 1",
+		d.Region(StoreDraining, &mover, &Store{ID: 1}, "", pd, t0))
+
+	back := &PD{BackAt: at(-400 * time.Millisecond), DownFor: 10 * time.Second}
+	require.Contains(t, d.Store(&Store{ID: 1, Stalled: 4, Cause: PDUnreachable}, back, t0), "PD answering again 400ms ago after 10s unreachable")
+
+	startTs := oracle.GoTimeToTS(time.Unix(0, at(-8*time.Second)))
+	ended := &Store{ID: 2, Pins: []Pin{{RegionID: 7, ResolvedTs: 100, Lock: OpenTxn{StartTs: startTs}, Ended: true}}}
+	own := Region{ID: 7, StoreID: 2, Initialized: true, ResolvedTs: 100, LastAdvance: at(-8 * time.Second)}
+	require.Equal(t, "txn "+strconv.FormatUint(startTs, 10)+" committed or rolled back just now; its resolved ts moves at TiKV's next interval (stuck 8s)",
+		d.Region(Lock, &own, ended, "", pd, t0))
+	mate := own
+	mate.ID = 8
+	require.Contains(t, d.Region(Lock, &mate, ended, "", pd, t0), "held at the resolved ts of region 7, which txn "+strconv.FormatUint(startTs, 10)+" pinned until just now")
+
+	// Every cause a store can have reads as something of its own.
+	for c := Cause(1); c < NumCauses; c++ {
+		s := Store{ID: 5, Cause: c, Unlisted: c == StoreRemoved}
+		require.NotEmpty(t, d.Store(&s, pd, t0), c.String())
+	}
+}
+
+func TestLaggingAfter(t *testing.T) {
+	require.Equal(t, 3*time.Second, LaggingAfter(10*time.Second))
+	require.Equal(t, 2*time.Second, LaggingAfter(4*time.Second))
+	require.Equal(t, 3*time.Second, LaggingAfter(6*time.Second))
 }
