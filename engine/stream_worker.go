@@ -156,7 +156,7 @@ func (w *streamWorker) runStream(ctx context.Context) error {
 	defer cancel(nil)
 	sctx = metadata.AppendToOutgoingContext(sctx, "features", "stream-multiplexing")
 	connectTimer := time.AfterFunc(w.e.cfg.ConnectTimeout, func() { cancel(errConnectTimeout) })
-	stream, err := cdcpb.NewChangeDataClient(conn).EventFeedV2(sctx)
+	stream, err := cdcpb.NewChangeDataClient(conn).EventFeedV2(sctx, newEventCodec().callOption())
 	connectTimer.Stop()
 	if err != nil {
 		if cause := context.Cause(sctx); cause != nil && ctx.Err() == nil {

@@ -121,13 +121,28 @@ func (m *TxnMatcher) Prewrite(row *cdcpb.Event_Row) {
 	if m.prewrites == nil {
 		m.prewrites = make(map[txnKey]prewriteValue)
 	}
-	// The map keeps the key, so it gets its own copy.
-	m.prewrites[txnKey{row.StartTs, string(row.Key)}] = prewriteValue{
-		value:      row.Value,
-		oldValue:   row.OldValue,
+	// The cache outlives the event the row came in, whose bytes alias the
+	// whole message: the key, value and old value get one allocation of
+	// their own, so an open transaction holds its own bytes and no more.
+	buf := make([]byte, 0, len(row.Key)+len(row.Value)+len(row.OldValue))
+	buf = append(buf, row.Key...)
+	buf = append(buf, row.Value...)
+	buf = append(buf, row.OldValue...)
+	k, v := len(row.Key), len(row.Key)+len(row.Value)
+	m.prewrites[txnKey{row.StartTs, unsafe.String(unsafe.SliceData(buf), k)}] = prewriteValue{
+		value:      keepNil(row.Value, buf[k:v:v]),
+		oldValue:   keepNil(row.OldValue, buf[v:]),
 		generation: row.Generation,
 		inScan:     !m.initialized,
 	}
+}
+
+// keepNil is copy, or nil where the original was nil (an absent value).
+func keepNil(original, copy []byte) []byte {
+	if original == nil {
+		return nil
+	}
+	return copy
 }
 
 // Commit matches a live COMMIT row with its cached PREWRITE and returns the
