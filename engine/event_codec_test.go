@@ -86,6 +86,40 @@ func generated(t testing.TB, b []byte) (*cdcpb.ChangeDataEvent, error) {
 	return want, nil
 }
 
+// Through the codec, message after message: the pooled slabs of one
+// message are reused by the next, and nothing of the last one shows.
+func TestEventCodecReusesSlabsCleanly(t *testing.T) {
+	rng := rand.New(rand.NewPCG(8, 12))
+	codec := newEventCodec()
+	reused := 0
+	var last *slabs
+	for i := range 2000 {
+		b, err := randomEvent(rng).Marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := generated(t, b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d := &decodedEvent{}
+		if err := codec.Unmarshal(mem.BufferSlice{mem.SliceBuffer(b)}, d); err != nil {
+			t.Fatalf("message %d: %v", i, err)
+		}
+		if d.slabs == last {
+			reused++
+		}
+		last = d.slabs
+		if !reflect.DeepEqual(&d.ChangeDataEvent, want) {
+			t.Fatalf("message %d decoded as\n%v\nwant\n%v", i, &d.ChangeDataEvent, want)
+		}
+		d.release()
+	}
+	if reused < 1000 {
+		t.Fatalf("slabs reused for %d of 2000 messages: the pool is not doing its job", reused)
+	}
+}
+
 func TestDecodeChangeDataEventMatchesGenerated(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 11))
 	for i := range 2000 {

@@ -204,7 +204,10 @@ func (w *streamWorker) runStream(ctx context.Context) error {
 
 func (w *streamWorker) recvLoop(ctx context.Context, stream grpc.BidiStreamingClient[cdcpb.ChangeDataRequest, cdcpb.ChangeDataEvent]) error {
 	for {
-		ev, err := stream.Recv()
+		// Decoded into pooled slabs (eventCodec), given back by the event
+		// loop once handled.
+		ev := &decodedEvent{}
+		err := stream.RecvMsg(ev)
 		if err != nil {
 			if cause := context.Cause(ctx); cause != nil && ctx.Err() != nil {
 				return cause
@@ -216,7 +219,7 @@ func (w *streamWorker) recvLoop(ctx context.Context, stream grpc.BidiStreamingCl
 		}
 		w.lastRecv.Store(time.Now().UnixNano())
 		w.e.storeCooldown.Success(w.storeID)
-		if !w.e.post(ctx, message{kind: msgEvents, worker: w, event: ev}) {
+		if !w.e.post(ctx, message{kind: msgEvents, worker: w, event: &ev.ChangeDataEvent, decoded: ev}) {
 			return ctx.Err()
 		}
 	}

@@ -350,3 +350,23 @@ func TestTxnMatcherPrewriteCopiesBytes(t *testing.T) {
 	require.Nil(t, row.Value)
 	require.Nil(t, row.OldValue)
 }
+
+// A COMMIT held back until INITIALIZED is kept by value: the decoded row
+// it came in is reused for the next message once the event is handled.
+func TestTxnMatcherEarlyRowsOutliveTheirMessage(t *testing.T) {
+	var m TxnMatcher
+	commit := commitRow(10, 20, "key")
+	_, matched, err := m.Commit(commit, false)
+	require.NoError(t, err)
+	require.False(t, matched)
+	rollback := rollbackRow(30, "other")
+	m.Rollback(rollback, false)
+	*commit = cdcpb.Event_Row{StartTs: 99, Type: cdcpb.Event_PREWRITE} // the slab reused
+	*rollback = cdcpb.Event_Row{}
+	m.Prewrite(prewriteRow(10, "key", "value", ""))
+	m.Prewrite(prewriteRow(30, "other", "v", ""))
+	rows, dropped := m.MarkInitialized()
+	require.Zero(t, dropped)
+	require.Equal(t, []Row{putRow("key", "value", "", 10, 20)}, rows)
+	require.Zero(t, m.Len(), "the held-back rollback removed its prewrite")
+}
