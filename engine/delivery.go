@@ -62,7 +62,10 @@ type recentRow struct {
 }
 
 func (rr *recentRows) add(sub, region uint64, row Row) {
-	rr.rows[rr.next] = recentRow{sub, region, row.OpType, row.Key, row.StartTs, row.CommitTs, len(row.Value)}
+	// The key is copied into the slot's own buffer, reused from lap to lap:
+	// a row's bytes alias the whole message it came in.
+	x := &rr.rows[rr.next]
+	*x = recentRow{sub, region, row.OpType, append(x.key[:0], row.Key...), row.StartTs, row.CommitTs, len(row.Value)}
 	rr.next = (rr.next + 1) % recentCapacity
 	rr.n = min(rr.n+1, recentCapacity)
 }

@@ -37,11 +37,14 @@ type message struct {
 	kind   msgKind
 	worker *streamWorker
 	event  *cdcpb.ChangeDataEvent
-	err    error
-	task   rangeTask
-	locs   []RegionLoc
-	page   *locatedPage
-	fn     func()
+	// decoded holds event's pooled slabs (from a stream), released once
+	// the event is handled.
+	decoded *decodedEvent
+	err     error
+	task    rangeTask
+	locs    []RegionLoc
+	page    *locatedPage
+	fn      func()
 }
 
 // Engine is a running puller. Its exported methods are safe for concurrent
@@ -294,6 +297,9 @@ func (e *Engine) handle(m message) {
 	switch m.kind {
 	case msgEvents:
 		e.handleEvent(m.worker, m.event)
+		if m.decoded != nil {
+			m.decoded.release()
+		}
 	case msgStreamFailed:
 		e.handleStreamFailure(m.worker, m.err)
 	case msgLocated:

@@ -157,7 +157,7 @@ func (w *streamWorker) runStream(ctx context.Context) error {
 	defer cancel(nil)
 	sctx = metadata.AppendToOutgoingContext(sctx, "features", "stream-multiplexing")
 	connectTimer := time.AfterFunc(w.e.cfg.ConnectTimeout, func() { cancel(errConnectTimeout) })
-	stream, err := cdcpb.NewChangeDataClient(conn).EventFeedV2(sctx)
+	stream, err := cdcpb.NewChangeDataClient(conn).EventFeedV2(sctx, newEventCodec().callOption())
 	connectTimer.Stop()
 	if err != nil {
 		if cause := context.Cause(sctx); cause != nil && ctx.Err() == nil {
@@ -206,7 +206,10 @@ func (w *streamWorker) runStream(ctx context.Context) error {
 func (w *streamWorker) recvLoop(ctx context.Context, stream grpc.BidiStreamingClient[cdcpb.ChangeDataRequest, cdcpb.ChangeDataEvent]) error {
 	served := false
 	for {
-		ev, err := stream.Recv()
+		// Decoded into pooled slabs (eventCodec), given back by the event
+		// loop once handled.
+		ev := &decodedEvent{}
+		err := stream.RecvMsg(ev)
 		if err != nil {
 			if cause := context.Cause(ctx); cause != nil && ctx.Err() != nil {
 				return cause
@@ -222,7 +225,7 @@ func (w *streamWorker) recvLoop(ctx context.Context, stream grpc.BidiStreamingCl
 			w.opens.Add(1)
 		}
 		w.e.storeCooldown.Success(w.storeID)
-		if !w.e.post(ctx, message{kind: msgEvents, worker: w, event: ev}) {
+		if !w.e.post(ctx, message{kind: msgEvents, worker: w, event: &ev.ChangeDataEvent, decoded: ev}) {
 			return ctx.Err()
 		}
 	}

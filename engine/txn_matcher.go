@@ -82,8 +82,10 @@ type TxnMatcher struct {
 	// prewrites holds PREWRITE values until their COMMIT or ROLLBACK.
 	prewrites map[txnKey]prewriteValue
 	// early holds the COMMIT and ROLLBACK rows that arrived before
-	// INITIALIZED and could not be applied yet, in arrival order.
-	early []*cdcpb.Event_Row
+	// INITIALIZED and could not be applied yet, in arrival order. By
+	// value: the rows of a message live in slabs the event loop reuses
+	// once the message is handled (their bytes are the message's own).
+	early []cdcpb.Event_Row
 	// prewroteSinceTidy keeps an emptied map for a region that is still
 	// writing, so a busy region does not reallocate it per transaction.
 	prewroteSinceTidy bool
@@ -121,13 +123,28 @@ func (m *TxnMatcher) Prewrite(row *cdcpb.Event_Row) {
 	if m.prewrites == nil {
 		m.prewrites = make(map[txnKey]prewriteValue)
 	}
-	// The map keeps the key, so it gets its own copy.
-	m.prewrites[txnKey{row.StartTs, string(row.Key)}] = prewriteValue{
-		value:      row.Value,
-		oldValue:   row.OldValue,
+	// The cache outlives the event the row came in, whose bytes alias the
+	// whole message: the key, value and old value get one allocation of
+	// their own, so an open transaction holds its own bytes and no more.
+	buf := make([]byte, 0, len(row.Key)+len(row.Value)+len(row.OldValue))
+	buf = append(buf, row.Key...)
+	buf = append(buf, row.Value...)
+	buf = append(buf, row.OldValue...)
+	k, v := len(row.Key), len(row.Key)+len(row.Value)
+	m.prewrites[txnKey{row.StartTs, unsafe.String(unsafe.SliceData(buf), k)}] = prewriteValue{
+		value:      keepNil(row.Value, buf[k:v:v]),
+		oldValue:   keepNil(row.OldValue, buf[v:]),
 		generation: row.Generation,
 		inScan:     !m.initialized,
 	}
+}
+
+// keepNil is copy, or nil where the original was nil (an absent value).
+func keepNil(original, copy []byte) []byte {
+	if original == nil {
+		return nil
+	}
+	return copy
 }
 
 // Commit matches a live COMMIT row with its cached PREWRITE and returns the
@@ -144,7 +161,7 @@ func (m *TxnMatcher) Commit(row *cdcpb.Event_Row, initialized bool) (delivered R
 		return delivered, true, nil
 	}
 	if !initialized {
-		m.early = append(m.early, row)
+		m.early = append(m.early, *row)
 		return Row{}, false, nil
 	}
 	return Row{}, false, fmt.Errorf("%w: start ts %d, commit ts %d, key %x",
@@ -173,7 +190,7 @@ func (m *TxnMatcher) match(row *cdcpb.Event_Row, initialized bool) (Row, bool) {
 // for MarkInitialized.
 func (m *TxnMatcher) Rollback(row *cdcpb.Event_Row, initialized bool) {
 	if !initialized {
-		m.early = append(m.early, row)
+		m.early = append(m.early, *row)
 		return
 	}
 	delete(m.prewrites, txnKey{row.StartTs, borrowKey(row.Key)})
@@ -188,7 +205,8 @@ func (m *TxnMatcher) MarkInitialized() (rows []Row, dropped int) {
 	m.initialized = true
 	early := m.early
 	m.early = nil
-	for _, row := range early {
+	for i := range early {
+		row := &early[i]
 		if row.Type != cdcpb.Event_COMMIT {
 			continue
 		}
@@ -198,8 +216,8 @@ func (m *TxnMatcher) MarkInitialized() (rows []Row, dropped int) {
 			dropped++
 		}
 	}
-	for _, row := range early {
-		if row.Type == cdcpb.Event_ROLLBACK {
+	for i := range early {
+		if row := &early[i]; row.Type == cdcpb.Event_ROLLBACK {
 			delete(m.prewrites, txnKey{row.StartTs, borrowKey(row.Key)})
 		}
 	}

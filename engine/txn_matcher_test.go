@@ -324,3 +324,49 @@ func TestTxnMatcherOldest(t *testing.T) {
 	_, _, inScan, _ = m.Oldest()
 	require.True(t, inScan, "a cleared matcher is scanning again")
 }
+
+// The prewrite cache keeps its own copy of the row's bytes: decoded rows
+// alias their whole message, and the message's buffer must be free to go
+// (or, in a test, be overwritten) once the event is handled.
+func TestTxnMatcherPrewriteCopiesBytes(t *testing.T) {
+	var m TxnMatcher
+	pw := prewriteRow(10, "key", "value", "old")
+	m.Prewrite(pw)
+	for _, b := range [][]byte{pw.Key, pw.Value, pw.OldValue} {
+		for i := range b {
+			b[i] = 'X'
+		}
+	}
+	row, matched, err := m.Commit(commitRow(10, 20, "key"), true)
+	require.NoError(t, err)
+	require.True(t, matched)
+	require.Equal(t, putRow("key", "value", "old", 10, 20), row)
+
+	// An absent value stays absent (nil), not an empty one.
+	m.Prewrite(prewriteRow(30, "k2", "", ""))
+	row, matched, err = m.Commit(commitRow(30, 40, "k2"), true)
+	require.NoError(t, err)
+	require.True(t, matched)
+	require.Nil(t, row.Value)
+	require.Nil(t, row.OldValue)
+}
+
+// A COMMIT held back until INITIALIZED is kept by value: the decoded row
+// it came in is reused for the next message once the event is handled.
+func TestTxnMatcherEarlyRowsOutliveTheirMessage(t *testing.T) {
+	var m TxnMatcher
+	commit := commitRow(10, 20, "key")
+	_, matched, err := m.Commit(commit, false)
+	require.NoError(t, err)
+	require.False(t, matched)
+	rollback := rollbackRow(30, "other")
+	m.Rollback(rollback, false)
+	*commit = cdcpb.Event_Row{StartTs: 99, Type: cdcpb.Event_PREWRITE} // the slab reused
+	*rollback = cdcpb.Event_Row{}
+	m.Prewrite(prewriteRow(10, "key", "value", ""))
+	m.Prewrite(prewriteRow(30, "other", "v", ""))
+	rows, dropped := m.MarkInitialized()
+	require.Zero(t, dropped)
+	require.Equal(t, []Row{putRow("key", "value", "", 10, 20)}, rows)
+	require.Zero(t, m.Len(), "the held-back rollback removed its prewrite")
+}
