@@ -139,6 +139,16 @@ func (b *Builder) Remove(h *int32) {
 	b.n--
 }
 
+// RemoveUnless removes every region whose handle keep refuses: for a
+// caller that lost track of some (it walks all of its regions anyway).
+func (b *Builder) RemoveUnless(keep func(h *int32) bool) {
+	for slot := b.n - 1; slot >= 0; slot-- {
+		if h := b.handles[slot]; !keep(h) {
+			b.Remove(h)
+		}
+	}
+}
+
 func (b *Builder) add(h *int32) {
 	slot := b.n
 	if slot>>staticBits == len(b.static) {
