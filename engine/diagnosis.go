@@ -13,11 +13,11 @@ import (
 // it rebuilds every publish (kept to avoid reallocating it) and what it
 // has noticed of PD. Owned by the event loop.
 type diagState struct {
-	gen     uint32 // publish generation, validates regionState.admitPos
-	pd      diagnose.PD
-	stores  map[uint64]*storeDiag
-	pending []int32 // rows of the regions diagRegion left undecided
-	stalled []int32 // those of them streaming but stalled (the rest wait for something)
+	gen       uint32 // publish generation, validates regionState.admitPos
+	pd        diagnose.PD
+	stores    map[uint64]*storeDiag
+	pending   []int32 // rows of the regions diagRegion left undecided
+	stalled   []int32 // those of them streaming but stalled (the rest wait for something)
 	describer diagnose.Describer
 }
 
