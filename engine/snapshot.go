@@ -17,7 +17,7 @@ const maxActions = 1000
 
 // publish builds an immutable snapshot of everything the event loop owns
 // and swaps it in; readers never wait for the loop.
-func (e *Engine) publish(now time.Time) { e.publishRows(now, true) }
+func (e *Engine) publish(now time.Time) { e.publishRows(now, !e.cfg.RowsOnDemand) }
 
 // publishRows is publish, with the regions in the view's version only
 // (State.Table) unless rows is set (not Config.RowsOnDemand): then they
@@ -96,7 +96,10 @@ func (e *Engine) publishRows(now time.Time, rows bool) {
 	}
 	vb := e.view
 	staleNs := int64(e.cfg.StaleAfter)
-	var row snapshots.Region
+	var (
+		row   snapshots.Region
+		worst *regionState
+	)
 	for i, r := range regions {
 		if r.state == snapshots.StateInitialized && r.lastAdvance.UnixNano() <= nowNs-staleNs && !r.lastAdvance.IsZero() {
 			// Initialized, but its resolved ts has not moved for StaleAfter:
@@ -124,6 +127,7 @@ func (e *Engine) publishRows(now time.Time, rows bool) {
 		if row.ResolvedLagMs > t.ResolvedLagMaxMs || t.WorstRegion == 0 {
 			t.ResolvedLagMaxMs = row.ResolvedLagMs
 			t.WorstRegion, t.WorstStore = r.id, r.storeID
+			worst = r
 		}
 		if r.initialized {
 			t.Initialized++
@@ -216,6 +220,11 @@ func (e *Engine) publishRows(now time.Time, rows bool) {
 	e.diagFinish(now, st, regions)
 	// The regions: the view's version, sharing what did not change with
 	// the last one; rows only for a reader that asked for them.
+	if worst != nil {
+		vb.SetWorst(worst.viewHandle)
+	} else {
+		vb.SetWorst(0)
+	}
 	st.Table = vb.Publish(pdNow)
 	if rows {
 		st.Regions = st.Rows()

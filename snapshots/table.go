@@ -52,7 +52,7 @@ func (s *State) NumRegions() int {
 // subscription and start key as the engine's walk is.
 func (s *State) Rows() []Region {
 	t := s.Table
-	if t == nil {
+	if t == nil || s.Regions != nil {
 		return s.Regions
 	}
 	idx := make([]int32, t.Len())
@@ -75,7 +75,7 @@ func (s *State) Rows() []Region {
 // WithRows is s with its regions as rows: s itself when it has them, or
 // a shallow copy with Rows() (s is shared and immutable).
 func (s *State) WithRows() *State {
-	if s == nil || s.Table == nil {
+	if s == nil || s.Table == nil || s.Regions != nil {
 		return s
 	}
 	c := *s

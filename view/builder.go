@@ -29,6 +29,7 @@ type Builder struct {
 	// it a publish starts a new one (readers that fell further behind read
 	// every row).
 	logKeep int
+	worst   int32 // the handle of the region with the worst lag (SetWorst)
 	// changed marks the rows already logged since the last publish.
 	changed []uint64 // bitmap by row
 }
@@ -204,6 +205,7 @@ func (b *Builder) Publish(pdNow time.Time) *Version {
 		moving: append([]*movingChunk(nil), b.moving...),
 		states: clone(b.states), causes: clone(b.causes),
 		log: b.log[:len(b.log):len(b.log)], logFloor: b.logFloor,
+		worst: int(b.worst) - 1,
 	}
 	// What this publish logged is marked; clear only those marks.
 	for k := len(b.log) - 1; k >= 0 && b.log[k].Seq == b.seq; k-- {
@@ -223,6 +225,10 @@ func (b *Builder) Publish(pdNow time.Time) *Version {
 	b.seq++
 	return v
 }
+
+// SetWorst names the region (by handle, 0: none) with the worst lag, for
+// the next Version: the caller measures lag as it walks.
+func (b *Builder) SetWorst(h int32) { b.worst = h }
 
 // Seq is the seq the next Version will have.
 func (b *Builder) Seq() uint64 { return b.seq }

@@ -75,7 +75,11 @@ type Version struct {
 	// one (a prefix of the builder's log, never written again).
 	log      []Change
 	logFloor uint64
+	worst    int // row of the worst lag; -1: none
 }
+
+// Worst is the row of the region with the worst lag.
+func (v *Version) Worst() (int, bool) { return v.worst, v.worst >= 0 && v.worst < v.n }
 
 var _ snapshots.RegionTable = (*Version)(nil)
 
