@@ -141,13 +141,10 @@ func (r *Recorder) BeginObserveN(s *State, n int, partial bool) bool {
 	switch {
 	case partial:
 		// Rows keep their places: order is read and written in place.
-		if len(r.order) < n {
-			r.order = append(r.order, make([]int32, n-len(r.order))...)
+		for len(r.order) < n {
+			r.order = append(r.order, -1)
 		}
 		r.order = r.order[:n]
-		for i := range r.order[len(r.obs.prevOrder):] {
-			r.order[len(r.obs.prevOrder)+i] = -1
-		}
 		r.obs.prevOrder = r.order
 	case cap(r.order) < n:
 		r.order = make([]int32, n)
