@@ -29,7 +29,7 @@ import (
 // last advance, events) in chunks of movingLen (they change for most
 // regions every second, and are small).
 const (
-	staticBits = 6
+	staticBits = 4
 	staticLen  = 1 << staticBits
 	movingBits = 10
 	movingLen  = 1 << movingBits
