@@ -177,7 +177,7 @@ func (v *overviewView) lines(lag []lagSample, width int) []string {
 			// that it is moving.
 			add("Progress", s.Progress.Detail)
 		}
-		add("Regions", strconv.Itoa(len(s.Regions))+" total, "+strconv.Itoa(s.Totals.Initialized)+" initialized, "+
+		add("Regions", strconv.Itoa(s.NumRegions())+" total, "+strconv.Itoa(s.Totals.Initialized)+" initialized, "+
 			strconv.Itoa(s.Totals.Stale)+" stale")
 		// Every state's count, on as many lines as the width needs.
 		for _, line := range packParts(countParts(v.regionStates, snapshots.RegionStates(), regionStateWord), "  ", max(20, width-17)) {
