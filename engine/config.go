@@ -196,13 +196,12 @@ type Config struct {
 	// beyond 10000 pending, and pulltop must not crowd out the cluster's own
 	// change-data clients.
 	ScansPerStore int
-	// RowsOnDemand leaves the regions out of the snapshots the engine
-	// publishes on its own (every tick); Refresh and RefreshWithin still
-	// carry them. For a reader that needs only totals, stores and causes
-	// (headless status lines): at a million regions the rows are 270 MB a
-	// publish, allocated and collected for nobody. The walk that fills the
-	// totals and the causes keeps the rows of unhealthy regions only, in a
-	// buffer the engine reuses.
+	// RowsOnDemand leaves the region rows out of the snapshots the engine
+	// publishes: their regions are in State.Table only (the view's
+	// version, which shares with the last one whatever did not change),
+	// and whoever needs rows builds them (State.Rows; a save does). At a
+	// million regions rows are 270 MB a publish. Without it every publish
+	// carries Regions too (tests, small embedders).
 	RowsOnDemand bool
 	// OldValue asks TiKV for old values (ExtraOp ReadOldValue); off, TiKV
 	// skips the extra read per prewrite (--old-value).

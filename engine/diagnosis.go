@@ -15,15 +15,11 @@ import (
 // it rebuilds every publish (kept to avoid reallocating it) and what it
 // has noticed of PD. Owned by the event loop.
 type diagState struct {
-	gen     uint32 // publish generation, validates regionState.admitPos
-	pd      diagnose.PD
-	stores  map[uint64]*storeDiag
-	pending []int32 // rows of the regions diagRegion left undecided
-	stalled []int32 // those of them streaming but stalled (the rest wait for something)
-	// lean: the publish keeps no rows (Config.RowsOnDemand); leanRows[k]
-	// is then the row of pending[k], the only rows diagFinish needs.
-	lean      bool
-	leanRows  []snapshots.Region
+	gen       uint32 // publish generation, validates regionState.admitPos
+	pd        diagnose.PD
+	stores    map[uint64]*storeDiag
+	pending   []int32 // rows of the regions diagRegion left undecided
+	stalled   []int32 // those of them streaming but stalled (the rest wait for something)
 	describer diagnose.Describer
 	// pdNowMs is the publish's time on PD's clock (ms), for lags.
 	pdNowMs int64
@@ -335,24 +331,23 @@ func (e *Engine) diagFinish(now time.Time, st *snapshots.State, regions []*regio
 		sd.text = d.describer.Store(&sd.ev, pd, nowNs)
 	}
 
-	var scratch snapshots.Region // the row of an undecided region when lean
+	var row snapshots.Region
 	for _, i := range d.pending {
-		r, row := regions[i], &scratch
-		if !d.lean {
-			row = &st.Regions[i]
-		}
+		r := regions[i]
 		sd, sev, text := e.undecidedEvidence(r, nowNs, &ev)
 		c, since := diagnose.DecideRegion(&ev, sev, pd, nowNs, e.cfg.StaleAfter)
 		r.mark.Update(c, since, nowNs, grace)
-		row.Cause, row.Since = c.String(), timeOf(r.mark.Since)
 		if sd != nil {
 			sd.regions[c]++
 		}
+		row = *e.view.Current(r.viewHandle)
+		row.Cause, row.Since, row.Diagnosis = c.String(), timeOf(r.mark.Since), ""
+		if c != diagnose.Healthy {
+			row.Diagnosis = d.describer.Region(c, &ev, sev, text, pd, nowNs)
+		}
+		e.view.Put(&r.viewHandle, &row)
 		if c == diagnose.Healthy {
 			continue
-		}
-		if !d.lean {
-			row.Diagnosis = d.describer.Region(c, &ev, sev, text, pd, nowNs)
 		}
 		// The example is the region with the oldest incident; among those
 		// that began together (a resolved-ts batch stops at one instant),
@@ -403,17 +398,9 @@ func (e *Engine) diagFinish(now time.Time, st *snapshots.State, regions []*regio
 }
 
 // exampleDiagnosis is the diagnosis of regions[i], decided as c in this
-// publish: its row's, or written now when the publish keeps no rows (the
-// evidence is the same: nothing has moved since).
-func (e *Engine) exampleDiagnosis(st *snapshots.State, regions []*regionState, i int, c diagnose.Cause, nowNs int64) string {
-	d := &e.diag
-	if !d.lean {
-		return st.Regions[i].Diagnosis
-	}
-	r := regions[i]
-	var ev diagnose.Region
-	_, sev, text := e.undecidedEvidence(r, nowNs, &ev)
-	return d.describer.Region(c, &ev, sev, text, &d.pd, nowNs)
+// publish: its row's in the view.
+func (e *Engine) exampleDiagnosis(_ *snapshots.State, regions []*regionState, i int, _ diagnose.Cause, _ int64) string {
+	return e.view.Current(regions[i].viewHandle).Diagnosis
 }
 
 // rawKeyName renders a row key (raw, as rows carry it) as FormatKey

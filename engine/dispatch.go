@@ -268,6 +268,9 @@ func (e *Engine) forget(r *regionState) {
 		e.sched.Cancel(r.retryKey)
 	}
 	r.forgotten = true
+	if e.view != nil {
+		e.view.Remove(&r.viewHandle)
+	}
 	if e.regions[r.key()] == r {
 		delete(e.regions, r.key())
 		e.index.remove(r)

@@ -21,6 +21,7 @@ import (
 	"github.com/pulltop/pulltop/engine/retry"
 	"github.com/pulltop/pulltop/engine/storebackoff"
 	"github.com/pulltop/pulltop/snapshots"
+	"github.com/pulltop/pulltop/view"
 )
 
 type msgKind uint8
@@ -95,6 +96,7 @@ type Engine struct {
 	pd          pdHealth
 	clockOffset time.Duration // PD's clock minus this host's (lag is in PD's time)
 	diag        diagState
+	view        *view.Builder // what operators see of the regions; published with each snapshot
 	lastPublish time.Time
 	publishCost time.Duration // how long the last publish took
 	publishedAt time.Time     // when it ended (wall clock)
@@ -185,6 +187,7 @@ func Start(cfg Config) (*Engine, error) {
 		fired:         newHistory[snapshots.RecentRetry](recentRetryCapacity),
 		log:           newEventLog(),
 		tallies:       map[uint64]*storeTally{},
+		view:          view.NewBuilder(),
 		clockOffset:   offset,
 	}
 	aggCfg := reload.Config{}

@@ -21,7 +21,7 @@ func TestPublishWithoutRows(t *testing.T) {
 
 	e.publishRows(now, false)
 	lean := e.Snapshot()
-	e.publish(now)
+	e.publishRows(now, true)
 	full := e.Snapshot()
 
 	require.Nil(t, lean.Regions, "a publish without rows must not publish the engine's scratch rows")

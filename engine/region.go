@@ -120,6 +120,7 @@ type regionState struct {
 	leftStore   uint64          // the store a NotLeader moved it from (0: none)
 	admitPos    int32           // place among its store's regions waiting for a scan slot,
 	admitGen    uint32          // valid when admitGen is the current publish's
+	viewHandle  int32           // its row in the view (view.Builder); 0: none yet
 	// lineage is where the region came from, newest first; shared with
 	// published snapshots, so it is replaced, never changed in place.
 	lineage []snapshots.Origin

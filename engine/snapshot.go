@@ -10,17 +10,19 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/pulltop/pulltop/snapshots"
+	"github.com/pulltop/pulltop/view"
 )
 
 const maxActions = 1000
 
 // publish builds an immutable snapshot of everything the event loop owns
 // and swaps it in; readers never wait for the loop.
-func (e *Engine) publish(now time.Time) { e.publishRows(now, true) }
+func (e *Engine) publish(now time.Time) { e.publishRows(now, !e.cfg.RowsOnDemand) }
 
-// publishRows is publish, with the regions' rows left out of the snapshot
-// unless rows is set (Config.RowsOnDemand): the totals, stores and causes
-// are the same either way.
+// publishRows is publish, with the regions in the view's version only
+// (State.Table) unless rows is set (not Config.RowsOnDemand): then they
+// are built into Regions as well. The totals, stores and causes are the
+// same either way.
 func (e *Engine) publishRows(now time.Time, rows bool) {
 	began := time.Now()
 	defer func() {
@@ -89,11 +91,15 @@ func (e *Engine) publishRows(now time.Time, rows bool) {
 	}
 	e.diagBegin(now)
 	nowNs := now.UnixNano()
-	if rows {
-		st.Regions = make([]snapshots.Region, len(regions))
+	if e.view == nil {
+		e.view = view.NewBuilder() // an Engine built by a test
 	}
-	e.diag.lean = !rows
+	vb := e.view
 	staleNs := int64(e.cfg.StaleAfter)
+	var (
+		row   snapshots.Region
+		worst *regionState
+	)
 	for i, r := range regions {
 		if r.state == snapshots.StateInitialized && r.lastAdvance.UnixNano() <= nowNs-staleNs && !r.lastAdvance.IsZero() {
 			// Initialized, but its resolved ts has not moved for StaleAfter:
@@ -103,12 +109,11 @@ func (e *Engine) publishRows(now time.Time, rows bool) {
 			e.logger.Info("region stale", zap.Uint64("region", r.id), zap.Duration("since", now.Sub(r.lastAdvance)))
 		}
 		rts := r.resolvedTs()
-		row := snapshots.Region{
+		row = snapshots.Region{
 			ID: r.id, Subscription: r.sub.id, Start: r.startHex, End: r.endHex,
 			StoreID: r.storeID, LeaderPeer: r.leaderPeer, EpochVersion: r.version, EpochConfVer: r.confVer,
-			State: r.state, Initialized: r.initialized, ResolvedTs: rts,
-			Events: r.events, LastError: r.lastError, RetryAttempts: r.retryAttempts,
-			LastAdvanceAt: r.lastAdvance, Lineage: r.lineage,
+			State: r.state, Initialized: r.initialized, LastError: r.lastError, RetryAttempts: r.retryAttempts,
+			Lineage: r.lineage,
 		}
 		if rts == 0 {
 			// Not holding its range (waiting to retry, reload, locate or
@@ -117,12 +122,12 @@ func (e *Engine) publishRows(now time.Time, rows bool) {
 			// lag, and it grows while the region waits — during a PD outage
 			// it is the lag that matters.
 			rts = r.sub.lock.RangeResolvedTs(r.start, r.end)
-			row.ResolvedTs = rts
 		}
 		row.ResolvedLagMs = lag(rts)
 		if row.ResolvedLagMs > t.ResolvedLagMaxMs || t.WorstRegion == 0 {
 			t.ResolvedLagMaxMs = row.ResolvedLagMs
 			t.WorstRegion, t.WorstStore = r.id, r.storeID
+			worst = r
 		}
 		if r.initialized {
 			t.Initialized++
@@ -130,11 +135,28 @@ func (e *Engine) publishRows(now time.Time, rows bool) {
 		if r.state == snapshots.StateStale {
 			t.Stale++
 		}
+		undecided := len(e.diag.pending)
 		e.diagRegion(r, &row, i, nowNs)
 		e.tallyRegion(r.storeID, &row)
-		if rows {
-			st.Regions[i] = row
+		if len(e.diag.pending) > undecided {
+			// Decided in diagFinish: until then it keeps what it had, so
+			// that an unchanged verdict writes nothing.
+			if cur := vb.Current(r.viewHandle); cur != nil {
+				row.Cause, row.Since, row.Diagnosis = cur.Cause, cur.Since, cur.Diagnosis
+			}
 		}
+		row.ResolvedLagMs = 0
+		vb.Put(&r.viewHandle, &row)
+		vb.SetMoving(r.viewHandle, rts, unixNano(r.lastAdvance), r.events)
+	}
+	if vb.Len() != len(regions) {
+		// Records that left the books without forget (tests build the
+		// books by hand): their rows go.
+		on := make(map[*int32]bool, len(regions))
+		for _, r := range regions {
+			on[&r.viewHandle] = true
+		}
+		vb.RemoveUnless(func(h *int32) bool { return on[h] })
 	}
 	t.Regions = len(regions)
 	t.Events = e.stats.events
@@ -196,6 +218,17 @@ func (e *Engine) publishRows(now time.Time, rows bool) {
 	e.errWindow.fill(t, now)
 
 	e.diagFinish(now, st, regions)
+	// The regions: the view's version, sharing what did not change with
+	// the last one; rows only for a reader that asked for them.
+	if worst != nil {
+		vb.SetWorst(worst.viewHandle)
+	} else {
+		vb.SetWorst(0)
+	}
+	st.Table = vb.Publish(pdNow)
+	if rows {
+		st.Regions = st.Rows()
+	}
 
 	for _, p := range e.sched.Pending() {
 		if p.Key.Start == storeWakePrefix {

@@ -124,7 +124,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	for _, state := range sortedKeys(agg.other) {
 		send(c.regions, prometheus.GaugeValue, float64(agg.other[state]), state)
 	}
-	h, err := prometheus.NewConstHistogram(c.lag, uint64(len(st.Regions)), agg.lagSum, agg.buckets)
+	h, err := prometheus.NewConstHistogram(c.lag, uint64(st.NumRegions()), agg.lagSum, agg.buckets)
 	if err != nil {
 		h = prometheus.NewInvalidMetric(c.lag, err)
 	}
@@ -196,8 +196,10 @@ func aggregate(st *snapshots.State) aggregates {
 	lagCounts := make([]uint64, len(LagBuckets)+1)
 	var lagMsSum int64
 	lastState, lastIdx := "", -1
-	for i := range st.Regions {
-		r := &st.Regions[i]
+	t := st.RegionTable()
+	for i := range t.Len() {
+		r := t.Static(i)
+		lagMs := t.LagMs(i)
 		// Regions come in key order, so runs of one state are common: the
 		// last lookup is reused.
 		if r.State != lastState || lastIdx < 0 {
@@ -211,8 +213,8 @@ func aggregate(st *snapshots.State) aggregates {
 			}
 			a.other[r.State]++
 		}
-		lagMsSum += r.ResolvedLagMs
-		lagCounts[lagBucket(r.ResolvedLagMs)]++
+		lagMsSum += lagMs
+		lagCounts[lagBucket(lagMs)]++
 		if r.Cause != "" {
 			if a.causes == nil {
 				a.causes = make(map[string]int, 16)

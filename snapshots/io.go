@@ -84,6 +84,7 @@ func prepare(s *State) (*State, error) {
 	if s == nil {
 		return nil, errors.New("snapshot: nil State")
 	}
+	s = s.WithRows() // a live publish's regions are in its table
 	// Every file pulltop writes is safe to cat to a terminal: JSON escapes
 	// C0 controls but writes C1 controls and bidi overrides as they are.
 	c := *Clean(s)

@@ -96,6 +96,9 @@ func TestFullStateIsFull(t *testing.T) {
 				break
 			}
 			for i := 0; i < v.NumField(); i++ {
+				if v.Type().Field(i).Tag.Get("json") == "-" {
+					continue // not in a file (State.Table: the rows a save writes)
+				}
 				check(path+"."+v.Type().Field(i).Name, v.Field(i))
 			}
 			return

@@ -108,6 +108,16 @@ func (r *Recorder) Observe(s *State) {
 // (i, &s.Regions[i], with the same values Observe would read) and then
 // EndObserve(s).
 func (r *Recorder) BeginObserve(s *State) bool {
+	return s != nil && r.BeginObserveN(s, len(s.Regions), false)
+}
+
+// BeginObserveN is BeginObserve for a snapshot whose regions are n rows of
+// a table (State.Table; ObserveRegion(i, row i)). With partial, only the
+// rows that changed since the last observation are observed, and the
+// regions that left are told with ObserveGone: the others are recorded as
+// unchanged (their lag model too: a region's lag is re-modelled when its
+// row changes, as when it goes stale). The cost is then the changes'.
+func (r *Recorder) BeginObserveN(s *State, n int, partial bool) bool {
 	if s == nil || r.window <= 0 {
 		return false
 	}
@@ -122,17 +132,25 @@ func (r *Recorder) BeginObserve(s *State) bool {
 		r.epoch = epochTime(at)
 		// Sized for the first snapshot (and some splits), rather than
 		// grown by append: at 100k regions the slack of growing is MBs.
-		n := len(s.Regions) + len(s.Regions)/16
-		r.regions, r.base, r.seen = make([]HistoryRegion, 0, n), make([]mark, 0, n), make([]uint32, 0, n)
-		r.slots = make(map[uint64]int32, n)
+		size := n + n/16
+		r.regions, r.base, r.seen = make([]HistoryRegion, 0, size), make([]mark, 0, size), make([]uint32, 0, size)
+		r.slots = make(map[uint64]int32, size)
 	}
 	r.gen++
-	r.obs = observation{w: newDeltaWriter(r.buf, at, r.epoch), at: at, prevOrder: r.order}
-	if cap(r.order) < len(s.Regions) {
-		r.order = make([]int32, len(s.Regions))
-	} else {
+	r.obs = observation{w: newDeltaWriter(r.buf, at, r.epoch), at: at, prevOrder: r.order, partial: partial}
+	switch {
+	case partial:
+		// Rows keep their places: order is read and written in place.
+		for len(r.order) < n {
+			r.order = append(r.order, -1)
+		}
+		r.order = r.order[:n]
+		r.obs.prevOrder = r.order
+	case cap(r.order) < n:
+		r.order = make([]int32, n)
+	default:
 		// Same array: prevOrder[i] is read before order[i] is written.
-		r.order = r.order[:len(s.Regions)]
+		r.order = r.order[:n]
 	}
 	return true
 }
@@ -143,6 +161,20 @@ type observation struct {
 	at        int64   // the snapshot's time, unix ms
 	prevOrder []int32 // order as it was at the last snapshot
 	seenLive  int     // slots seen now whose mark says present
+	partial   bool    // only changed rows are observed (BeginObserveN)
+}
+
+// ObserveGone records that the region (sub, id) left, in a partial
+// observation.
+func (r *Recorder) ObserveGone(sub, id uint64) {
+	slot, ok := r.slots[historyKey(sub, id)]
+	if !ok || r.base[slot].state == 0 {
+		return
+	}
+	var gone mark
+	r.obs.w.add(int(slot), &r.base[slot], &gone)
+	r.base[slot] = gone
+	r.live--
 }
 
 // ObserveRegion records region i of the snapshot being observed.
@@ -150,7 +182,7 @@ func (r *Recorder) ObserveRegion(i int, reg *Region) {
 	o := &r.obs
 	slot := int32(-1)
 	if i < len(o.prevOrder) {
-		if sl := o.prevOrder[i]; r.regions[sl].ID == reg.ID && r.regions[sl].Subscription == reg.Subscription {
+		if sl := o.prevOrder[i]; sl >= 0 && int(sl) < len(r.regions) && r.regions[sl].ID == reg.ID && r.regions[sl].Subscription == reg.Subscription {
 			slot = sl
 		}
 	}
@@ -176,7 +208,7 @@ func (r *Recorder) EndObserve(s *State) {
 	w := &r.obs.w
 	// A region present last time and not now is gone. When every present
 	// slot was seen, none is, and the pass over every slot is skipped.
-	if r.obs.seenLive != r.live {
+	if r.obs.seenLive != r.live && !r.obs.partial {
 		var gone mark
 		for slot := range r.base {
 			if r.seen[slot] != r.gen && r.base[slot].state != 0 {

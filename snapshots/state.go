@@ -153,6 +153,11 @@ type State struct {
 	// History is the timeline kept for scrubbing (--history); nil when not
 	// kept. Its encoding lives in history.go.
 	History *History `json:"history,omitempty"`
+
+	// Table, when set, holds the regions instead of Regions: a live
+	// engine's publish (see RegionTable). Never saved as such: a save
+	// writes its rows (WithRows).
+	Table RegionTable `json:"-"`
 }
 
 // Progress is the engine's phase and its counters.

@@ -55,8 +55,9 @@ func (a *app) askPause() {
 	ctrl := a.opts.Controller
 	if st.State == snapshots.StorePaused {
 		parked := 0
-		for i := range a.shown.Regions {
-			if r := &a.shown.Regions[i]; r.StoreID == id && r.State == snapshots.StateParked {
+		t := a.shown.RegionTable()
+		for i := range t.Len() {
+			if r := t.Static(i); r.StoreID == id && r.State == snapshots.StateParked {
 				parked++
 			}
 		}
@@ -101,7 +102,7 @@ func (a *app) targetStore() (uint64, bool) {
 	case viewStores:
 		return a.shown.Stores[i].ID, true
 	case viewRegions:
-		return a.shown.Regions[i].StoreID, true
+		return a.shown.RegionTable().Static(int(i)).StoreID, true
 	}
 	return 0, false
 }
@@ -135,7 +136,8 @@ func (a *app) askReload() {
 	case !ok:
 		a.setFlash("nothing selected", true)
 	case a.view == viewRegions:
-		a.askReloadRegion(s.Regions[i].Subscription, s.Regions[i].ID)
+		r := s.RegionTable().Static(int(i))
+		a.askReloadRegion(r.Subscription, r.ID)
 	case a.view == viewRetries:
 		r := l.model.(*retriesView).row(i)
 		if r.region() == 0 {
@@ -193,8 +195,9 @@ func (a *app) askReloadFiltered(l *listView) {
 	}
 	bySub := map[uint64][]uint64{}
 	var subs []uint64
+	t := s.RegionTable()
 	for _, i := range l.idx {
-		r := &s.Regions[i]
+		r := t.Static(int(i))
 		if bySub[r.Subscription] == nil {
 			subs = append(subs, r.Subscription)
 		}

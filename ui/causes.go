@@ -55,7 +55,7 @@ func (v *overviewView) boardLines(width int, first int, target func(ovTarget)) [
 	rows := v.board.rows(s)
 	if len(rows) == 0 {
 		text := "every region healthy"
-		if s != nil && len(s.Regions) > 0 && s.Regions[0].Cause == "" {
+		if s != nil && s.NumRegions() > 0 && s.RegionTable().Static(0).Cause == "" {
 			text = "not diagnosed: this snapshot was saved by a pulltop without causes (version 1)"
 		}
 		return []string{" " + th.Section.render(fit("Causes", 14)) + " " + text}

@@ -176,7 +176,9 @@ func (a *app) copyChoices() []copyChoice {
 	}
 	switch a.view {
 	case viewRegions:
-		return region(&s.Regions[i])
+		var row snapshots.Region
+		s.RegionTable().Row(int(i), &row)
+		return region(&row)
 	case viewStores:
 		return store(&s.Stores[i])
 	case viewRetries:

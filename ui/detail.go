@@ -45,9 +45,10 @@ func (d *detailView) lookup(s *snapshots.State) {
 	if s == nil {
 		return
 	}
-	for i := range s.Regions {
-		if s.Regions[i].StoreID == d.id {
-			d.storeCounts[s.Regions[i].State]++
+	t := s.RegionTable()
+	for i := range t.Len() {
+		if r := t.Static(i); r.StoreID == d.id {
+			d.storeCounts[r.State]++
 		}
 	}
 }
@@ -67,9 +68,12 @@ func findRegion(s *snapshots.State, sub, id uint64) *snapshots.Region {
 	if s == nil {
 		return nil
 	}
-	for i := range s.Regions {
-		if r := &s.Regions[i]; r.ID == id && r.Subscription == sub {
-			return r
+	t := s.RegionTable()
+	for i := range t.Len() {
+		if r := t.Static(i); r.ID == id && r.Subscription == sub {
+			row := new(snapshots.Region)
+			t.Row(i, row)
+			return row
 		}
 	}
 	return nil

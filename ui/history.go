@@ -121,6 +121,7 @@ type history struct {
 	at        time.Time
 	seq       uint64
 	prevOrder []int32
+	partial   bool
 }
 
 func newHistory() *history {
@@ -139,15 +140,41 @@ func (h *history) observe(s *snapshots.State) {
 // beginObserve, observeRegion and endObserve are observe in parts, for the UI's one pass over
 // a snapshot's regions (app.take): beginObserve(s), then
 // observeRegion(i, &s.Regions[i]) for every region in order, endObserve(s).
-func (h *history) beginObserve(s *snapshots.State) {
-	h.gen++
+func (h *history) beginObserve(s *snapshots.State) { h.beginObserveN(s, len(s.Regions), false) }
+
+// beginObserveN begins the observation of s, whose regions are n rows;
+// partial: only the rows that changed since the last observation will be
+// observed (and the regions gone told with goneRegion), the others are
+// as they were.
+func (h *history) beginObserveN(s *snapshots.State, n int, partial bool) {
+	h.partial = partial
+	if !partial {
+		h.gen++
+	}
 	h.at, h.seq = s.TakenAt, s.Seq
 	h.prevOrder = h.order
-	if cap(h.order) < len(s.Regions) {
-		h.order = make([]int32, len(s.Regions))
-	} else {
+	switch {
+	case cap(h.order) < n && partial:
+		h.order = append(h.order, make([]int32, n-len(h.order))...)
+		h.prevOrder = h.order
+	case cap(h.order) < n:
+		h.order = make([]int32, n)
+	default:
 		// Same array: prevOrder[i] is read before order[i] is written.
-		h.order = h.order[:len(s.Regions)]
+		h.order = h.order[:n]
+		if partial {
+			h.prevOrder = h.order
+		}
+	}
+}
+
+// goneRegion forgets a region that left (a partial observation's).
+func (h *history) goneRegion(sub, id uint64) {
+	k := regionKey{sub, id}
+	if slot, ok := h.slot[k]; ok {
+		h.regions[slot] = regionTrack{}
+		h.free = append(h.free, slot)
+		delete(h.slot, k)
 	}
 }
 
@@ -242,7 +269,7 @@ func (h *history) endObserve(s *snapshots.State) {
 			t.suspect = st.Suspect
 		}
 	}
-	if h.gen%64 == 0 {
+	if h.gen%64 == 0 && !h.partial {
 		h.forget()
 	}
 

@@ -14,6 +14,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 
 	"github.com/pulltop/pulltop/snapshots"
+	"github.com/pulltop/pulltop/view"
 )
 
 // Source is where snapshots come from: the live engine, or a file in replay
@@ -164,6 +165,9 @@ type app struct {
 	// track follows the timeline of the region whose detail is open.
 	track             *snapshots.RegionTrack
 	trackSub, trackID uint64
+
+	// feed tells takeTable what changed since the last table taken.
+	feed view.Feed
 
 	shown    *snapshots.State // the snapshot on screen
 	latest   *snapshots.State // the newest one the Source gave, cleaned
@@ -423,6 +427,10 @@ func (a *app) take(s, prev *snapshots.State) *snapshots.State {
 	pass := snapshots.BeginClean(s, prev)
 	s = pass.State()
 	a.loadHistory(s) // before the pass: the recorder may come from s's timeline
+	if s.Table != nil {
+		a.takeTable(s)
+		return s
+	}
 	rec := a.rec
 	recording := rec != nil && rec.BeginObserve(s)
 	a.hist.beginObserve(s)
@@ -441,11 +449,38 @@ func (a *app) take(s, prev *snapshots.State) *snapshots.State {
 	return s
 }
 
+// takeTable is take for a snapshot whose regions are a table (a live
+// engine's publish): its strings were cleaned when they were put, and the
+// history and the timeline are told only what changed since the last one
+// taken (view.Feed).
+func (a *app) takeTable(s *snapshots.State) {
+	t := s.Table
+	rec := a.rec
+	w := a.feed.Begin(t)
+	recording := rec != nil && rec.BeginObserveN(s, t.Len(), w.Partial)
+	a.hist.beginObserveN(s, t.Len(), w.Partial)
+	w.Each(func(i int, r *snapshots.Region) {
+		a.hist.observeRegion(i, r)
+		if recording {
+			rec.ObserveRegion(i, r)
+		}
+	}, func(k view.Key) {
+		a.hist.goneRegion(k.Subscription, k.ID)
+		if recording {
+			rec.ObserveGone(k.Subscription, k.ID)
+		}
+	})
+	a.hist.endObserve(s)
+	if recording {
+		rec.EndObserve(s)
+	}
+}
+
 // accept puts s on screen and derives the visible view's rows.
 func (a *app) accept(s *snapshots.State) {
 	prev := a.shown
 	a.shown = s
-	a.names.setLimit(2 * (len(s.Regions) + len(s.Retries) + len(s.Reloads) + len(s.Events)))
+	a.names.setLimit(2 * (s.NumRegions() + len(s.Retries) + len(s.Reloads) + len(s.Events)))
 	for _, l := range a.lists {
 		if l != nil {
 			l.setState(s)
@@ -757,7 +792,7 @@ func (a *app) openDetail(l *listView) {
 	s := a.shown
 	switch a.view {
 	case viewRegions:
-		r := &s.Regions[i]
+		r := s.RegionTable().Static(int(i))
 		a.openRegion(r.Subscription, r.ID)
 	case viewRetries:
 		r := a.lists[viewRetries].model.(*retriesView).row(i)

@@ -222,8 +222,9 @@ func (a *app) openRegionByID(id uint64) bool {
 	if a.shown == nil {
 		return false
 	}
-	for i := range a.shown.Regions {
-		if r := &a.shown.Regions[i]; r.ID == id {
+	t := a.shown.RegionTable()
+	for i := range t.Len() {
+		if r := t.Static(i); r.ID == id {
 			a.openRegion(r.Subscription, r.ID)
 			return true
 		}

@@ -81,7 +81,8 @@ func TestParseFilter(t *testing.T) {
 
 func TestFilterMatching(t *testing.T) {
 	s := fixtureState()
-	v := &regionsView{ctx: &renderCtx{names: newKeyNames()}, s: s}
+	v := &regionsView{ctx: &renderCtx{names: newKeyNames()}}
+	v.setState(s)
 	fields := v.fields()
 	count := func(raw string) int {
 		f := parseFilter(raw, fields)

@@ -60,8 +60,19 @@ func (v *overviewView) count() {
 	// ~20 ms a frame at a million. A state the UI does not know is rare.
 	v.regionStates = make(map[string]int)
 	var byRank [regionStateRanks]int
-	for i := range v.s.Regions {
-		st := v.s.Regions[i].State
+	t := v.s.RegionTable()
+	counted, ok := t.(interface{ StateCounts() map[string]int })
+	if ok {
+		// Kept by the view as regions change: no pass over them.
+		for st, n := range counted.StateCounts() {
+			v.regionStates[st] = n
+		}
+	}
+	for i := range t.Len() {
+		if ok {
+			break
+		}
+		st := t.Static(i).State
 		if r := regionStateRank(st); r < len(byRank) && regionStateNames[r] == st {
 			byRank[r]++
 		} else {
@@ -189,7 +200,7 @@ func (v *overviewView) build(lag []lagSample, width int) []string {
 			// that it is moving.
 			add("Progress", s.Progress.Detail)
 		}
-		add("Regions", strconv.Itoa(len(s.Regions))+" total, "+strconv.Itoa(s.Totals.Initialized)+" initialized, "+
+		add("Regions", strconv.Itoa(s.NumRegions())+" total, "+strconv.Itoa(s.Totals.Initialized)+" initialized, "+
 			strconv.Itoa(s.Totals.Stale)+" stale")
 		// Every state's count, on as many lines as the width needs.
 		for _, line := range packParts(countParts(v.regionStates, snapshots.RegionStates(), regionStateWord), "  ", max(20, width-17)) {
@@ -393,8 +404,15 @@ func (v *overviewView) lagText(lag []lagSample, width int) string {
 
 // worstSub is the subscription of the worst region (the first that has it).
 func (v *overviewView) worstSub() uint64 {
-	for i := range v.s.Regions {
-		if r := &v.s.Regions[i]; r.ID == v.s.Totals.WorstRegion {
+	t := v.s.RegionTable()
+	if w, ok := t.(interface{ Worst() (int, bool) }); ok {
+		if i, ok := w.Worst(); ok {
+			return t.Static(i).Subscription
+		}
+		return 0
+	}
+	for i := range t.Len() {
+		if r := t.Static(i); r.ID == v.s.Totals.WorstRegion {
 			return r.Subscription
 		}
 	}

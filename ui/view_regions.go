@@ -26,6 +26,29 @@ type renderCtx struct {
 type regionsView struct {
 	ctx *renderCtx
 	s   *snapshots.State
+	// t is s's regions, read in place (a live engine's view, or a loaded
+	// file's rows): a row's moving parts, lag and events, are read with
+	// lagMs and t.Events, not from Static.
+	t snapshots.RegionTable
+}
+
+// lagMs is row i's lag and whether it is known: one that waits keeps its
+// range's (the engine fills it), so only a region that never had one
+// shows "-".
+func (v *regionsView) lagMs(i int32) (int64, bool) {
+	lag := v.t.LagMs(int(i))
+	return lag, lag > 0 || v.t.Static(int(i)).Initialized
+}
+
+// sortLag is the lag to sort by: an unknown lag is as bad as any, so "-"
+// never sorts below real values under LAG▼ (it sat at the bottom while it
+// held the changefeed back).
+func (v *regionsView) sortLag(i int32) int64 {
+	lag, known := v.lagMs(i)
+	if !known {
+		return math.MaxInt64
+	}
+	return lag
 }
 
 const (
@@ -61,7 +84,7 @@ func (v *regionsView) columns() []column {
 func (v *regionsView) defaultSort() (int, bool) { return regColLag, true }
 
 func (v *regionsView) fields() []field {
-	r := func(i int32) *snapshots.Region { return &v.s.Regions[i] }
+	r := func(i int32) *snapshots.Region { return v.t.Static(int(i)) }
 	return []field{
 		{name: "region", aliases: []string{"id"}, kind: fieldNum, free: true, num: func(i int32) int64 { return int64(r(i).ID) }},
 		{name: "sub", aliases: []string{"subscription"}, kind: fieldNum, num: func(i int32) int64 { return int64(r(i).Subscription) }},
@@ -69,8 +92,8 @@ func (v *regionsView) fields() []field {
 		{name: "state", kind: fieldText, free: true, text: func(i int32) string { return r(i).State }},
 		{name: "cause", kind: fieldText, free: true, text: func(i int32) string { return r(i).Cause }},
 		{name: "diagnosis", aliases: []string{"why"}, kind: fieldText, text: func(i int32) string { return r(i).Diagnosis }},
-		{name: "lag", kind: fieldDur, num: func(i int32) int64 { return r(i).ResolvedLagMs }},
-		{name: "events", kind: fieldNum, num: func(i int32) int64 { return int64(r(i).Events) }},
+		{name: "lag", kind: fieldDur, num: func(i int32) int64 { lag, _ := v.lagMs(i); return lag }},
+		{name: "events", kind: fieldNum, num: func(i int32) int64 { return int64(v.t.Events(int(i))) }},
 		{name: "retries", aliases: []string{"attempts", "attempt", "retry"}, kind: fieldNum, num: func(i int32) int64 { return int64(r(i).RetryAttempts) }},
 		{name: "key", aliases: []string{"span"}, kind: fieldKey, free: true, keys: func(i int32) (string, string) { return r(i).Start, r(i).End }},
 		{name: "error", aliases: []string{"err"}, kind: fieldText, free: true, text: func(i int32) string { return r(i).LastError }},
@@ -78,22 +101,27 @@ func (v *regionsView) fields() []field {
 	}
 }
 
-func (v *regionsView) setState(s *snapshots.State) { v.s = s }
+func (v *regionsView) setState(s *snapshots.State) {
+	v.s, v.t = s, nil
+	if s != nil {
+		v.t = s.RegionTable()
+	}
+}
 
 func (v *regionsView) length() int {
 	if v.s == nil {
 		return 0
 	}
-	return len(v.s.Regions)
+	return v.t.Len()
 }
 
 func (v *regionsView) rowID(i int32) rowID {
-	r := &v.s.Regions[i]
+	r := v.t.Static(int(i))
 	return rowID{a: r.Subscription, b: r.ID}
 }
 
 func (v *regionsView) compare(a, b int32, col int) int {
-	x, y := &v.s.Regions[a], &v.s.Regions[b]
+	x, y := v.t.Static(int(a)), v.t.Static(int(b))
 	switch col {
 	case regColID:
 		return cmp.Or(cmp.Compare(x.ID, y.ID), cmp.Compare(x.Subscription, y.Subscription))
@@ -106,9 +134,9 @@ func (v *regionsView) compare(a, b int32, col int) int {
 	case regColCause:
 		return cmp.Compare(causeRank(x.Cause), causeRank(y.Cause))
 	case regColLag:
-		return cmp.Compare(sortLag(x), sortLag(y))
+		return cmp.Compare(v.sortLag(a), v.sortLag(b))
 	case regColEvents:
-		return cmp.Compare(x.Events, y.Events)
+		return cmp.Compare(v.t.Events(int(a)), v.t.Events(int(b)))
 	case regColRetries:
 		return cmp.Compare(x.RetryAttempts, y.RetryAttempts)
 	case regColSpan:
@@ -120,7 +148,7 @@ func (v *regionsView) compare(a, b int32, col int) int {
 }
 
 func (v *regionsView) appendCell(dst []byte, i int32, col, w int, plain bool) []byte {
-	r := &v.s.Regions[i]
+	r := v.t.Static(int(i))
 	switch col {
 	case regColID:
 		return appendUintCell(dst, r.ID, w)
@@ -133,12 +161,13 @@ func (v *regionsView) appendCell(dst []byte, i int32, col, w int, plain bool) []
 	case regColCause:
 		return appendCell(dst, causeWord(r.Cause), w, false)
 	case regColLag:
-		return appendLagCell(dst, r.ResolvedLagMs, lagKnown(r), v.s.Source.StaleAfterMs, w, plain, v.ctx.theme)
+		lag, known := v.lagMs(i)
+		return appendLagCell(dst, lag, known, v.s.Source.StaleAfterMs, w, plain, v.ctx.theme)
 	case regColEvents:
 		if v.ctx.past {
 			return appendCell(dst, "-", w, true)
 		}
-		return appendUintCell(dst, r.Events, w)
+		return appendUintCell(dst, v.t.Events(int(i)), w)
 	case regColRetries:
 		return appendIntCell(dst, int64(r.RetryAttempts), w)
 	case regColSpan:
@@ -153,16 +182,6 @@ func (v *regionsView) appendCell(dst []byte, i int32, col, w int, plain bool) []
 // waits keeps its range's (the engine fills it), so only a region that
 // never had one shows "-".
 func lagKnown(r *snapshots.Region) bool { return r.Initialized || r.ResolvedLagMs > 0 }
-
-// sortLag is the lag to sort by: an unknown lag is as bad as any, so "-"
-// never sorts below real values under LAG▼ (it sat at the bottom while it
-// held the changefeed back).
-func sortLag(r *snapshots.Region) int64 {
-	if !lagKnown(r) {
-		return math.MaxInt64
-	}
-	return r.ResolvedLagMs
-}
 
 // appendStateCell appends a state word, painted unless plain.
 func appendStateCell(dst []byte, word string, p paint, w int, plain bool) []byte {
@@ -246,27 +265,28 @@ func storeStateWord(s string) string {
 
 // sortKeys: every column but the span and the error orders by integers.
 func (v *regionsView) sortKeys(col int) []func(i int32) uint64 {
-	rs := v.s.Regions
+	t := v.t
+	rs := func(i int32) *snapshots.Region { return t.Static(int(i)) }
 	switch col {
 	case regColID:
 		return []func(int32) uint64{
-			func(i int32) uint64 { return rs[i].ID },
-			func(i int32) uint64 { return rs[i].Subscription },
+			func(i int32) uint64 { return rs(i).ID },
+			func(i int32) uint64 { return rs(i).Subscription },
 		}
 	case regColSub:
-		return []func(int32) uint64{func(i int32) uint64 { return rs[i].Subscription }}
+		return []func(int32) uint64{func(i int32) uint64 { return rs(i).Subscription }}
 	case regColStore:
-		return []func(int32) uint64{func(i int32) uint64 { return rs[i].StoreID }}
+		return []func(int32) uint64{func(i int32) uint64 { return rs(i).StoreID }}
 	case regColState:
-		return []func(int32) uint64{func(i int32) uint64 { return int64Key(int64(regionStateRank(rs[i].State))) }}
+		return []func(int32) uint64{func(i int32) uint64 { return int64Key(int64(regionStateRank(rs(i).State))) }}
 	case regColCause:
-		return []func(int32) uint64{func(i int32) uint64 { return int64Key(int64(causeRank(rs[i].Cause))) }}
+		return []func(int32) uint64{func(i int32) uint64 { return int64Key(int64(causeRank(rs(i).Cause))) }}
 	case regColLag:
-		return []func(int32) uint64{func(i int32) uint64 { return int64Key(sortLag(&rs[i])) }}
+		return []func(int32) uint64{func(i int32) uint64 { return int64Key(v.sortLag(i)) }}
 	case regColEvents:
-		return []func(int32) uint64{func(i int32) uint64 { return rs[i].Events }}
+		return []func(int32) uint64{func(i int32) uint64 { return t.Events(int(i)) }}
 	case regColRetries:
-		return []func(int32) uint64{func(i int32) uint64 { return int64Key(int64(rs[i].RetryAttempts)) }}
+		return []func(int32) uint64{func(i int32) uint64 { return int64Key(int64(rs(i).RetryAttempts)) }}
 	}
 	return nil
 }

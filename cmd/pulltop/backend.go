@@ -41,9 +41,9 @@ type connFlags struct {
 	oldValue      bool
 	yes           bool
 
-	// rowsOnDemand: the caller reads only totals, stores and causes between
-	// its explicit refreshes (headless without a timeline); see
-	// engine.Config.RowsOnDemand. /metrics needs every publish's rows.
+	// rowsOnDemand: the caller reads the regions through the view's table
+	// (State.Table), never as rows (engine.Config.RowsOnDemand): the TUI,
+	// headless, /metrics. A save builds the rows.
 	rowsOnDemand bool
 }
 
@@ -210,7 +210,7 @@ func startBackend(c *cobra.Command, f *connFlags, notices io.Writer, confirm fun
 	if err != nil {
 		return nil, err
 	}
-	cfg.RowsOnDemand = f.rowsOnDemand && f.metrics == ""
+	cfg.RowsOnDemand = f.rowsOnDemand
 	if len(cfg.PD) > 0 {
 		cfg.BeforeSubscribe = confirm
 		cfg.AfterLocate = announce

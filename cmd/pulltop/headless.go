@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/pulltop/pulltop/snapshots"
+	"github.com/pulltop/pulltop/view"
 )
 
 // Bounds on the end of a run, so that it ends at --duration plus the
@@ -80,7 +81,7 @@ snapshot).`,
 			}
 			// Status lines need no region rows; the timeline and the
 			// final snapshot do (the final one is a full refresh).
-			flags.rowsOnDemand = run.timeline == nil
+			flags.rowsOnDemand = true // the timeline reads the view's changes
 			return run.start(&flags)
 		},
 	}
@@ -121,6 +122,7 @@ type headlessRun struct {
 	startedAt  time.Time
 	faultsSeen int
 	timeline   *snapshots.Recorder // nil without --snapshot or with --history 0
+	feed       view.Feed           // what changed since the last status line, for the timeline
 }
 
 func (h *headlessRun) start(flags *connFlags) error {
@@ -241,7 +243,7 @@ func (h *headlessRun) finish(sig os.Signal) error {
 // failed since the last one (they used to vanish in headless).
 func (h *headlessRun) report(st *snapshots.State, now time.Time, interruptedBy string) error {
 	if h.timeline != nil {
-		h.timeline.Observe(st)
+		h.feed.Observe(h.timeline, st)
 	}
 	if h.b.sim != nil {
 		errs := h.b.sim.FaultErrors()

@@ -19,7 +19,7 @@ import (
 // regular file (a pipe, /dev/stdout): there is nothing to stat.
 func printSaved(w io.Writer, path string, written int64, st *snapshots.State, took time.Duration) {
 	size := fmt.Sprintf("%d bytes, ", written)
-	fmt.Fprintf(w, "snapshot: wrote %s (%s%d regions) in %s\n", path, size, len(st.Regions), took.Round(time.Millisecond))
+	fmt.Fprintf(w, "snapshot: wrote %s (%s%d regions) in %s\n", path, size, st.NumRegions(), took.Round(time.Millisecond))
 }
 
 // checkSnapshot loads path exactly as replay does (version, decoding,
@@ -36,6 +36,6 @@ func checkSnapshot(w io.Writer, path string) error {
 		taken = "taken " + st.TakenAt.UTC().Format(time.RFC3339)
 	}
 	_, err = fmt.Fprintf(w, "%s: snapshot version %d %s, %d regions, %d stores, seq %d\n",
-		path, st.Version, taken, len(st.Regions), len(st.Stores), st.Seq)
+		path, st.Version, taken, st.NumRegions(), len(st.Stores), st.Seq)
 	return err
 }

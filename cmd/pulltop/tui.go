@@ -64,6 +64,7 @@ func runTUI(c *cobra.Command, flags *connFlags) error {
 	if flags.yes {
 		confirm = nil
 	}
+	flags.rowsOnDemand = true // the UI reads the view's table: rows only for a save
 	b, err := startBackend(c, flags, stderr, confirm, nil)
 	if err != nil {
 		return err
