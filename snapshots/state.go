@@ -113,6 +113,15 @@ const (
 	ReasonRowOutsideRegion = "row_outside_region"
 )
 
+// ErrorReasons lists every reason the engine counts an error under
+// (Totals.ErrorsByReason); force_reload and stale are reasons for a reload,
+// never errors. Exporters list them all from the start, at 0.
+func ErrorReasons() []string {
+	return []string{ReasonNotLeader, ReasonEpochNotMatch, ReasonRegionNotFound, ReasonServerIsBusy,
+		ReasonCongested, ReasonStoreFailure, ReasonRPCCtxUnavailable, ReasonDuplicateRequest, ReasonPDFault,
+		ReasonRowOutsideRegion, ReasonUnknown}
+}
+
 // State is one published view of the engine.
 type State struct {
 	Version       int              `json:"version"`
