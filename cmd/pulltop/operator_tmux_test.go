@@ -400,7 +400,7 @@ func TestKeysMouseAndSmallTerminalInTmux(t *testing.T) {
 	s.SendAndWait("Escape", "[5 Stores", "MAX LAG")
 
 	s.SendAndWait("?", "esc closes")
-	s.SendAndWait("G", "CAUSES", "incompatible", "MARKS")
+	s.SendAndWait("G", "incompatible", "lagging", "MARKS")
 	s.SendAndWait("g", "Keys   (")
 	require.Equal(t, 0, s.SendAndExit("q", 10*time.Second))
 }

@@ -120,12 +120,12 @@ func TestEnterOnAFaultLineInTmux(t *testing.T) {
 				"--regions", "12", "--stale-after", "30s")
 			s.Ready(tab(1), "embedded sim")
 			s.SendAndWait("6", tab(6), "WHAT HAPPENED")
-			s.WaitFor("script line 1")
-			screen := cursorTo(t, s, "script line 1")
-			atTop := strings.Contains(firstListRow(screen), "script line 1")
+			s.WaitFor("at 3s lock region")
+			screen := cursorTo(t, s, "at 3s lock region")
+			atTop := strings.Contains(firstListRow(screen), "at 3s lock region")
 			// A newer event arrives above it: the cursor keeps its row.
-			screen = s.WaitFor("script line 2")
-			require.Contains(t, cursorLine(screen), "script line 1", "the cursor keeps the row it was on (top: %v):\n%s", atTop, screen)
+			screen = s.WaitFor("at 15s busy-store 1")
+			require.Contains(t, cursorLine(screen), "at 3s lock region", "the cursor keeps the row it was on (top: %v):\n%s", atTop, screen)
 
 			screen = s.SendAndWaitFunc("Enter", "the region the line names, or why nothing opens", func(screen string) bool {
 				return strings.Contains(screen, "detail of region") ||
@@ -136,7 +136,7 @@ func TestEnterOnAFaultLineInTmux(t *testing.T) {
 				require.Contains(t, screen, tab(2))
 				s.SendAndWait("Escape", tab(6))
 			} else {
-				require.Contains(t, tuiStatusLine(screen), "script line 1", "the status line names the event")
+				require.Contains(t, tuiStatusLine(screen), "at 3s lock region", "the status line names the event")
 				require.Contains(t, screen, tab(6), "nothing opened")
 			}
 			require.NotContains(t, screen, `filter "cause:`, "never another event's cause")
