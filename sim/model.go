@@ -854,13 +854,6 @@ func (c *Cluster) TransferLeader(regionID, toStore uint64) (RegionInfo, error) {
 	return r.info(), nil
 }
 
-// RandomRegion picks a region with the cluster's seeded source.
-func (c *Cluster) RandomRegion(rng *rand.Rand) uint64 {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.regions[rng.Intn(len(c.regions))].id
-}
-
 // ---- MVCC and transactions ----
 
 // Mutation is one key written by a transaction.
