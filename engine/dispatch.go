@@ -423,6 +423,11 @@ func (e *Engine) send(r *regionState, st *storeInfo) {
 		StartKey:     []byte(r.start),
 		EndKey:       []byte(r.end),
 		ExtraOp:      kvrpcpb.ExtraOp_Noop,
+		// A console yields to production changefeeds: a CDC service
+		// that schedules initial scans by priority runs this one after
+		// theirs (TiCDC #5480); TiKV that does not know the field skips
+		// it (see InitialScanPriority).
+		ScanPriority: InitialScanPriority,
 	}
 	if e.cfg.OldValue {
 		req.ExtraOp = kvrpcpb.ExtraOp_ReadOldValue

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"bytes"
+	"encoding/binary"
 	"math/rand/v2"
 	"reflect"
 	"testing"
@@ -62,26 +63,14 @@ func randomEvent(rng *rand.Rand) *cdcpb.ChangeDataEvent {
 	return ev
 }
 
-// generated decodes with kvproto's generated Unmarshal, dropping the
-// unknown fields it keeps (the engine never reads them).
+// generated decodes with kvproto's generated Unmarshal, which skips
+// unknown fields (since kvproto 20260724 it no longer keeps them in
+// XXX_unrecognized), as the engine's decoder does.
 func generated(t testing.TB, b []byte) (*cdcpb.ChangeDataEvent, error) {
 	t.Helper()
 	want := &cdcpb.ChangeDataEvent{}
 	if err := want.Unmarshal(b); err != nil {
 		return nil, err
-	}
-	want.XXX_unrecognized = nil
-	if want.ResolvedTs != nil {
-		want.ResolvedTs.XXX_unrecognized = nil
-	}
-	for _, e := range want.Events {
-		e.XXX_unrecognized = nil
-		if x, ok := e.Event.(*cdcpb.Event_Entries_); ok {
-			x.Entries.XXX_unrecognized = nil
-			for _, r := range x.Entries.Entries {
-				r.XXX_unrecognized = nil
-			}
-		}
 	}
 	return want, nil
 }
@@ -141,17 +130,37 @@ func TestDecodeChangeDataEventMatchesGenerated(t *testing.T) {
 	}
 }
 
-// Unknown fields (a newer TiKV) are skipped, known ones still read.
+// Unknown fields (a newer TiKV) are skipped, known ones still read. The
+// generated structs no longer carry unknown fields, so the message is
+// put together by hand: each level's known fields as kvproto marshals
+// them, with unknown ones of every wire type appended.
 func TestDecodeChangeDataEventSkipsUnknownFields(t *testing.T) {
-	row := &cdcpb.Event_Row{StartTs: 5, CommitTs: 6, Type: cdcpb.Event_COMMITTED, Key: []byte("k"), Value: []byte("v"),
-		XXX_unrecognized: []byte{0x98, 0x06, 0x01, 0xa2, 0x06, 0x02, 'h', 'i', 0xad, 0x06, 1, 2, 3, 4}} // fields 99, 100, 101
-	ev := &cdcpb.ChangeDataEvent{Events: []*cdcpb.Event{{RegionId: 3, RequestId: 1,
-		Event:            &cdcpb.Event_Entries_{Entries: &cdcpb.Event_Entries{Entries: []*cdcpb.Event_Row{row}}},
-		XXX_unrecognized: []byte{0xa1, 0x06, 1, 2, 3, 4, 5, 6, 7, 8}}}, // field 100, fixed64
-		XXX_unrecognized: []byte{0x9b, 0x06, 0x08, 0x01, 0x9c, 0x06}} // a group, field 99
-	b, err := ev.Marshal()
+	marshal := func(m interface{ Marshal() ([]byte, error) }) []byte {
+		b, err := m.Marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	embed := func(b []byte, field uint64, msg []byte) []byte { // a length-delimited field
+		b = binary.AppendUvarint(b, field<<3|2)
+		b = binary.AppendUvarint(b, uint64(len(msg)))
+		return append(b, msg...)
+	}
+	row := marshal(&cdcpb.Event_Row{StartTs: 5, CommitTs: 6, Type: cdcpb.Event_COMMITTED, Key: []byte("k"), Value: []byte("v")})
+	row = append(row, 0x98, 0x06, 0x01, 0xa2, 0x06, 0x02, 'h', 'i', 0xad, 0x06, 1, 2, 3, 4) // fields 99, 100, 101
+	entries := embed(nil, 1, row)
+	event := marshal(&cdcpb.Event{RegionId: 3, RequestId: 1})
+	event = embed(event, 3, entries)
+	event = append(event, 0xa1, 0x06, 1, 2, 3, 4, 5, 6, 7, 8) // field 100, fixed64
+	b := embed(nil, 1, event)
+	b = append(b, 0x9b, 0x06, 0x08, 0x01, 0x9c, 0x06) // a group, field 99
+	want, err := generated(t, b)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("the hand-built message is not valid protobuf: %v", err)
+	}
+	if n := len(want.Events); n != 1 || len(want.Events[0].GetEntries().GetEntries()) != 1 {
+		t.Fatalf("the hand-built message decodes as %v", want)
 	}
 	got := &cdcpb.ChangeDataEvent{}
 	if err := decodeChangeDataEvent(b, got); err != nil {
@@ -160,6 +169,9 @@ func TestDecodeChangeDataEventSkipsUnknownFields(t *testing.T) {
 	r := got.Events[0].GetEntries().GetEntries()[0]
 	if got.Events[0].RegionId != 3 || r.CommitTs != 6 || string(r.Key) != "k" || string(r.Value) != "v" {
 		t.Fatalf("decoded %v", got)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("decoded as\n%v\nthe generated decoder says\n%v", got, want)
 	}
 }
 

@@ -18,6 +18,7 @@ import (
 	pd "github.com/tikv/pd/client"
 	"github.com/tikv/pd/client/clients/router"
 	"github.com/tikv/pd/client/opt"
+	"github.com/tikv/pd/client/pkg/caller"
 	"go.uber.org/zap"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -93,8 +94,16 @@ func connectPD(addrs []string, tlsCfg *tls.Config, security pd.SecurityOption, t
 	}
 	done := make(chan result, 1)
 	go func() {
-		c, err := pd.NewClientWithContext(clientCtx, addrs, security,
-			opt.WithCustomTimeoutOption(3*time.Second), opt.WithMaxErrorRetry(1), opt.WithGRPCDialOptions(dialOpts...))
+		// No router client (on by default in this pd client): it sends
+		// single-region lookups over the QueryRegion stream, which no
+		// PD release up to 8.5 serves, and does not fall back to the
+		// unary RPCs (sim's TestPDClientLooksUpRegionsWithoutQueryRegion).
+		// pulltop looks regions up by range (BatchScanRegions, or
+		// ScanRegions before PD 8.2), and any lookup by key or id goes
+		// by unary RPC.
+		c, err := pd.NewClientWithContext(clientCtx, caller.Component("pulltop"), addrs, security,
+			opt.WithCustomTimeoutOption(3*time.Second), opt.WithMaxErrorRetry(1), opt.WithGRPCDialOptions(dialOpts...),
+			opt.WithEnableRouterClient(false))
 		done <- result{c, err}
 	}()
 	select {

@@ -46,7 +46,7 @@ func (e *Engine) publishRows(now time.Time, rows bool) {
 		Seq:     e.seq,
 		Source: snapshots.Source{
 			PD: append([]string(nil), e.cfg.PD...), ClusterID: e.locator.clusterID, EmbeddedSim: e.cfg.EmbeddedSim,
-			StaleAfterMs: e.cfg.StaleAfter.Milliseconds(),
+			StaleAfterMs: e.cfg.StaleAfter.Milliseconds(), ScanPriority: ScanPriorityName(InitialScanPriority),
 		},
 	}
 	e.pdSource(&st.Source, now)

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"runtime"
 	"slices"
@@ -81,6 +82,10 @@ type downstream struct {
 	start, end []byte  // observed range, encoded
 	checkpoint uint64
 	oldValue   bool // the request asked for old values (ExtraOp ReadOldValue)
+	// priority is the initial-scan priority the request asked for (TiKV
+	// schedules low-priority scans after the others; the sim only
+	// records it, so tests can check what a client sends).
+	priority cdcpb.ScanPriority
 	// initializing: the scan's snapshot is taken and live rows flow while
 	// the scan rows are still being sent (interleaving on).
 	initializing bool
@@ -349,6 +354,7 @@ func (c *Cluster) handleRequest(conn *cdcConn, req *cdcpb.ChangeDataRequest) err
 func (c *Cluster) register(conn *cdcConn, req *cdcpb.ChangeDataRequest) {
 	s := conn.store
 	key := dsKey{requestID: req.RequestId, regionID: req.RegionId}
+	c.scanPrioritiesAsked[req.ScanPriority]++
 	reject := func(e *cdcpb.Error) {
 		conn.push(outItem{ev: &cdcpb.Event{RegionId: req.RegionId, RequestId: req.RequestId, Event: &cdcpb.Event_Error{Error: e}}})
 	}
@@ -377,7 +383,8 @@ func (c *Cluster) register(conn *cdcConn, req *cdcpb.ChangeDataRequest) {
 		reject(e)
 		return
 	}
-	ds := &downstream{conn: conn, key: key, region: r, checkpoint: req.CheckpointTs, oldValue: req.ExtraOp == kvrpcpb.ExtraOp_ReadOldValue}
+	ds := &downstream{conn: conn, key: key, region: r, checkpoint: req.CheckpointTs,
+		oldValue: req.ExtraOp == kvrpcpb.ExtraOp_ReadOldValue, priority: req.ScanPriority}
 	ds.start, ds.end = intersect(r.start, r.end, req.StartKey, req.EndKey)
 	conn.downstreams[key] = ds
 	r.downstreams = append(r.downstreams, ds)
@@ -1068,6 +1075,33 @@ func (c *Cluster) ScanningDownstreams(regionID uint64) int {
 		}
 	}
 	return n
+}
+
+// ScanPriorities are the initial-scan priorities the current
+// registrations of a region asked for, one per registration (a region
+// with two subscriptions over it has two).
+func (c *Cluster) ScanPriorities(regionID uint64) []cdcpb.ScanPriority {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	r := c.byID[regionID]
+	if r == nil {
+		return nil
+	}
+	out := make([]cdcpb.ScanPriority, 0, len(r.downstreams))
+	for _, ds := range r.downstreams {
+		if !ds.removed {
+			out = append(out, ds.priority)
+		}
+	}
+	return out
+}
+
+// ScanPrioritiesAsked counts every registration request the stores
+// received (accepted or not) by the initial-scan priority it asked for.
+func (c *Cluster) ScanPrioritiesAsked() map[cdcpb.ScanPriority]int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return maps.Clone(c.scanPrioritiesAsked)
 }
 
 // PendingScans is how many registrations of a store wait for or run their

@@ -65,6 +65,9 @@ type Cluster struct {
 	tikv            releaseFeatures
 	pdRelease       releaseFeatures
 	tiflash         []*storeState
+	// scanPrioritiesAsked counts registration requests by the scan
+	// priority they asked for (ScanPrioritiesAsked).
+	scanPrioritiesAsked map[cdcpb.ScanPriority]int
 }
 
 type storeState struct {
@@ -168,25 +171,26 @@ func newCluster(cfg clusterConfig) *Cluster {
 	hostNow, offset := cfg.now, cfg.tsoOffset
 	rng := rand.New(rand.NewSource(cfg.seed))
 	c := &Cluster{
-		clusterID:       7000000000000000000 + uint64(rng.Int63n(1e15)) + 1,
-		tso:             newTSOOracle(func() time.Time { return hostNow().Add(offset) }),
-		now:             cfg.now,
-		pdLag:           cfg.pdLag,
-		byID:            make(map[uint64]*region, cfg.regions),
-		locked:          map[*region]struct{}{},
-		rng:             rng,
-		wake:            make(chan struct{}, 1),
-		scanLimit:       cfg.scanLimit,
-		nextPID:         1_000_000,
-		storesClusterID: cfg.storesClusterID,
-		electionTimeout: cfg.electionTimeout,
-		interleave:      cfg.interleave,
-		scanDelay:       cfg.scanDelay,
-		quota:           cfg.quota,
-		gcSafePointLag:  cfg.gcSafePointLag,
-		truth:           truthLog{keep: cfg.keepTruth, maxRows: cfg.truthRows},
-		tikv:            releaseFeatures{ComponentTiKV, cfg.tikvVersion},
-		pdRelease:       releaseFeatures{ComponentPD, cfg.pdVersion},
+		clusterID:           7000000000000000000 + uint64(rng.Int63n(1e15)) + 1,
+		tso:                 newTSOOracle(func() time.Time { return hostNow().Add(offset) }),
+		now:                 cfg.now,
+		pdLag:               cfg.pdLag,
+		byID:                make(map[uint64]*region, cfg.regions),
+		locked:              map[*region]struct{}{},
+		scanPrioritiesAsked: map[cdcpb.ScanPriority]int{},
+		rng:                 rng,
+		wake:                make(chan struct{}, 1),
+		scanLimit:           cfg.scanLimit,
+		nextPID:             1_000_000,
+		storesClusterID:     cfg.storesClusterID,
+		electionTimeout:     cfg.electionTimeout,
+		interleave:          cfg.interleave,
+		scanDelay:           cfg.scanDelay,
+		quota:               cfg.quota,
+		gcSafePointLag:      cfg.gcSafePointLag,
+		truth:               truthLog{keep: cfg.keepTruth, maxRows: cfg.truthRows},
+		tikv:                releaseFeatures{ComponentTiKV, cfg.tikvVersion},
+		pdRelease:           releaseFeatures{ComponentPD, cfg.pdVersion},
 	}
 	if cfg.keepFaultTruth {
 		c.faults = newFaultTruth()

@@ -17,6 +17,7 @@ import (
 	pd "github.com/tikv/pd/client"
 	"github.com/tikv/pd/client/clients/router"
 	"github.com/tikv/pd/client/opt"
+	"github.com/tikv/pd/client/pkg/caller"
 	"go.uber.org/goleak"
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest"
@@ -43,12 +44,14 @@ func startPDServer(t *testing.T, backend pdBackend) (*pdServer, string) {
 	return srv, addr
 }
 
-// newPDClient connects the real pd client, with default options, and closes
+// newPDClient connects the real pd client, with the engine's options (the
+// router client off: TestPDClientLooksUpRegionsWithoutQueryRegion), and closes
 // it when the test ends (it runs background goroutines until Close).
 func newPDClient(t *testing.T, addr string) pd.Client {
 	t.Helper()
 	// Not a timeout context: it is the parent of the client's whole life.
-	cli, err := pd.NewClientWithContext(context.Background(), []string{addr}, pd.SecurityOption{})
+	cli, err := pd.NewClientWithContext(context.Background(), caller.TestComponent, []string{addr}, pd.SecurityOption{},
+		opt.WithEnableRouterClient(false)) // as the engine: single-region lookups by unary RPC, not the QueryRegion stream
 	require.NoError(t, err)
 	t.Cleanup(cli.Close)
 	return cli

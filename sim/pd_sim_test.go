@@ -9,10 +9,13 @@ import (
 	"github.com/stretchr/testify/require"
 	pd "github.com/tikv/pd/client"
 	"github.com/tikv/pd/client/clients/router"
+	"github.com/tikv/pd/client/opt"
+	"github.com/tikv/pd/client/pkg/caller"
 )
 
 // CheckPDClient is the acceptance check shared with the subprocess test in
-// cmd/pulltop: the real pd client with default options gets strictly
+// cmd/pulltop: the real pd client, as the engine configures it (router
+// client off, see TestPDClientLooksUpRegionsWithoutQueryRegion), gets strictly
 // increasing TSOs, regions covering the whole keyspace without holes, and
 // every store.
 func checkPDClient(t *testing.T, addr string, wantStores int) {
@@ -21,7 +24,8 @@ func checkPDClient(t *testing.T, addr string, wantStores int) {
 	defer cancel()
 	// The client's own context must outlive this check's deadline only
 	// until Close; a timeout context would kill the client later.
-	client, err := pd.NewClientWithContext(context.Background(), []string{addr}, pd.SecurityOption{})
+	client, err := pd.NewClientWithContext(context.Background(), caller.TestComponent, []string{addr}, pd.SecurityOption{},
+		opt.WithEnableRouterClient(false)) // as the engine: single-region lookups by unary RPC, not the QueryRegion stream
 	require.NoError(t, err)
 	defer client.Close()
 

@@ -11,6 +11,7 @@ import (
 	pd "github.com/tikv/pd/client"
 	"github.com/tikv/pd/client/clients/router"
 	"github.com/tikv/pd/client/opt"
+	"github.com/tikv/pd/client/pkg/caller"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
@@ -58,9 +59,9 @@ func TestTLSRealPDClientAndStores(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, []string{"https://" + addr}, members.GetLeader().GetClientUrls())
 
-	cli, err := pd.NewClientWithContext(context.Background(), []string{addr},
+	cli, err := pd.NewClientWithContext(context.Background(), caller.TestComponent, []string{addr},
 		pd.SecurityOption{CAPath: certs.CA, CertPath: certs.ClientCert, KeyPath: certs.ClientKey},
-		opt.WithCustomTimeoutOption(3*time.Second))
+		opt.WithCustomTimeoutOption(3*time.Second), opt.WithEnableRouterClient(false))
 	require.NoError(t, err)
 	t.Cleanup(cli.Close)
 	require.Equal(t, "https://"+addr, cli.GetLeaderURL())

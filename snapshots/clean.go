@@ -320,6 +320,7 @@ func (c *cleaner) state(s, p *State) {
 	c.str(&s.EngineError, &p.EngineError)
 	visitSlice(c, &s.Source.PD, p.Source.PD, (*cleaner).str)
 	c.str(&s.Source.PDError, &p.Source.PDError)
+	c.str(&s.Source.ScanPriority, &p.Source.ScanPriority)
 	visitMapKeys(c, &s.Totals.ErrorsByReason)
 	visitMapKeys(c, &s.Totals.ErrorsLastMinute)
 	visitMapKeys(c, &s.Totals.ErrorStores)

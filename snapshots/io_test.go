@@ -27,7 +27,7 @@ func fullState() *State {
 		TakenAt: at,
 		Source: Source{PD: []string{"127.0.0.1:2379", "127.0.0.1:2381"}, ClusterID: 7, EmbeddedSim: true, PDError: "PD GetAllStores: context deadline exceeded",
 			PDErrorSince: at.Add(-3 * time.Second), PDLastOK: at.Add(-4 * time.Second), PDFailuresPerSec: 1.5,
-			ClockSkewMs: 1500, StaleAfterMs: 10000, HistoryMs: 900000},
+			ClockSkewMs: 1500, StaleAfterMs: 10000, HistoryMs: 900000, ScanPriority: "low"},
 		Totals: Totals{
 			Regions: 64, Initialized: 60, Stale: 1, Events: 12345, EventsPerSec: 480.5,
 			ResolvedLagMaxMs: 1200,

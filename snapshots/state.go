@@ -276,6 +276,11 @@ type Source struct {
 	StaleAfterMs int64 `json:"stale_after_ms,omitempty"`
 	// HistoryMs is how far back the timeline goes (--history); 0 when off.
 	HistoryMs int64 `json:"history_ms,omitempty"`
+	// ScanPriority is the initial-scan priority the engine asks TiKV for
+	// on every region request (cdcpb.ScanPriority in lower case: "low",
+	// so a console yields to production changefeeds); empty in files
+	// written before kvproto 20260724.
+	ScanPriority string `json:"scan_priority,omitempty"`
 }
 
 // Totals are the cluster-wide counters shown on the Overview.

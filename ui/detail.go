@@ -132,6 +132,9 @@ func (a *app) regionDetailLines(d *detailView) []string {
 		} else {
 			kv("store", store+"   leader peer "+strconv.FormatUint(r.LeaderPeer, 10)+"   (enter: the store)")
 			kv("epoch", "version "+strconv.FormatUint(r.EpochVersion, 10)+", conf ver "+strconv.FormatUint(r.EpochConfVer, 10))
+			if p := s.Source.ScanPriority; p != "" {
+				kv("scan priority", p+"   (asked on every initial scan; ignored where unsupported)")
+			}
 		}
 		kv("span", names.spanName(r.Start, r.End))
 		kv("", "start "+hexOr(r.Start, "(keyspace start)"))

@@ -50,6 +50,7 @@ func fixtureState() *snapshots.State {
 			EmbeddedSim:  true,
 			PDLastOK:     fixtureTaken.Add(-300 * time.Millisecond),
 			StaleAfterMs: 10000,
+			ScanPriority: "low",
 		},
 		Subscriptions: []snapshots.Subscription{
 			{ID: 1, Start: rawHex("t"), End: rawHex("u"), ResolvedTs: 450000000000000000, ResolvedLagMs: 12300, Initialized: false, Events: 9876},

@@ -11,8 +11,9 @@ import (
 	"github.com/pulltop/pulltop/snapshots"
 )
 
-// version is set at build time with -ldflags "-X main.version=...".
-var version = "dev"
+// version, when set at build time with -ldflags "-X main.version=...",
+// overrides the module version the Go toolchain stamps (versionOf).
+var version = ""
 
 // exitError carries the exit status a failure should produce (DESIGN §1:
 // 1 for a runtime failure, 2 for bad flags).

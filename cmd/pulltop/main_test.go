@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"testing"
@@ -18,6 +19,8 @@ import (
 	"github.com/stretchr/testify/require"
 	pd "github.com/tikv/pd/client"
 	"github.com/tikv/pd/client/clients/router"
+	"github.com/tikv/pd/client/opt"
+	"github.com/tikv/pd/client/pkg/caller"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 )
@@ -67,6 +70,32 @@ func TestVersion(t *testing.T) {
 	out, _, code := runPulltop(t, "version")
 	require.Equal(t, 0, code)
 	require.True(t, strings.HasPrefix(out, "pulltop "), out)
+}
+
+// What `go install github.com/pulltop/pulltop/cmd/pulltop@v0.3.0` builds
+// carries v0.3.0 as the main module's version: that is the version shown.
+func TestVersionOfAnInstalledBuild(t *testing.T) {
+	info := &debug.BuildInfo{GoVersion: "go1.26.0",
+		Main: debug.Module{Path: "github.com/pulltop/pulltop", Version: "v0.3.0"},
+		Deps: []*debug.Module{{Path: "github.com/pingcap/kvproto", Version: "v0.0.0-20260724054804-059694ae4472"}}}
+	out := versionOf(info, true)
+	require.True(t, strings.HasPrefix(out, "pulltop v0.3.0\n"), out)
+	require.Contains(t, out, "kvproto    v0.0.0-20260724054804-059694ae4472 (ScanPriority")
+	require.Contains(t, out, "pd client  not linked")
+
+	// go build in a checkout without VCS stamping: the toolchain's own word.
+	info.Main.Version = "(devel)"
+	require.True(t, strings.HasPrefix(versionOf(info, true), "pulltop (devel)\n"), versionOf(info, true))
+	// go build in a checkout with VCS stamping (go 1.24+).
+	info.Main.Version = "v0.0.0-20261205131407-abc140b5e5ec+dirty"
+	require.True(t, strings.HasPrefix(versionOf(info, true), "pulltop v0.0.0-20261205131407-abc140b5e5ec+dirty\n"))
+	// Built without module information at all.
+	require.True(t, strings.HasPrefix(versionOf(nil, false), "pulltop (devel)\n  (no build information"))
+
+	// A packager's -ldflags "-X main.version=…" wins over the stamp.
+	defer func(v string) { version = v }(version)
+	version = "v0.3.0-debian1"
+	require.True(t, strings.HasPrefix(versionOf(info, true), "pulltop v0.3.0-debian1\n"))
 }
 
 func TestBadFlagsExitTwo(t *testing.T) {
@@ -132,7 +161,8 @@ func TestSimSubprocessServesRealPDClient(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	client, err := pd.NewClientWithContext(context.Background(), []string{addr}, pd.SecurityOption{})
+	client, err := pd.NewClientWithContext(context.Background(), caller.TestComponent, []string{addr}, pd.SecurityOption{},
+		opt.WithEnableRouterClient(false)) // as the engine: single-region lookups by unary RPC, not the QueryRegion stream
 	require.NoError(t, err)
 	var last uint64
 	for i := 0; i < 100; i++ {

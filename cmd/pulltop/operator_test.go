@@ -2,6 +2,7 @@ package main
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -26,13 +27,22 @@ func goModVersion(t *testing.T, path string) string {
 // pulltop version and --version say which build watched the incident:
 // version, revision, Go, and the protocol libraries (issue 18 item 9).
 func TestVersionNamesTheBuild(t *testing.T) {
+	// The version the toolchain stamped into this binary, as `go version
+	// -m` reads it: "(devel)" here (a build in a checkout), the tag or
+	// pseudo-version for what `go install …@latest` builds.
+	goVersionM, err := exec.Command("go", "version", "-m", binary).Output()
+	require.NoError(t, err)
+	stamped := regexp.MustCompile(`(?m)^\s+mod\s+github\.com/pulltop/pulltop\s+(\S+)`).FindSubmatch(goVersionM)
+	require.NotNil(t, stamped, "go version -m %s:\n%s", binary, goVersionM)
 	for _, args := range [][]string{{"version"}, {"--version"}} {
 		out, stderr, code := runPulltop(t, args...)
 		require.Equal(t, 0, code, stderr)
-		require.True(t, strings.HasPrefix(out, "pulltop "), out)
+		require.True(t, strings.HasPrefix(out, "pulltop "+string(stamped[1])+"\n"), "want the stamped %s first:\n%s", stamped[1], out)
 		require.Regexp(t, `(?m)^  revision   \S`, out)
 		require.Regexp(t, `(?m)^  go         go1\.\d+`, out)
-		require.Contains(t, out, "  kvproto    "+goModVersion(t, "github.com/pingcap/kvproto")+"\n")
+		require.Contains(t, out, "  kvproto    "+goModVersion(t, "github.com/pingcap/kvproto")+
+			" (ScanPriority: initial scans ask for SCAN_PRIORITY_LOW)\n")
+		require.Contains(t, out, "\n  module     github.com/pulltop/pulltop\n")
 		require.Contains(t, out, "  pd client  "+goModVersion(t, "github.com/tikv/pd/client")+"\n")
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"io"
 	"runtime/debug"
 	"strings"
+
+	"github.com/pulltop/pulltop/engine"
 )
 
 // versionText is what `pulltop version` and `pulltop --version` print: a
@@ -14,11 +16,25 @@ import (
 // speaks to TiKV and PD. Everything comes from the build info the Go
 // toolchain embeds; -ldflags "-X main.version=…" overrides the version.
 func versionText() string {
-	var b strings.Builder
 	info, ok := debug.ReadBuildInfo()
+	return versionOf(info, ok)
+}
+
+// versionOf is versionText for given build information. The version shown
+// is the main module's as the toolchain stamped it: what `go install
+// github.com/pulltop/pulltop/cmd/pulltop@VERSION` builds carries VERSION
+// (the tag, or the pseudo-version of the commit @latest resolved to); a
+// `go build` in a checkout carries "(devel)", or a pseudo-version derived
+// from the checkout's commit when Go stamps VCS information (go 1.24+,
+// -buildvcs not false).
+func versionOf(info *debug.BuildInfo, ok bool) string {
+	var b strings.Builder
 	v := version
-	if v == "dev" && ok && info.Main.Version != "" && info.Main.Version != "(devel)" {
-		v = info.Main.Version
+	if v == "" {
+		v = "(devel)" // what the toolchain says of a build it cannot version
+		if ok && info.Main.Version != "" {
+			v = info.Main.Version
+		}
 	}
 	fmt.Fprintf(&b, "pulltop %s\n", v)
 	if !ok {
@@ -35,6 +51,7 @@ func versionText() string {
 	} else if settings["vcs.modified"] == "true" {
 		rev += " (with uncommitted changes)"
 	}
+	fmt.Fprintf(&b, "  module     %s\n", info.Main.Path)
 	fmt.Fprintf(&b, "  revision   %s\n", rev)
 	if t := settings["vcs.time"]; t != "" {
 		fmt.Fprintf(&b, "  committed  %s\n", t)
@@ -46,7 +63,13 @@ func versionText() string {
 		{"client-go", "github.com/tikv/client-go/v2"},
 		{"grpc", "google.golang.org/grpc"},
 	} {
-		fmt.Fprintf(&b, "  %-10s %s\n", dep.label, depVersion(info, dep.path))
+		line := depVersion(info, dep.path)
+		if dep.label == "kvproto" {
+			// The protocol feature this kvproto brings (cdcpb.ScanPriority):
+			// initial scans ask to run after production changefeeds'.
+			line += " (ScanPriority: initial scans ask for " + engine.InitialScanPriority.String() + ")"
+		}
+		fmt.Fprintf(&b, "  %-10s %s\n", dep.label, line)
 	}
 	return b.String()
 }

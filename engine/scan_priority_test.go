@@ -1,0 +1,44 @@
+package engine_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/pingcap/kvproto/pkg/cdcpb"
+	"github.com/stretchr/testify/require"
+
+	"github.com/pulltop/pulltop/sim"
+	"github.com/pulltop/pulltop/snapshots"
+)
+
+// Every initial-scan request asks TiKV for a low scan priority, the first
+// registrations and the ones after a split alike: a console yields to
+// production changefeeds (TiCDC #5480). The sim records what each request
+// asked for on the wire.
+func TestInitialScansAskForLowPriority(t *testing.T) {
+	h := startHarness(t, sim.Config{Stores: 3, Regions: 8, WriteRate: 200}, nil)
+	h.waitFor("8 regions initialized", 20*time.Second, allInitialized(8))
+	_, err := h.sim.Cluster().Split(3, 2)
+	require.NoError(t, err)
+	st := h.waitFor("9 regions initialized after the split", 20*time.Second, allInitialized(9))
+
+	c := h.sim.Cluster()
+	for _, r := range st.Regions {
+		require.Equal(t, []cdcpb.ScanPriority{cdcpb.ScanPriority_SCAN_PRIORITY_LOW}, c.ScanPriorities(r.ID),
+			"region %d: the priority its registration asked for", r.ID)
+	}
+	asked := c.ScanPrioritiesAsked()
+	require.Equal(t, []cdcpb.ScanPriority{cdcpb.ScanPriority_SCAN_PRIORITY_LOW}, keysOf(asked),
+		"every registration the stores received, by priority: %v", asked)
+	require.GreaterOrEqual(t, asked[cdcpb.ScanPriority_SCAN_PRIORITY_LOW], 9)
+	require.Equal(t, "low", st.Source.ScanPriority, "the snapshot says what the engine asks for")
+	require.Equal(t, snapshots.Version, st.Version)
+}
+
+func keysOf[K comparable, V any](m map[K]V) []K {
+	out := make([]K, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}
