@@ -351,3 +351,100 @@ func boolFloat(b bool) float64 {
 	}
 	return 0
 }
+
+// Past one machine: two headless instances over the two halves of the
+// sim's key space, one Prometheus scraping both with a shard label, sum to
+// what one instance over the whole space reports. The split key is a
+// region's start key (read from the whole instance's snapshot), so no
+// region straddles it and each region is counted by exactly one shard.
+func TestPrometheusShards(t *testing.T) {
+	needTool(t, "prometheus")
+	pd := startSimProcess(t, "--regions", "24", "--write-rate", "100")
+	whole := startHeadlessMetrics(t, "--pd", pd, "--duration", "3m")
+
+	// The whole space's regions, once all are initialized.
+	var st *snapshots.State
+	deadline := time.Now().Add(45 * time.Second)
+	for {
+		st = getSnapshot(t, whole)
+		if st != nil && len(st.Regions) > 0 && st.Totals.Initialized == len(st.Regions) {
+			break
+		}
+		require.True(t, time.Now().Before(deadline), "the whole-space instance did not initialize its regions within 45s")
+		time.Sleep(200 * time.Millisecond)
+	}
+	require.Len(t, st.Subscriptions, 1)
+	sub := st.Subscriptions[0]
+	var starts []string
+	for _, r := range st.Regions {
+		if r.Start > sub.Start && (sub.End == "" || r.Start < sub.End) {
+			starts = append(starts, r.Start)
+		}
+	}
+	slices.Sort(starts)
+	require.GreaterOrEqual(t, len(starts), 4, "regions inside the subscription: %v", starts)
+	split := starts[len(starts)/2]
+	lo := startHeadlessMetrics(t, "--pd", pd, "--duration", "3m", "--span", sub.Start+":"+split)
+	hi := startHeadlessMetrics(t, "--pd", pd, "--duration", "3m", "--span", split+":"+sub.End)
+
+	target := func(base string) string { return base[len("http://"):] }
+	cfg := fmt.Sprintf(`global:
+  scrape_interval: 1s
+scrape_configs:
+  - job_name: pulltop
+    static_configs:
+      - targets: [%q]
+        labels: {shard: "0"}
+      - targets: [%q]
+        labels: {shard: "1"}
+  - job_name: pulltop-whole
+    static_configs:
+      - targets: [%q]
+        labels: {shard: "all"}
+`, target(lo), target(hi), target(whole))
+	prom := startPrometheus(t, cfg)
+	prom.waitTargetsUp(t, 3)
+
+	// Once every shard has initialized all its regions, the sums over the
+	// shards (the dashboard's "Regions by state" query) equal the whole
+	// instance's, state by state, at one evaluation time.
+	d := readDashboard(t)
+	var byState string
+	for name, q := range d.panelQueries() {
+		if name == "Regions by state/0" {
+			byState = q
+		}
+	}
+	require.NotEmpty(t, byState, "the dashboard has no Regions by state panel")
+	vars := func(job string) map[string]string {
+		return map[string]string{"$job": job, "$shard": ".*", "$instance": ".*"}
+	}
+	deadline = time.Now().Add(45 * time.Second)
+	for {
+		at := float64(time.Now().UnixMilli()) / 1000
+		shards := prom.byLabel(t, substitute(byState, vars("pulltop")), "state", at)
+		all := prom.byLabel(t, substitute(byState, vars("pulltop-whole")), "state", at)
+		perShard := prom.byLabel(t, `sum by (shard) (pulltop_regions{job="pulltop"})`, "shard", at)
+		initialized := prom.byLabel(t, `sum by (shard) (pulltop_regions{state="initialized"})`, "shard", at)
+		done := len(all) > 0 && all["initialized"] == float64(len(st.Regions)) && len(perShard) == 2 &&
+			initialized["0"] == perShard["0"] && initialized["1"] == perShard["1"]
+		if done {
+			require.Equal(t, all, shards, "regions by state: shards summed vs one instance over the whole space")
+			// Each shard holds part of the space, not all of it.
+			require.Positive(t, perShard["0"])
+			require.Positive(t, perShard["1"])
+			require.Equal(t, float64(len(st.Regions)), perShard["0"]+perShard["1"])
+			// Leaders do not move without faults: regions per store agree too.
+			require.Equal(t,
+				prom.byLabel(t, `sum by (store) (pulltop_store_regions{job="pulltop-whole"})`, "store", at),
+				prom.byLabel(t, `sum by (store) (pulltop_store_regions{job="pulltop"})`, "store", at),
+				"regions by store: shards summed vs whole")
+			n, _ := prom.scalar(t, `count(pulltop_engine_up{job="pulltop"})`, at)
+			require.Equal(t, 2.0, n, "two shards report")
+			return
+		}
+		require.True(t, time.Now().Before(deadline),
+			"shards never all initialized within 45s: whole %v, shards %v, per shard %v", all, shards, perShard)
+		time.Sleep(500 * time.Millisecond)
+	}
+}
