@@ -114,6 +114,7 @@ func runStore(args []string) error {
 	regions := fs.Int("regions", 1, "regions of the simulated cluster, reported to PD in region heartbeats")
 	version := fs.String("store-version", "8.5.0", "TiKV release the store behaves as and reports to PD")
 	writeRate := fs.Float64("write-rate", 200, "rows per second the simulated workload commits")
+	splitAfter := fs.Duration("split-after", 0, "split region 1 in two this long after ready (0: never); PD learns it from the next region heartbeat, as from a TiKV")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -157,13 +158,33 @@ func runStore(args []string) error {
 	if err := hb.beat(ctx); err != nil {
 		return err
 	}
+	if err := waitPDKnows(ctx, pd, clusterID, c); err != nil {
+		return err
+	}
 	fmt.Println("ready")
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
+	var split <-chan time.Time
+	if *splitAfter > 0 {
+		split = time.After(*splitAfter)
+	}
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
+		case <-split:
+			parts, err := c.Split(1, 2)
+			if err != nil {
+				return fmt.Errorf("split region 1: %w", err)
+			}
+			fmt.Printf("split region 1 into %d regions:", len(parts))
+			for _, p := range parts {
+				fmt.Printf(" %d (version %d)", p.ID, p.Version)
+			}
+			fmt.Println()
+			if err := hb.beat(ctx); err != nil {
+				fmt.Fprintln(os.Stderr, "realpd: heartbeat:", err)
+			}
 		case <-tick.C:
 			if err := hb.beat(ctx); err != nil {
 				fmt.Fprintln(os.Stderr, "realpd: heartbeat:", err)
@@ -208,6 +229,45 @@ func bootstrap(ctx context.Context, pd pdpb.PDClient, clusterID uint64, store *m
 		return fmt.Errorf("PutStore: %w", err)
 	}
 	return nil
+}
+
+// waitPDKnows waits (up to 30 s) until PD's ScanRegions answers the sim's
+// layout, every region with its leader: region heartbeats are handled
+// asynchronously, and pulltop must not start before PD has them.
+func waitPDKnows(ctx context.Context, pd pdpb.PDClient, clusterID uint64, c *sim.Cluster) error {
+	want := c.Regions()
+	deadline := time.Now().Add(30 * time.Second)
+	var got string
+	for time.Now().Before(deadline) {
+		ctx1, cancel := context.WithTimeout(ctx, 3*time.Second)
+		resp, err := pd.ScanRegions(ctx1, &pdpb.ScanRegionsRequest{Header: &pdpb.RequestHeader{ClusterId: clusterID}, Limit: int32(len(want) + 1)})
+		cancel()
+		if err == nil {
+			err = headerErr(resp.GetHeader())
+		}
+		if err != nil {
+			got = err.Error()
+		} else if rs := resp.GetRegions(); len(rs) != len(want) {
+			got = fmt.Sprintf("%d regions", len(rs))
+		} else {
+			ok := true
+			for i, r := range rs {
+				if r.GetRegion().GetId() != want[i].ID || r.GetLeader().GetId() != want[i].LeaderPeer {
+					ok = false
+				}
+			}
+			if ok {
+				return nil
+			}
+			got = "regions without their leaders"
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+	return fmt.Errorf("PD did not learn the %d regions from the heartbeats within 30s (last answer: %s)", len(want), got)
 }
 
 type heartbeater struct {
