@@ -158,7 +158,7 @@ func runStore(args []string) error {
 	if err := hb.beat(ctx); err != nil {
 		return err
 	}
-	if err := waitPDKnows(ctx, pd, clusterID, c); err != nil {
+	if err := waitPDKnows(ctx, pd, clusterID, c, 30*time.Second); err != nil {
 		return err
 	}
 	fmt.Println("ready")
@@ -231,12 +231,12 @@ func bootstrap(ctx context.Context, pd pdpb.PDClient, clusterID uint64, store *m
 	return nil
 }
 
-// waitPDKnows waits (up to 30 s) until PD's ScanRegions answers the sim's
+// waitPDKnows waits (up to timeout) until PD's ScanRegions answers the sim's
 // layout, every region with its leader: region heartbeats are handled
 // asynchronously, and pulltop must not start before PD has them.
-func waitPDKnows(ctx context.Context, pd pdpb.PDClient, clusterID uint64, c *sim.Cluster) error {
+func waitPDKnows(ctx context.Context, pd pdpb.PDClient, clusterID uint64, c *sim.Cluster, timeout time.Duration) error {
 	want := c.Regions()
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(timeout)
 	var got string
 	for time.Now().Before(deadline) {
 		ctx1, cancel := context.WithTimeout(ctx, 3*time.Second)
@@ -267,7 +267,7 @@ func waitPDKnows(ctx context.Context, pd pdpb.PDClient, clusterID uint64, c *sim
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
-	return fmt.Errorf("PD did not learn the %d regions from the heartbeats within 30s (last answer: %s)", len(want), got)
+	return fmt.Errorf("PD did not learn the %d regions from the heartbeats within %s (last answer: %s)", len(want), timeout, got)
 }
 
 type heartbeater struct {
