@@ -20,6 +20,7 @@ type diagState struct {
 	stores    map[uint64]*storeDiag
 	pending   []int32 // rows of the regions diagRegion left undecided
 	stalled   []int32 // those of them streaming but stalled (the rest wait for something)
+	pinnable  []int32 // those behind, not yet held, still for AfterGrace: a lock may pin them
 	describer diagnose.Describer
 	// pdNowMs is the publish's time on PD's clock (ms), for lags.
 	pdNowMs int64
@@ -114,7 +115,7 @@ func (e *Engine) regionEvidence(r *regionState, now int64, ev *diagnose.Region) 
 			ev.LeftStore, ev.LeftCause = r.leftStore, sd.ev.Cause
 		}
 	}
-	if ev.Held(now, e.cfg.StaleAfter) {
+	if ev.Pinnable(now, e.cfg.StaleAfter) {
 		ev.Lock.StartTs, ev.Lock.Key, ev.Lock.InScan, ev.Lock.Open = r.matcher.Oldest()
 	}
 }
@@ -134,7 +135,7 @@ func (e *Engine) regionEvidence(r *regionState, now int64, ev *diagnose.Region) 
 func (e *Engine) diagBegin(now time.Time) {
 	d := &e.diag
 	d.gen++
-	d.pending, d.stalled = d.pending[:0], d.stalled[:0]
+	d.pending, d.stalled, d.pinnable = d.pending[:0], d.stalled[:0], d.pinnable[:0]
 	if d.describer.KeyName == nil {
 		d.describer.KeyName = rawKeyName
 	}
@@ -244,6 +245,9 @@ func (e *Engine) diagRegion(r *regionState, row *snapshots.Region, i int, now in
 	}
 	if behind {
 		d.pending = append(d.pending, int32(i))
+		if now-unixNano(r.lastAdvance) >= int64(diagnose.AfterGrace) {
+			d.pinnable = append(d.pinnable, int32(i))
+		}
 		return
 	}
 	// Healthy: the common case.
@@ -295,13 +299,15 @@ func (e *Engine) diagFinish(now time.Time, st *snapshots.State, regions []*regio
 	// batch-mates. A region with no open prewrite on a store with no pin
 	// (nearly all of them when a whole store or PD stalls) is counted
 	// without building its evidence.
-	for _, i := range d.stalled {
-		if r := regions[i]; streaming(r) && r.matcher.Len() > 0 {
-			if sd := d.stores[r.storeID]; sd != nil {
-				e.regionEvidence(r, nowNs, &ev)
-				if ev.LockPins() {
-					sd.ev.Pins = append(sd.ev.Pins, diagnose.Pin{RegionID: r.id, ResolvedTs: ev.ResolvedTs, Lock: ev.Lock})
-					sd.pinRegions = append(sd.pinRegions, r)
+	for _, list := range [2][]int32{d.stalled, d.pinnable} {
+		for _, i := range list {
+			if r := regions[i]; streaming(r) && r.matcher.Len() > 0 {
+				if sd := d.stores[r.storeID]; sd != nil {
+					e.regionEvidence(r, nowNs, &ev)
+					if ev.LockPins() {
+						sd.ev.Pins = append(sd.ev.Pins, diagnose.Pin{RegionID: r.id, ResolvedTs: ev.ResolvedTs, Lock: ev.Lock})
+						sd.pinRegions = append(sd.pinRegions, r)
+					}
 				}
 			}
 		}

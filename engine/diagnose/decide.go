@@ -165,8 +165,26 @@ func (s *Store) TallyStalled(r *Region, now int64) {
 // region with an open prewrite is held by it: its stream is open and
 // either some of its regions advance or it delivered something within
 // aliveWithin. A hung, killed or failed stream holds everything itself.
+//
+// Its messages must flow: regions of a store that just hung stop one
+// after another, so for a moment some still count as advancing while
+// the stream has gone quiet; an open prewrite on a hung stream is not
+// what holds the region (a hung or killed stream is the stream's cause).
 func (s *Store) LocksHold(now int64) bool {
-	return s.Connected && (s.Advancing > 0 || (s.LastMsgAt != 0 && now-s.LastMsgAt < int64(aliveWithin)))
+	return s.Connected && s.LastMsgAt != 0 && now-s.LastMsgAt < int64(aliveWithin)
+}
+
+// movedPast reports whether the store's newest resolved ts moved at least
+// one TiKV interval after r's stopped: the store advances, r does not.
+func (s *Store) movedPast(r *Region) bool {
+	return s.FreshMovedAt-r.LastAdvance >= int64(tikvInterval)
+}
+
+// Pinnable reports whether the region's open transaction is looked up:
+// held, or behind and its resolved ts still for AfterGrace (a lock is
+// named before the region counts as held: DecideRegion).
+func (r *Region) Pinnable(now int64, staleAfter time.Duration) bool {
+	return r.Held(now, staleAfter) || (r.Behind(staleAfter) && now-r.LastAdvance >= int64(AfterGrace))
 }
 
 // PinFor is the lock that holds a held region: its own lock that just
@@ -207,6 +225,9 @@ const (
 	// interval (1s) and its delivery. After a lock commits, after PD
 	// answers again.
 	AfterGrace = 2 * time.Second
+	// tikvInterval is TiKV's resolved-ts interval (advance-ts-interval, 1s):
+	// a store that advances sends a newer resolved ts at least this often.
+	tikvInterval = time.Second
 	// aliveWithin: a stream that delivered something this recently is
 	// alive (TiKV sends resolved ts every second, moving or not).
 	aliveWithin = 2 * time.Second
@@ -251,7 +272,7 @@ func (s *Store) decide(pd *PD, now int64) (Cause, int64) {
 		return StoreRemoved, s.PDStateSince
 	case s.PDState == PDStoreOffline:
 		return StoreDraining, s.PDStateSince
-	case s.drained(now):
+	case !pd.Down() && !pd.justBack(now) && s.drained(now):
 		// Its leaders left for other stores and none came back: a drain
 		// (evict-leader, a graceful shutdown), whatever its stream does
 		// next. A transfer-leader storm leaves every store some.
@@ -455,9 +476,17 @@ func DecideRegion(r *Region, s *Store, pd *PD, now int64, staleAfter time.Durati
 		return Lagging, r.LastAdvance
 	}
 	if r.Initialized {
-		// Behind, but moving.
+		// Behind, not yet held.
 		if storeCause == StoreSlow {
 			return StoreSlow, 0
+		}
+		if r.Pinnable(now, staleAfter) && !pd.Down() && !pd.justBack(now) && s != nil &&
+			s.LocksHold(now) && s.movedPast(r) && (r.LockPins() || s.PinFor(r) != nil) {
+			// Its lag passed the threshold, its resolved ts has not moved
+			// for AfterGrace while its store's moved on, and an open
+			// prewrite (its own or a batch-mate's) sits at it: the lock,
+			// a second before the region counts as held.
+			return Lock, r.LastAdvance
 		}
 		return Lagging, 0
 	}

@@ -136,6 +136,7 @@ func TestDecideStore(t *testing.T) {
 		{"drained, then its stream ended: still draining", Store{Failures: 4, MovedAway: 21, MovedAwaySince: at(-40 * time.Second), MovedAwayLast: at(-40 * time.Second), FailingSince: at(-30 * time.Second)}, pdOK, StoreDraining, at(-40 * time.Second)},
 		{"back with no leaders long after a drain: not draining", Store{Connected: true, MovedAway: 21, MovedAwaySince: at(-40 * time.Second), MovedAwayLast: at(-40 * time.Second)}, pdOK, Healthy, 0},
 		{"failed long after some leaders moved: not a drain", Store{Failures: 4, MovedAway: 5, MovedAwaySince: at(-60 * time.Second), MovedAwayLast: at(-60 * time.Second), FailingSince: at(-20 * time.Second)}, pdOK, Healthy, 0},
+		{"leaders moved away and none left while PD is down: not a drain (where they went is not known)", Store{Connected: true, MovedAway: 4, MovedAwaySince: at(-3 * time.Second), MovedAwayLast: at(-2 * time.Second)}, pdDown, Healthy, 0},
 		{"leaders moved away but it still leads some: not a drain", Store{Connected: true, Regions: 5, Advancing: 5, MovedAway: 21, MovedAwaySince: at(-3 * time.Second), MovedAwayLast: at(-3 * time.Second)}, pdOK, Healthy, 0},
 		{"leaders moved both ways (a transfer-leader storm): not a drain", Store{MovedAway: 6, MovedAwaySince: at(-8 * time.Second), MovedAwayLast: at(-time.Second), MovedInLast: at(-4 * time.Second)}, pdOK, Healthy, 0},
 		{"two leaders moved: not a drain", Store{MovedAway: 2, MovedAwaySince: at(-3 * time.Second), MovedAwayLast: at(-3 * time.Second)}, pdOK, Healthy, 0},
@@ -201,6 +202,10 @@ func TestDecideRegion(t *testing.T) {
 	lagging.LastAdvance, lagging.LagMs = at(-4*time.Second), 4500
 	lockedLagging := lagging
 	lockedLagging.Lock = OpenTxn{StartTs: rts + 1, Key: "k", Open: 1}
+	behindStill := streaming // past the lag threshold, still for 2.2s: not held yet
+	behindStill.LastAdvance, behindStill.LagMs = at(-2200*time.Millisecond), 3100
+	lockedBehind := behindStill
+	lockedBehind.Lock = OpenTxn{StartTs: rts + 1, Key: "k", Open: 1}
 	behind := streaming // moving, but far behind PD's clock
 	behind.LagMs = 3500
 	justUnder := streaming
@@ -232,6 +237,14 @@ func TestDecideRegion(t *testing.T) {
 		{"a lock is named at the lagging threshold, not at stale", lockedLagging, up, pdOK, Lock, at(-4 * time.Second)},
 		{"open prewrite below resolved ts does not pin", oldLock, up, pdOK, Silent, at(-12 * time.Second)},
 		{"open prewrite on a hung store: the store's, not a lock", locked, hung, pdOK, StoreStalled, at(-12 * time.Second)},
+		{"open prewrite on a store that just hung, some regions not held yet: not a lock", locked,
+			&Store{ID: 2, Connected: true, Advancing: 3, LastMsgAt: at(-2500 * time.Millisecond)}, pdOK, Silent, at(-12 * time.Second)},
+		{"behind, still for 2s, open prewrite, the store moved on: lock before it counts as held", lockedBehind,
+			func() *Store { s := storeWith(Healthy, 0); s.FreshMovedAt = at(-200 * time.Millisecond); return s }(), pdOK, Lock, at(-2200 * time.Millisecond)},
+		{"behind, still, open prewrite, but the store's newest resolved ts stopped with it: not yet a lock", lockedBehind,
+			func() *Store { s := storeWith(Healthy, 0); s.FreshMovedAt = at(-2 * time.Second); return s }(), pdOK, Lagging, 0},
+		{"behind, still, a batch-mate's lock, the store moved on: lock", behindStill,
+			func() *Store { s := pinned(Pin{RegionID: 9, ResolvedTs: rts}); s.FreshMovedAt = at(-200 * time.Millisecond); return s }(), pdOK, Lock, at(-2200 * time.Millisecond)},
 		{"open prewrite with no stream: not a lock", lockedLagging, &Store{ID: 2, LastMsgAt: at(-100 * time.Millisecond)}, pdOK, Lagging, at(-4 * time.Second)},
 		{"open prewrite, nothing else advancing, but messages flow: lock", locked, &Store{ID: 2, Connected: true, LastMsgAt: at(-500 * time.Millisecond)}, pdOK, Lock, at(-12 * time.Second)},
 		{"batch-mate of a locked region: lock", stale, pinned(Pin{RegionID: 9, ResolvedTs: rts}), pdOK, Lock, at(-12 * time.Second)},
@@ -285,7 +298,7 @@ func TestDecideRegion(t *testing.T) {
 }
 
 func TestTally(t *testing.T) {
-	s := Store{Connected: true}
+	s := Store{Connected: true, LastMsgAt: at(-time.Second)} // region 1 advanced then: a message
 	rts := uint64(100)
 	regions := []Region{
 		{ID: 1, Initialized: true, LastAdvance: at(-time.Second)},                                                    // advancing
