@@ -244,7 +244,11 @@ func TestDecideRegion(t *testing.T) {
 		{"behind, still, open prewrite, but the store's newest resolved ts stopped with it: not yet a lock", lockedBehind,
 			func() *Store { s := storeWith(Healthy, 0); s.FreshMovedAt = at(-2 * time.Second); return s }(), pdOK, Lagging, 0},
 		{"behind, still, a batch-mate's lock, the store moved on: lock", behindStill,
-			func() *Store { s := pinned(Pin{RegionID: 9, ResolvedTs: rts}); s.FreshMovedAt = at(-200 * time.Millisecond); return s }(), pdOK, Lock, at(-2200 * time.Millisecond)},
+			func() *Store {
+				s := pinned(Pin{RegionID: 9, ResolvedTs: rts})
+				s.FreshMovedAt = at(-200 * time.Millisecond)
+				return s
+			}(), pdOK, Lock, at(-2200 * time.Millisecond)},
 		{"open prewrite with no stream: not a lock", lockedLagging, &Store{ID: 2, LastMsgAt: at(-100 * time.Millisecond)}, pdOK, Lagging, at(-4 * time.Second)},
 		{"open prewrite, nothing else advancing, but messages flow: lock", locked, &Store{ID: 2, Connected: true, LastMsgAt: at(-500 * time.Millisecond)}, pdOK, Lock, at(-12 * time.Second)},
 		{"batch-mate of a locked region: lock", stale, pinned(Pin{RegionID: 9, ResolvedTs: rts}), pdOK, Lock, at(-12 * time.Second)},

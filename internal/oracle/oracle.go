@@ -131,7 +131,7 @@ type VerbResult struct {
 	// leader in 300ms). Not counted either: a wrong name on the way is
 	// caught by precision.
 	Hits, Misses, Masked, Gone, Recovered int
-	TimeToName                 []time.Duration // of the hits
+	TimeToName                            []time.Duration // of the hits
 	// Wrong counts the causes named in its place, on misses and wrong
 	// namings ("lock": 3).
 	Wrong map[string]int
