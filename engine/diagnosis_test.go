@@ -226,6 +226,27 @@ func diagScenarios() []diagScenario {
 	}
 }
 
+// requireOwnErrorNotOld: where a cause is decided from the last error
+// (a store cooling, down or busy; a region waiting out its store's
+// failure or a busy error), that error is the cause's evidence, not
+// older than its since: the views would mark it "(old)" (issue 24 item 8).
+func requireOwnErrorNotOld(t *testing.T, st *snapshots.State) {
+	t.Helper()
+	fromError := []string{snapshots.CauseStoreCooling, snapshots.CauseStoreDown, snapshots.CauseStoreBusy}
+	for _, s := range st.Stores {
+		if slices.Contains(fromError, s.Condition) && !s.LastErrorAt.IsZero() {
+			require.False(t, s.LastErrorAt.Before(s.Since), "store %d %s since %s, its own error at %s reads (old): %s",
+				s.ID, s.Condition, s.Since.Format("15:04:05.000000000"), s.LastErrorAt.Format("15:04:05.000000000"), s.LastError)
+		}
+	}
+	for _, r := range st.Regions {
+		if slices.Contains(fromError, r.Cause) && r.State != snapshots.StateInitialized && !r.LastErrorAt.IsZero() {
+			require.False(t, r.LastErrorAt.Before(r.Since), "region %d %s since %s, its own error at %s reads (old): %s",
+				r.ID, r.Cause, r.Since.Format("15:04:05.000000000"), r.LastErrorAt.Format("15:04:05.000000000"), r.LastError)
+		}
+	}
+}
+
 func requireStoreCondition(t *testing.T, st *snapshots.State, id uint64, cause string) *snapshots.Store {
 	t.Helper()
 	for i := range st.Stores {
@@ -291,6 +312,7 @@ func TestDiagnosisScenarios(t *testing.T) {
 					}
 				}
 				require.Empty(t, wrong)
+				requireOwnErrorNotOld(t, st)
 				if sc.transient {
 					all = true
 					for i := range before.Regions {

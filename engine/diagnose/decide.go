@@ -66,8 +66,14 @@ type Store struct {
 	Busy       Window
 	BusyLast   string
 	BusyLastAt int64
-	// LastMsgAt is when its stream last delivered anything.
-	LastMsgAt int64
+	// BusySince is the first busy-class error of the current run (no gap
+	// over BusyHold): store_busy's since, so its own errors never read as
+	// older than it.
+	BusySince int64
+	// LastMsgAt is when its stream last delivered anything; ResolvedAt
+	// when it last delivered a resolved-ts batch (TiKV sends one every
+	// second, moving or not).
+	LastMsgAt, ResolvedAt int64
 	// Inflight is how many initial scans run on it; Admission how many
 	// regions wait for a scan slot.
 	Inflight, Admission int
@@ -170,8 +176,13 @@ func (s *Store) TallyStalled(r *Region, now int64) {
 // after another, so for a moment some still count as advancing while
 // the stream has gone quiet; an open prewrite on a hung stream is not
 // what holds the region (a hung or killed stream is the stream's cause).
+//
+// Its resolved-ts messages must keep coming, not merely its rows: when a
+// hang ends, the rows it held back arrive at once (open prewrites among
+// them) before the first resolved ts that frees every region.
 func (s *Store) LocksHold(now int64) bool {
-	return s.Connected && s.LastMsgAt != 0 && now-s.LastMsgAt < int64(aliveWithin)
+	return s.Connected && s.LastMsgAt != 0 && now-s.LastMsgAt < int64(aliveWithin) &&
+		s.ResolvedAt != 0 && now-s.ResolvedAt < int64(aliveWithin)
 }
 
 // movedPast reports whether the store's newest resolved ts moved at least
@@ -214,9 +225,9 @@ const (
 	// busyMin is how many busy-class errors in the window make a store
 	// busy; one RegionNotFound is a merge or a moved peer.
 	busyMin = 2
-	// busyHold is how long after its last busy error a store still counts
+	// BusyHold is how long after its last busy error a store still counts
 	// as busy (its regions wait out their backoff meanwhile).
-	busyHold = 10 * time.Second
+	BusyHold = 10 * time.Second
 	// laggingMax is the lagging threshold unless half of --stale-after is
 	// lower.
 	laggingMax = 3 * time.Second
@@ -243,9 +254,9 @@ const (
 	// drainStop: a drained store's stream ends within this of its last
 	// leader leaving (TiKV's graceful shutdown waits up to 20s).
 	drainStop = 25 * time.Second
-	// A store is slow when its freshest resolved ts arrives slowMin late,
+	// A store is slow when its freshest resolved ts arrives SlowMin late,
 	// and slowOver later than the other stores'.
-	slowMin  = time.Second
+	SlowMin  = time.Second
 	slowOver = 800 * time.Millisecond
 )
 
@@ -306,10 +317,10 @@ func (s *Store) decide(pd *PD, now int64) (Cause, int64) {
 		return StoreStalled, s.StalledSince
 	case s.slow(pd, now):
 		return StoreSlow, 0
-	case s.Busy.Count(now) >= busyMin && now-s.BusyLastAt <= int64(busyHold) && s.Advancing < s.Regions:
+	case s.Busy.Count(now) >= busyMin && now-s.BusyLastAt <= int64(BusyHold) && s.Advancing < s.Regions:
 		// Busy errors, and regions still waiting because of them; once
 		// they stream again the store is not holding anything up.
-		return StoreBusy, 0
+		return StoreBusy, s.BusySince
 	}
 	return Healthy, 0
 }
@@ -328,11 +339,17 @@ func (s *Store) drained(now int64) bool {
 	return !s.Connected && s.FailingSince >= s.MovedAwayLast && s.FailingSince-s.MovedAwayLast <= int64(drainStop)
 }
 
+// MaybeSlow: its resolved ts arrives late against PD's clock and the
+// other stores', whatever else is known yet.
+func (s *Store) MaybeSlow() bool {
+	return s.LateMs >= SlowMin.Milliseconds() && s.LateMs-max(s.OthersLateMs, 0) >= slowOver.Milliseconds()
+}
+
 // slow: its stream is up and its freshest resolved ts arrives late against
 // PD's clock, later than the other stores' (so neither PD's TSO nor this
 // host's clock is to blame).
 func (s *Store) slow(pd *PD, now int64) bool {
-	if !s.Connected || pd.Down() || s.Regions == 0 || s.LateMs < slowMin.Milliseconds() ||
+	if !s.Connected || pd.Down() || s.Regions == 0 || s.LateMs < SlowMin.Milliseconds() ||
 		now-s.FreshMovedAt >= int64(aliveWithin) {
 		return false
 	}
@@ -432,6 +449,10 @@ func (r *Region) waitsOnPD() bool {
 func DecideRegion(r *Region, s *Store, pd *PD, now int64, staleAfter time.Duration) (Cause, int64) {
 	held := r.Held(now, staleAfter)
 	if r.Initialized && !held && !r.Behind(staleAfter) {
+		if s != nil && s.Cause == StoreSlow && r.LagMs >= SlowMin.Milliseconds() {
+			// Under the lagging threshold, but late because its store is.
+			return StoreSlow, 0
+		}
 		return Healthy, 0
 	}
 	storeCause := Healthy
