@@ -236,6 +236,9 @@ func (e *Engine) diagRegion(r *regionState, row *snapshots.Region, i int, now in
 		sd.ev.Regions++
 	}
 	if !streaming(r) {
+		if sd != nil && diagnose.IsBusy(r.failReason) {
+			sd.ev.BusyWaiting++
+		}
 		d.pending = append(d.pending, int32(i))
 		return
 	}

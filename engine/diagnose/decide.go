@@ -70,6 +70,10 @@ type Store struct {
 	// over BusyHold): store_busy's since, so its own errors never read as
 	// older than it.
 	BusySince int64
+	// BusyWaiting counts its regions not streaming because of a
+	// busy-class error (Tally): a busy raftstore answers RegionNotFound
+	// for every region, and its scans stall.
+	BusyWaiting int
 	// LastMsgAt is when its stream last delivered anything; ResolvedAt
 	// when it last delivered a resolved-ts batch (TiKV sends one every
 	// second, moving or not).
@@ -143,6 +147,9 @@ type Pin struct {
 func (s *Store) Tally(r *Region, now int64, staleAfter time.Duration) {
 	s.Regions++
 	if !r.Initialized {
+		if IsBusy(r.FailReason) {
+			s.BusyWaiting++
+		}
 		return
 	}
 	if r.Behind(staleAfter) || r.Held(now, staleAfter) {
@@ -317,9 +324,10 @@ func (s *Store) decide(pd *PD, now int64) (Cause, int64) {
 		return StoreStalled, s.StalledSince
 	case s.slow(pd, now):
 		return StoreSlow, 0
-	case s.Busy.Count(now) >= busyMin && now-s.BusyLastAt <= int64(BusyHold) && s.Advancing < s.Regions:
+	case s.Busy.Count(now) >= busyMin && now-s.BusyLastAt <= int64(BusyHold) && s.BusyWaiting > 0:
 		// Busy errors, and regions still waiting because of them; once
-		// they stream again the store is not holding anything up.
+		// they stream again the store is not holding anything up (regions
+		// held by a lock or a hang are not waiting on its busyness).
 		return StoreBusy, s.BusySince
 	}
 	return Healthy, 0
@@ -481,13 +489,19 @@ func DecideRegion(r *Region, s *Store, pd *PD, now int64, staleAfter time.Durati
 	if held {
 		locksHold := s != nil && s.LocksHold(now)
 		switch {
+		case pd.justBack(now) && r.LastAdvance < pd.BackAt:
+			// Its resolved ts stopped in the outage; TiKV advances it at
+			// its next interval after PD answers. Writes resume first: an
+			// open prewrite then sits above every stuck resolved ts, and
+			// is not what holds it.
+			return PDUnreachable, pd.Since
 		case locksHold && r.LockPins():
 			return Lock, r.LastAdvance
 		case locksHold && s.PinFor(r) != nil:
 			return Lock, r.LastAdvance
 		case storeCause == StoreStalled, storeCause == StoreSlow:
 			return storeCause, r.LastAdvance
-		case storeCause == PDUnreachable, pd.justBack(now) && r.LastAdvance < pd.BackAt:
+		case storeCause == PDUnreachable:
 			// Its resolved ts stopped in the outage; TiKV advances it at
 			// its next interval after PD answers.
 			return PDUnreachable, pd.Since
