@@ -315,7 +315,10 @@ func (s *Store) decide(pd *PD, now int64) (Cause, int64) {
 		// Late, but its messages flow: slow, not hung, even when the delay
 		// holds every region past the lagging threshold.
 		return StoreSlow, 0
-	case s.Stalled >= storeStallMin && s.Advancing == 0:
+	case (s.Stalled >= storeStallMin && s.Advancing == 0) || (s.Stalled > 0 && s.quiet(now)):
+		// Every region held; or, before the last of them counts as held,
+		// its stream gone quiet with one held already (a hang stops them
+		// one after another, within a second).
 		if pd.Down() || pd.justBack(now) {
 			// TiKV cannot advance resolved ts without PD's TSO: every store
 			// stalls, and none of them is the culprit.
@@ -333,12 +336,25 @@ func (s *Store) decide(pd *PD, now int64) (Cause, int64) {
 	return Healthy, 0
 }
 
+// quiet: its stream is open and has delivered nothing, not even a
+// resolved-ts batch (TiKV sends one every second), for aliveWithin.
+func (s *Store) quiet(now int64) bool {
+	return s.Connected && s.LastMsgAt != 0 && now-s.LastMsgAt >= int64(aliveWithin) &&
+		s.ResolvedAt != 0 && now-s.ResolvedAt >= int64(aliveWithin)
+}
+
 // drained: DrainMin of its leaders moved to other stores, it leads none of
 // the subscribed regions, and either the moves are recent or its stream
 // ended soon after them (a graceful shutdown). A store that comes back
 // with no leaders, or hangs long after a storm moved some, is not draining.
 func (s *Store) drained(now int64) bool {
 	if s.MovedAway < DrainMin || s.Regions != 0 || s.MovedInLast >= s.MovedAwaySince {
+		return false
+	}
+	if s.LastFlapAt != 0 && s.LastFlapAt <= s.MovedAwaySince {
+		// It failed first, and its leaders were elected elsewhere while it
+		// was down: back from an outage leading nothing, not a drain
+		// (a drained store's stream ends after its leaders left).
 		return false
 	}
 	if now-s.MovedAwayLast <= int64(DrainWindow) {
