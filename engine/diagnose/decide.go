@@ -308,9 +308,6 @@ func (s *Store) decide(pd *PD, now int64) (Cause, int64) {
 			return StoreFlapping, s.FlapsSince
 		}
 		return StoreCooling, s.FailingSince
-	case s.Flaps >= FlapMin && s.Regions > 0 && now-s.LastFlapAt <= int64(flapHold):
-		// Between failures too: it will fail again.
-		return StoreFlapping, s.FlapsSince
 	case s.slow(pd, now) && s.LastMsgAt != 0 && now-s.LastMsgAt < int64(aliveWithin):
 		// Late, but its messages flow: slow, not hung, even when the delay
 		// holds every region past the lagging threshold.
@@ -325,6 +322,10 @@ func (s *Store) decide(pd *PD, now int64) (Cause, int64) {
 			return PDUnreachable, pd.Since
 		}
 		return StoreStalled, s.StalledSince
+	case s.Flaps >= FlapMin && s.Regions > 0 && now-s.LastFlapAt <= int64(flapHold):
+		// Between failures too: it will fail again. (Not over a stall: a
+		// store that flapped and now hangs is hung.)
+		return StoreFlapping, s.FlapsSince
 	case s.slow(pd, now):
 		return StoreSlow, 0
 	case s.Busy.Count(now) >= busyMin && now-s.BusyLastAt <= int64(BusyHold) && s.BusyWaiting > 0:

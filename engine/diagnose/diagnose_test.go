@@ -144,6 +144,7 @@ func TestDecideStore(t *testing.T) {
 		{"leaders moved both ways (a transfer-leader storm): not a drain", Store{MovedAway: 6, MovedAwaySince: at(-8 * time.Second), MovedAwayLast: at(-time.Second), MovedInLast: at(-4 * time.Second)}, pdOK, Healthy, 0},
 		{"two leaders moved: not a drain", Store{MovedAway: 2, MovedAwaySince: at(-3 * time.Second), MovedAwayLast: at(-3 * time.Second)}, pdOK, Healthy, 0},
 		{"flapping while failed", Store{Regions: 2, Failures: 1, Flaps: 4, FlapsSince: at(-14 * time.Second), LastFlapAt: at(-time.Second), FailingSince: at(-time.Second)}, pdOK, StoreFlapping, at(-14 * time.Second)},
+		{"flapped, then hung (stream quiet, a region held): stalled", Store{Connected: true, Regions: 2, Advancing: 1, Stalled: 1, StalledSince: at(-3 * time.Second), LastMsgAt: at(-2500 * time.Millisecond), ResolvedAt: at(-2500 * time.Millisecond), Flaps: 3, FlapsSince: at(-9 * time.Second), LastFlapAt: at(-5 * time.Second)}, pdOK, StoreStalled, at(-3 * time.Second)},
 		{"flapping between failures", Store{Connected: true, Regions: 2, Advancing: 2, Flaps: 3, FlapsSince: at(-9 * time.Second), LastFlapAt: at(-3 * time.Second)}, pdOK, StoreFlapping, at(-9 * time.Second)},
 		{"its last failure 11s ago: flapping is over", Store{Connected: true, Regions: 2, Advancing: 2, Flaps: 3, FlapsSince: at(-19 * time.Second), LastFlapAt: at(-11 * time.Second)}, pdOK, Healthy, 0},
 		{"two failures in the window: not flapping", Store{Connected: true, Regions: 2, Advancing: 2, Flaps: 2, FlapsSince: at(-9 * time.Second)}, pdOK, Healthy, 0},
