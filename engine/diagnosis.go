@@ -20,6 +20,7 @@ type diagState struct {
 	stores    map[uint64]*storeDiag
 	pending   []int32 // rows of the regions diagRegion left undecided
 	stalled   []int32 // those of them streaming but stalled (the rest wait for something)
+	pinnable  []int32 // those behind, not yet held, still for AfterGrace: a lock may pin them
 	describer diagnose.Describer
 	// pdNowMs is the publish's time on PD's clock (ms), for lags.
 	pdNowMs int64
@@ -41,6 +42,10 @@ type storeDiag struct {
 	// pinRegions are the regions of ev.Pins, in that order (the pins of
 	// open locks; ended ones are appended after them).
 	pinRegions []*regionState
+	// maybeSlow: its resolved ts arrives late against the others' (before
+	// the rest of its evidence is in): its late regions wait for the
+	// store's verdict instead of reading healthy.
+	maybeSlow bool
 }
 
 // noteRegionError records a region error as evidence: for the region (its
@@ -53,6 +58,9 @@ func (e *Engine) noteRegionError(r *regionState, reason string, now int64) {
 	if diagnose.IsBusy(reason) {
 		if st := e.stores[r.storeID]; st != nil {
 			st.busy.Add(now)
+			if st.busyLastAt == 0 || now-st.busyLastAt > int64(diagnose.BusyHold) {
+				st.busyFirstAt = now
+			}
 			st.busyLast, st.busyLastAt = r.lastError, now
 		}
 	}
@@ -114,7 +122,7 @@ func (e *Engine) regionEvidence(r *regionState, now int64, ev *diagnose.Region) 
 			ev.LeftStore, ev.LeftCause = r.leftStore, sd.ev.Cause
 		}
 	}
-	if ev.Held(now, e.cfg.StaleAfter) {
+	if ev.Pinnable(now, e.cfg.StaleAfter) {
 		ev.Lock.StartTs, ev.Lock.Key, ev.Lock.InScan, ev.Lock.Open = r.matcher.Oldest()
 	}
 }
@@ -134,7 +142,7 @@ func (e *Engine) regionEvidence(r *regionState, now int64, ev *diagnose.Region) 
 func (e *Engine) diagBegin(now time.Time) {
 	d := &e.diag
 	d.gen++
-	d.pending, d.stalled = d.pending[:0], d.stalled[:0]
+	d.pending, d.stalled, d.pinnable = d.pending[:0], d.stalled[:0], d.pinnable[:0]
 	if d.describer.KeyName == nil {
 		d.describer.KeyName = rawKeyName
 	}
@@ -149,6 +157,9 @@ func (e *Engine) diagBegin(now time.Time) {
 	lates := make(map[uint64]int64, len(e.stores))
 	for id, info := range e.stores {
 		if late := info.late.get(nowNs); late >= 0 {
+			if info.late.movedAt != 0 && nowNs-info.late.movedAt < int64(diagnose.AfterGrace) {
+				late = max(late, info.late.freshLate)
+			}
 			lates[id] = late
 		}
 	}
@@ -181,7 +192,7 @@ func (e *Engine) diagBegin(now time.Time) {
 			Pins: pins, ID: id, Addr: info.addr, Incompatible: info.incompatible,
 			Paused: cd.paused, CoolingLeft: cd.left, Failures: cd.failures,
 			FailingSince: info.failingSince, LastFailure: info.lastFailure,
-			Busy: info.busy, BusyLast: info.busyLast, BusyLastAt: info.busyLastAt,
+			Busy: info.busy, BusyLast: info.busyLast, BusyLastAt: info.busyLastAt, BusySince: info.busyFirstAt,
 			Inflight: info.inflight,
 		}
 		if w := info.worker; w != nil {
@@ -194,11 +205,12 @@ func (e *Engine) diagBegin(now time.Time) {
 			ev.MovedAway, ev.MovedAwaySince, ev.MovedAwayLast = info.moves.n, info.moves.first, info.moves.last
 		}
 		ev.MovedInLast = info.movedInAt
-		ev.LateMs, ev.OthersLateMs, ev.FreshMovedAt = -1, -1, info.late.movedAt
+		ev.LateMs, ev.OthersLateMs, ev.FreshMovedAt, ev.ResolvedAt = -1, -1, info.late.movedAt, info.late.sentAt
 		if late, ok := lates[id]; ok {
 			ev.LateMs = late
 			ev.OthersLateMs = medianExcept(lates, id)
 		}
+		sd.maybeSlow = ev.MaybeSlow()
 		sd.regions = [diagnose.NumCauses]int32{}
 		sd.pinRegions = sd.pinRegions[:0]
 		// Admission positions, in one pass over the queue (it may hold
@@ -224,6 +236,9 @@ func (e *Engine) diagRegion(r *regionState, row *snapshots.Region, i int, now in
 		sd.ev.Regions++
 	}
 	if !streaming(r) {
+		if sd != nil && diagnose.IsBusy(r.failReason) {
+			sd.ev.BusyWaiting++
+		}
 		d.pending = append(d.pending, int32(i))
 		return
 	}
@@ -242,8 +257,11 @@ func (e *Engine) diagRegion(r *regionState, row *snapshots.Region, i int, now in
 		d.stalled = append(d.stalled, int32(i))
 		return
 	}
-	if behind {
+	if behind || (sd != nil && sd.maybeSlow && row.ResolvedLagMs >= diagnose.SlowMin.Milliseconds()) {
 		d.pending = append(d.pending, int32(i))
+		if now-unixNano(r.lastAdvance) >= int64(diagnose.AfterGrace) {
+			d.pinnable = append(d.pinnable, int32(i))
+		}
 		return
 	}
 	// Healthy: the common case.
@@ -295,13 +313,15 @@ func (e *Engine) diagFinish(now time.Time, st *snapshots.State, regions []*regio
 	// batch-mates. A region with no open prewrite on a store with no pin
 	// (nearly all of them when a whole store or PD stalls) is counted
 	// without building its evidence.
-	for _, i := range d.stalled {
-		if r := regions[i]; streaming(r) && r.matcher.Len() > 0 {
-			if sd := d.stores[r.storeID]; sd != nil {
-				e.regionEvidence(r, nowNs, &ev)
-				if ev.LockPins() {
-					sd.ev.Pins = append(sd.ev.Pins, diagnose.Pin{RegionID: r.id, ResolvedTs: ev.ResolvedTs, Lock: ev.Lock})
-					sd.pinRegions = append(sd.pinRegions, r)
+	for _, list := range [2][]int32{d.stalled, d.pinnable} {
+		for _, i := range list {
+			if r := regions[i]; streaming(r) && r.matcher.Len() > 0 {
+				if sd := d.stores[r.storeID]; sd != nil {
+					e.regionEvidence(r, nowNs, &ev)
+					if ev.LockPins() {
+						sd.ev.Pins = append(sd.ev.Pins, diagnose.Pin{RegionID: r.id, ResolvedTs: ev.ResolvedTs, Lock: ev.Lock})
+						sd.pinRegions = append(sd.pinRegions, r)
+					}
 				}
 			}
 		}
@@ -489,12 +509,19 @@ type lateness struct {
 	// last grew.
 	freshTs uint64
 	movedAt int64
+	// sentAt is when the last batch came, moving or not; freshLate how
+	// late the batch that last moved freshTs came (a lock's batch never
+	// moves it): a store turning slow shows at its first late batch, not
+	// once the buckets of its timely ones have aged out.
+	sentAt    int64
+	freshLate int64
 }
 
 // sent notes a resolved-ts batch at ts.
-func (l *lateness) sent(now int64, ts uint64) {
+func (l *lateness) sent(now int64, ts uint64, lateMs int64) {
+	l.sentAt = now
 	if ts > l.freshTs {
-		l.freshTs, l.movedAt = ts, now
+		l.freshTs, l.movedAt, l.freshLate = ts, now, lateMs
 	}
 }
 

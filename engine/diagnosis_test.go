@@ -226,6 +226,27 @@ func diagScenarios() []diagScenario {
 	}
 }
 
+// requireOwnErrorNotOld: where a cause is decided from the last error
+// (a store cooling, down or busy; a region waiting out its store's
+// failure or a busy error), that error is the cause's evidence, not
+// older than its since: the views would mark it "(old)" (issue 24 item 8).
+func requireOwnErrorNotOld(t *testing.T, st *snapshots.State) {
+	t.Helper()
+	fromError := []string{snapshots.CauseStoreCooling, snapshots.CauseStoreDown, snapshots.CauseStoreBusy}
+	for _, s := range st.Stores {
+		if slices.Contains(fromError, s.Condition) && !s.LastErrorAt.IsZero() {
+			require.False(t, s.LastErrorAt.Before(s.Since), "store %d %s since %s, its own error at %s reads (old): %s",
+				s.ID, s.Condition, s.Since.Format("15:04:05.000000000"), s.LastErrorAt.Format("15:04:05.000000000"), s.LastError)
+		}
+	}
+	for _, r := range st.Regions {
+		if slices.Contains(fromError, r.Cause) && r.State != snapshots.StateInitialized && !r.LastErrorAt.IsZero() {
+			require.False(t, r.LastErrorAt.Before(r.Since), "region %d %s since %s, its own error at %s reads (old): %s",
+				r.ID, r.Cause, r.Since.Format("15:04:05.000000000"), r.LastErrorAt.Format("15:04:05.000000000"), r.LastError)
+		}
+	}
+}
+
 func requireStoreCondition(t *testing.T, st *snapshots.State, id uint64, cause string) *snapshots.Store {
 	t.Helper()
 	for i := range st.Stores {
@@ -291,6 +312,7 @@ func TestDiagnosisScenarios(t *testing.T) {
 					}
 				}
 				require.Empty(t, wrong)
+				requireOwnErrorNotOld(t, st)
 				if sc.transient {
 					all = true
 					for i := range before.Regions {
@@ -392,5 +414,38 @@ func TestDiagnosisIncompatibleStore(t *testing.T) {
 		if slices.Contains(row.Stores, r.StoreID) {
 			require.Equal(t, snapshots.CauseIncompatible, r.Cause, "region %d", r.ID)
 		}
+	}
+}
+
+// PD's recovery is named within a second of PD answering again (issue 24
+// item 5), on the defaults a user runs, whether the outage failed only
+// store refreshes or region lookups too (a region reloaded meanwhile):
+// the first snapshot after PDUp with no PD error, and no pd_unreachable
+// on the board past the grace TiKV needs for its next resolved ts.
+func TestPDRecoveryNamedWithinASecond(t *testing.T) {
+	for _, lookups := range []bool{false, true} {
+		t.Run(fmt.Sprintf("lookups failed %v", lookups), func(t *testing.T) {
+			h := startHarness(t, sim.Config{Stores: 3, Regions: 9, WriteRate: 100}, func(c *engine.Config) {
+				c.PublishInterval, c.StaleAfter = 0, 0 // the defaults a user runs
+			})
+			h.waitFor("every region healthy", 30*time.Second, allHealthy(9))
+			h.sim.PDDown()
+			if lookups {
+				require.NoError(t, h.eng.ForceReloadRegion(1, 5))
+				h.waitFor("a region lookup failed", 30*time.Second, func(st *snapshots.State) bool {
+					return st.Source.PDError != "" && slices.ContainsFunc(st.Regions, func(r snapshots.Region) bool {
+						return r.ID == 5 && r.State != snapshots.StateInitialized
+					})
+				})
+			}
+			h.waitFor("PD named down", 30*time.Second, func(st *snapshots.State) bool { return st.Source.PDError != "" })
+			require.NoError(t, h.sim.PDUp())
+			up := time.Now()
+			st := h.waitFor("PD answering again", 30*time.Second, func(st *snapshots.State) bool {
+				return st.TakenAt.After(up) && st.Source.PDError == ""
+			})
+			t.Logf("PD named answering again %s after it did", st.TakenAt.Sub(up).Round(time.Millisecond))
+			require.LessOrEqual(t, st.TakenAt.Sub(up), time.Second, "PD answered again at %s, named at %s", up.Format("15:04:05.000"), st.TakenAt.Format("15:04:05.000"))
+		})
 	}
 }

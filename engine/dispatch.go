@@ -520,9 +520,13 @@ func (e *Engine) refreshStores() {
 		return // one at a time: a PD that hangs must not pile them up
 	}
 	e.pd.probing = true
+	down := e.pd.down()
 	e.wg.Add(1)
 	go func() {
 		defer e.wg.Done()
+		if down {
+			e.locator.wakeConns()
+		}
 		stores, err := e.locator.allStores(e.ctx)
 		e.post(e.ctx, message{kind: msgFunc, fn: func() {
 			e.pd.probing = false

@@ -56,8 +56,9 @@ func (e *Engine) handleEvent(w *streamWorker, ev *cdcpb.ChangeDataEvent) {
 		// batch is late, a lock's only its own regions'.
 		if st := e.stores[w.storeID]; st != nil {
 			nowNs := now.UnixNano()
-			st.late.add(nowNs, max(now.Add(e.clockOffset).UnixMilli()-oracle.ExtractPhysical(rts.Ts), 0))
-			st.late.sent(nowNs, rts.Ts)
+			late := max(now.Add(e.clockOffset).UnixMilli()-oracle.ExtractPhysical(rts.Ts), 0)
+			st.late.add(nowNs, late)
+			st.late.sent(nowNs, rts.Ts, late)
 		}
 		if e.advanceBatch(w, rts, now) {
 			e.advanceSubscription(e.rtsSub)
@@ -315,9 +316,10 @@ func (e *Engine) regionFailed(r *regionState, reason, detail string, serverBacko
 	// detail is often a server's own message: cleaned as it comes in, so
 	// the log, the snapshot and whatever is built from it are safe to print.
 	r.lastError = snapshots.CleanString(reason + ": " + detail)
-	e.noteRegionError(r, reason, time.Now().UnixNano())
+	now := time.Now() // one instant: the store's last error is the evidence its cause's since comes from
+	e.noteRegionError(r, reason, now.UnixNano())
 	if reason != snapshots.ReasonStoreFailure { // the stream's own error says it better
-		e.noteStoreError(r.storeID, r.lastError, time.Now())
+		e.noteStoreError(r.storeID, r.lastError, now)
 	}
 	failedStore := r.storeID // before a NotLeader hint moves it
 	r.leftStore = 0
@@ -402,12 +404,16 @@ func (e *Engine) handleStreamFailure(w *streamWorker, err error) {
 	} else {
 		e.logger.Info("store stream failed", zap.Uint64("store", w.storeID), zap.Duration("cooldown", cooldown), zap.Error(err))
 	}
+	// One instant for the store's last error and its first failure, so
+	// the error store_cooling and store_down begin with is not older than
+	// their since (it would read "(old)").
+	now := time.Now()
 	if st != nil {
-		st.lastErr, st.lastErrAt = snapshots.CleanString(detail), time.Now() // carries text from outside
+		st.lastErr, st.lastErrAt = snapshots.CleanString(detail), now // carries text from outside
 	}
 	if st := e.stores[w.storeID]; st != nil {
 		if st.failingSince == 0 {
-			st.failingSince = time.Now().UnixNano()
+			st.failingSince = now.UnixNano()
 		}
 		st.lastFailure = snapshots.CleanString(detail) // a server's own words
 		// A stream that had opened and failed is one flap; a reconnect

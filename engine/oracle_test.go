@@ -24,16 +24,21 @@ import (
 // the README's "Diagnosis accuracy") shows every verb; a verb joins this
 // list, one line, once its cause is right.
 //
-// Five short runs on 2026-12-05 (-race, loaded 2-core machine):
-// restart-store met both budgets in all five (precision 0.992 at worst);
-// stop-store, kill-stream, busy-store, congest-region and split in some;
-// the rest in none. The long run (3 rounds) met them for congest-region
-// only (restart-store: precision 0.960). After the diagnosis work merged
-// (new causes, lagging), a full-suite run on a busy machine missed
-// restart-store too (precision 0.949: store_cooling/store_stalled during
-// the restart) while stop-store, silence-region, kill-stream and
-// congest-region met both: no verb meets the budgets on every seed yet,
-// so none is asserted (issue 24 stays open); the table still prints.
+// Runs on 2026-12-05 after issue 24's second diagnosis pass (-race, two
+// at a time on a loaded 2-core machine, seeds 1796473110823443924, 42, 7
+// and 1234, then a fifth, random seed: README "Diagnosis accuracy"):
+// silence-region met both budgets on every seed that gave it a pair to
+// judge (seed 1234's silenced region never showed trouble);
+// congest-region met them on the four but not the fifth (store_down ×6
+// named on its region's store while a drained store stopped); stop-store
+// on three of four (0.987 precision on seed 7: silent ×4); the others on
+// some seeds only (a lock is sometimes still lagging at 2 s; storms and PD
+// outages beside store faults leave regions silent or store_down), so
+// they are printed, not asserted.
+//
+// A sixth, random seed (1796481113197167280) then failed silence-region
+// too: its silenced region was on a store a kill-stream storm had made
+// flapping, and store_flapping was named (×15). So no verb is asserted.
 var verified = []sim.Verb{}
 
 // episode is one fault of the oracle's mix: script lines relative to its
@@ -197,6 +202,13 @@ func TestDiagnosisOracle(t *testing.T) {
 			"no %s fault ran; the sim's errors: %v", v, h.sim.FaultErrors())
 	}
 	for _, v := range verified {
+		if r := rep.Verbs[v]; r.Pairs() == 0 {
+			// Its region never showed trouble on this seed: recall has
+			// nothing to judge, precision still must hold.
+			require.GreaterOrEqual(t, r.Precision(), oracle.PrecisionBudget, "%s: precision (wrong: %v, seed %d)", v, r.Wrong, seed)
+			t.Logf("%s: no pair to judge recall on with seed %d", v, seed)
+			continue
+		}
 		ok, why := rep.Meets(v)
 		require.True(t, ok, "%s: %s (seed %d)", v, why, seed)
 	}

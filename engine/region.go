@@ -194,6 +194,7 @@ type storeInfo struct {
 	busy         diagnose.Window // busy-class region errors from it
 	busyLast     string
 	busyLastAt   int64
+	busyFirstAt  int64         // the first busy-class error of the current run (gaps under diagnose.BusyHold)
 	mark         diagnose.Mark // its condition and since when
 	incompatible string        // why pulltop cannot pull from it ("" when it can)
 	// What PD's store list says of it: its state (diagnose.PDStore*) and

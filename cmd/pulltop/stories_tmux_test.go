@@ -39,19 +39,30 @@ func boardCauses(screen string) []string {
 // story runs the TUI with script and waits until the board names want,
 // failing on any capture whose board names a cause outside allowed.
 func story(t *testing.T, script string, want string, within time.Duration, allowed ...string) {
+	storyWatched(t, script, want, within, 0, allowed...)
+}
+
+// storyWatched is story that keeps capturing for watch after want is
+// named: a wrong cause at a later transition (a hang ending, a kill
+// landing on a hung store) fails it too.
+func storyWatched(t *testing.T, script string, want string, within, watch time.Duration, allowed ...string) {
 	path := filepath.Join(t.TempDir(), "story.txt")
 	require.NoError(t, os.WriteFile(path, []byte(script), 0o644))
 	s, _ := startTUI(t, "--regions", "24", "--script", path)
 	s.Ready(tab(1), "embedded sim")
 	var wrong []string
-	s.WaitForFunc("the board names "+want, within, func(screen string) bool {
+	var namedAt time.Time
+	s.WaitForFunc("the board names "+want, within+watch, func(screen string) bool {
 		causes := boardCauses(screen)
 		for _, c := range causes {
 			if c != want && !slices.Contains(allowed, c) {
 				wrong = append(wrong, c)
 			}
 		}
-		return slices.Contains(causes, want)
+		if namedAt.IsZero() && slices.Contains(causes, want) {
+			namedAt = time.Now()
+		}
+		return !namedAt.IsZero() && time.Since(namedAt) >= watch
 	})
 	require.Empty(t, wrong, "causes the story cannot have, seen on the board")
 	require.Equal(t, 0, s.SendAndExit("q", 10*time.Second))
@@ -80,4 +91,27 @@ func TestStoryLockInTmux(t *testing.T) {
 // A PD outage: named as PD's, never as the stores' stall.
 func TestStoryPDDownInTmux(t *testing.T) {
 	story(t, "at 2s pd-down for 30s\n", "pd_unreachable", 20*time.Second, "lagging", "scan_pending")
+}
+
+// A drained store (its leaders moved away, then it stops gracefully)
+// reads as a drain, not a crash (issue 24 item 6).
+func TestStoryDrainStoreInTmux(t *testing.T) {
+	storyWatched(t, "at 2s drain-store 2\n", "store_draining", 20*time.Second, 10*time.Second,
+		"region_churn", "scan_pending", "lagging", "store_removed")
+}
+
+// A removed store (Offline, then Tombstone in PD) reads as removed or
+// draining, never as a crash.
+func TestStoryRemoveStoreInTmux(t *testing.T) {
+	storyWatched(t, "at 2s remove-store 2\n", "store_removed", 20*time.Second, 5*time.Second,
+		"store_draining", "region_churn", "scan_pending", "lagging")
+}
+
+// A stream killed every 4s on one store and another store hung for 20s,
+// no lock in the script: the hung store is named stalled, the killed one
+// cooling or flapping, and no refresh names a lock (it used to name one
+// on the hung store's regions).
+func TestStoryKillAndHangInTmux(t *testing.T) {
+	storyWatched(t, "every 4s kill-stream 2\nat 3s hang-store 1 for 20s\n", "store_stalled", 20*time.Second, 20*time.Second,
+		"store_cooling", "store_flapping", "scan_pending", "lagging")
 }

@@ -66,8 +66,18 @@ type Store struct {
 	Busy       Window
 	BusyLast   string
 	BusyLastAt int64
-	// LastMsgAt is when its stream last delivered anything.
-	LastMsgAt int64
+	// BusySince is the first busy-class error of the current run (no gap
+	// over BusyHold): store_busy's since, so its own errors never read as
+	// older than it.
+	BusySince int64
+	// BusyWaiting counts its regions not streaming because of a
+	// busy-class error (Tally): a busy raftstore answers RegionNotFound
+	// for every region, and its scans stall.
+	BusyWaiting int
+	// LastMsgAt is when its stream last delivered anything; ResolvedAt
+	// when it last delivered a resolved-ts batch (TiKV sends one every
+	// second, moving or not).
+	LastMsgAt, ResolvedAt int64
 	// Inflight is how many initial scans run on it; Admission how many
 	// regions wait for a scan slot.
 	Inflight, Admission int
@@ -137,6 +147,9 @@ type Pin struct {
 func (s *Store) Tally(r *Region, now int64, staleAfter time.Duration) {
 	s.Regions++
 	if !r.Initialized {
+		if IsBusy(r.FailReason) {
+			s.BusyWaiting++
+		}
 		return
 	}
 	if r.Behind(staleAfter) || r.Held(now, staleAfter) {
@@ -165,8 +178,31 @@ func (s *Store) TallyStalled(r *Region, now int64) {
 // region with an open prewrite is held by it: its stream is open and
 // either some of its regions advance or it delivered something within
 // aliveWithin. A hung, killed or failed stream holds everything itself.
+//
+// Its messages must flow: regions of a store that just hung stop one
+// after another, so for a moment some still count as advancing while
+// the stream has gone quiet; an open prewrite on a hung stream is not
+// what holds the region (a hung or killed stream is the stream's cause).
+//
+// Its resolved-ts messages must keep coming, not merely its rows: when a
+// hang ends, the rows it held back arrive at once (open prewrites among
+// them) before the first resolved ts that frees every region.
 func (s *Store) LocksHold(now int64) bool {
-	return s.Connected && (s.Advancing > 0 || (s.LastMsgAt != 0 && now-s.LastMsgAt < int64(aliveWithin)))
+	return s.Connected && s.LastMsgAt != 0 && now-s.LastMsgAt < int64(aliveWithin) &&
+		s.ResolvedAt != 0 && now-s.ResolvedAt < int64(aliveWithin)
+}
+
+// movedPast reports whether the store's newest resolved ts moved at least
+// one TiKV interval after r's stopped: the store advances, r does not.
+func (s *Store) movedPast(r *Region) bool {
+	return s.FreshMovedAt-r.LastAdvance >= int64(tikvInterval)
+}
+
+// Pinnable reports whether the region's open transaction is looked up:
+// held, or behind and its resolved ts still for AfterGrace (a lock is
+// named before the region counts as held: DecideRegion).
+func (r *Region) Pinnable(now int64, staleAfter time.Duration) bool {
+	return r.Held(now, staleAfter) || (r.Behind(staleAfter) && now-r.LastAdvance >= int64(AfterGrace))
 }
 
 // PinFor is the lock that holds a held region: its own lock that just
@@ -196,9 +232,9 @@ const (
 	// busyMin is how many busy-class errors in the window make a store
 	// busy; one RegionNotFound is a merge or a moved peer.
 	busyMin = 2
-	// busyHold is how long after its last busy error a store still counts
+	// BusyHold is how long after its last busy error a store still counts
 	// as busy (its regions wait out their backoff meanwhile).
-	busyHold = 10 * time.Second
+	BusyHold = 10 * time.Second
 	// laggingMax is the lagging threshold unless half of --stale-after is
 	// lower.
 	laggingMax = 3 * time.Second
@@ -207,6 +243,9 @@ const (
 	// interval (1s) and its delivery. After a lock commits, after PD
 	// answers again.
 	AfterGrace = 2 * time.Second
+	// tikvInterval is TiKV's resolved-ts interval (advance-ts-interval, 1s):
+	// a store that advances sends a newer resolved ts at least this often.
+	tikvInterval = time.Second
 	// aliveWithin: a stream that delivered something this recently is
 	// alive (TiKV sends resolved ts every second, moving or not).
 	aliveWithin = 2 * time.Second
@@ -222,9 +261,9 @@ const (
 	// drainStop: a drained store's stream ends within this of its last
 	// leader leaving (TiKV's graceful shutdown waits up to 20s).
 	drainStop = 25 * time.Second
-	// A store is slow when its freshest resolved ts arrives slowMin late,
+	// A store is slow when its freshest resolved ts arrives SlowMin late,
 	// and slowOver later than the other stores'.
-	slowMin  = time.Second
+	SlowMin  = time.Second
 	slowOver = 800 * time.Millisecond
 )
 
@@ -251,7 +290,7 @@ func (s *Store) decide(pd *PD, now int64) (Cause, int64) {
 		return StoreRemoved, s.PDStateSince
 	case s.PDState == PDStoreOffline:
 		return StoreDraining, s.PDStateSince
-	case s.drained(now):
+	case !pd.Down() && !pd.justBack(now) && s.drained(now):
 		// Its leaders left for other stores and none came back: a drain
 		// (evict-leader, a graceful shutdown), whatever its stream does
 		// next. A transfer-leader storm leaves every store some.
@@ -269,28 +308,40 @@ func (s *Store) decide(pd *PD, now int64) (Cause, int64) {
 			return StoreFlapping, s.FlapsSince
 		}
 		return StoreCooling, s.FailingSince
-	case s.Flaps >= FlapMin && s.Regions > 0 && now-s.LastFlapAt <= int64(flapHold):
-		// Between failures too: it will fail again.
-		return StoreFlapping, s.FlapsSince
 	case s.slow(pd, now) && s.LastMsgAt != 0 && now-s.LastMsgAt < int64(aliveWithin):
 		// Late, but its messages flow: slow, not hung, even when the delay
 		// holds every region past the lagging threshold.
 		return StoreSlow, 0
-	case s.Stalled >= storeStallMin && s.Advancing == 0:
+	case (s.Stalled >= storeStallMin && s.Advancing == 0) || (s.Stalled > 0 && s.quiet(now)):
+		// Every region held; or, before the last of them counts as held,
+		// its stream gone quiet with one held already (a hang stops them
+		// one after another, within a second).
 		if pd.Down() || pd.justBack(now) {
 			// TiKV cannot advance resolved ts without PD's TSO: every store
 			// stalls, and none of them is the culprit.
 			return PDUnreachable, pd.Since
 		}
 		return StoreStalled, s.StalledSince
+	case s.Flaps >= FlapMin && s.Regions > 0 && now-s.LastFlapAt <= int64(flapHold):
+		// Between failures too: it will fail again. (Not over a stall: a
+		// store that flapped and now hangs is hung.)
+		return StoreFlapping, s.FlapsSince
 	case s.slow(pd, now):
 		return StoreSlow, 0
-	case s.Busy.Count(now) >= busyMin && now-s.BusyLastAt <= int64(busyHold) && s.Advancing < s.Regions:
+	case s.Busy.Count(now) >= busyMin && now-s.BusyLastAt <= int64(BusyHold) && s.BusyWaiting > 0:
 		// Busy errors, and regions still waiting because of them; once
-		// they stream again the store is not holding anything up.
-		return StoreBusy, 0
+		// they stream again the store is not holding anything up (regions
+		// held by a lock or a hang are not waiting on its busyness).
+		return StoreBusy, s.BusySince
 	}
 	return Healthy, 0
+}
+
+// quiet: its stream is open and has delivered nothing, not even a
+// resolved-ts batch (TiKV sends one every second), for aliveWithin.
+func (s *Store) quiet(now int64) bool {
+	return s.Connected && s.LastMsgAt != 0 && now-s.LastMsgAt >= int64(aliveWithin) &&
+		s.ResolvedAt != 0 && now-s.ResolvedAt >= int64(aliveWithin)
 }
 
 // drained: DrainMin of its leaders moved to other stores, it leads none of
@@ -301,17 +352,29 @@ func (s *Store) drained(now int64) bool {
 	if s.MovedAway < DrainMin || s.Regions != 0 || s.MovedInLast >= s.MovedAwaySince {
 		return false
 	}
+	if s.LastFlapAt != 0 && s.LastFlapAt <= s.MovedAwaySince {
+		// It failed first, and its leaders were elected elsewhere while it
+		// was down: back from an outage leading nothing, not a drain
+		// (a drained store's stream ends after its leaders left).
+		return false
+	}
 	if now-s.MovedAwayLast <= int64(DrainWindow) {
 		return true
 	}
 	return !s.Connected && s.FailingSince >= s.MovedAwayLast && s.FailingSince-s.MovedAwayLast <= int64(drainStop)
 }
 
+// MaybeSlow: its resolved ts arrives late against PD's clock and the
+// other stores', whatever else is known yet.
+func (s *Store) MaybeSlow() bool {
+	return s.LateMs >= SlowMin.Milliseconds() && s.LateMs-max(s.OthersLateMs, 0) >= slowOver.Milliseconds()
+}
+
 // slow: its stream is up and its freshest resolved ts arrives late against
 // PD's clock, later than the other stores' (so neither PD's TSO nor this
 // host's clock is to blame).
 func (s *Store) slow(pd *PD, now int64) bool {
-	if !s.Connected || pd.Down() || s.Regions == 0 || s.LateMs < slowMin.Milliseconds() ||
+	if !s.Connected || pd.Down() || s.Regions == 0 || s.LateMs < SlowMin.Milliseconds() ||
 		now-s.FreshMovedAt >= int64(aliveWithin) {
 		return false
 	}
@@ -411,6 +474,10 @@ func (r *Region) waitsOnPD() bool {
 func DecideRegion(r *Region, s *Store, pd *PD, now int64, staleAfter time.Duration) (Cause, int64) {
 	held := r.Held(now, staleAfter)
 	if r.Initialized && !held && !r.Behind(staleAfter) {
+		if s != nil && s.Cause == StoreSlow && r.LagMs >= SlowMin.Milliseconds() {
+			// Under the lagging threshold, but late because its store is.
+			return StoreSlow, 0
+		}
 		return Healthy, 0
 	}
 	storeCause := Healthy
@@ -439,13 +506,19 @@ func DecideRegion(r *Region, s *Store, pd *PD, now int64, staleAfter time.Durati
 	if held {
 		locksHold := s != nil && s.LocksHold(now)
 		switch {
+		case pd.justBack(now) && r.LastAdvance < pd.BackAt:
+			// Its resolved ts stopped in the outage; TiKV advances it at
+			// its next interval after PD answers. Writes resume first: an
+			// open prewrite then sits above every stuck resolved ts, and
+			// is not what holds it.
+			return PDUnreachable, pd.Since
 		case locksHold && r.LockPins():
 			return Lock, r.LastAdvance
 		case locksHold && s.PinFor(r) != nil:
 			return Lock, r.LastAdvance
 		case storeCause == StoreStalled, storeCause == StoreSlow:
 			return storeCause, r.LastAdvance
-		case storeCause == PDUnreachable, pd.justBack(now) && r.LastAdvance < pd.BackAt:
+		case storeCause == PDUnreachable:
 			// Its resolved ts stopped in the outage; TiKV advances it at
 			// its next interval after PD answers.
 			return PDUnreachable, pd.Since
@@ -455,9 +528,17 @@ func DecideRegion(r *Region, s *Store, pd *PD, now int64, staleAfter time.Durati
 		return Lagging, r.LastAdvance
 	}
 	if r.Initialized {
-		// Behind, but moving.
+		// Behind, not yet held.
 		if storeCause == StoreSlow {
 			return StoreSlow, 0
+		}
+		if r.Pinnable(now, staleAfter) && !pd.Down() && !pd.justBack(now) && s != nil &&
+			s.LocksHold(now) && s.movedPast(r) && (r.LockPins() || s.PinFor(r) != nil) {
+			// Its lag passed the threshold, its resolved ts has not moved
+			// for AfterGrace while its store's moved on, and an open
+			// prewrite (its own or a batch-mate's) sits at it: the lock,
+			// a second before the region counts as held.
+			return Lock, r.LastAdvance
 		}
 		return Lagging, 0
 	}

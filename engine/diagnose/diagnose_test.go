@@ -136,10 +136,15 @@ func TestDecideStore(t *testing.T) {
 		{"drained, then its stream ended: still draining", Store{Failures: 4, MovedAway: 21, MovedAwaySince: at(-40 * time.Second), MovedAwayLast: at(-40 * time.Second), FailingSince: at(-30 * time.Second)}, pdOK, StoreDraining, at(-40 * time.Second)},
 		{"back with no leaders long after a drain: not draining", Store{Connected: true, MovedAway: 21, MovedAwaySince: at(-40 * time.Second), MovedAwayLast: at(-40 * time.Second)}, pdOK, Healthy, 0},
 		{"failed long after some leaders moved: not a drain", Store{Failures: 4, MovedAway: 5, MovedAwaySince: at(-60 * time.Second), MovedAwayLast: at(-60 * time.Second), FailingSince: at(-20 * time.Second)}, pdOK, Healthy, 0},
+		{"back from an outage leading nothing (its leaders were elected elsewhere meanwhile): not a drain", Store{Connected: true, Flaps: 1, FlapsSince: at(-8 * time.Second), LastFlapAt: at(-8 * time.Second), MovedAway: 4, MovedAwaySince: at(-3 * time.Second), MovedAwayLast: at(-2 * time.Second)}, pdOK, Healthy, 0},
+		{"one held region and the stream quiet for 2s, others not held yet: stalled", Store{Connected: true, Regions: 4, Advancing: 3, Stalled: 1, StalledSince: at(-3 * time.Second), LastMsgAt: at(-2500 * time.Millisecond), ResolvedAt: at(-2500 * time.Millisecond)}, pdOK, StoreStalled, at(-3 * time.Second)},
+		{"one held region, the stream talking: not the store's", Store{Connected: true, Regions: 4, Advancing: 3, Stalled: 1, StalledSince: at(-3 * time.Second), LastMsgAt: at(-500 * time.Millisecond), ResolvedAt: at(-500 * time.Millisecond)}, pdOK, Healthy, 0},
+		{"leaders moved away and none left while PD is down: not a drain (where they went is not known)", Store{Connected: true, MovedAway: 4, MovedAwaySince: at(-3 * time.Second), MovedAwayLast: at(-2 * time.Second)}, pdDown, Healthy, 0},
 		{"leaders moved away but it still leads some: not a drain", Store{Connected: true, Regions: 5, Advancing: 5, MovedAway: 21, MovedAwaySince: at(-3 * time.Second), MovedAwayLast: at(-3 * time.Second)}, pdOK, Healthy, 0},
 		{"leaders moved both ways (a transfer-leader storm): not a drain", Store{MovedAway: 6, MovedAwaySince: at(-8 * time.Second), MovedAwayLast: at(-time.Second), MovedInLast: at(-4 * time.Second)}, pdOK, Healthy, 0},
 		{"two leaders moved: not a drain", Store{MovedAway: 2, MovedAwaySince: at(-3 * time.Second), MovedAwayLast: at(-3 * time.Second)}, pdOK, Healthy, 0},
 		{"flapping while failed", Store{Regions: 2, Failures: 1, Flaps: 4, FlapsSince: at(-14 * time.Second), LastFlapAt: at(-time.Second), FailingSince: at(-time.Second)}, pdOK, StoreFlapping, at(-14 * time.Second)},
+		{"flapped, then hung (stream quiet, a region held): stalled", Store{Connected: true, Regions: 2, Advancing: 1, Stalled: 1, StalledSince: at(-3 * time.Second), LastMsgAt: at(-2500 * time.Millisecond), ResolvedAt: at(-2500 * time.Millisecond), Flaps: 3, FlapsSince: at(-9 * time.Second), LastFlapAt: at(-5 * time.Second)}, pdOK, StoreStalled, at(-3 * time.Second)},
 		{"flapping between failures", Store{Connected: true, Regions: 2, Advancing: 2, Flaps: 3, FlapsSince: at(-9 * time.Second), LastFlapAt: at(-3 * time.Second)}, pdOK, StoreFlapping, at(-9 * time.Second)},
 		{"its last failure 11s ago: flapping is over", Store{Connected: true, Regions: 2, Advancing: 2, Flaps: 3, FlapsSince: at(-19 * time.Second), LastFlapAt: at(-11 * time.Second)}, pdOK, Healthy, 0},
 		{"two failures in the window: not flapping", Store{Connected: true, Regions: 2, Advancing: 2, Flaps: 2, FlapsSince: at(-9 * time.Second)}, pdOK, Healthy, 0},
@@ -148,13 +153,15 @@ func TestDecideStore(t *testing.T) {
 		{"slow: late against PD and the others", Store{Connected: true, Regions: 3, Advancing: 3, LateMs: 1500, OthersLateMs: 20, FreshMovedAt: at(-time.Second)}, pdOK, StoreSlow, 0},
 		{"slow with no other store to compare", Store{Connected: true, Regions: 3, Advancing: 3, LateMs: 1500, OthersLateMs: -1, FreshMovedAt: at(-time.Second)}, pdOK, StoreSlow, 0},
 		{"every store as late: not this store", Store{Connected: true, Regions: 3, Advancing: 3, LateMs: 1500, OthersLateMs: 1400}, pdOK, Healthy, 0},
-		{"so late every region is held, messages flowing: slow, not stalled", Store{Connected: true, Regions: 3, Stalled: 3, StalledSince: at(-4 * time.Second), LastMsgAt: at(-300 * time.Millisecond), LateMs: 4200, OthersLateMs: 20, FreshMovedAt: at(-time.Second)}, pdOK, StoreSlow, 0},
+		{"so late every region is held, messages flowing: slow, not stalled", Store{Connected: true, Regions: 3, Stalled: 3, StalledSince: at(-4 * time.Second), LastMsgAt: at(-300 * time.Millisecond), ResolvedAt: at(-300 * time.Millisecond), LateMs: 4200, OthersLateMs: 20, FreshMovedAt: at(-time.Second)}, pdOK, StoreSlow, 0},
 		{"late because nothing moves (a lock holds every region): not slow", Store{Connected: true, Regions: 3, Advancing: 3, LateMs: 2500, OthersLateMs: 20, FreshMovedAt: at(-2500 * time.Millisecond)}, pdOK, Healthy, 0},
 		{"a little late: not slow", Store{Connected: true, Regions: 3, Advancing: 3, LateMs: 600, OthersLateMs: 0}, pdOK, Healthy, 0},
 		{"late with PD down: PD's", Store{Connected: true, Regions: 3, Advancing: 3, LateMs: 5000, OthersLateMs: 0}, pdDown, Healthy, 0},
 		{"late but no stream: not slow", Store{Regions: 3, LateMs: 5000, OthersLateMs: 0}, pdOK, Healthy, 0},
 		{"nothing arrived: not slow", Store{Connected: true, Regions: 3, Advancing: 3, LateMs: -1, OthersLateMs: 0}, pdOK, Healthy, 0},
-		{"busy", Store{Connected: true, Regions: 3, Advancing: 1, Busy: windowOf(at(-time.Second), 3), BusyLastAt: at(-time.Second)}, pdOK, StoreBusy, 0},
+		{"busy since its first busy error", Store{Connected: true, Regions: 3, Advancing: 1, BusyWaiting: 2, Busy: windowOf(at(-time.Second), 3), BusyLastAt: at(-time.Second), BusySince: at(-3 * time.Second)}, pdOK, StoreBusy, at(-3 * time.Second)},
+		{"busy errors, regions held by something else, none waiting on busy: not busy", Store{Connected: true, Regions: 3, Advancing: 1, Busy: windowOf(at(-time.Second), 3), BusyLastAt: at(-time.Second)}, pdOK, Healthy, 0},
+		{"busy", Store{Connected: true, Regions: 3, Advancing: 1, BusyWaiting: 2, Busy: windowOf(at(-time.Second), 3), BusyLastAt: at(-time.Second)}, pdOK, StoreBusy, 0},
 		{"busy but every region streams again", Store{Connected: true, Regions: 3, Advancing: 3, Busy: windowOf(at(-time.Second), 3), BusyLastAt: at(-time.Second)}, pdOK, Healthy, 0},
 		{"one busy error is not a busy store", Store{Connected: true, Regions: 3, Busy: windowOf(at(-time.Second), 1), BusyLastAt: at(-time.Second)}, pdOK, Healthy, 0},
 		{"busy long ago", Store{Connected: true, Regions: 3, Busy: windowOf(at(-20*time.Second), 3), BusyLastAt: at(-20 * time.Second)}, pdOK, Healthy, 0},
@@ -192,15 +199,19 @@ func TestDecideRegion(t *testing.T) {
 		return Region{ID: 7, StoreID: 2, State: state, FailReason: reason, LastError: reason + ": x", LastErrorAt: at(-time.Second)}
 	}
 	storeWith := func(c Cause, since int64) *Store {
-		return &Store{ID: 2, Cause: c, Since: since, Connected: true, Advancing: 5, LastMsgAt: at(-100 * time.Millisecond)}
+		return &Store{ID: 2, Cause: c, Since: since, Connected: true, Advancing: 5, LastMsgAt: at(-100 * time.Millisecond), ResolvedAt: at(-100 * time.Millisecond)}
 	}
 	up := storeWith(Healthy, 0)
-	hung := &Store{ID: 2, Cause: StoreStalled, Since: at(-11 * time.Second), Connected: true, LastMsgAt: at(-12 * time.Second)}
+	hung := &Store{ID: 2, Cause: StoreStalled, Since: at(-11 * time.Second), Connected: true, LastMsgAt: at(-12 * time.Second), ResolvedAt: at(-12 * time.Second)}
 	pinned := func(pins ...Pin) *Store { s := storeWith(Healthy, 0); s.Pins = pins; return s }
 	lagging := streaming // 4s without an advance: past min(3s, 10s/2)
 	lagging.LastAdvance, lagging.LagMs = at(-4*time.Second), 4500
 	lockedLagging := lagging
 	lockedLagging.Lock = OpenTxn{StartTs: rts + 1, Key: "k", Open: 1}
+	behindStill := streaming // past the lag threshold, still for 2.2s: not held yet
+	behindStill.LastAdvance, behindStill.LagMs = at(-2200*time.Millisecond), 3100
+	lockedBehind := behindStill
+	lockedBehind.Lock = OpenTxn{StartTs: rts + 1, Key: "k", Open: 1}
 	behind := streaming // moving, but far behind PD's clock
 	behind.LagMs = 3500
 	justUnder := streaming
@@ -227,13 +238,29 @@ func TestDecideRegion(t *testing.T) {
 		{"just under the lagging threshold: healthy", justUnder, up, pdOK, Healthy, 0},
 		{"behind PD's clock but moving: lagging", behind, up, pdOK, Lagging, 0},
 		{"behind on a slow store: the store's", behind, storeWith(StoreSlow, 0), pdOK, StoreSlow, 0},
+		{"under the lagging threshold, a second late, on a slow store: the store's", func() Region { r := streaming; r.LagMs = 1800; return r }(), storeWith(StoreSlow, 0), pdOK, StoreSlow, 0},
+		{"a second late on a healthy store: healthy", func() Region { r := streaming; r.LagMs = 1800; return r }(), up, pdOK, Healthy, 0},
 		{"held on a slow store: the store's", lagging, storeWith(StoreSlow, 0), pdOK, StoreSlow, at(-4 * time.Second)},
 		{"open prewrite at resolved ts on a live store: lock", locked, up, pdOK, Lock, at(-12 * time.Second)},
 		{"a lock is named at the lagging threshold, not at stale", lockedLagging, up, pdOK, Lock, at(-4 * time.Second)},
 		{"open prewrite below resolved ts does not pin", oldLock, up, pdOK, Silent, at(-12 * time.Second)},
 		{"open prewrite on a hung store: the store's, not a lock", locked, hung, pdOK, StoreStalled, at(-12 * time.Second)},
-		{"open prewrite with no stream: not a lock", lockedLagging, &Store{ID: 2, LastMsgAt: at(-100 * time.Millisecond)}, pdOK, Lagging, at(-4 * time.Second)},
-		{"open prewrite, nothing else advancing, but messages flow: lock", locked, &Store{ID: 2, Connected: true, LastMsgAt: at(-500 * time.Millisecond)}, pdOK, Lock, at(-12 * time.Second)},
+		{"open prewrite on a store that just hung, some regions not held yet: not a lock", locked,
+			&Store{ID: 2, Connected: true, Advancing: 3, LastMsgAt: at(-2500 * time.Millisecond), ResolvedAt: at(-2500 * time.Millisecond)}, pdOK, Silent, at(-12 * time.Second)},
+		{"behind, still for 2s, open prewrite, the store moved on: lock before it counts as held", lockedBehind,
+			func() *Store { s := storeWith(Healthy, 0); s.FreshMovedAt = at(-200 * time.Millisecond); return s }(), pdOK, Lock, at(-2200 * time.Millisecond)},
+		{"behind, still, open prewrite, but the store's newest resolved ts stopped with it: not yet a lock", lockedBehind,
+			func() *Store { s := storeWith(Healthy, 0); s.FreshMovedAt = at(-2 * time.Second); return s }(), pdOK, Lagging, 0},
+		{"behind, still, a batch-mate's lock, the store moved on: lock", behindStill,
+			func() *Store {
+				s := pinned(Pin{RegionID: 9, ResolvedTs: rts})
+				s.FreshMovedAt = at(-200 * time.Millisecond)
+				return s
+			}(), pdOK, Lock, at(-2200 * time.Millisecond)},
+		{"a hang just ended: its held rows arrive, no resolved ts yet: not a lock", locked,
+			&Store{ID: 2, Connected: true, Advancing: 3, LastMsgAt: at(-50 * time.Millisecond), ResolvedAt: at(-5 * time.Second)}, pdOK, Silent, at(-12 * time.Second)},
+		{"open prewrite with no stream: not a lock", lockedLagging, &Store{ID: 2, LastMsgAt: at(-100 * time.Millisecond), ResolvedAt: at(-100 * time.Millisecond)}, pdOK, Lagging, at(-4 * time.Second)},
+		{"open prewrite, nothing else advancing, but messages flow: lock", locked, &Store{ID: 2, Connected: true, LastMsgAt: at(-500 * time.Millisecond), ResolvedAt: at(-500 * time.Millisecond)}, pdOK, Lock, at(-12 * time.Second)},
 		{"batch-mate of a locked region: lock", stale, pinned(Pin{RegionID: 9, ResolvedTs: rts}), pdOK, Lock, at(-12 * time.Second)},
 		{"batch-mate at the lagging threshold: lock at once", lagging, pinned(Pin{RegionID: 9, ResolvedTs: rts}), pdOK, Lock, at(-4 * time.Second)},
 		{"batch-mate on a hung store: the store's", stale, func() *Store { s := *hung; s.Pins = []Pin{{RegionID: 9, ResolvedTs: rts}}; return &s }(), pdOK, StoreStalled, at(-12 * time.Second)},
@@ -244,6 +271,7 @@ func TestDecideRegion(t *testing.T) {
 		{"stalled store", stale, storeWith(StoreStalled, at(-11*time.Second)), pdOK, StoreStalled, at(-12 * time.Second)},
 		{"PD down beats a lock, since PD stopped answering", locked, up, pdDown, PDUnreachable, at(-3 * time.Second)},
 		{"held just after PD answered again: PD's until TiKV's next advance", lagging, up, pdBack, PDUnreachable, at(-12 * time.Second)},
+		{"held with a new prewrite just after PD answered again: PD's, not a lock", lockedLagging, up, pdBack, PDUnreachable, at(-12 * time.Second)},
 		{"held past the grace after PD answered again: not PD's any more", lagging, up, &PD{Since: at(-20 * time.Second), BackAt: at(-2500 * time.Millisecond)}, Lagging, at(-4 * time.Second)},
 		{"held on a PD-stalled store", lagging, storeWith(PDUnreachable, at(-12*time.Second)), pdOK, PDUnreachable, 0},
 		{"waiting for a lookup with PD down", failed(snapshots.StateRetryWait, snapshots.ReasonRPCCtxUnavailable), up, pdDown, PDUnreachable, at(-3 * time.Second)},
@@ -285,7 +313,7 @@ func TestDecideRegion(t *testing.T) {
 }
 
 func TestTally(t *testing.T) {
-	s := Store{Connected: true}
+	s := Store{Connected: true, LastMsgAt: at(-time.Second), ResolvedAt: at(-time.Second)} // region 1 advanced then: a message
 	rts := uint64(100)
 	regions := []Region{
 		{ID: 1, Initialized: true, LastAdvance: at(-time.Second)},                                                    // advancing
@@ -330,7 +358,7 @@ func TestDescribe(t *testing.T) {
 		" pins (TiKV sends resolved ts to a batch of regions at the batch's minimum); stuck 25s",
 		d.Region(Lock, &mate, pinned, "", &PD{}, t0))
 
-	s := Store{ID: 2, Addr: "127.0.0.1:20161", Connected: true, Stalled: 22, LastMsgAt: at(-12 * time.Second),
+	s := Store{ID: 2, Addr: "127.0.0.1:20161", Connected: true, Stalled: 22, LastMsgAt: at(-12 * time.Second), ResolvedAt: at(-12 * time.Second),
 		Cause: StoreStalled, Since: at(0)}
 	text := d.Store(&s, &PD{}, at(13*time.Second))
 	require.Equal(t, "resolved ts stalled on store 2 (127.0.0.1:20161) since 14:03:07, 22 regions; stream open, last message 25s ago", text)
@@ -383,7 +411,7 @@ func TestDecidingAllocatesNothing(t *testing.T) {
 func TestDescribeRound3(t *testing.T) {
 	d := &Describer{Loc: time.UTC}
 	pd := &PD{}
-	store3 := &Store{ID: 3, Connected: true, LastMsgAt: at(-200 * time.Millisecond), Lagging: 3}
+	store3 := &Store{ID: 3, Connected: true, LastMsgAt: at(-200 * time.Millisecond), ResolvedAt: at(-200 * time.Millisecond), Lagging: 3}
 	lag := Region{ID: 24, StoreID: 3, State: snapshots.StateInitialized, Initialized: true, LastAdvance: at(-4 * time.Second), LagMs: 4400}
 	require.Equal(t, "resolved ts not advancing for 4s; store 3 streaming, last message 200ms ago; no error; no open transaction; 2 other regions of store 3 lagging",
 		d.Region(Lagging, &lag, store3, "", pd, t0))

@@ -105,3 +105,28 @@ func TestMaskedOnlyByAFaultThatLasts(t *testing.T) {
 	rep = run(churn).Judge([]sim.FaultRecord{lock1[0], split}, t0)
 	require.Equal(t, 1, rep.Verbs[sim.VerbLock].Masked)
 }
+
+// A drained region re-scanned on its new leader within the window, named
+// meanwhile only scan_pending, recovered: not a recall miss. One named
+// wrong on the way is still a miss.
+func TestRecoveredBeforeTheWindowIsNotAMiss(t *testing.T) {
+	drain := []sim.FaultRecord{{Verb: sim.VerbDrainStore, Start: t0.Add(time.Second), Store: 1,
+		Touched: []sim.Touch{{Region: 1, At: t0.Add(time.Second), How: sim.TouchLed}}}}
+	blip := func(cause string) *Judge {
+		j := NewJudge(DefaultRules(10 * time.Second))
+		for at := time.Duration(0); at <= 8*time.Second; at += 500 * time.Millisecond {
+			r1 := snapshots.Region{ID: 1, StoreID: 2, State: snapshots.StateInitialized, Cause: snapshots.CauseHealthy}
+			if at == 1500*time.Millisecond {
+				r1.State, r1.Cause = snapshots.StateRequested, cause
+			}
+			j.Observe(&snapshots.State{TakenAt: t0.Add(at), Regions: []snapshots.Region{r1}})
+		}
+		return j
+	}
+	v := blip(snapshots.CauseScanPending).Judge(drain, t0).Verbs[sim.VerbDrainStore]
+	require.Equal(t, 1, v.Recovered)
+	require.Zero(t, v.Misses)
+	v = blip(snapshots.CauseSilent).Judge(drain, t0).Verbs[sim.VerbDrainStore]
+	require.Zero(t, v.Recovered)
+	require.Equal(t, 1, v.Misses)
+}
