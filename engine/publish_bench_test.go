@@ -79,7 +79,6 @@ func newPublishEngine(tb testing.TB, n int) *Engine {
 		sub.lock.UpdateResolvedTs(r.lock, oracle.GoTimeToTS(r.lastAdvance))
 		e.regions[r.key()] = r
 	}
-	e.orderDirty = true
 	e.publish(now) // builds the region order once, as the running engine does
 	return e
 }
