@@ -86,7 +86,6 @@ type Engine struct {
 	pub         pubIndex
 	quietN      int
 	quietBy     map[uint64]int
-	pubGen      uint32
 	stores      map[uint64]*storeInfo
 	workerCtx   context.Context
 	stopWorkers context.CancelFunc

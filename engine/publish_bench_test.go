@@ -7,6 +7,7 @@ import (
 	"github.com/pingcap/kvproto/pkg/metapb"
 	"github.com/tikv/client-go/v2/oracle"
 	"github.com/tikv/client-go/v2/util/codec"
+	"go.uber.org/zap"
 
 	"github.com/pulltop/pulltop/engine/reload"
 	"github.com/pulltop/pulltop/engine/retry"
@@ -35,6 +36,7 @@ func newPublishEngine(tb testing.TB, n int) *Engine {
 		stats:         engineStats{errorsByReason: map[string]int64{snapshots.ReasonNotLeader: 3}},
 		log:           newEventLog(),
 		tallies:       map[uint64]*storeTally{},
+		logger:        zap.NewNop(),
 	}
 	tb.Cleanup(e.sched.Stop)
 	sub := newSubscription(1, TableDataSpan(), startTs)

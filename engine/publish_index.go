@@ -230,21 +230,29 @@ func (e *Engine) viewRemove(r *regionState) {
 	e.pub.remove(row)
 }
 
+// quietStore is the store r was counted quiet under: its store at the
+// publish that found it quiet (its index row's).
+func (e *Engine) quietStore(r *regionState) uint64 {
+	return e.pub.storeIDs[e.pub.store[r.viewHandle-1]]
+}
+
 func (e *Engine) unquiet(r *regionState) {
 	r.quiet = false
 	e.quietN--
-	if e.quietBy[r.quietStore]--; e.quietBy[r.quietStore] == 0 {
-		delete(e.quietBy, r.quietStore)
+	id := e.quietStore(r)
+	if e.quietBy[id]--; e.quietBy[id] == 0 {
+		delete(e.quietBy, id)
 	}
 }
 
+// setQuiet counts r quiet (after its index row was set).
 func (e *Engine) setQuiet(r *regionState) {
-	r.quiet, r.quietStore = true, r.storeID
+	r.quiet = true
 	e.quietN++
 	if e.quietBy == nil {
 		e.quietBy = map[uint64]int{}
 	}
-	e.quietBy[r.storeID]++
+	e.quietBy[e.quietStore(r)]++
 }
 
 func staleNs(e *Engine) int64 { return int64(e.cfg.StaleAfter) }
@@ -255,18 +263,19 @@ func staleNs(e *Engine) int64 { return int64(e.cfg.StaleAfter) }
 // which is within the stale one) or behind. It empties the list; the
 // publish lists again those still not quiet.
 func (e *Engine) lookAt(nowNs int64, pdNow time.Time) []*regionState {
-	e.pubGen++
-	gen := e.pubGen
+	for _, r := range e.looked {
+		r.looking = false
+	}
 	if e.index.len() != len(e.regions) || e.view.Len() > len(e.regions) {
 		e.resync()
 	}
 	out := e.looked[:0]
 	for _, r := range e.active {
 		r.listed = false
-		if r.pubGen == gen || r.forgotten || e.regions[r.key()] != r {
+		if r.looking || r.forgotten || e.regions[r.key()] != r {
 			continue
 		}
-		r.pubGen = gen
+		r.looking = true
 		out = append(out, r)
 	}
 	clear(e.active)
@@ -275,8 +284,8 @@ func (e *Engine) lookAt(nowNs int64, pdNow time.Time) []*regionState {
 	e.pub.refresh()
 	// Conservative by a millisecond: lag is truncated to ms.
 	e.pub.suspects(nowNs-int64(lagging), pdNow.UnixMilli()-lagging.Milliseconds()+1, func(r *regionState) {
-		if r != nil && r.pubGen != gen {
-			r.pubGen = gen
+		if r != nil && !r.looking {
+			r.looking = true
 			out = append(out, r)
 		}
 	})
@@ -284,7 +293,7 @@ func (e *Engine) lookAt(nowNs int64, pdNow time.Time) []*regionState {
 		// Most of them: in the index's order, without a sort.
 		out = out[:0]
 		e.index.ascend(func(r *regionState) bool {
-			if r.pubGen == gen {
+			if r.looking {
 				out = append(out, r)
 			}
 			return true

@@ -92,11 +92,12 @@ type regionState struct {
 	forgotten   bool // off the books (forget): queues skip it
 	// listed: in Engine.active, to be looked at by the next publish;
 	// quiet: not, because it streams, advances and is healthy (counted in
-	// Engine.quietBy under quietStore). See markDirty.
-	listed, quiet bool
-	state         string
-	lastAdvance   time.Time
-	matcher       TxnMatcher
+	// Engine.quietBy under its store at that publish); looking: in the
+	// current publish's list. See markDirty.
+	listed, quiet, looking bool
+	state                  string
+	lastAdvance            time.Time
+	matcher                TxnMatcher
 
 	id         uint64
 	version    uint64
@@ -125,8 +126,6 @@ type regionState struct {
 	admitPos    int32           // place among its store's regions waiting for a scan slot,
 	admitGen    uint32          // valid when admitGen is the current publish's
 	viewHandle  int32           // its row in the view (view.Builder); 0: none yet
-	pubGen      uint32          // the last publish that looked at it
-	quietStore  uint64          // the store it is counted quiet under
 	// lineage is where the region came from, newest first; shared with
 	// published snapshots, so it is replaced, never changed in place.
 	lineage []snapshots.Origin

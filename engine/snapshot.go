@@ -82,11 +82,23 @@ func (e *Engine) publishRows(now time.Time, rows bool) {
 	// and the quiet ones time made suspect. The quiet rest is healthy and
 	// unchanged: it is counted, not walked.
 	regions := e.lookAt(nowNs, pdNow)
-	var row snapshots.Region
-	for i, r := range regions {
+	// The quiet regions it does not look at: initialized, advancing,
+	// healthy.
+	for _, r := range regions {
 		if r.quiet {
 			e.unquiet(r)
 		}
+	}
+	t.Initialized += e.quietN
+	for id, sd := range e.diag.stores {
+		if q := e.quietBy[id]; q > 0 {
+			sd.ev.Regions += q
+			sd.ev.Advancing += q
+			sd.regions[diagnose.Healthy] += int32(q)
+		}
+	}
+	var row snapshots.Region
+	for i, r := range regions {
 		if r.state == snapshots.StateInitialized && r.lastAdvance.UnixNano() <= nowNs-staleNs(e) && !r.lastAdvance.IsZero() {
 			// Initialized, but its resolved ts has not moved for StaleAfter:
 			// the silent stuck region of TiCDC #5096.
@@ -139,15 +151,6 @@ func (e *Engine) publishRows(now time.Time, rows bool) {
 			e.setQuiet(r)
 		} else {
 			e.markDirty(r)
-		}
-	}
-	// The quiet regions: initialized, advancing, healthy.
-	t.Initialized += e.quietN
-	for id, sd := range e.diag.stores {
-		if q := e.quietBy[id]; q > 0 {
-			sd.ev.Regions += q
-			sd.ev.Advancing += q
-			sd.regions[diagnose.Healthy] += int32(q)
 		}
 	}
 	// The worst lag and each store's: the least resolved ts, from the
