@@ -20,13 +20,12 @@ type Recorder struct {
 	frames []HistoryFrame
 	first  uint64 // frame number of frames[0]; numbers never repeat
 
-	regions []HistoryRegion  // by slot
-	base    []mark           // every slot's mark at the newest frame
-	seen    []uint32         // the observation that last saw each slot
-	slots   map[uint64]int32 // by historyKey
-	order   []int32          // the slot of each region of the last snapshot, in its order
-	gen     uint32
-	live    int // slots whose mark in base says present (state != 0)
+	regions []HistoryRegion // by slot
+	base    []mark          // every slot's mark at the newest frame
+	seen    []uint64        // a bit a slot: seen by the observation in progress (all clear between them)
+	slots   slotIndex       // by historyKey
+	order   []int32         // the slot of each region of the last snapshot, in its order
+	live    int             // slots whose mark in base says present (state != 0)
 
 	states, causes []string
 	strings        []string
@@ -61,7 +60,6 @@ const (
 func NewRecorder(window time.Duration) *Recorder {
 	r := &Recorder{
 		window:    window,
-		slots:     map[uint64]int32{},
 		stateIdx:  map[string]uint8{},
 		causeIdx:  map[string]uint8{},
 		stringIdx: map[string]int32{},
@@ -133,10 +131,10 @@ func (r *Recorder) BeginObserveN(s *State, n int, partial bool) bool {
 		// Sized for the first snapshot (and some splits), rather than
 		// grown by append: at 100k regions the slack of growing is MBs.
 		size := n + n/16
-		r.regions, r.base, r.seen = make([]HistoryRegion, 0, size), make([]mark, 0, size), make([]uint32, 0, size)
-		r.slots = make(map[uint64]int32, size)
+		r.regions, r.base = make([]HistoryRegion, 0, size), make([]mark, 0, size)
+		r.slots = newSlotIndex(size)
 	}
-	r.gen++
+	clear(r.seen)
 	r.obs = observation{w: newDeltaWriter(r.buf, at, r.epoch), at: at, prevOrder: r.order, partial: partial}
 	switch {
 	case partial:
@@ -167,7 +165,7 @@ type observation struct {
 // ObserveGone records that the region (sub, id) left, in a partial
 // observation.
 func (r *Recorder) ObserveGone(sub, id uint64) {
-	slot, ok := r.slots[historyKey(sub, id)]
+	slot, ok := r.slots.get(r.regions, historyKey(sub, id))
 	if !ok || r.base[slot].state == 0 {
 		return
 	}
@@ -197,10 +195,9 @@ func (r *Recorder) ObserveRegion(i int, reg *Region) {
 		r.live += present(m) - present(*old)
 		*old = m
 	}
-	if r.seen[slot] != r.gen && m.state != 0 {
+	if !r.see(slot) && m.state != 0 {
 		o.seenLive++
 	}
-	r.seen[slot] = r.gen
 }
 
 // EndObserve finishes the observation of s.
@@ -211,7 +208,7 @@ func (r *Recorder) EndObserve(s *State) {
 	if r.obs.seenLive != r.live && !r.obs.partial {
 		var gone mark
 		for slot := range r.base {
-			if r.seen[slot] != r.gen && r.base[slot].state != 0 {
+			if !r.wasSeen(slot) && r.base[slot].state != 0 {
 				w.add(slot, &r.base[slot], &gone)
 				r.base[slot] = gone
 				r.live--
@@ -258,15 +255,31 @@ func (r *Recorder) trim() {
 // slot finds or makes reg's slot.
 func (r *Recorder) slot(reg *Region) int32 {
 	k := historyKey(reg.Subscription, reg.ID)
-	if slot, ok := r.slots[k]; ok {
+	if slot, ok := r.slots.get(r.regions, k); ok {
 		return slot
 	}
 	slot := int32(len(r.regions))
-	r.slots[k] = slot
 	r.regions = append(r.regions, HistoryRegion{Subscription: reg.Subscription, ID: reg.ID, Start: reg.Start, End: reg.End})
+	r.slots.put(r.regions, slot)
 	r.base = append(r.base, mark{})
-	r.seen = append(r.seen, 0)
 	return slot
+}
+
+// wasSeen says whether this observation saw slot.
+func (r *Recorder) wasSeen(slot int) bool {
+	return slot>>6 < len(r.seen) && r.seen[slot>>6]&(1<<(slot&63)) != 0
+}
+
+// see marks slot seen by this observation and says whether it was already.
+func (r *Recorder) see(slot int32) bool {
+	w := int(slot >> 6)
+	if w >= len(r.seen) {
+		r.seen = append(r.seen, make([]uint64, w+1-len(r.seen))...)
+	}
+	bit := uint64(1) << (slot & 63)
+	was := r.seen[w]&bit != 0
+	r.seen[w] |= bit
+	return was
 }
 
 func unixMs(t time.Time) int64 {
@@ -511,12 +524,12 @@ func NewRecorderFrom(h *History) (*Recorder, error) {
 		r.stringIdx[s] = int32(i)
 	}
 	r.regions = append([]HistoryRegion{}, h.Regions...)
-	r.slots = make(map[uint64]int32, len(r.regions))
-	for i, reg := range r.regions {
-		r.slots[historyKey(reg.Subscription, reg.ID)] = int32(i)
+	r.slots = newSlotIndex(len(r.regions))
+	for i := range r.regions {
+		r.slots.put(r.regions, int32(i))
 	}
 	n := len(r.regions)
-	r.base, r.seen = make([]mark, n), make([]uint32, n)
+	r.base = make([]mark, n)
 	r.frames = append([]HistoryFrame{}, h.Frames...)
 	if len(r.frames) == 0 {
 		if len(h.Base) > 0 {

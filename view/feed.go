@@ -9,8 +9,7 @@ import "github.com/pulltop/pulltop/snapshots"
 // loaded file). Owned by the consumer's goroutine.
 type Feed struct {
 	seq  uint64   // the version last walked; 0: none
-	seen []uint64 // by row: the walk that visited it (a row changed twice is visited once)
-	walk uint64
+	seen []uint64 // a bit by row: visited in this walk (a row changed twice is visited once); all clear between walks
 	row  snapshots.Region
 }
 
@@ -50,19 +49,24 @@ func (w Walk) Each(row func(i int, r *snapshots.Region), gone func(Key)) {
 		}
 		return
 	}
-	if cap(f.seen) < n {
-		f.seen = append(f.seen[:cap(f.seen)], make([]uint64, n-cap(f.seen))...)
+	// A bit a row, not a word: the feed lives as long as the timeline, at
+	// a million regions.
+	if words := (n + 63) / 64; len(f.seen) < words {
+		f.seen = append(f.seen, make([]uint64, words-len(f.seen))...)
 	}
-	f.seen = f.seen[:n]
-	f.walk++
 	for _, c := range w.changes {
 		switch {
 		case c.Gone:
 			gone(c.Key)
-		case int(c.Slot) < n && f.seen[c.Slot] != f.walk:
-			f.seen[c.Slot] = f.walk
+		case int(c.Slot) < n && f.seen[c.Slot>>6]&(1<<(c.Slot&63)) == 0:
+			f.seen[c.Slot>>6] |= 1 << (c.Slot & 63)
 			t.Row(int(c.Slot), &f.row)
 			row(int(c.Slot), &f.row)
+		}
+	}
+	for _, c := range w.changes { // clear what this walk set: work by changes, not rows
+		if !c.Gone && int(c.Slot) < n {
+			f.seen[c.Slot>>6] &^= 1 << (c.Slot & 63)
 		}
 	}
 }

@@ -123,6 +123,7 @@ type headlessRun struct {
 	faultsSeen int
 	timeline   *snapshots.Recorder // nil without --snapshot or with --history 0
 	feed       view.Feed           // what changed since the last status line, for the timeline
+	pd         pdWatch             // PD failing or not at the last line: its recovery gets a line
 }
 
 func (h *headlessRun) start(flags *connFlags) error {
@@ -252,7 +253,40 @@ func (h *headlessRun) report(st *snapshots.State, now time.Time, interruptedBy s
 		}
 		h.faultsSeen = len(errs)
 	}
-	return writeStatus(h.out, st, now.Sub(h.startedAt), h.asJSON, interruptedBy)
+	s := statusOf(st, now, now.Sub(h.startedAt))
+	s.Interrupted = interruptedBy
+	s.PDRecoveredAfterMs = h.pd.observe(st)
+	return writeStatus(h.out, s, h.asJSON)
+}
+
+// pdWatch remembers whether PD was failing at the last status line, so
+// the first line after it answers again says so once (pd_error is printed
+// only while PD fails: a line that still carried it would say PD is down).
+type pdWatch struct {
+	failing bool
+	since   time.Time // when PD stopped answering, as the engine saw it
+}
+
+// observe returns how long PD was away, in ms, on the first line after it
+// answers again; 0 otherwise.
+func (w *pdWatch) observe(st *snapshots.State) int64 {
+	src := &st.Source
+	if src.PDError != "" {
+		if !w.failing || w.since.IsZero() {
+			w.since = src.PDErrorSince
+		}
+		w.failing = true
+		return 0
+	}
+	if !w.failing {
+		return 0
+	}
+	w.failing = false
+	away := src.PDLastOK.Sub(w.since)
+	if w.since.IsZero() || src.PDLastOK.IsZero() || away <= 0 {
+		away = time.Millisecond // it failed and answers again: say so, even without the times
+	}
+	return away.Milliseconds()
 }
 
 // interrupted is the exit of a run stopped by a signal: 128 + its number,
@@ -279,6 +313,10 @@ func signalName(sig os.Signal) string {
 
 // status is one headless status line.
 type status struct {
+	// Time is the wall-clock moment of the line, RFC 3339 in UTC with
+	// milliseconds: lines from several shards and the incident's other
+	// logs line up on it.
+	Time          string  `json:"time"`
 	T             string  `json:"t"`
 	TMs           int64   `json:"t_ms"`
 	Regions       int     `json:"regions"`
@@ -297,25 +335,36 @@ type status struct {
 	// Phase, Located and Scanned say how far the engine is from pulling
 	// everything (regions PD has answered for so far, initial scans done),
 	// while it is not yet streaming: a million regions take a while.
-	Phase       string `json:"phase,omitempty"`
-	Located     int    `json:"located,omitempty"`
-	Scanned     int    `json:"scanned,omitempty"`
-	PDError     string `json:"pd_error,omitempty"`
-	EngineError string `json:"engine_error,omitempty"`
-	Interrupted string `json:"interrupted,omitempty"`
+	Phase   string `json:"phase,omitempty"`
+	Located int    `json:"located,omitempty"`
+	Scanned int    `json:"scanned,omitempty"`
+	PDError string `json:"pd_error,omitempty"`
+	// PDDownMs is how long PD has not answered, while it does not.
+	PDDownMs int64 `json:"pd_down_ms,omitempty"`
+	// PDRecoveredAfterMs is set on the first line after PD answers again:
+	// how long it was away.
+	PDRecoveredAfterMs int64  `json:"pd_recovered_after_ms,omitempty"`
+	EngineError        string `json:"engine_error,omitempty"`
+	Interrupted        string `json:"interrupted,omitempty"`
 }
 
-// causeCount is one cause of a status line: {"cause":"lock","regions":1}.
+// causeCount is one cause of a status line:
+// {"cause":"store_down","regions":21,"stores":[2]}.
 type causeCount struct {
-	Cause   string `json:"cause"`
-	Regions int    `json:"regions"`
+	Cause   string   `json:"cause"`
+	Regions int      `json:"regions"`
+	Stores  []uint64 `json:"stores,omitempty"`
 }
+
+// timeFormat is RFC 3339 with milliseconds, always in UTC.
+const timeFormat = "2006-01-02T15:04:05.000Z07:00"
 
 // statusOf picks the line's numbers from a snapshot. Its strings are the
 // only ones of the State headless prints, so they are cleaned here.
-func statusOf(st *snapshots.State, elapsed time.Duration) status {
+func statusOf(st *snapshots.State, now time.Time, elapsed time.Duration) status {
 	s := status{
-		T: elapsed.Round(100 * time.Millisecond).String(), TMs: elapsed.Milliseconds(),
+		Time: now.UTC().Format(timeFormat),
+		T:    elapsed.Round(100 * time.Millisecond).String(), TMs: elapsed.Milliseconds(),
 		Regions: st.Totals.Regions, Initialized: st.Totals.Initialized, LagMaxMs: st.Totals.ResolvedLagMaxMs,
 		EventsPerSec: st.Totals.EventsPerSec, Retries: len(st.Retries), Reloads: len(st.Reloads),
 		Stale: st.Totals.Stale, SubLagMs: st.Totals.SubLagMs,
@@ -329,7 +378,10 @@ func statusOf(st *snapshots.State, elapsed time.Duration) status {
 	for _, c := range st.Causes {
 		// Cause names come from the engine's fixed vocabulary, but a
 		// replayed or foreign snapshot could carry anything.
-		s.Causes = append(s.Causes, causeCount{Cause: snapshots.CleanString(c.Cause), Regions: c.Regions})
+		s.Causes = append(s.Causes, causeCount{Cause: snapshots.CleanString(c.Cause), Regions: c.Regions, Stores: c.Stores})
+	}
+	if s.PDError != "" && !st.Source.PDErrorSince.IsZero() {
+		s.PDDownMs = max(st.TakenAt.Sub(st.Source.PDErrorSince).Milliseconds(), 0)
 	}
 	for _, store := range st.Stores {
 		switch store.State {
@@ -342,12 +394,13 @@ func statusOf(st *snapshots.State, elapsed time.Duration) status {
 	return s
 }
 
-// writeStatus prints the DESIGN §1 line (stale=, sub_lag=, causes= and any PD or
-// engine error are appended after the fixed fields, so the documented
-// prefix stays exact).
-func writeStatus(w io.Writer, st *snapshots.State, elapsed time.Duration, asJSON bool, interruptedBy string) error {
-	s := statusOf(st, elapsed)
-	s.Interrupted = interruptedBy
+// writeStatus prints one status line: JSON, or the DESIGN §1 text line
+// with what round 2 and 3 added after its fixed fields, so the documented
+// prefix stays exact: stale=, sub_lag=, time=, causes= (each with its
+// stores after @), then what is true only now (phase while not streaming,
+// pd_down and pd_error while PD fails, pd_recovered_after once it answers
+// again, engine_error, interrupted).
+func writeStatus(w io.Writer, s status, asJSON bool) error {
 	if asJSON {
 		b, err := json.Marshal(s)
 		if err != nil {
@@ -359,12 +412,19 @@ func writeStatus(w io.Writer, st *snapshots.State, elapsed time.Duration, asJSON
 	line := fmt.Sprintf("t=%s regions=%d initialized=%d lag_max=%s events/s=%s retries=%d reloads=%d stores_cooling=%d stores_paused=%d stale=%d sub_lag=%s",
 		s.T, s.Regions, s.Initialized, fmtLag(s.LagMaxMs), strconv.FormatFloat(s.EventsPerSec, 'f', 0, 64),
 		s.Retries, s.Reloads, s.StoresCooling, s.StoresPaused, s.Stale, fmtLag(s.SubLagMs))
+	line += " time=" + s.Time
 	line += " causes=" + causesField(s.Causes)
 	if s.Phase != "" {
 		line += " phase=" + s.Phase + " located=" + strconv.Itoa(s.Located) + " scanned=" + strconv.Itoa(s.Scanned)
 	}
 	if s.PDError != "" {
+		if s.PDDownMs > 0 {
+			line += " pd_down=" + fmtLag(s.PDDownMs)
+		}
 		line += " pd_error=" + strconv.Quote(s.PDError)
+	}
+	if s.PDRecoveredAfterMs > 0 {
+		line += " pd_recovered_after=" + fmtLag(s.PDRecoveredAfterMs)
 	}
 	if s.EngineError != "" {
 		line += " engine_error=" + strconv.Quote(s.EngineError)
@@ -380,14 +440,28 @@ func fmtLag(ms int64) string {
 	return strconv.FormatFloat(float64(ms)/1000, 'f', 1, 64) + "s"
 }
 
-// causesField is the causes= value: lock:1,store_down:21, or none.
+// causesField is the causes= value: lock:1,store_down:21@2,
+// store_stalled:40@1+3 (regions, then the stores it names), or none.
 func causesField(causes []causeCount) string {
 	if len(causes) == 0 {
 		return "none"
 	}
-	parts := make([]string, len(causes))
+	var b strings.Builder
 	for i, c := range causes {
-		parts[i] = c.Cause + ":" + strconv.Itoa(c.Regions)
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(c.Cause)
+		b.WriteByte(':')
+		b.WriteString(strconv.Itoa(c.Regions))
+		for j, id := range c.Stores {
+			if j == 0 {
+				b.WriteByte('@')
+			} else {
+				b.WriteByte('+')
+			}
+			b.WriteString(strconv.FormatUint(id, 10))
+		}
 	}
-	return strings.Join(parts, ",")
+	return b.String()
 }

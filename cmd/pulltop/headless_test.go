@@ -16,7 +16,10 @@ import (
 	"github.com/pulltop/pulltop/snapshots"
 )
 
-var statusLine = regexp.MustCompile(`^t=\S+ regions=(\d+) initialized=(\d+) lag_max=\d+\.\ds events/s=\d+ retries=\d+ reloads=\d+ stores_cooling=\d+ stores_paused=\d+ stale=(\d+) sub_lag=\d+\.\ds causes=(none|[a-z_]+:\d+(?:,[a-z_]+:\d+)*)(?: phase=[a-z]+ located=\d+ scanned=\d+)?$`)
+var statusLine = regexp.MustCompile(`^t=\S+ regions=(\d+) initialized=(\d+) lag_max=\d+\.\ds events/s=\d+ retries=\d+ reloads=\d+ stores_cooling=\d+ stores_paused=\d+ stale=(\d+) sub_lag=\d+\.\ds time=\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z causes=(none|[a-z_]+:\d+(?:@\d+(?:\+\d+)*)?(?:,[a-z_]+:\d+(?:@\d+(?:\+\d+)*)?)*)(?: phase=[a-z]+ located=\d+ scanned=\d+)?$`)
+
+// lineTime is the wall-clock time the status lines of the unit tests carry.
+var lineTime = time.Date(2026, 12, 5, 3, 4, 5, 678_000_000, time.FixedZone("CET", 3600))
 
 // Issue 6: ten status lines, exit 0, a snapshot that loads with every
 // region initialized and nothing missing.
@@ -63,7 +66,7 @@ func TestHeadlessSilencedRegionGoesStale(t *testing.T) {
 	}
 	require.Zero(t, stale[0], "nothing is stale at first: %v", stale)
 	require.Equal(t, 1, stale[len(stale)-1], "the silenced region is stale by the end: %v", stale)
-	require.Equal(t, "silent:1", causes[len(causes)-1], "and named silent: %v", causes)
+	require.Regexp(t, `^silent:1@\d+$`, causes[len(causes)-1], "and named silent, with its store: %v", causes)
 	st, err := snapshots.Load(path)
 	require.NoError(t, err)
 	found := false
@@ -152,22 +155,63 @@ func TestHeadlessBadFlags(t *testing.T) {
 func TestStatusLineCauses(t *testing.T) {
 	st := &snapshots.State{Causes: []snapshots.CauseRow{
 		{Cause: snapshots.CauseLock, Regions: 1}, {Cause: snapshots.CauseStoreDown, Regions: 21, Stores: []uint64{2}},
+		{Cause: snapshots.CauseStoreStalled, Regions: 40, Stores: []uint64{1, 3}},
 	}}
 	var text strings.Builder
-	require.NoError(t, writeStatus(&text, st, 5*time.Second, false, ""))
+	require.NoError(t, writeStatus(&text, statusOf(st, lineTime, 5*time.Second), false))
 	require.Regexp(t, statusLine, strings.TrimSpace(text.String()))
-	require.True(t, strings.HasSuffix(text.String(), " causes=lock:1,store_down:21\n"), text.String())
+	// The wall-clock time in UTC, whatever the zone it was taken in.
+	require.Contains(t, text.String(), " time=2026-12-05T02:04:05.678Z ")
+	require.True(t, strings.HasSuffix(text.String(), " causes=lock:1,store_down:21@2,store_stalled:40@1+3\n"), text.String())
 
 	var js strings.Builder
-	require.NoError(t, writeStatus(&js, st, 5*time.Second, true, ""))
-	require.Contains(t, js.String(), `"causes":[{"cause":"lock","regions":1},{"cause":"store_down","regions":21}]`)
+	require.NoError(t, writeStatus(&js, statusOf(st, lineTime, 5*time.Second), true))
+	require.Contains(t, js.String(), `"time":"2026-12-05T02:04:05.678Z","t":"5s"`)
+	require.Contains(t, js.String(), `"causes":[{"cause":"lock","regions":1},{"cause":"store_down","regions":21,"stores":[2]},{"cause":"store_stalled","regions":40,"stores":[1,3]}]`)
 
 	text.Reset()
-	require.NoError(t, writeStatus(&text, &snapshots.State{}, time.Second, false, ""))
+	require.NoError(t, writeStatus(&text, statusOf(&snapshots.State{}, lineTime, time.Second), false))
 	require.True(t, strings.HasSuffix(text.String(), " causes=none\n"), text.String())
 	js.Reset()
-	require.NoError(t, writeStatus(&js, &snapshots.State{}, time.Second, true, ""))
+	require.NoError(t, writeStatus(&js, statusOf(&snapshots.State{}, lineTime, time.Second), true))
 	require.Contains(t, js.String(), `"causes":[]`)
+}
+
+// pd_error is on the lines while PD fails (with how long), never after it
+// answers again; the first line after that says it recovered, once.
+func TestStatusLinePDRecovery(t *testing.T) {
+	down := lineTime.Add(-7 * time.Second)
+	failing := &snapshots.State{TakenAt: lineTime, Source: snapshots.Source{
+		PDError: "rpc error: code = Unavailable desc = connection refused", PDErrorSince: down, PDLastOK: down,
+	}}
+	healthy := &snapshots.State{TakenAt: lineTime.Add(5 * time.Second), Source: snapshots.Source{PDLastOK: lineTime.Add(5 * time.Second)}}
+	var w pdWatch
+	var lines []string
+	for i, st := range []*snapshots.State{healthy, failing, failing, healthy, healthy} {
+		s := statusOf(st, lineTime, time.Duration(i+1)*time.Second)
+		s.PDRecoveredAfterMs = w.observe(st)
+		var text strings.Builder
+		require.NoError(t, writeStatus(&text, s, false))
+		lines = append(lines, text.String())
+	}
+	require.NotContains(t, lines[0], "pd_")
+	for _, l := range lines[1:3] {
+		require.Contains(t, l, ` pd_down=7.0s pd_error="rpc error: code = Unavailable desc = connection refused"`)
+		require.NotContains(t, l, "pd_recovered")
+	}
+	// Away from the first failure to the first good answer: 7 s + 5 s.
+	require.True(t, strings.HasSuffix(lines[3], " pd_recovered_after=12.0s\n"), lines[3])
+	require.NotContains(t, lines[3], "pd_error")
+	require.NotContains(t, lines[4], "pd_")
+
+	w = pdWatch{}
+	w.observe(failing)
+	s := statusOf(healthy, lineTime, time.Second)
+	s.PDRecoveredAfterMs = w.observe(healthy)
+	var js strings.Builder
+	require.NoError(t, writeStatus(&js, s, true))
+	require.Contains(t, js.String(), `"pd_recovered_after_ms":12000`)
+	require.NotContains(t, js.String(), `"pd_error"`)
 }
 
 // Until every region streams, the status line says how far the engine is
@@ -176,15 +220,15 @@ func TestStatusLineCauses(t *testing.T) {
 func TestStatusLinePhase(t *testing.T) {
 	st := &snapshots.State{Progress: snapshots.Progress{Phase: snapshots.PhaseScanning, Located: 1_000_000, Scanned: 120_000, Detail: "initial scans 120k/1M"}}
 	var text strings.Builder
-	require.NoError(t, writeStatus(&text, st, 5*time.Second, false, ""))
+	require.NoError(t, writeStatus(&text, statusOf(st, lineTime, 5*time.Second), false))
 	require.Regexp(t, statusLine, strings.TrimSpace(text.String()))
 	require.True(t, strings.HasSuffix(text.String(), " phase=scanning located=1000000 scanned=120000\n"), text.String())
 	var js strings.Builder
-	require.NoError(t, writeStatus(&js, st, 5*time.Second, true, ""))
+	require.NoError(t, writeStatus(&js, statusOf(st, lineTime, 5*time.Second), true))
 	require.Contains(t, js.String(), `"phase":"scanning","located":1000000,"scanned":120000`)
 
 	st.Progress = snapshots.Progress{Phase: snapshots.PhaseStreaming, Detail: "streaming 1M regions"}
 	text.Reset()
-	require.NoError(t, writeStatus(&text, st, 5*time.Second, false, ""))
+	require.NoError(t, writeStatus(&text, statusOf(st, lineTime, 5*time.Second), false))
 	require.NotContains(t, text.String(), "phase=")
 }

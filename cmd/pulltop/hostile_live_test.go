@@ -145,7 +145,7 @@ func TestHostileLiveClusterNeverReachesTheTerminal(t *testing.T) {
 	// Headless: text and JSON lines.
 	for _, asJSON := range []bool{false, true} {
 		var out bytes.Buffer
-		require.NoError(t, writeStatus(&out, st, time.Second, asJSON, ""))
+		require.NoError(t, writeStatus(&out, statusOf(st, lineTime, time.Second), asJSON))
 		require.Empty(t, snapshotstest.Unsafe(out.String(), false), out.String())
 	}
 }
