@@ -208,6 +208,7 @@ func (e *Engine) forceReload(r *regionState) {
 	// Its last error stays the last error it had (y e copies it, issue
 	// 27): the reload is an action, in the Actions view and the log.
 	r.state = snapshots.StateReloadWait
+	e.markDirty(r)
 }
 
 func storeTarget(st *storeInfo) string {

@@ -28,6 +28,7 @@ func (e *Engine) deliver(r *regionState, row Row) {
 		return
 	}
 	r.events++
+	e.view.SetEvents(r.viewHandle, r.events)
 	r.sub.events++
 	e.stats.events++
 	e.recent.add(r.sub.id, r.id, row)

@@ -29,6 +29,7 @@ func (e *Engine) locate(task rangeTask) {
 	for _, r := range e.regionsIn(task.sub, task.span) {
 		if r.lock == nil && !r.waitingLock {
 			r.state = snapshots.StateLocating
+			e.markDirty(r)
 		}
 	}
 	e.locateSeq++
@@ -151,6 +152,7 @@ func (e *Engine) handleLocated(task rangeTask, locs []RegionLoc, page *locatedPa
 			if r.lock == nil && !r.waitingLock {
 				r.state, r.lastError = snapshots.StateRetryWait, snapshots.CleanString(err.Error())
 				r.failReason, r.lastErrorAt = reason, at
+				e.markDirty(r)
 			}
 		}
 		if retryTask.initial {
@@ -256,7 +258,7 @@ func (e *Engine) handleLocated(task rangeTask, locs []RegionLoc, page *locatedPa
 func (e *Engine) addRecord(r *regionState) {
 	e.regions[r.key()] = r
 	e.index.add(r)
-	e.orderDirty = true
+	e.markDirty(r)
 	if r.scanned {
 		e.progress.scanned++
 	}
@@ -268,13 +270,10 @@ func (e *Engine) forget(r *regionState) {
 		e.sched.Cancel(r.retryKey)
 	}
 	r.forgotten = true
-	if e.view != nil {
-		e.view.Remove(&r.viewHandle)
-	}
+	e.viewRemove(r)
 	if e.regions[r.key()] == r {
 		delete(e.regions, r.key())
 		e.index.remove(r)
-		e.orderDirty = true
 		if r.scanned {
 			e.progress.scanned--
 		}
@@ -299,6 +298,7 @@ func (e *Engine) tryLock(r *regionState) {
 	case LockWait:
 		r.waitingLock = true
 		r.state = snapshots.StateQueued
+		e.markDirty(r)
 	case LockStale:
 		// A newer region already holds (part of) the range: reload what is
 		// left, merged with everything else waiting to reload.
@@ -325,6 +325,7 @@ func (e *Engine) unlock(r *regionState) {
 	}
 	r.lock = nil
 	r.initialized = false
+	e.markDirty(r)
 	for _, w := range woken {
 		if e.regions[w.key()] == w && w.waitingLock {
 			w.waitingLock = false
@@ -351,6 +352,7 @@ func (e *Engine) dispatch(r *regionState) {
 	}
 	if st.inflight >= e.cfg.ScansPerStore {
 		r.state = snapshots.StateQueued
+		e.markDirty(r)
 		st.admission = append(st.admission, r)
 		return
 	}
@@ -359,6 +361,7 @@ func (e *Engine) dispatch(r *regionState) {
 
 func (e *Engine) park(r *regionState, st *storeInfo, wait time.Duration, now time.Time) {
 	r.state = snapshots.StateParked
+	e.markDirty(r)
 	if st.parked == nil {
 		st.parked = make(map[*regionState]struct{})
 	}
@@ -434,6 +437,7 @@ func (e *Engine) send(r *regionState, st *storeInfo) {
 	}
 	r.worker, r.scanning, r.initialized = w, true, false
 	r.state = snapshots.StateRequested
+	e.markDirty(r)
 	r.requestedAt = time.Now().UnixNano()
 	w.regions.set(r.sub.id, r.id, r)
 	st.inflight++

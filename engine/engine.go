@@ -69,17 +69,23 @@ type Engine struct {
 	startTs       uint64
 
 	// Owned by the event loop.
-	policy      *retry.Policy
-	agg         *reload.Aggregator
-	aggTimer    *time.Timer
-	subs        []*subscription
-	regions     map[regionKey]*regionState
-	index       regionIndex   // the same records, in (subscription, start key) order
-	rtsSub      *subscription // advanceBatch's last moved subscription
-	locateSeq   uint64        // numbers locate calls (regionState.locGen)
-	progress    progressState
-	order       []*regionState // regions in (subscription, start key) order, for snapshots
-	orderDirty  bool           // regions were added or removed since order was built
+	policy    *retry.Policy
+	agg       *reload.Aggregator
+	aggTimer  *time.Timer
+	subs      []*subscription
+	regions   map[regionKey]*regionState
+	index     regionIndex   // the same records, in (subscription, start key) order
+	rtsSub    *subscription // advanceBatch's last moved subscription
+	locateSeq uint64        // numbers locate calls (regionState.locGen)
+	progress  progressState
+	// What publish looks at (see markDirty): the regions whose row may
+	// have changed or that are not quiet, the index of the rest, and the
+	// quiet ones counted by store.
+	active      []*regionState
+	looked      []*regionState // the regions of the current publish, in key order (reused)
+	pub         pubIndex
+	quietN      int
+	quietBy     map[uint64]int
 	stores      map[uint64]*storeInfo
 	workerCtx   context.Context
 	stopWorkers context.CancelFunc

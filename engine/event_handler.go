@@ -179,6 +179,7 @@ func (e *Engine) rowOutsideRegion(r *regionState, row *cdcpb.Event_Row) {
 		e.logger.Warn("TiKV sent a row outside its region's range", zap.Uint64("store", r.storeID), zap.Uint64("region", r.id))
 	}
 	r.lastError, r.lastErrorAt = text, now.UnixNano()
+	e.markDirty(r)
 	e.noteStoreError(r.storeID, text, now)
 	e.log.add(now, snapshots.LogStore, fmt.Sprintf("store %d", r.storeID), text, "row-outside-"+strconv.FormatUint(r.storeID, 10))
 }
@@ -200,6 +201,7 @@ func (e *Engine) regionInitialized(r *regionState) {
 	r.lastAdvance = r.sub.inheritAdvance(r.start, r.end, time.Now())
 	r.retryAttempts = 0
 	r.failReason = "" // what it recovered from is no longer its cause
+	e.markDirty(r)
 	// Backoff is reset here, when the store has accepted the region and
 	// finished its scan, and never on resolved ts: a region that flaps
 	// must keep backing off.
@@ -224,7 +226,9 @@ func (e *Engine) advanceRegion(r *regionState, ts uint64, now time.Time) bool {
 	r.lastAdvance = now
 	if r.state == snapshots.StateStale {
 		r.state = snapshots.StateInitialized
+		e.markDirty(r)
 	}
+	e.advanced(r, now.UnixNano())
 	r.matcher.Tidy()
 	return true
 }
@@ -345,6 +349,7 @@ func (e *Engine) regionFailed(r *regionState, reason, detail string, serverBacko
 	r.retryAttempts = attempt
 	r.state = snapshots.StateRetryWait
 	r.retryKey = key
+	e.markDirty(r)
 	e.sched.Schedule(retry.Retry{Key: key, RegionID: r.id, StoreID: failedStore, Reason: retry.Reason(reason), Attempt: attempt}, delay,
 		e.onLoop(func() {
 			if e.regions[r.key()] != r || r.state != snapshots.StateRetryWait {
@@ -358,11 +363,13 @@ func (e *Engine) regionFailed(r *regionState, reason, detail string, serverBacko
 			if byRegion {
 				e.retryFired(firedRegionRetry(r, failedStore, reason, attempt, snapshots.OutcomeRelock))
 				r.state = snapshots.StateQueued
+				e.markDirty(r)
 				e.tryLock(r)
 				return
 			}
 			e.retryFired(firedRegionRetry(r, failedStore, reason, attempt, snapshots.OutcomeReload))
 			r.state = snapshots.StateReloadWait
+			e.markDirty(r)
 			e.addReload(r.sub, r.span(), reload.Low, reason)
 		}))
 }

@@ -59,7 +59,7 @@ func inheritLineage(r, old *regionState, parents []*regionState, now time.Time) 
 	if len(lineage) > maxLineage {
 		lineage = lineage[:maxLineage]
 	}
-	r.lineage = lineage
+	r.lineage = lineage // a new record: addRecord lists it for publish
 	return min(steps, len(lineage))
 }
 

@@ -90,9 +90,14 @@ type regionState struct {
 	scanning    bool // counted in its store's in-flight scans
 	scanned     bool // its initial scan finished once (progress)
 	forgotten   bool // off the books (forget): queues skip it
-	state       string
-	lastAdvance time.Time
-	matcher     TxnMatcher
+	// listed: in Engine.active, to be looked at by the next publish;
+	// quiet: not, because it streams, advances and is healthy (counted in
+	// Engine.quietBy under its store at that publish); looking: in the
+	// current publish's list. See markDirty.
+	listed, quiet, looking bool
+	state                  string
+	lastAdvance            time.Time
+	matcher                TxnMatcher
 
 	id         uint64
 	version    uint64

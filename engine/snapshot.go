@@ -9,6 +9,7 @@ import (
 	"github.com/tikv/client-go/v2/oracle"
 	"go.uber.org/zap"
 
+	"github.com/pulltop/pulltop/engine/diagnose"
 	"github.com/pulltop/pulltop/snapshots"
 	"github.com/pulltop/pulltop/view"
 )
@@ -66,24 +67,6 @@ func (e *Engine) publishRows(now time.Time, rows bool) {
 		return max(pdNow.Sub(oracle.GetTimeFromTS(ts)).Milliseconds(), 0)
 	}
 
-	// Regions, in subscription and key order: the index's order, copied
-	// out only when regions came or went.
-	if e.orderDirty || len(e.order) != len(e.regions) {
-		if e.index.len() != len(e.regions) {
-			// Records put on the books without addRecord (tests).
-			e.index = newRegionIndex()
-			for _, r := range e.regions {
-				e.index.add(r)
-			}
-		}
-		e.order = e.order[:0]
-		e.index.ascend(func(r *regionState) bool {
-			e.order = append(e.order, r)
-			return true
-		})
-		e.orderDirty = false
-	}
-	regions := e.order
 	t := &st.Totals
 	t.ErrorsByReason = make(map[string]int64, len(e.stats.errorsByReason))
 	for k, v := range e.stats.errorsByReason {
@@ -95,16 +78,30 @@ func (e *Engine) publishRows(now time.Time, rows bool) {
 		e.view = view.NewBuilder() // an Engine built by a test
 	}
 	vb := e.view
-	staleNs := int64(e.cfg.StaleAfter)
-	var (
-		row   snapshots.Region
-		worst *regionState
-	)
+	// The regions to look at: those whose row changed, those not quiet,
+	// and the quiet ones time made suspect. The quiet rest is healthy and
+	// unchanged: it is counted, not walked.
+	regions := e.lookAt(nowNs, pdNow)
+	// The quiet regions it does not look at: initialized, advancing,
+	// healthy.
+	for _, r := range regions {
+		if r.quiet {
+			e.unquiet(r)
+		}
+	}
+	t.Initialized += e.quietN
+	for id, sd := range e.diag.stores {
+		if q := e.quietBy[id]; q > 0 {
+			sd.ev.Regions += q
+			sd.ev.Advancing += q
+			sd.regions[diagnose.Healthy] += int32(q)
+		}
+	}
+	var row snapshots.Region
 	for i, r := range regions {
-		if r.state == snapshots.StateInitialized && r.lastAdvance.UnixNano() <= nowNs-staleNs && !r.lastAdvance.IsZero() {
+		if r.state == snapshots.StateInitialized && r.lastAdvance.UnixNano() <= nowNs-staleNs(e) && !r.lastAdvance.IsZero() {
 			// Initialized, but its resolved ts has not moved for StaleAfter:
-			// the silent stuck region of TiCDC #5096. Noticed here, in the
-			// one walk over every region a publish makes anyway.
+			// the silent stuck region of TiCDC #5096.
 			r.state = snapshots.StateStale
 			e.logger.Info("region stale", zap.Uint64("region", r.id), zap.Duration("since", now.Sub(r.lastAdvance)))
 		}
@@ -124,11 +121,6 @@ func (e *Engine) publishRows(now time.Time, rows bool) {
 			rts = r.sub.lock.RangeResolvedTs(r.start, r.end)
 		}
 		row.ResolvedLagMs = lag(rts)
-		if row.ResolvedLagMs > t.ResolvedLagMaxMs || t.WorstRegion == 0 {
-			t.ResolvedLagMaxMs = row.ResolvedLagMs
-			t.WorstRegion, t.WorstStore = r.id, r.storeID
-			worst = r
-		}
 		if r.initialized {
 			t.Initialized++
 		}
@@ -148,17 +140,32 @@ func (e *Engine) publishRows(now time.Time, rows bool) {
 		row.ResolvedLagMs = 0
 		vb.Put(&r.viewHandle, &row)
 		vb.SetMoving(r.viewHandle, rts, unixNano(r.lastAdvance), r.events)
-	}
-	if vb.Len() != len(regions) {
-		// Records that left the books without forget (tests build the
-		// books by hand): their rows go.
-		on := make(map[*int32]bool, len(regions))
-		for _, r := range regions {
-			on[&r.viewHandle] = true
+		adv := int64(notStreaming)
+		if streaming(r) {
+			adv = unixNano(r.lastAdvance)
 		}
-		vb.RemoveUnless(func(h *int32) bool { return on[h] })
+		e.pub.set(int(r.viewHandle-1), r, rts, adv)
+		if streaming(r) && len(e.diag.pending) == undecided {
+			// Healthy, streaming, advancing: quiet until its row changes
+			// or time makes it suspect.
+			e.setQuiet(r)
+		} else {
+			e.markDirty(r)
+		}
 	}
-	t.Regions = len(regions)
+	// The worst lag and each store's: the least resolved ts, from the
+	// index's chunk minima.
+	e.pub.refresh()
+	var worst *regionState
+	if w, ts := e.pub.worst(); w >= 0 {
+		worst = e.pub.regions[w]
+		t.ResolvedLagMaxMs, t.WorstRegion, t.WorstStore = lag(ts), worst.id, worst.storeID
+	} else if len(e.pub.regions) > 0 {
+		worst = e.pub.regions[0] // none has a resolved ts: no lag
+		t.WorstRegion, t.WorstStore = worst.id, worst.storeID
+	}
+	e.pub.storeMins(func(id, ts uint64) { e.tallyLag(id, lag(ts)) })
+	t.Regions = len(e.regions)
 	t.Events = e.stats.events
 	t.EventsPerSec = e.eventRate(now)
 	t.RetriesFired = e.stats.retriesFired
@@ -258,6 +265,9 @@ func (e *Engine) publishRows(now time.Time, rows bool) {
 	e.log.takeNoted()
 	e.log.observe(st, now)
 	st.Log = e.log.snapshot()
+	if afterPublish != nil {
+		afterPublish(e, now, pdNow)
+	}
 	e.published.Store(st)
 	if e.cfg.OnPublish != nil {
 		e.cfg.OnPublish(st)

@@ -38,6 +38,20 @@ func (e *Engine) tallyRegion(storeID uint64, row *snapshots.Region) {
 	}
 }
 
+// tallyLag counts a store's largest lag (publish finds it in its index,
+// without walking the store's regions).
+func (e *Engine) tallyLag(storeID uint64, lagMs int64) {
+	t := e.tallies[storeID]
+	if t == nil {
+		t = &storeTally{}
+		e.tallies[storeID] = t
+	}
+	if t.gen != e.seq {
+		*t = storeTally{gen: e.seq}
+	}
+	t.maxLagMs = max(t.maxLagMs, lagMs)
+}
+
 // fillStoreRow adds the tallies, the stream's last message, the last error
 // and the suspect mark to a store row.
 func (e *Engine) fillStoreRow(row *snapshots.Store, s *storeInfo, now time.Time) {

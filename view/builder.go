@@ -111,6 +111,38 @@ func (b *Builder) SetMoving(h int32, resolvedTs uint64, advancedAt int64, events
 	c.resolvedTs[k], c.advancedAt[k], c.events[k] = resolvedTs, advancedAt, events
 }
 
+// SetAdvance sets the resolved ts and last advance (unix ns) of the region
+// under h, as a resolved ts moves it: what SetMoving does, for the event
+// loop's hot path. h 0 (not in the view yet) does nothing.
+func (b *Builder) SetAdvance(h int32, resolvedTs uint64, advancedAt int64) {
+	if h <= 0 {
+		return
+	}
+	slot := int(h - 1)
+	c, k := b.movingChunk(slot), slot&(movingLen-1)
+	c.resolvedTs[k], c.advancedAt[k] = resolvedTs, advancedAt
+}
+
+// SetEvents sets the delivered rows of the region under h (0: nothing).
+func (b *Builder) SetEvents(h int32, events uint64) {
+	if h <= 0 {
+		return
+	}
+	slot := int(h - 1)
+	c, k := b.movingChunk(slot), slot&(movingLen-1)
+	c.events[k] = events
+}
+
+// Moving is what SetMoving last set for the region under h.
+func (b *Builder) Moving(h int32) (resolvedTs uint64, advancedAt int64, events uint64) {
+	if h <= 0 || int(h) > b.n {
+		return 0, 0, 0
+	}
+	slot := int(h - 1)
+	c, k := b.moving[slot>>movingBits], slot&(movingLen-1)
+	return c.resolvedTs[k], c.advancedAt[k], c.events[k]
+}
+
 // Remove takes the region under *h out of the view and zeroes *h.
 func (b *Builder) Remove(h *int32) {
 	if *h <= 0 || int(*h) > b.n {
