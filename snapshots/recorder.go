@@ -29,8 +29,8 @@ type Recorder struct {
 	frames []HistoryFrame
 	first  uint64 // frame number of frames[0]; numbers never repeat
 
-	base  []mark    // every slot's mark at the newest frame
-	rows  []int32   // by slot: its region's row in table (≥ 0), or -(k+1): its keys are kept[k]
+	base  []mark  // every slot's mark at the newest frame
+	rows  []int32 // by slot: its region's row in table (≥ 0), or -(k+1): its keys are kept[k]
 	kept  []HistoryRegion
 	table RegionTable // the table observed last (nil: none, or rows)
 	seen  []uint64    // a bit a slot: seen by the observation in progress (all clear between them)
@@ -324,7 +324,10 @@ func (r *Recorder) EndObserve(s *State) {
 		At: s.TakenAt, Seq: s.Seq, Source: s.Source, Totals: s.Totals, Progress: s.Progress,
 		Subscriptions: s.Subscriptions, Stores: s.Stores, Causes: s.Causes, EngineError: s.EngineError, Sim: s.Sim,
 	}
-	if len(w.b) > 0 {
+	// The oldest frame's deltas are never read (a cursor stops at the
+	// oldest moment; they would lead to the one before it) and the first
+	// one's are every region appearing: not kept.
+	if len(w.b) > 0 && len(r.frames) > 0 {
 		f.Deltas = bytes.Clone(w.b)
 	}
 	r.obs = observation{}
@@ -350,6 +353,7 @@ func (r *Recorder) trim() {
 	n := copy(r.frames, r.frames[k:])
 	clear(r.frames[n:])
 	r.frames = r.frames[:n]
+	r.frames[0].Deltas = nil // the oldest: never read (EndObserve)
 	r.first += uint64(k)
 }
 
