@@ -37,6 +37,9 @@ type Recorder struct {
 	slots slotIndex   // by historyKey
 	order []int32     // the slot of each region of the last snapshot, in its order
 	live  int         // slots whose mark in base says present (state != 0)
+	// leaving are the slots ObserveGone was told of in the observation in
+	// progress.
+	leaving []int32
 
 	states, causes []string
 	strings        []string
@@ -182,15 +185,14 @@ type observation struct {
 // ObserveGone records that the region (sub, id) left, in a partial
 // observation.
 //
-// A region seen by this observation is in the snapshot's table (it left
-// and came back within the versions one observation covers): that one is
-// not gone.
+// Its departure is recorded by EndObserve, and only if ObserveRegion did
+// not see it: a region can leave and come back within the versions one
+// observation covers, in either order, and a frame holds one delta a
+// region (a cursor applies a frame's deltas in order, both ways).
 func (r *Recorder) ObserveGone(sub, id uint64) {
-	slot, ok := r.slots.get(r, historyKey(sub, id))
-	if !ok || r.base[slot].state == 0 || r.wasSeen(int(slot)) {
-		return
+	if slot, ok := r.slots.get(r, historyKey(sub, id)); ok {
+		r.leaving = append(r.leaving, slot)
 	}
-	r.depart(slot)
 }
 
 // depart records that the region in slot, present until now and not seen
@@ -305,6 +307,12 @@ func (r *Recorder) EndObserve(s *State) {
 	w := &r.obs.w
 	// A region present last time and not now is gone. When every present
 	// slot was seen, none is, and the pass over every slot is skipped.
+	for _, slot := range r.leaving {
+		if !r.wasSeen(int(slot)) && r.base[slot].state != 0 {
+			r.depart(slot)
+		}
+	}
+	r.leaving = r.leaving[:0]
 	if r.obs.seenLive != r.live && !r.obs.partial {
 		for slot := range r.base {
 			if !r.wasSeen(slot) && r.base[slot].state != 0 {
@@ -369,11 +377,11 @@ func (r *Recorder) slot(i int, reg *Region) (slot int32, fresh bool) {
 	r.base = append(r.base, mark{})
 	if r.obs.table != nil {
 		r.rows = append(r.rows, int32(i))
-		r.see(slot) // its row is in the snapshot's table
 	} else {
 		r.kept = append(r.kept, HistoryRegion{Subscription: reg.Subscription, ID: reg.ID, Start: reg.Start, End: reg.End})
 		r.rows = append(r.rows, -int32(len(r.kept)))
 	}
+	r.see(slot) // seen: its row is in the snapshot's table
 	r.slots.put(r, slot)
 	return slot, true
 }
