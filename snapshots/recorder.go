@@ -40,6 +40,7 @@ type Recorder struct {
 	// leaving are the slots ObserveGone was told of in the observation in
 	// progress.
 	leaving []int32
+	caps    regionCap
 
 	states, causes []string
 	strings        []string
@@ -199,10 +200,44 @@ func (r *Recorder) ObserveGone(sub, id uint64) {
 // by this observation, left.
 func (r *Recorder) depart(slot int32) {
 	r.keep(slot)
-	var gone mark
-	r.obs.w.add(int(slot), &r.base[slot], &gone)
-	r.base[slot] = gone
-	r.live--
+	r.record(slot, &mark{})
+}
+
+// record makes m slot's mark at this observation, within the slot's cap
+// (regioncap.go): past it, m is held back.
+func (r *Recorder) record(slot int32, m *mark) {
+	old := &r.base[slot]
+	if *m == *old {
+		if len(r.caps.held) > 0 {
+			delete(r.caps.held, slot) // back where it was recorded
+		}
+		return
+	}
+	if present(*m) == present(*old) && !r.caps.take(slot, r.obs.at) {
+		if r.caps.held == nil {
+			r.caps.held = map[int32]mark{}
+		}
+		r.caps.held[slot] = *m
+		return
+	}
+	if len(r.caps.held) > 0 {
+		delete(r.caps.held, slot)
+	}
+	r.obs.w.add(int(slot), old, m)
+	r.live += present(*m) - present(*old)
+	*old = *m
+}
+
+// recordHeld records the marks held back whose regions may record again.
+func (r *Recorder) recordHeld() {
+	for slot, m := range r.caps.held {
+		if r.caps.take(slot, r.obs.at) {
+			delete(r.caps.held, slot)
+			r.obs.w.add(int(slot), &r.base[slot], &m)
+			r.base[slot] = m
+		}
+	}
+	r.caps.sweep(r.obs.at)
 }
 
 // ObserveRegion records region i of the snapshot being observed.
@@ -233,12 +268,7 @@ func (r *Recorder) ObserveRegion(i int, reg *Region) {
 	}
 	r.order[i] = slot
 	m := r.markOf(reg, slot, o.at)
-	old := &r.base[slot]
-	if m != *old {
-		o.w.add(int(slot), old, &m)
-		r.live += present(m) - present(*old)
-		*old = m
-	}
+	r.record(slot, &m)
 	if !wasSeen && m.state != 0 {
 		o.seenLive++
 	}
@@ -320,6 +350,7 @@ func (r *Recorder) EndObserve(s *State) {
 			}
 		}
 	}
+	r.recordHeld()
 	// Every slot with a row has it in this snapshot's table now: the
 	// ones seen were given theirs, the others kept theirs (partial: rows
 	// that did not change) or left.
