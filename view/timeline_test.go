@@ -201,3 +201,30 @@ func sameTimeline(t *testing.T, what string, want, got *snapshots.Recorder) {
 		t.Fatalf("%s: more moments than %d", what, want.Len())
 	}
 }
+
+// A snapshot the recorder refuses (its time went back) is not taken by
+// the feed either: the next walk still brings its changes.
+func TestFeedKeepsWhatTheRecorderRefused(t *testing.T) {
+	c := newChurn()
+	for id := uint64(1); id <= 40; id++ {
+		c.put(region(id, snapshots.StateInitialized))
+	}
+	rec := snapshots.NewRecorder(time.Hour)
+	var feed Feed
+	feed.Observe(rec, c.publish(1))
+	r := c.rows[3]
+	r.State = snapshots.StateRetryWait
+	c.put(r)
+	c.remove(10)
+	refused := c.publish(2)
+	refused.TakenAt = refused.TakenAt.Add(-time.Hour)
+	feed.Observe(rec, refused)
+	feed.Observe(rec, c.publish(3))
+	if rec.Len() != 2 {
+		t.Fatalf("%d moments recorded, want 2", rec.Len())
+	}
+	got := rowsByKey(rec.Cursor().State(nil))
+	if len(got) != 39 || got[Key{1, 3}].State != snapshots.StateRetryWait {
+		t.Fatalf("after a refused snapshot: %d regions, region 3 %q; want 39, %q", len(got), got[Key{1, 3}].State, snapshots.StateRetryWait)
+	}
+}
