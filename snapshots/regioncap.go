@@ -1,7 +1,5 @@
 package snapshots
 
-import "maps"
-
 // A region that changes often (a flapping leader, a retry loop) is capped
 // in the timeline, not the whole table: each region may record a burst of
 // capBurst deltas, then one every capEveryMs. A change past its cap is
@@ -61,6 +59,11 @@ func (c *regionCap) sweep(at int64) {
 		}
 	}
 	if 4*len(c.due) < c.peak {
-		c.due, c.peak = maps.Clone(c.due), len(c.due)
+		// Copied entry by entry: maps.Clone keeps the old one's size.
+		due := make(map[int32]int64, len(c.due))
+		for slot, at := range c.due {
+			due[slot] = at
+		}
+		c.due, c.peak = due, len(due)
 	}
 }
