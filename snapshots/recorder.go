@@ -148,6 +148,9 @@ func (r *Recorder) BeginObserveN(s *State, n int, partial bool) bool {
 		size := n + n/16
 		r.rows, r.base = make([]int32, 0, size), make([]mark, 0, size)
 		r.slots = newSlotIndex(size)
+		if s.Table == nil {
+			r.kept = make([]HistoryRegion, 0, size) // rows: every region's keys are kept
+		}
 	}
 	clear(r.seen)
 	r.obs = observation{w: newDeltaWriter(r.buf, at, r.epoch), at: at, prevOrder: r.order, partial: partial, table: s.Table}
