@@ -228,3 +228,55 @@ func TestFeedKeepsWhatTheRecorderRefused(t *testing.T) {
 		t.Fatalf("after a refused snapshot: %d regions, region 3 %q; want 39, %q", len(got), got[Key{1, 3}].State, snapshots.StateRetryWait)
 	}
 }
+
+// A region that left keeps its history and its keys after every version
+// that held it is gone and its row was given to others; a region that
+// split is named by the range the timeline first saw, the new one by its
+// own.
+func TestTimelineKeepsTheKeysOfRegionsTheViewNoLongerHas(t *testing.T) {
+	c := newChurn()
+	for id := uint64(1); id <= 20; id++ {
+		c.put(region(id, snapshots.StateInitialized))
+	}
+	rec := snapshots.NewRecorder(time.Hour)
+	var feed Feed
+	seq := 1
+	feed.Observe(rec, c.publish(seq))
+	c.remove(3) // region 20 moves into its row
+	c.split(7, 21)
+	for range 5 {
+		seq++
+		feed.Observe(rec, c.publish(seq))
+		for id := uint64(22 + seq); id < uint64(25+seq); id++ {
+			c.put(region(id, snapshots.StateRequested))
+		}
+		c.remove(uint64(8 + seq)) // rows keep moving
+	}
+	seq++
+	feed.Observe(rec, c.publish(seq))
+
+	keys := map[uint64]snapshots.HistoryRegion{}
+	for _, r := range rec.History().Regions {
+		keys[r.ID] = r
+	}
+	for _, want := range []snapshots.HistoryRegion{
+		{Subscription: 1, ID: 3, Start: "00000003", End: "00000004"},
+		{Subscription: 1, ID: 7, Start: "00000007", End: "00000008"},
+		{Subscription: 1, ID: 21, Start: "0000000780", End: "00000008"},
+		{Subscription: 1, ID: 10, Start: "0000000a", End: "0000000b"},
+	} {
+		if got := keys[want.ID]; got != want {
+			t.Errorf("region %d: keys %+v, want %+v", want.ID, got, want)
+		}
+	}
+	points := rec.RegionTimeline(1, 3)
+	if len(points) != 2 || !points[0].Present || points[1].Present {
+		t.Fatalf("region 3's timeline: %+v; want present, then gone", points)
+	}
+	cur := rec.Cursor()
+	cur.Seek(time.Time{})
+	first := rowsByKey(cur.State(nil))
+	if r := first[Key{1, 3}]; r.Start != "00000003" || r.End != "00000004" {
+		t.Fatalf("region 3 at the first moment: %+v", r)
+	}
+}
