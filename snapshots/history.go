@@ -67,6 +67,7 @@ type HistoryFrame struct {
 	EngineError   string          `json:"engine_error,omitempty"`
 	Sim           *SimGroundTruth `json:"sim,omitempty"`
 	// Deltas are the regions that changed since the previous frame
-	// (history_codec.go).
+	// (history_codec.go). The oldest frame has none (a recorder drops
+	// them: nothing steps back past it); older files may have them.
 	Deltas []byte `json:"deltas,omitempty"`
 }

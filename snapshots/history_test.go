@@ -166,7 +166,7 @@ func TestTimelineLagModel(t *testing.T) {
 			if !ok {
 				break
 			}
-			if rec.regions[slot].ID == 1 {
+			if rec.region(int32(slot)).ID == 1 {
 				changes++
 				t.Logf("region 1 changed: mask %b", mask)
 			}

@@ -14,18 +14,33 @@ import (
 // for a region that did not change: the engine keeps its region order and
 // its strings between snapshots, so the slot of region i is found where it
 // was last time and an unchanged error compares as the same string.
+//
+// A region's keys (subscription, id, start and end key) are not copied
+// when its snapshot is a table (State.Table, a live view's immutable
+// Version): they are read from the table last observed, at the region's
+// row there (rows). The recorder keeps its own copy (kept) only of the
+// keys that table no longer holds: a region that left, one whose range
+// changed since the timeline first saw it (the timeline names a region
+// by its first range), and every region observed as rows (State.Regions,
+// which are the caller's to reuse) or restored from a file.
 type Recorder struct {
 	window time.Duration
 
 	frames []HistoryFrame
 	first  uint64 // frame number of frames[0]; numbers never repeat
 
-	regions []HistoryRegion // by slot
-	base    []mark          // every slot's mark at the newest frame
-	seen    []uint64        // a bit a slot: seen by the observation in progress (all clear between them)
-	slots   slotIndex       // by historyKey
-	order   []int32         // the slot of each region of the last snapshot, in its order
-	live    int             // slots whose mark in base says present (state != 0)
+	base  []mark  // every slot's mark at the newest frame
+	rows  []int32 // by slot: its region's row in table (≥ 0), or -(k+1): its keys are kept[k]
+	kept  []HistoryRegion
+	table RegionTable // the table observed last (nil: none, or rows)
+	seen  []uint64    // a bit a slot: seen by the observation in progress (all clear between them)
+	slots slotIndex   // by historyKey
+	order []int32     // the slot of each region of the last snapshot, in its order
+	live  int         // slots whose mark in base says present (state != 0)
+	// leaving are the slots ObserveGone was told of in the observation in
+	// progress.
+	leaving []int32
+	caps    regionCap
 
 	states, causes []string
 	strings        []string
@@ -131,11 +146,17 @@ func (r *Recorder) BeginObserveN(s *State, n int, partial bool) bool {
 		// Sized for the first snapshot (and some splits), rather than
 		// grown by append: at 100k regions the slack of growing is MBs.
 		size := n + n/16
-		r.regions, r.base = make([]HistoryRegion, 0, size), make([]mark, 0, size)
+		r.rows, r.base = make([]int32, 0, size), make([]mark, 0, size)
 		r.slots = newSlotIndex(size)
+		if s.Table == nil {
+			r.kept = make([]HistoryRegion, 0, size) // rows: every region's keys are kept
+		}
 	}
 	clear(r.seen)
-	r.obs = observation{w: newDeltaWriter(r.buf, at, r.epoch), at: at, prevOrder: r.order, partial: partial}
+	r.obs = observation{w: newDeltaWriter(r.buf, at, r.epoch), at: at, prevOrder: r.order, partial: partial, table: s.Table}
+	if s.Table == nil {
+		r.keepAll() // rows: the caller's, not to be read again
+	}
 	switch {
 	case partial:
 		// Rows keep their places: order is read and written in place.
@@ -160,19 +181,66 @@ type observation struct {
 	prevOrder []int32 // order as it was at the last snapshot
 	seenLive  int     // slots seen now whose mark says present
 	partial   bool    // only changed rows are observed (BeginObserveN)
+	// table is the snapshot's table (nil: rows): a slot seen by this
+	// observation has its row there, the others in r.table.
+	table RegionTable
 }
 
 // ObserveGone records that the region (sub, id) left, in a partial
 // observation.
+//
+// Its departure is recorded by EndObserve, and only if ObserveRegion did
+// not see it: a region can leave and come back within the versions one
+// observation covers, in either order, and a frame holds one delta a
+// region (a cursor applies a frame's deltas in order, both ways).
 func (r *Recorder) ObserveGone(sub, id uint64) {
-	slot, ok := r.slots.get(r.regions, historyKey(sub, id))
-	if !ok || r.base[slot].state == 0 {
+	if slot, ok := r.slots.get(r, historyKey(sub, id)); ok {
+		r.leaving = append(r.leaving, slot)
+	}
+}
+
+// depart records that the region in slot, present until now and not seen
+// by this observation, left.
+func (r *Recorder) depart(slot int32) {
+	r.keep(slot)
+	r.record(slot, &mark{})
+}
+
+// record makes m slot's mark at this observation, within the slot's cap
+// (regioncap.go): past it, m is held back.
+func (r *Recorder) record(slot int32, m *mark) {
+	old := &r.base[slot]
+	if *m == *old {
+		if len(r.caps.held) > 0 {
+			delete(r.caps.held, slot) // back where it was recorded
+		}
 		return
 	}
-	var gone mark
-	r.obs.w.add(int(slot), &r.base[slot], &gone)
-	r.base[slot] = gone
-	r.live--
+	if present(*m) == present(*old) && !r.caps.take(slot, r.obs.at) {
+		if r.caps.held == nil {
+			r.caps.held = map[int32]mark{}
+		}
+		r.caps.held[slot] = *m
+		return
+	}
+	if len(r.caps.held) > 0 {
+		delete(r.caps.held, slot)
+	}
+	r.obs.w.add(int(slot), old, m)
+	r.live += present(*m) - present(*old)
+	*old = *m
+}
+
+// recordHeld records the marks held back whose regions may record again.
+func (r *Recorder) recordHeld() {
+	for slot, m := range r.caps.held {
+		if r.caps.take(slot, r.obs.at) {
+			delete(r.caps.held, slot)
+			r.obs.w.add(int(slot), &r.base[slot], &m)
+			r.base[slot] = m
+		}
+	}
+	r.caps.sweep(r.obs.at)
 }
 
 // ObserveRegion records region i of the snapshot being observed.
@@ -180,24 +248,91 @@ func (r *Recorder) ObserveRegion(i int, reg *Region) {
 	o := &r.obs
 	slot := int32(-1)
 	if i < len(o.prevOrder) {
-		if sl := o.prevOrder[i]; sl >= 0 && int(sl) < len(r.regions) && r.regions[sl].ID == reg.ID && r.regions[sl].Subscription == reg.Subscription {
+		if sl := o.prevOrder[i]; sl >= 0 && int(sl) < len(r.base) && r.holds(sl, reg) {
 			slot = sl
 		}
 	}
+	fresh, wasSeen := false, false
 	if slot < 0 {
-		slot = r.slot(reg)
+		slot, fresh = r.slot(i, reg)
+	}
+	if !fresh {
+		if row := r.rows[slot]; row >= 0 {
+			// Its row moves to this table's (read before it is seen: the
+			// last table's). A range that changed (a split) is kept as
+			// the timeline first saw it.
+			if old := r.tableOf(slot).Static(int(row)); old.Start != reg.Start || old.End != reg.End {
+				r.keep(slot)
+			} else {
+				r.rows[slot] = int32(i)
+			}
+		}
+		wasSeen = r.see(slot)
 	}
 	r.order[i] = slot
 	m := r.markOf(reg, slot, o.at)
-	old := &r.base[slot]
-	if m != *old {
-		o.w.add(int(slot), old, &m)
-		r.live += present(m) - present(*old)
-		*old = m
-	}
-	if !r.see(slot) && m.state != 0 {
+	r.record(slot, &m)
+	if !wasSeen && m.state != 0 {
 		o.seenLive++
 	}
+}
+
+// holds says whether slot is reg's.
+func (r *Recorder) holds(slot int32, reg *Region) bool {
+	if row := r.rows[slot]; row < 0 {
+		k := &r.kept[-row-1]
+		return k.ID == reg.ID && k.Subscription == reg.Subscription
+	}
+	t := r.tableOf(slot).Static(int(r.rows[slot]))
+	return t.ID == reg.ID && t.Subscription == reg.Subscription
+}
+
+// tableOf is the table slot's row is a row of (when it has one).
+func (r *Recorder) tableOf(slot int32) RegionTable {
+	if r.obs.table != nil && r.wasSeen(int(slot)) {
+		return r.obs.table
+	}
+	return r.table
+}
+
+// region is slot's keys.
+func (r *Recorder) region(slot int32) HistoryRegion {
+	row := r.rows[slot]
+	if row < 0 {
+		return r.kept[-row-1]
+	}
+	t := r.tableOf(slot).Static(int(row))
+	return HistoryRegion{Subscription: t.Subscription, ID: t.ID, Start: t.Start, End: t.End}
+}
+
+// slotKey is slot's historyKey (for the slot index).
+func (r *Recorder) slotKey(slot int32) uint64 {
+	if row := r.rows[slot]; row < 0 {
+		k := &r.kept[-row-1]
+		return historyKey(k.Subscription, k.ID)
+	}
+	t := r.tableOf(slot).Static(int(r.rows[slot]))
+	return historyKey(t.Subscription, t.ID)
+}
+
+// keep copies slot's keys out of the table, which will not hold them.
+func (r *Recorder) keep(slot int32) {
+	if r.rows[slot] < 0 {
+		return
+	}
+	r.kept = append(r.kept, r.region(slot))
+	r.rows[slot] = -int32(len(r.kept))
+}
+
+// keepAll keeps every slot's keys: the next snapshot is not a table.
+func (r *Recorder) keepAll() {
+	if r.table == nil {
+		return
+	}
+	for slot := range r.rows {
+		r.keep(int32(slot))
+	}
+	r.table = nil
 }
 
 // EndObserve finishes the observation of s.
@@ -205,16 +340,24 @@ func (r *Recorder) EndObserve(s *State) {
 	w := &r.obs.w
 	// A region present last time and not now is gone. When every present
 	// slot was seen, none is, and the pass over every slot is skipped.
+	for _, slot := range r.leaving {
+		if !r.wasSeen(int(slot)) && r.base[slot].state != 0 {
+			r.depart(slot)
+		}
+	}
+	r.leaving = r.leaving[:0]
 	if r.obs.seenLive != r.live && !r.obs.partial {
-		var gone mark
 		for slot := range r.base {
 			if !r.wasSeen(slot) && r.base[slot].state != 0 {
-				w.add(slot, &r.base[slot], &gone)
-				r.base[slot] = gone
-				r.live--
+				r.depart(int32(slot))
 			}
 		}
 	}
+	r.recordHeld()
+	// Every slot with a row has it in this snapshot's table now: the
+	// ones seen were given theirs, the others kept theirs (partial: rows
+	// that did not change) or left.
+	r.table = r.obs.table
 	r.buf = w.b
 	if cap(r.buf) > 256<<10 {
 		r.buf = nil // an outage's frame was big; do not keep its buffer for the quiet ones
@@ -223,7 +366,10 @@ func (r *Recorder) EndObserve(s *State) {
 		At: s.TakenAt, Seq: s.Seq, Source: s.Source, Totals: s.Totals, Progress: s.Progress,
 		Subscriptions: s.Subscriptions, Stores: s.Stores, Causes: s.Causes, EngineError: s.EngineError, Sim: s.Sim,
 	}
-	if len(w.b) > 0 {
+	// The oldest frame's deltas are never read (a cursor stops at the
+	// oldest moment; they would lead to the one before it) and the first
+	// one's are every region appearing: not kept.
+	if len(w.b) > 0 && len(r.frames) > 0 {
 		f.Deltas = bytes.Clone(w.b)
 	}
 	r.obs = observation{}
@@ -249,20 +395,29 @@ func (r *Recorder) trim() {
 	n := copy(r.frames, r.frames[k:])
 	clear(r.frames[n:])
 	r.frames = r.frames[:n]
+	r.frames[0].Deltas = nil // the oldest: never read (EndObserve)
 	r.first += uint64(k)
 }
 
-// slot finds or makes reg's slot.
-func (r *Recorder) slot(reg *Region) int32 {
+// slot finds the slot of reg, row i of the snapshot, or makes it
+// (fresh: already seen). A new slot's keys are its row's in the
+// snapshot's table, or kept (rows).
+func (r *Recorder) slot(i int, reg *Region) (slot int32, fresh bool) {
 	k := historyKey(reg.Subscription, reg.ID)
-	if slot, ok := r.slots.get(r.regions, k); ok {
-		return slot
+	if slot, ok := r.slots.get(r, k); ok {
+		return slot, false
 	}
-	slot := int32(len(r.regions))
-	r.regions = append(r.regions, HistoryRegion{Subscription: reg.Subscription, ID: reg.ID, Start: reg.Start, End: reg.End})
-	r.slots.put(r.regions, slot)
+	slot = int32(len(r.base))
 	r.base = append(r.base, mark{})
-	return slot
+	if r.obs.table != nil {
+		r.rows = append(r.rows, int32(i))
+	} else {
+		r.kept = append(r.kept, HistoryRegion{Subscription: reg.Subscription, ID: reg.ID, Start: reg.Start, End: reg.End})
+		r.rows = append(r.rows, -int32(len(r.kept)))
+	}
+	r.see(slot) // seen: its row is in the snapshot's table
+	r.slots.put(r, slot)
+	return slot, true
 }
 
 // wasSeen says whether this observation saw slot.
@@ -458,6 +613,15 @@ func skipNumber(s string, i int) int {
 	return i
 }
 
+// regions is every slot's keys, by slot.
+func (r *Recorder) regions() []HistoryRegion {
+	out := make([]HistoryRegion, len(r.rows))
+	for slot := range out {
+		out[slot] = r.region(int32(slot))
+	}
+	return out
+}
+
 // History is the timeline to save with a snapshot (nil when nothing was
 // recorded). It shares the recorder's immutable parts.
 func (r *Recorder) History() *History {
@@ -474,7 +638,7 @@ func (r *Recorder) History() *History {
 	base := w.b
 	return &History{
 		WindowMs: r.window.Milliseconds(),
-		Regions:  slices.Clone(r.regions),
+		Regions:  r.regions(),
 		States:   slices.Clone(r.states),
 		Causes:   slices.Clone(r.causes),
 		StoreIDs: slices.Clone(r.stores),
@@ -523,12 +687,16 @@ func NewRecorderFrom(h *History) (*Recorder, error) {
 	for i, s := range r.strings {
 		r.stringIdx[s] = int32(i)
 	}
-	r.regions = append([]HistoryRegion{}, h.Regions...)
-	r.slots = newSlotIndex(len(r.regions))
-	for i := range r.regions {
-		r.slots.put(r.regions, int32(i))
+	n := len(h.Regions)
+	r.kept = append([]HistoryRegion{}, h.Regions...)
+	r.rows = make([]int32, n)
+	for slot := range r.rows {
+		r.rows[slot] = -int32(slot) - 1
 	}
-	n := len(r.regions)
+	r.slots = newSlotIndex(n)
+	for slot := range n {
+		r.slots.put(r, int32(slot))
+	}
 	r.base = make([]mark, n)
 	r.frames = append([]HistoryFrame{}, h.Frames...)
 	if len(r.frames) == 0 {
@@ -574,7 +742,7 @@ func NewRecorderFrom(h *History) (*Recorder, error) {
 }
 
 func (r *Recorder) reader(b []byte, frame int) deltaReader {
-	return deltaReader{b: b, at: r.frames[frame].At.UnixMilli(), epoch: r.epoch, prev: -1, slots: len(r.regions),
+	return deltaReader{b: b, at: r.frames[frame].At.UnixMilli(), epoch: r.epoch, prev: -1, slots: len(r.base),
 		states: len(r.states), causes: len(r.causes), stores: len(r.stores), strings: len(r.strings)}
 }
 

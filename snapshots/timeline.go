@@ -128,7 +128,7 @@ func (c *Cursor) State(latest *State) *State {
 		if m.state == 0 {
 			continue
 		}
-		reg := &r.regions[slot]
+		reg := r.region(int32(slot))
 		row := Region{
 			ID: reg.ID, Subscription: reg.Subscription, Start: reg.Start, End: reg.End, StoreID: r.stores[m.store],
 			State: r.states[m.state], Initialized: m.flags&flagInitialized != 0, Cause: r.causes[m.cause],
@@ -210,7 +210,7 @@ type RegionPoint struct {
 // first: where it was at the oldest moment kept, then every change. nil if
 // the timeline never saw the region.
 func (r *Recorder) RegionTimeline(sub, id uint64) []RegionPoint {
-	slot, ok := r.slots.get(r.regions, historyKey(sub, id))
+	slot, ok := r.slots.get(r, historyKey(sub, id))
 	if !ok || len(r.frames) == 0 {
 		return nil
 	}
@@ -266,7 +266,7 @@ func (t *RegionTrack) Points() []RegionPoint {
 		return nil
 	}
 	newest := r.newest()
-	slot, known := r.slots.get(r.regions, historyKey(t.sub, t.id))
+	slot, known := r.slots.get(r, historyKey(t.sub, t.id))
 	switch {
 	case !known:
 		t.points, t.valid = nil, false

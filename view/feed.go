@@ -75,8 +75,10 @@ func (w Walk) Each(row func(i int, r *snapshots.Region), gone func(Key)) {
 // would, reading only the rows that changed since the last call.
 func (f *Feed) Observe(rec *snapshots.Recorder, s *snapshots.State) {
 	t := s.RegionTable()
+	last := f.seq
 	w := f.Begin(t)
 	if !rec.BeginObserveN(s, t.Len(), w.Partial) {
+		f.seq = last // not recorded: the next walk starts from the version last recorded
 		return
 	}
 	w.Each(rec.ObserveRegion, func(k Key) { rec.ObserveGone(k.Subscription, k.ID) })
