@@ -192,6 +192,18 @@ func TestDiagnosisOracle(t *testing.T) {
 	rep := judge.Judge(records, began)
 	table := rep.Table()
 	t.Logf("diagnosis oracle, seed %d, %d fault records:\n%s", seed, len(records), table)
+	for _, m := range rep.MissTrails {
+		t.Logf("missed: %s", m)
+	}
+	if len(rep.MissTrails) > 0 {
+		for _, r := range records {
+			end := "—"
+			if !r.End.IsZero() {
+				end = r.End.Format("15:04:05.000")
+			}
+			t.Logf("fault: %s–%s %s (store %d)", r.Start.Format("15:04:05.000"), end, r.Did, r.Store)
+		}
+	}
 	if p := os.Getenv("PULLTOP_ORACLE_TABLE"); p != "" {
 		require.NoError(t, os.WriteFile(p, []byte(table), 0o644))
 	}
