@@ -319,7 +319,7 @@ func (e *Engine) diagFinish(now time.Time, st *snapshots.State, regions []*regio
 				if sd := d.stores[r.storeID]; sd != nil {
 					e.regionEvidence(r, nowNs, &ev)
 					if ev.LockPins() {
-						sd.ev.Pins = append(sd.ev.Pins, diagnose.Pin{RegionID: r.id, ResolvedTs: ev.ResolvedTs, Lock: ev.Lock})
+						sd.ev.Pins = append(sd.ev.Pins, diagnose.Pin{RegionID: r.id, ResolvedTs: ev.ResolvedTs, Lock: ev.Lock, Since: ev.LastAdvance})
 						sd.pinRegions = append(sd.pinRegions, r)
 					}
 				}
@@ -452,7 +452,7 @@ func (e *Engine) keepEndedPins(now int64) {
 		}
 		kept := make([]seenPin, 0, len(sd.ev.Pins))
 		for k, p := range sd.ev.Pins {
-			seen := seenPin{pin: diagnose.Pin{RegionID: p.RegionID, ResolvedTs: p.ResolvedTs, Lock: p.Lock}, seenAt: now}
+			seen := seenPin{pin: diagnose.Pin{RegionID: p.RegionID, ResolvedTs: p.ResolvedTs, Lock: p.Lock, Since: p.Since}, seenAt: now}
 			if k < len(sd.pinRegions) {
 				seen.region = sd.pinRegions[k]
 			}

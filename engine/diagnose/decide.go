@@ -133,6 +133,9 @@ type Pin struct {
 	RegionID   uint64
 	ResolvedTs uint64
 	Lock       OpenTxn
+	// Since is when the pinned region's resolved ts last moved: the lock
+	// holds it from then on.
+	Since int64
 	// Ended: the transaction committed or rolled back within AfterGrace,
 	// and the region's resolved ts has not moved since: TiKV advances it at
 	// its next interval. The region and its batch-mates stay the lock's
@@ -160,7 +163,7 @@ func (s *Store) Tally(r *Region, now int64, staleAfter time.Duration) {
 		return
 	}
 	if r.LockPins() {
-		s.Pins = append(s.Pins, Pin{RegionID: r.ID, ResolvedTs: r.ResolvedTs, Lock: r.Lock})
+		s.Pins = append(s.Pins, Pin{RegionID: r.ID, ResolvedTs: r.ResolvedTs, Lock: r.Lock, Since: r.LastAdvance})
 	}
 }
 
@@ -222,6 +225,21 @@ func (s *Store) PinFor(r *Region) *Pin {
 		}
 	}
 	return nil
+}
+
+// batchMateOf is the lock pin that holds r as a batch-mate, when the
+// evidence of the lock is already in: the store is otherwise advancing,
+// and its newest resolved ts moved at least one TiKV interval after the
+// pinned region's stopped. nil otherwise.
+func (s *Store) batchMateOf(r *Region, now int64) *Pin {
+	if s == nil || !s.LocksHold(now) {
+		return nil
+	}
+	p := s.PinFor(r)
+	if p == nil || p.Since == 0 || s.FreshMovedAt-p.Since < int64(tikvInterval) {
+		return nil
+	}
+	return p
 }
 
 // Thresholds.
@@ -538,6 +556,15 @@ func DecideRegion(r *Region, s *Store, pd *PD, now int64, staleAfter time.Durati
 			// for AfterGrace while its store's moved on, and an open
 			// prewrite (its own or a batch-mate's) sits at it: the lock,
 			// a second before the region counts as held.
+			return Lock, r.LastAdvance
+		}
+		if p := s.batchMateOf(r, now); p != nil && !pd.Down() && !pd.justBack(now) {
+			// It just joined a batch a lock already holds (it registered
+			// on this store, or its resolved ts caught up with the
+			// batch's): TiKV sent it the batch's minimum, the held
+			// region's resolved ts. The evidence is the held region's —
+			// stuck while the store moved on — so its own resolved ts need
+			// not stand still for AfterGrace first.
 			return Lock, r.LastAdvance
 		}
 		return Lagging, 0
