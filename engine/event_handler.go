@@ -326,6 +326,12 @@ func (e *Engine) regionFailed(r *regionState, reason, detail string, serverBacko
 		e.noteStoreError(r.storeID, r.lastError, now)
 	}
 	failedStore := r.storeID // before a NotLeader hint moves it
+	if reason == snapshots.ReasonRegionNotFound {
+		// Its peer left the store: a removal (PD lists the store Offline
+		// at once) or a merge. Ask PD now: store_removed and
+		// store_draining are named from the store's state there.
+		e.askStores(now, storeAskMin)
+	}
 	r.leftStore = 0
 	byRegion := retriesRegion(reason, leader)
 	if reason == snapshots.ReasonNotLeader && byRegion {
@@ -338,6 +344,7 @@ func (e *Engine) regionFailed(r *regionState, reason, detail string, serverBacko
 				if from := e.stores[failedStore]; from != nil {
 					from.moves.add(time.Now().UnixNano())
 				}
+				e.askStores(now, storeAskMin) // a drain may show in PD too
 				st.movedInAt = time.Now().UnixNano()
 			}
 		} else {
