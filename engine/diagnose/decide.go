@@ -569,6 +569,13 @@ func DecideRegion(r *Region, s *Store, pd *PD, now int64, staleAfter time.Durati
 		}
 		return Lagging, 0
 	}
+	if r.State == snapshots.StateRequested && (storeCause == StoreStalled || storeCause == StoreBusy) {
+		// Its request is on a store that hangs or is busy, whose scan
+		// does not finish: that holds it now, whatever error sent it
+		// there (a leader that moved to this store, a failure of its
+		// old store that it has waited out).
+		return storeCause, 0
+	}
 	switch r.FailReason {
 	case snapshots.ReasonServerIsBusy, snapshots.ReasonCongested:
 		return StoreBusy, r.LastErrorAt

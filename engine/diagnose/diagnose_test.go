@@ -275,6 +275,13 @@ func TestDecideRegion(t *testing.T) {
 				s.FreshMovedAt, s.LastMsgAt, s.ResolvedAt = at(-2500*time.Millisecond), at(-2500*time.Millisecond), at(-2500*time.Millisecond)
 				return s
 			}(), pdOK, Lagging, 0},
+		{"requested on a hung store after its old store failed: the hang, not cooling",
+			func() Region { r := failed(snapshots.StateRequested, snapshots.ReasonStoreFailure); return r }(),
+			storeWith(StoreStalled, at(-time.Second)), pdOK, StoreStalled, 0},
+		{"requested on a busy store after its leader moved there: busy, not churn",
+			failed(snapshots.StateRequested, snapshots.ReasonNotLeader), storeWith(StoreBusy, at(-time.Second)), pdOK, StoreBusy, 0},
+		{"waiting out its backoff after a store failure, its store busy: cooling", failed(snapshots.StateRetryWait, snapshots.ReasonStoreFailure),
+			storeWith(StoreBusy, at(-time.Second)), pdOK, StoreCooling, at(-time.Second)},
 		{"a hang just ended: its held rows arrive, no resolved ts yet: not a lock", locked,
 			&Store{ID: 2, Connected: true, Advancing: 3, LastMsgAt: at(-50 * time.Millisecond), ResolvedAt: at(-5 * time.Second)}, pdOK, Silent, at(-12 * time.Second)},
 		{"open prewrite with no stream: not a lock", lockedLagging, &Store{ID: 2, LastMsgAt: at(-100 * time.Millisecond), ResolvedAt: at(-100 * time.Millisecond)}, pdOK, Lagging, at(-4 * time.Second)},
