@@ -64,7 +64,9 @@ var alsoTrue = map[sim.Verb][]string{
 	sim.VerbStopStore:    {snapshots.CauseStoreCooling, snapshots.CauseRegionChurn},
 	sim.VerbRestartStore: {snapshots.CauseStoreCooling, snapshots.CauseRegionChurn},
 	sim.VerbDrainStore:   {snapshots.CauseRegionChurn},
-	sim.VerbRemoveStore:  {snapshots.CauseRegionChurn},
+	// A removal passes through PD's Offline (NodeState Removing) before
+	// Tombstone: store_draining is what the engine names while PD says so.
+	sim.VerbRemoveStore: {snapshots.CauseRegionChurn, CauseStoreDraining},
 }
 
 // Accepted are the causes precision accepts on what a verb touches.
@@ -413,8 +415,16 @@ func namedOnStore(v sim.Verb) bool {
 // A store row that carried another concurrent fault's expected cause
 // (PD down: the engine reads PD's store states only while PD answers)
 // is masked.
+//
+// PD's store states are not served while PD is down: a fault that began
+// in a PD outage is due within the window of PD's answering again.
 func (j *Judge) storePair(rep *Report, v *VerbResult, records []sim.FaultRecord, r *sim.FaultRecord, pubs []*snapshots.State, last time.Time) {
 	onset := r.Start
+	for i := range records {
+		if o := &records[i]; o.Verb == sim.VerbPDDown && o.Active(onset) {
+			onset = o.EndedBy(last)
+		}
+	}
 	deadline := onset.Add(j.rules.Window)
 	if deadline.After(last) {
 		return // the run ended first

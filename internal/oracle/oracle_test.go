@@ -161,4 +161,9 @@ func TestDrainJudgedOnTheStoreRow(t *testing.T) {
 	pdDown := sim.FaultRecord{Verb: sim.VerbPDDown, Start: t0, End: t0.Add(5 * time.Second), All: true}
 	v = judge(after(0, snapshots.CausePDUnreachable), remove, pdDown)
 	require.Equal(t, 1, v.Masked)
+	// Removed while PD was down: PD's states are read once it answers
+	// (5s), so the name is due by 7s.
+	v = judge(after(6500*time.Millisecond, CauseStoreRemoved), remove, pdDown)
+	require.Equal(t, 1, v.Hits)
+	require.Equal(t, []time.Duration{1500 * time.Millisecond}, v.TimeToName)
 }
