@@ -109,9 +109,9 @@ func (e *Engine) lagMs(ts uint64) int64 {
 func (e *Engine) regionEvidence(r *regionState, now int64, ev *diagnose.Region) {
 	*ev = diagnose.Region{
 		ID: r.id, StoreID: r.storeID, State: r.state, Initialized: streaming(r),
-		ResolvedTs: r.resolvedTs(), LastAdvance: unixNano(r.lastAdvance),
+		ResolvedTs: r.resolvedTs(), SentTs: r.sentTs, LastAdvance: unixNano(r.lastAdvance),
 		FailReason: r.failReason, LastError: r.lastError, LastErrorAt: r.lastErrorAt,
-		Churn: r.churn, Attempts: r.retryAttempts, RequestedAt: r.requestedAt,
+		Churn: r.churn, Attempts: int(r.retryAttempts), RequestedAt: r.requestedAt,
 	}
 	ev.LagMs = e.lagMs(ev.ResolvedTs)
 	if r.admitGen == e.diag.gen {

@@ -220,6 +220,7 @@ func (e *Engine) advanceRegion(r *regionState, ts uint64, now time.Time) bool {
 	if !r.initialized || r.lock == nil {
 		return false
 	}
+	r.sentTs = ts
 	if !r.sub.lock.UpdateResolvedTs(r.lock, ts) {
 		return false
 	}
@@ -353,7 +354,7 @@ func (e *Engine) regionFailed(r *regionState, reason, detail string, serverBacko
 	}
 	key := r.rangeKey()
 	delay, attempt := e.policy.Next(time.Now(), key, retry.Reason(reason), serverBackoff)
-	r.retryAttempts = attempt
+	r.retryAttempts = int32(attempt)
 	r.state = snapshots.StateRetryWait
 	r.retryKey = key
 	e.markDirty(r)

@@ -212,15 +212,17 @@ func (r *Region) Pinnable(now int64, staleAfter time.Duration) bool {
 // ended (Pin.Ended), or a batch-mate's. TiKV sends resolved ts for a batch
 // of regions (the 8, then 32, 128 … with the smallest resolved ts) at the
 // batch's minimum, so a lock in one region holds its batch-mates at
-// exactly its resolved ts. nil when no pin of the store has the region's
-// resolved ts.
+// exactly its resolved ts: a mate's own resolved ts, or, when the mate
+// was ahead of it already (it joined the batch after the lock, TiKV
+// then sends it a lower value, which it ignores), the one it was last
+// sent. nil when no pin of the store has the region's resolved ts.
 func (s *Store) PinFor(r *Region) *Pin {
 	if r.ResolvedTs == 0 {
 		return nil
 	}
 	for i := range s.Pins {
 		p := &s.Pins[i]
-		if p.ResolvedTs == r.ResolvedTs && (p.RegionID != r.ID || p.Ended) {
+		if (p.ResolvedTs == r.ResolvedTs || (r.SentTs != 0 && p.ResolvedTs == r.SentTs)) && (p.RegionID != r.ID || p.Ended) {
 			return p
 		}
 	}
@@ -420,6 +422,9 @@ type Region struct {
 	State       string
 	Initialized bool
 	ResolvedTs  uint64
+	// SentTs is the last resolved ts its store sent it, lower than
+	// ResolvedTs when its batch's minimum is another region's (0: none).
+	SentTs uint64
 	// LagMs is how far its resolved ts is behind PD's clock.
 	LagMs int64
 	// LastAdvance is when its resolved ts last moved.
@@ -569,11 +574,12 @@ func DecideRegion(r *Region, s *Store, pd *PD, now int64, staleAfter time.Durati
 		}
 		return Lagging, 0
 	}
-	if r.State == snapshots.StateRequested && (storeCause == StoreStalled || storeCause == StoreBusy) {
+	if r.State == snapshots.StateRequested && (storeCause == StoreStalled || storeCause == StoreBusy) && !IsBusy(r.FailReason) {
 		// Its request is on a store that hangs or is busy, whose scan
 		// does not finish: that holds it now, whatever error sent it
 		// there (a leader that moved to this store, a failure of its
-		// old store that it has waited out).
+		// old store that it has waited out). A busy-class error is the
+		// store's own answer and says more (below).
 		return storeCause, 0
 	}
 	switch r.FailReason {

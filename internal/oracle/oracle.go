@@ -317,14 +317,14 @@ func (j *Judge) precision(rep *Report, records []sim.FaultRecord, st *snapshots.
 			v.Namings++
 			v.Wrong[cause]++
 		}
-		if len(rep.Unbacked) < 20 {
+		if len(rep.Unbacked) < unbackedMax {
 			rep.Unbacked = append(rep.Unbacked, fmt.Sprintf("%s %s: %s (faults touching it: %v)",
 				t.Format("15:04:05.000"), what, cause, near))
 		}
 	}
 	for i := range st.Regions {
 		row := &st.Regions[i]
-		judge(fmt.Sprintf("region %d (store %d)", row.ID, row.StoreID), row.Cause, func(r *sim.FaultRecord) bool {
+		judge(fmt.Sprintf("region %d (store %d, %s)", row.ID, row.StoreID, row.State), row.Cause, func(r *sim.FaultRecord) bool {
 			return j.touchesRegion(r, row.ID, row.StoreID, t)
 		})
 	}
@@ -610,6 +610,9 @@ func Percentile(ds []time.Duration, p float64) time.Duration {
 	i := int(float64(len(s)-1) * p / 100)
 	return s[i]
 }
+
+// unbackedMax is how many unbacked namings a report keeps as examples.
+var unbackedMax = 20
 
 // Budgets of issue 24.
 const (
