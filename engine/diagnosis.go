@@ -109,9 +109,9 @@ func (e *Engine) lagMs(ts uint64) int64 {
 func (e *Engine) regionEvidence(r *regionState, now int64, ev *diagnose.Region) {
 	*ev = diagnose.Region{
 		ID: r.id, StoreID: r.storeID, State: r.state, Initialized: streaming(r),
-		ResolvedTs: r.resolvedTs(), LastAdvance: unixNano(r.lastAdvance),
+		ResolvedTs: r.resolvedTs(), SentTs: r.sentTs, LastAdvance: unixNano(r.lastAdvance),
 		FailReason: r.failReason, LastError: r.lastError, LastErrorAt: r.lastErrorAt,
-		Churn: r.churn, Attempts: r.retryAttempts, RequestedAt: r.requestedAt,
+		Churn: r.churn, Attempts: int(r.retryAttempts), RequestedAt: r.requestedAt,
 	}
 	ev.LagMs = e.lagMs(ev.ResolvedTs)
 	if r.admitGen == e.diag.gen {
@@ -319,7 +319,7 @@ func (e *Engine) diagFinish(now time.Time, st *snapshots.State, regions []*regio
 				if sd := d.stores[r.storeID]; sd != nil {
 					e.regionEvidence(r, nowNs, &ev)
 					if ev.LockPins() {
-						sd.ev.Pins = append(sd.ev.Pins, diagnose.Pin{RegionID: r.id, ResolvedTs: ev.ResolvedTs, Lock: ev.Lock})
+						sd.ev.Pins = append(sd.ev.Pins, diagnose.Pin{RegionID: r.id, ResolvedTs: ev.ResolvedTs, Lock: ev.Lock, Since: ev.LastAdvance})
 						sd.pinRegions = append(sd.pinRegions, r)
 					}
 				}
@@ -452,7 +452,7 @@ func (e *Engine) keepEndedPins(now int64) {
 		}
 		kept := make([]seenPin, 0, len(sd.ev.Pins))
 		for k, p := range sd.ev.Pins {
-			seen := seenPin{pin: diagnose.Pin{RegionID: p.RegionID, ResolvedTs: p.ResolvedTs, Lock: p.Lock}, seenAt: now}
+			seen := seenPin{pin: diagnose.Pin{RegionID: p.RegionID, ResolvedTs: p.ResolvedTs, Lock: p.Lock, Since: p.Since}, seenAt: now}
 			if k < len(sd.pinRegions) {
 				seen.region = sd.pinRegions[k]
 			}

@@ -12,6 +12,7 @@ import (
 	"github.com/pingcap/kvproto/pkg/metapb"
 	"go.uber.org/zap"
 
+	"github.com/pulltop/pulltop/engine/diagnose"
 	"github.com/pulltop/pulltop/engine/reload"
 	"github.com/pulltop/pulltop/engine/retry"
 	"github.com/pulltop/pulltop/engine/storebackoff"
@@ -635,6 +636,9 @@ type pdHealth struct {
 	probing bool
 	// announce: PD answers again and no snapshot has said so yet.
 	announce bool
+	// storesAskedAt is when the store list was last asked for out of
+	// turn (askStores).
+	storesAskedAt time.Time
 }
 
 // notePDAnswer is notePD from the event loop, publishing at once when PD
@@ -649,6 +653,36 @@ func (e *Engine) notePDAnswer(call pdCall, err error) {
 
 // pdProbeInterval is how often PD is asked while it does not answer.
 const pdProbeInterval = 400 * time.Millisecond
+
+// Out-of-turn store-list refreshes (askStores): after a sign that a
+// store's membership changed, at most every storeAskMin; while PD lists a
+// store Offline (being removed: Tombstone is next), every storeOfflineAsk.
+const (
+	storeAskMin     = 500 * time.Millisecond
+	storeOfflineAsk = time.Second
+)
+
+// askStores refreshes the store list now rather than at the next
+// PDCheckInterval (2s), at most once per every: a store's state in PD
+// (Offline, Tombstone) is what names a drain or a removal, and reading it
+// up to 2s late made the name late too.
+func (e *Engine) askStores(now time.Time, every time.Duration) {
+	if now.Sub(e.pd.storesAskedAt) < every {
+		return
+	}
+	e.pd.storesAskedAt = now
+	e.refreshStores()
+}
+
+// storeOffline reports whether PD lists a known store Offline.
+func (e *Engine) storeOffline() bool {
+	for _, st := range e.stores {
+		if st.pdState == diagnose.PDStoreOffline {
+			return true
+		}
+	}
+	return false
+}
 
 // pdRateWindow is how far back the failed-requests rate looks: short, so
 // an outage shows its rate while it lasts, not a minute's average.

@@ -294,9 +294,13 @@ func (e *Engine) loop() {
 			if refreshes++; refreshes%clockRefreshEvery == 0 {
 				e.refreshClock()
 			}
-		case <-pdProbe.C:
-			if e.pd.down() {
+		case now := <-pdProbe.C:
+			switch {
+			case e.pd.down():
 				e.refreshStores()
+			case e.storeOffline():
+				// Being removed: its Tombstone is news (store_removed).
+				e.askStores(now, storeOfflineAsk)
 			}
 		}
 	}

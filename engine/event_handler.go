@@ -220,6 +220,7 @@ func (e *Engine) advanceRegion(r *regionState, ts uint64, now time.Time) bool {
 	if !r.initialized || r.lock == nil {
 		return false
 	}
+	r.sentTs = ts
 	if !r.sub.lock.UpdateResolvedTs(r.lock, ts) {
 		return false
 	}
@@ -326,6 +327,12 @@ func (e *Engine) regionFailed(r *regionState, reason, detail string, serverBacko
 		e.noteStoreError(r.storeID, r.lastError, now)
 	}
 	failedStore := r.storeID // before a NotLeader hint moves it
+	if reason == snapshots.ReasonRegionNotFound {
+		// Its peer left the store: a removal (PD lists the store Offline
+		// at once) or a merge. Ask PD now: store_removed and
+		// store_draining are named from the store's state there.
+		e.askStores(now, storeAskMin)
+	}
 	r.leftStore = 0
 	byRegion := retriesRegion(reason, leader)
 	if reason == snapshots.ReasonNotLeader && byRegion {
@@ -338,6 +345,7 @@ func (e *Engine) regionFailed(r *regionState, reason, detail string, serverBacko
 				if from := e.stores[failedStore]; from != nil {
 					from.moves.add(time.Now().UnixNano())
 				}
+				e.askStores(now, storeAskMin) // a drain may show in PD too
 				st.movedInAt = time.Now().UnixNano()
 			}
 		} else {
@@ -346,7 +354,7 @@ func (e *Engine) regionFailed(r *regionState, reason, detail string, serverBacko
 	}
 	key := r.rangeKey()
 	delay, attempt := e.policy.Next(time.Now(), key, retry.Reason(reason), serverBackoff)
-	r.retryAttempts = attempt
+	r.retryAttempts = int32(attempt)
 	r.state = snapshots.StateRetryWait
 	r.retryKey = key
 	e.markDirty(r)

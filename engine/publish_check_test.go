@@ -35,7 +35,7 @@ func checkPublish(e *Engine, now, pdNow time.Time) {
 		want = snapshots.Region{ // what a walk over every region would put
 			ID: r.id, Subscription: r.sub.id, Start: r.startHex, End: r.endHex,
 			StoreID: r.storeID, LeaderPeer: r.leaderPeer, EpochVersion: r.version, EpochConfVer: r.confVer,
-			State: r.state, Initialized: r.initialized, LastError: snapshots.CleanString(r.lastError), RetryAttempts: r.retryAttempts,
+			State: r.state, Initialized: r.initialized, LastError: snapshots.CleanString(r.lastError), RetryAttempts: int(r.retryAttempts),
 			Lineage: r.lineage, LastErrorAt: timeOf(r.lastErrorAt),
 			Cause: cur.Cause, Since: cur.Since, Diagnosis: cur.Diagnosis,
 		}

@@ -97,7 +97,12 @@ type regionState struct {
 	listed, quiet, looking bool
 	state                  string
 	lastAdvance            time.Time
-	matcher                TxnMatcher
+	// sentTs is the last resolved ts TiKV sent the region, moving or not,
+	// lower than its own included: TiKV resolves a batch of regions at the
+	// batch's minimum, so a region whose batch a lock holds is sent the
+	// held region's resolved ts (the diagnosis: a lock's batch-mate).
+	sentTs  uint64
+	matcher TxnMatcher
 
 	id         uint64
 	version    uint64
@@ -110,11 +115,10 @@ type regionState struct {
 
 	worker *streamWorker
 
-	locGen        uint64 // the last locate call that found it (handleLocated)
-	events        uint64
-	lastError     string
-	retryAttempts int
-	retryKey      retry.Key // pending retry, if state is retry-wait
+	locGen    uint64 // the last locate call that found it (handleLocated)
+	events    uint64
+	lastError string
+	retryKey  retry.Key // pending retry, if state is retry-wait
 
 	// Evidence for the diagnosis (engine/diagnose); times in unix ns.
 	failReason  string          // the error it is recovering from; "" once initialized again
@@ -126,6 +130,9 @@ type regionState struct {
 	admitPos    int32           // place among its store's regions waiting for a scan slot,
 	admitGen    uint32          // valid when admitGen is the current publish's
 	viewHandle  int32           // its row in the view (view.Builder); 0: none yet
+	// retryAttempts: int32 beside the int32s above, so the record stays
+	// in its size class.
+	retryAttempts int32
 	// lineage is where the region came from, newest first; shared with
 	// published snapshots, so it is replaced, never changed in place.
 	lineage []snapshots.Origin

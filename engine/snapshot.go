@@ -109,7 +109,7 @@ func (e *Engine) publishRows(now time.Time, rows bool) {
 		row = snapshots.Region{
 			ID: r.id, Subscription: r.sub.id, Start: r.startHex, End: r.endHex,
 			StoreID: r.storeID, LeaderPeer: r.leaderPeer, EpochVersion: r.version, EpochConfVer: r.confVer,
-			State: r.state, Initialized: r.initialized, LastError: r.lastError, RetryAttempts: r.retryAttempts,
+			State: r.state, Initialized: r.initialized, LastError: r.lastError, RetryAttempts: int(r.retryAttempts),
 			Lineage: r.lineage,
 		}
 		if rts == 0 {

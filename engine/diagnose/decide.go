@@ -133,6 +133,9 @@ type Pin struct {
 	RegionID   uint64
 	ResolvedTs uint64
 	Lock       OpenTxn
+	// Since is when the pinned region's resolved ts last moved: the lock
+	// holds it from then on.
+	Since int64
 	// Ended: the transaction committed or rolled back within AfterGrace,
 	// and the region's resolved ts has not moved since: TiKV advances it at
 	// its next interval. The region and its batch-mates stay the lock's
@@ -160,7 +163,7 @@ func (s *Store) Tally(r *Region, now int64, staleAfter time.Duration) {
 		return
 	}
 	if r.LockPins() {
-		s.Pins = append(s.Pins, Pin{RegionID: r.ID, ResolvedTs: r.ResolvedTs, Lock: r.Lock})
+		s.Pins = append(s.Pins, Pin{RegionID: r.ID, ResolvedTs: r.ResolvedTs, Lock: r.Lock, Since: r.LastAdvance})
 	}
 }
 
@@ -209,19 +212,36 @@ func (r *Region) Pinnable(now int64, staleAfter time.Duration) bool {
 // ended (Pin.Ended), or a batch-mate's. TiKV sends resolved ts for a batch
 // of regions (the 8, then 32, 128 … with the smallest resolved ts) at the
 // batch's minimum, so a lock in one region holds its batch-mates at
-// exactly its resolved ts. nil when no pin of the store has the region's
-// resolved ts.
+// exactly its resolved ts: a mate's own resolved ts, or, when the mate
+// was ahead of it already (it joined the batch after the lock, TiKV
+// then sends it a lower value, which it ignores), the one it was last
+// sent. nil when no pin of the store has the region's resolved ts.
 func (s *Store) PinFor(r *Region) *Pin {
 	if r.ResolvedTs == 0 {
 		return nil
 	}
 	for i := range s.Pins {
 		p := &s.Pins[i]
-		if p.ResolvedTs == r.ResolvedTs && (p.RegionID != r.ID || p.Ended) {
+		if (p.ResolvedTs == r.ResolvedTs || (r.SentTs != 0 && p.ResolvedTs == r.SentTs)) && (p.RegionID != r.ID || p.Ended) {
 			return p
 		}
 	}
 	return nil
+}
+
+// batchMateOf is the lock pin that holds r as a batch-mate, when the
+// evidence of the lock is already in: the store is otherwise advancing,
+// and its newest resolved ts moved at least one TiKV interval after the
+// pinned region's stopped. nil otherwise.
+func (s *Store) batchMateOf(r *Region, now int64) *Pin {
+	if s == nil || !s.LocksHold(now) {
+		return nil
+	}
+	p := s.PinFor(r)
+	if p == nil || p.Since == 0 || s.FreshMovedAt-p.Since < int64(tikvInterval) {
+		return nil
+	}
+	return p
 }
 
 // Thresholds.
@@ -402,6 +422,9 @@ type Region struct {
 	State       string
 	Initialized bool
 	ResolvedTs  uint64
+	// SentTs is the last resolved ts its store sent it, lower than
+	// ResolvedTs when its batch's minimum is another region's (0: none).
+	SentTs uint64
 	// LagMs is how far its resolved ts is behind PD's clock.
 	LagMs int64
 	// LastAdvance is when its resolved ts last moved.
@@ -540,7 +563,24 @@ func DecideRegion(r *Region, s *Store, pd *PD, now int64, staleAfter time.Durati
 			// a second before the region counts as held.
 			return Lock, r.LastAdvance
 		}
+		if p := s.batchMateOf(r, now); p != nil && !pd.Down() && !pd.justBack(now) {
+			// It just joined a batch a lock already holds (it registered
+			// on this store, or its resolved ts caught up with the
+			// batch's): TiKV sent it the batch's minimum, the held
+			// region's resolved ts. The evidence is the held region's —
+			// stuck while the store moved on — so its own resolved ts need
+			// not stand still for AfterGrace first.
+			return Lock, r.LastAdvance
+		}
 		return Lagging, 0
+	}
+	if r.State == snapshots.StateRequested && (storeCause == StoreStalled || storeCause == StoreBusy) && !IsBusy(r.FailReason) {
+		// Its request is on a store that hangs or is busy, whose scan
+		// does not finish: that holds it now, whatever error sent it
+		// there (a leader that moved to this store, a failure of its
+		// old store that it has waited out). A busy-class error is the
+		// store's own answer and says more (below).
+		return storeCause, 0
 	}
 	switch r.FailReason {
 	case snapshots.ReasonServerIsBusy, snapshots.ReasonCongested:

@@ -257,6 +257,37 @@ func TestDecideRegion(t *testing.T) {
 				s.FreshMovedAt = at(-200 * time.Millisecond)
 				return s
 			}(), pdOK, Lock, at(-2200 * time.Millisecond)},
+		{"just joined a batch a lock holds (its resolved ts moved to the pin's a moment ago), the lock's evidence in: lock at once", behind,
+			func() *Store {
+				s := pinned(Pin{RegionID: 9, ResolvedTs: rts, Since: at(-5 * time.Second)})
+				s.FreshMovedAt = at(-200 * time.Millisecond)
+				return s
+			}(), pdOK, Lock, at(-time.Second)},
+		{"just joined a pinned batch, but the store stopped with the pinned region: lagging", behind,
+			func() *Store {
+				s := pinned(Pin{RegionID: 9, ResolvedTs: rts, Since: at(-5 * time.Second)})
+				s.FreshMovedAt = at(-5 * time.Second)
+				return s
+			}(), pdOK, Lagging, 0},
+		{"just joined a pinned batch on a store gone quiet: lagging", behind,
+			func() *Store {
+				s := pinned(Pin{RegionID: 9, ResolvedTs: rts, Since: at(-5 * time.Second)})
+				s.FreshMovedAt, s.LastMsgAt, s.ResolvedAt = at(-2500*time.Millisecond), at(-2500*time.Millisecond), at(-2500*time.Millisecond)
+				return s
+			}(), pdOK, Lagging, 0},
+		{"requested on a hung store after its old store failed: the hang, not cooling",
+			func() Region { r := failed(snapshots.StateRequested, snapshots.ReasonStoreFailure); return r }(),
+			storeWith(StoreStalled, at(-time.Second)), pdOK, StoreStalled, 0},
+		{"requested on a busy store after its leader moved there: busy, not churn",
+			failed(snapshots.StateRequested, snapshots.ReasonNotLeader), storeWith(StoreBusy, at(-time.Second)), pdOK, StoreBusy, 0},
+		{"waiting out its backoff after a store failure, its store busy: cooling", failed(snapshots.StateRetryWait, snapshots.ReasonStoreFailure),
+			storeWith(StoreBusy, at(-time.Second)), pdOK, StoreCooling, at(-time.Second)},
+		{"held ahead of a pin, but last sent the pin's resolved ts (joined the batch after the lock): lock",
+			func() Region { r := lagging; r.ResolvedTs, r.SentTs = rts+50, rts; return r }(), pinned(Pin{RegionID: 9, ResolvedTs: rts}), pdOK, Lock, at(-4 * time.Second)},
+		{"held ahead of a pin, last sent its own resolved ts: lagging",
+			func() Region { r := lagging; r.ResolvedTs, r.SentTs = rts+50, rts+50; return r }(), pinned(Pin{RegionID: 9, ResolvedTs: rts}), pdOK, Lagging, at(-4 * time.Second)},
+		{"requested after a busy error, its store (wrongly or not) stalled: the busy error's reading, not the stall",
+			failed(snapshots.StateRequested, snapshots.ReasonServerIsBusy), storeWith(StoreStalled, at(-time.Second)), pdOK, StoreBusy, at(-time.Second)},
 		{"a hang just ended: its held rows arrive, no resolved ts yet: not a lock", locked,
 			&Store{ID: 2, Connected: true, Advancing: 3, LastMsgAt: at(-50 * time.Millisecond), ResolvedAt: at(-5 * time.Second)}, pdOK, Silent, at(-12 * time.Second)},
 		{"open prewrite with no stream: not a lock", lockedLagging, &Store{ID: 2, LastMsgAt: at(-100 * time.Millisecond), ResolvedAt: at(-100 * time.Millisecond)}, pdOK, Lagging, at(-4 * time.Second)},
@@ -333,7 +364,7 @@ func TestTally(t *testing.T) {
 	}
 	require.Equal(t, 6, s.Regions)
 	require.Equal(t, 1, s.Advancing)
-	require.Equal(t, []Pin{{RegionID: 4, ResolvedTs: rts, Lock: OpenTxn{StartTs: rts}}}, s.Pins)
+	require.Equal(t, []Pin{{RegionID: 4, ResolvedTs: rts, Lock: OpenTxn{StartTs: rts}, Since: at(-30 * time.Second)}}, s.Pins)
 	require.Equal(t, 2, s.Stalled, "regions 2 and 3; 4 and 5 are explained by the lock")
 	require.Equal(t, at(-15*time.Second), s.StalledSince)
 	require.Equal(t, uint64(4), s.PinFor(&regions[4]).RegionID)

@@ -64,7 +64,9 @@ var alsoTrue = map[sim.Verb][]string{
 	sim.VerbStopStore:    {snapshots.CauseStoreCooling, snapshots.CauseRegionChurn},
 	sim.VerbRestartStore: {snapshots.CauseStoreCooling, snapshots.CauseRegionChurn},
 	sim.VerbDrainStore:   {snapshots.CauseRegionChurn},
-	sim.VerbRemoveStore:  {snapshots.CauseRegionChurn},
+	// A removal passes through PD's Offline (NodeState Removing) before
+	// Tombstone: store_draining is what the engine names while PD says so.
+	sim.VerbRemoveStore: {snapshots.CauseRegionChurn, CauseStoreDraining},
 }
 
 // Accepted are the causes precision accepts on what a verb touches.
@@ -177,6 +179,10 @@ type Report struct {
 	Unbacked []string
 	// NoFault counts namings on something no fault touched.
 	NoFault int
+	// MissTrails are, per missed pair, what its region showed from its
+	// onset to its deadline (cause, state, lag per publish): why recall
+	// missed, for the one reading the run.
+	MissTrails []string
 }
 
 // Judge keeps the snapshots to judge. Observe may be called from the
@@ -311,14 +317,14 @@ func (j *Judge) precision(rep *Report, records []sim.FaultRecord, st *snapshots.
 			v.Namings++
 			v.Wrong[cause]++
 		}
-		if len(rep.Unbacked) < 20 {
+		if len(rep.Unbacked) < unbackedMax {
 			rep.Unbacked = append(rep.Unbacked, fmt.Sprintf("%s %s: %s (faults touching it: %v)",
 				t.Format("15:04:05.000"), what, cause, near))
 		}
 	}
 	for i := range st.Regions {
 		row := &st.Regions[i]
-		judge(fmt.Sprintf("region %d (store %d)", row.ID, row.StoreID), row.Cause, func(r *sim.FaultRecord) bool {
+		judge(fmt.Sprintf("region %d (store %d, %s)", row.ID, row.StoreID, row.State), row.Cause, func(r *sim.FaultRecord) bool {
 			return j.touchesRegion(r, row.ID, row.StoreID, t)
 		})
 	}
@@ -388,7 +394,91 @@ func (j *Judge) recall(rep *Report, records []sim.FaultRecord, pubs []*snapshots
 			}
 			j.pair(rep, v, records, r, tc, pubs, last)
 		}
+		if namedOnStore(r.Verb) && r.Store != 0 {
+			j.storePair(rep, v, records, r, pubs, last)
+		}
 	}
+}
+
+// namedOnStore are the verbs whose fault is named on the store row as
+// well as on its regions, and judged there: a drain or a removal is the
+// store's condition (PD lists it Offline or Tombstone, its leaders leave
+// it) and its regions usually re-register on their new leaders in well
+// under the window, leaving recall nothing to judge on them ("recovered").
+func namedOnStore(v sim.Verb) bool {
+	return v == sim.VerbDrainStore || v == sim.VerbRemoveStore
+}
+
+// storePair judges one (fault, store): the store row carries the verb's
+// expected cause within the window of the fault's start, when PD lists
+// the store Offline (a removal) or its leaders start to leave (a drain).
+// A store row that carried another concurrent fault's expected cause
+// (PD down: the engine reads PD's store states only while PD answers)
+// is masked.
+//
+// PD's store states are not served while PD is down: a fault that began
+// in a PD outage is due within the window of PD's answering again.
+func (j *Judge) storePair(rep *Report, v *VerbResult, records []sim.FaultRecord, r *sim.FaultRecord, pubs []*snapshots.State, last time.Time) {
+	onset := r.Start
+	for i := range records {
+		if o := &records[i]; o.Verb == sim.VerbPDDown && o.Active(onset) {
+			onset = o.EndedBy(last)
+		}
+	}
+	deadline := onset.Add(j.rules.Window)
+	if deadline.After(last) {
+		return // the run ended first
+	}
+	want := Expected[r.Verb]
+	seen := map[string]bool{}
+	var trail strings.Builder
+	for _, st := range pubs {
+		if st.TakenAt.Before(onset) {
+			continue
+		}
+		if st.TakenAt.After(deadline) {
+			break
+		}
+		for i := range st.Stores {
+			s := &st.Stores[i]
+			if s.ID != r.Store {
+				continue
+			}
+			fmt.Fprintf(&trail, " %s %s;", st.TakenAt.Format("05.000"), s.Condition)
+			if slices.Contains(want, s.Condition) {
+				ttn := st.TakenAt.Sub(onset)
+				v.Hits++
+				v.TimeToName = append(v.TimeToName, ttn)
+				cr := rep.cause(want[0])
+				cr.Hits++
+				cr.TimeToName = append(cr.TimeToName, ttn)
+				return
+			}
+			seen[s.Condition] = true
+		}
+	}
+	for i := range records {
+		o := &records[i]
+		if o == r || o.Verb == r.Verb || o.Start.After(deadline) || (!o.End.IsZero() && o.End.Before(onset)) {
+			continue
+		}
+		if !o.All && o.Store != r.Store {
+			continue
+		}
+		for c := range seen {
+			if slices.Contains(Expected[o.Verb], c) {
+				v.Masked++
+				return
+			}
+		}
+	}
+	v.Misses++
+	rep.cause(want[0]).Misses++
+	for c := range seen {
+		v.Wrong[c]++
+	}
+	rep.MissTrails = append(rep.MissTrails, fmt.Sprintf("%s store %d, onset %s:%s", r.Verb, r.Store,
+		onset.Format("15:04:05.000"), trail.String()))
 }
 
 // pair judges one (fault, touched region).
@@ -478,9 +568,30 @@ func (j *Judge) pair(rep *Report, v *VerbResult, records []sim.FaultRecord, r *s
 	}
 	v.Misses++
 	rep.cause(want[0]).Misses++
+	rep.MissTrails = append(rep.MissTrails, j.trail(r, tc, onset, deadline, pubs))
 	for c := range seen {
 		v.Wrong[c]++
 	}
+}
+
+// trail is what tc's region showed from a little before its onset to its
+// deadline, publish by publish.
+func (j *Judge) trail(r *sim.FaultRecord, tc sim.Touch, onset, deadline time.Time, pubs []*snapshots.State) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s (store %d) region %d touched %s, onset %s:", r.Verb, r.Store, tc.Region,
+		tc.At.Format("15:04:05.000"), onset.Format("15:04:05.000"))
+	for _, st := range pubs {
+		if st.TakenAt.Before(onset.Add(-time.Second)) || st.TakenAt.Before(tc.At) {
+			continue
+		}
+		if st.TakenAt.After(deadline) {
+			break
+		}
+		if row := rowOf(st, tc.Region); row != nil {
+			fmt.Fprintf(&b, " %s %s/%s s%d lag %dms;", st.TakenAt.Format("05.000"), row.Cause, row.State, row.StoreID, row.ResolvedLagMs)
+		}
+	}
+	return b.String()
 }
 
 // recovered: the row streams, under the lagging threshold, with no cause.
@@ -499,6 +610,9 @@ func Percentile(ds []time.Duration, p float64) time.Duration {
 	i := int(float64(len(s)-1) * p / 100)
 	return s[i]
 }
+
+// unbackedMax is how many unbacked namings a report keeps as examples.
+var unbackedMax = 20
 
 // Budgets of issue 24.
 const (

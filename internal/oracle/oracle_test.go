@@ -119,14 +119,51 @@ func TestRecoveredBeforeTheWindowIsNotAMiss(t *testing.T) {
 			if at == 1500*time.Millisecond {
 				r1.State, r1.Cause = snapshots.StateRequested, cause
 			}
-			j.Observe(&snapshots.State{TakenAt: t0.Add(at), Regions: []snapshots.Region{r1}})
+			// The store row names the drain (judged on its own: below).
+			s1 := snapshots.Store{ID: 1, Condition: CauseStoreDraining}
+			j.Observe(&snapshots.State{TakenAt: t0.Add(at), Regions: []snapshots.Region{r1}, Stores: []snapshots.Store{s1}})
 		}
 		return j
 	}
 	v := blip(snapshots.CauseScanPending).Judge(drain, t0).Verbs[sim.VerbDrainStore]
 	require.Equal(t, 1, v.Recovered)
 	require.Zero(t, v.Misses)
+	require.Equal(t, 1, v.Hits, "the store pair")
 	v = blip(snapshots.CauseSilent).Judge(drain, t0).Verbs[sim.VerbDrainStore]
 	require.Zero(t, v.Recovered)
 	require.Equal(t, 1, v.Misses)
+}
+
+// A drain and a removal are judged on the store row as well: its
+// condition within the window of the fault's start; masked by PD down.
+func TestDrainJudgedOnTheStoreRow(t *testing.T) {
+	remove := sim.FaultRecord{Verb: sim.VerbRemoveStore, Start: t0.Add(time.Second), Store: 3}
+	judge := func(condition func(at time.Duration) string, records ...sim.FaultRecord) *VerbResult {
+		j := NewJudge(DefaultRules(10 * time.Second))
+		for at := time.Duration(0); at <= 8*time.Second; at += 500 * time.Millisecond {
+			j.Observe(&snapshots.State{TakenAt: t0.Add(at), Stores: []snapshots.Store{{ID: 3, Condition: condition(at)}}})
+		}
+		return j.Judge(records, t0).Verbs[sim.VerbRemoveStore]
+	}
+	after := func(d time.Duration, c string) func(time.Duration) string {
+		return func(at time.Duration) string {
+			if at >= d {
+				return c
+			}
+			return snapshots.CauseHealthy
+		}
+	}
+	v := judge(after(2500*time.Millisecond, CauseStoreRemoved), remove)
+	require.Equal(t, 1, v.Hits)
+	require.Equal(t, []time.Duration{1500 * time.Millisecond}, v.TimeToName)
+	v = judge(after(3500*time.Millisecond, CauseStoreRemoved), remove)
+	require.Equal(t, 1, v.Misses, "named 2.5s after PD listed it")
+	pdDown := sim.FaultRecord{Verb: sim.VerbPDDown, Start: t0, End: t0.Add(5 * time.Second), All: true}
+	v = judge(after(0, snapshots.CausePDUnreachable), remove, pdDown)
+	require.Equal(t, 1, v.Masked)
+	// Removed while PD was down: PD's states are read once it answers
+	// (5s), so the name is due by 7s.
+	v = judge(after(6500*time.Millisecond, CauseStoreRemoved), remove, pdDown)
+	require.Equal(t, 1, v.Hits)
+	require.Equal(t, []time.Duration{1500 * time.Millisecond}, v.TimeToName)
 }
