@@ -517,6 +517,10 @@ type lateness struct {
 	freshLate int64
 }
 
+// came notes a resolved-ts batch whose lateness says nothing of the
+// store's speed (a lock's): the stream is alive, nothing more.
+func (l *lateness) came(now int64) { l.sentAt = now }
+
 // sent notes a resolved-ts batch at ts.
 func (l *lateness) sent(now int64, ts uint64, lateMs int64) {
 	l.sentAt = now
