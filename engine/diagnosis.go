@@ -112,6 +112,7 @@ func (e *Engine) regionEvidence(r *regionState, now int64, ev *diagnose.Region) 
 		ResolvedTs: r.resolvedTs(), LastAdvance: unixNano(r.lastAdvance),
 		FailReason: r.failReason, LastError: r.lastError, LastErrorAt: r.lastErrorAt,
 		Churn: r.churn, Attempts: r.retryAttempts, RequestedAt: r.requestedAt,
+		InitializedAt: r.initializedAt,
 	}
 	ev.LagMs = e.lagMs(ev.ResolvedTs)
 	if r.admitGen == e.diag.gen {

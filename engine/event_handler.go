@@ -229,7 +229,9 @@ func (e *Engine) regionInitialized(r *regionState) {
 	r.state = snapshots.StateInitialized
 	// A re-registered range has not advanced just because it was
 	// requested again: its stale clock goes on from its last real advance.
-	r.lastAdvance = r.sub.inheritAdvance(r.start, r.end, time.Now())
+	now := time.Now()
+	r.lastAdvance = r.sub.inheritAdvance(r.start, r.end, now)
+	r.initializedAt = now.UnixNano()
 	r.retryAttempts = 0
 	r.failReason = "" // what it recovered from is no longer its cause
 	e.markDirty(r)

@@ -97,6 +97,7 @@ type regionState struct {
 	listed, quiet, looking bool
 	state                  string
 	lastAdvance            time.Time
+	initializedAt          int64 // unix ns: its current registration's INITIALIZED
 	matcher                TxnMatcher
 
 	id         uint64

@@ -170,6 +170,11 @@ func (s *Store) TallyStalled(r *Region, now int64) {
 	if s.LocksHold(now) && (r.LockPins() || s.PinFor(r) != nil) {
 		return
 	}
+	if r.awaitingFirstTs(now) {
+		// Back from an error, its first resolved ts still to come: not
+		// the store holding it.
+		return
+	}
 	s.Stalled++
 	s.StalledSince = max(s.StalledSince, r.LastAdvance)
 }
@@ -421,6 +426,9 @@ type Region struct {
 	AdmissionPos int
 	// RequestedAt is when its current request was sent.
 	RequestedAt int64
+	// InitializedAt is when its current registration finished its scan
+	// (0: not known).
+	InitializedAt int64
 	// LeftStore is the store whose error it is recovering from when that
 	// is not its store any more (a NotLeader naming another leader), and
 	// LeftCause that store's cause: a region leaving a drained store is
@@ -445,6 +453,16 @@ func (r *Region) Held(now int64, staleAfter time.Duration) bool {
 // lagging threshold, moving or not.
 func (r *Region) Behind(staleAfter time.Duration) bool {
 	return r.Initialized && r.LagMs >= LaggingAfter(staleAfter).Milliseconds()
+}
+
+// awaitingFirstTs: the region (re)initialized within AfterGrace and no
+// resolved ts has moved it since. TiKV resolves a region only once it is
+// Normal, at its next interval: until then its resolved ts is the one it
+// had before its trouble (a re-registered range keeps its stale clock),
+// and being held says nothing new about it. Nothing is silent before TiKV
+// had the chance to speak.
+func (r *Region) awaitingFirstTs(now int64) bool {
+	return r.Initialized && r.InitializedAt != 0 && now-r.InitializedAt < int64(AfterGrace) && r.LastAdvance < r.InitializedAt
 }
 
 // Watched reports whether a streaming region needs a decision beyond
@@ -522,7 +540,7 @@ func DecideRegion(r *Region, s *Store, pd *PD, now int64, staleAfter time.Durati
 			// Its resolved ts stopped in the outage; TiKV advances it at
 			// its next interval after PD answers.
 			return PDUnreachable, pd.Since
-		case r.Stalled(now, staleAfter):
+		case r.Stalled(now, staleAfter) && !r.awaitingFirstTs(now):
 			return Silent, r.LastAdvance
 		}
 		return Lagging, r.LastAdvance
