@@ -236,7 +236,12 @@ func TestDecideRegion(t *testing.T) {
 		{"stale by time before the tick marks it", func() Region { r := streaming; r.LastAdvance = at(-10 * time.Second); return r }(), up, pdOK, Silent, at(-10 * time.Second)},
 		{"held past the lagging threshold, nothing known: lagging", lagging, up, pdOK, Lagging, at(-4 * time.Second)},
 		{"re-registered 1s ago, its old resolved ts not moved yet: not silent before TiKV's first interval",
-			func() Region { r := stale; r.State = snapshots.StateInitialized; r.InitializedAt = at(-time.Second); return r }(), up, pdOK, Lagging, at(-12 * time.Second)},
+			func() Region {
+				r := stale
+				r.State = snapshots.StateInitialized
+				r.InitializedAt = at(-time.Second)
+				return r
+			}(), up, pdOK, Lagging, at(-12 * time.Second)},
 		{"re-registered 2.5s ago and still not moved: silent",
 			func() Region { r := stale; r.InitializedAt = at(-2500 * time.Millisecond); return r }(), up, pdOK, Silent, at(-12 * time.Second)},
 		{"just under the lagging threshold: healthy", justUnder, up, pdOK, Healthy, 0},
