@@ -327,7 +327,7 @@ func (s *Store) decide(pd *PD, now int64) (Cause, int64) {
 			return PDUnreachable, pd.Since
 		}
 		return StoreStalled, s.StalledSince
-	case s.Flaps >= FlapMin && s.Regions > 0 && now-s.LastFlapAt <= int64(flapHold):
+	case s.Flaps >= FlapMin && s.Regions > 0 && now-s.LastFlapAt <= int64(s.flapRhythm()):
 		// Between failures too: it will fail again. (Not over a stall: a
 		// store that flapped and now hangs is hung.)
 		return StoreFlapping, s.FlapsSince
@@ -340,6 +340,20 @@ func (s *Store) decide(pd *PD, now int64) (Cause, int64) {
 		return StoreBusy, s.BusySince
 	}
 	return Healthy, 0
+}
+
+// flapRhythm is how long after its last failure a store that streams
+// again is still named flapping: its failures' mean gap and one TiKV
+// interval, at most flapHold. Between failures the name says it will fail
+// again; once a gap longer than its own rhythm went by, the storm that
+// killed it has most likely ended, and its regions stream: naming it for
+// the rest of flapHold would blame a store that is fine now.
+func (s *Store) flapRhythm() time.Duration {
+	if s.Flaps < 2 || s.LastFlapAt <= s.FlapsSince {
+		return flapHold
+	}
+	gap := time.Duration((s.LastFlapAt - s.FlapsSince) / int64(s.Flaps-1))
+	return min(gap+tikvInterval, flapHold)
 }
 
 // quiet: its stream is open and has delivered nothing, not even a
