@@ -237,8 +237,8 @@ func (e *Engine) diagRegion(r *regionState, row *snapshots.Region, i int, now in
 		sd.ev.Regions++
 	}
 	if !streaming(r) {
-		if sd != nil && diagnose.IsBusy(r.failReason) {
-			sd.ev.BusyWaiting++
+		if sd != nil {
+			sd.ev.CountBusyWaiting(r.failReason)
 		}
 		d.pending = append(d.pending, int32(i))
 		return

@@ -74,6 +74,10 @@ type Store struct {
 	// busy-class error (Tally): a busy raftstore answers RegionNotFound
 	// for every region, and its scans stall.
 	BusyWaiting int
+	// NotFoundWaiting counts those of them whose error is RegionNotFound:
+	// one alone is a region merged away or whose peer moved (it re-
+	// registers until PD learns), not a busy store.
+	NotFoundWaiting int
 	// LastMsgAt is when its stream last delivered anything; ResolvedAt
 	// when it last delivered a resolved-ts batch (TiKV sends one every
 	// second, moving or not).
@@ -147,9 +151,7 @@ type Pin struct {
 func (s *Store) Tally(r *Region, now int64, staleAfter time.Duration) {
 	s.Regions++
 	if !r.Initialized {
-		if IsBusy(r.FailReason) {
-			s.BusyWaiting++
-		}
+		s.CountBusyWaiting(r.FailReason)
 		return
 	}
 	if r.Behind(staleAfter) || r.Held(now, staleAfter) {
@@ -333,7 +335,7 @@ func (s *Store) decide(pd *PD, now int64) (Cause, int64) {
 		return StoreFlapping, s.FlapsSince
 	case s.slow(pd, now):
 		return StoreSlow, 0
-	case s.Busy.Count(now) >= busyMin && now-s.BusyLastAt <= int64(BusyHold) && s.BusyWaiting > 0:
+	case s.Busy.Count(now) >= busyMin && now-s.BusyLastAt <= int64(BusyHold) && s.busyHoldsRegions():
 		// Busy errors, and regions still waiting because of them; once
 		// they stream again the store is not holding anything up (regions
 		// held by a lock or a hang are not waiting on its busyness).
@@ -354,6 +356,25 @@ func (s *Store) flapRhythm() time.Duration {
 	}
 	gap := time.Duration((s.LastFlapAt - s.FlapsSince) / int64(s.Flaps-1))
 	return min(gap+tikvInterval, flapHold)
+}
+
+// CountBusyWaiting counts a region that is not streaming, by the error
+// it waits on.
+func (s *Store) CountBusyWaiting(reason string) {
+	if IsBusy(reason) {
+		s.BusyWaiting++
+		if reason == snapshots.ReasonRegionNotFound {
+			s.NotFoundWaiting++
+		}
+	}
+}
+
+// busyHoldsRegions: some of its regions wait because it is busy: one on
+// ServerIsBusy or Congested, or busyMin on RegionNotFound (a busy
+// raftstore answers it for every live region; a merge, for the one region
+// merged away, again at each retry until PD learns of the merge).
+func (s *Store) busyHoldsRegions() bool {
+	return s.BusyWaiting-s.NotFoundWaiting > 0 || s.NotFoundWaiting >= busyMin
 }
 
 // quiet: its stream is open and has delivered nothing, not even a
