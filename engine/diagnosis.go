@@ -112,6 +112,7 @@ func (e *Engine) regionEvidence(r *regionState, now int64, ev *diagnose.Region) 
 		ResolvedTs: r.resolvedTs(), SentTs: r.sentTs, LastAdvance: unixNano(r.lastAdvance),
 		FailReason: r.failReason, LastError: r.lastError, LastErrorAt: r.lastErrorAt,
 		Churn: r.churn, Attempts: int(r.retryAttempts), RequestedAt: r.requestedAt,
+		InitializedAt: r.initializedAt,
 	}
 	ev.LagMs = e.lagMs(ev.ResolvedTs)
 	if r.admitGen == e.diag.gen {
@@ -236,8 +237,8 @@ func (e *Engine) diagRegion(r *regionState, row *snapshots.Region, i int, now in
 		sd.ev.Regions++
 	}
 	if !streaming(r) {
-		if sd != nil && diagnose.IsBusy(r.failReason) {
-			sd.ev.BusyWaiting++
+		if sd != nil {
+			sd.ev.CountBusyWaiting(r.failReason)
 		}
 		d.pending = append(d.pending, int32(i))
 		return
@@ -516,6 +517,10 @@ type lateness struct {
 	sentAt    int64
 	freshLate int64
 }
+
+// came notes a resolved-ts batch whose lateness says nothing of the
+// store's speed (a lock's): the stream is alive, nothing more.
+func (l *lateness) came(now int64) { l.sentAt = now }
 
 // sent notes a resolved-ts batch at ts.
 func (l *lateness) sent(now int64, ts uint64, lateMs int64) {

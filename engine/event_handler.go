@@ -57,13 +57,44 @@ func (e *Engine) handleEvent(w *streamWorker, ev *cdcpb.ChangeDataEvent) {
 		if st := e.stores[w.storeID]; st != nil {
 			nowNs := now.UnixNano()
 			late := max(now.Add(e.clockOffset).UnixMilli()-oracle.ExtractPhysical(rts.Ts), 0)
-			st.late.add(nowNs, late)
-			st.late.sent(nowNs, rts.Ts, late)
+			if rts.Ts > st.late.freshTs && e.batchLocked(w, rts) {
+				// A lock's batch (TiKV resolves it at the lock's start
+				// ts) says how old the lock is, not how fast the store
+				// is: the round after a lock is taken, its start ts is
+				// newer than the store's last resolved ts and arrives up
+				// to an interval after it, later still under load. Where
+				// the lock's batch is all the store sends (8 regions or
+				// fewer), it moved the store's newest resolved ts, and
+				// its age read as the store's slowness.
+				st.late.came(nowNs)
+			} else {
+				st.late.add(nowNs, late)
+				st.late.sent(nowNs, rts.Ts, late)
+			}
 		}
 		if e.advanceBatch(w, rts, now) {
 			e.advanceSubscription(e.rtsSub)
 		}
 	}
+}
+
+// batchLocked reports whether a resolved-ts batch is held at an open
+// transaction's start ts by one of its regions: the batch of a lock and
+// its batch-mates. Called only for a batch that would move the store's
+// newest resolved ts (the round after a lock was taken, or every round of
+// a store whose regions all share the lock's batch), so a store's
+// ordinary batches cost nothing here.
+func (e *Engine) batchLocked(w *streamWorker, rts *cdcpb.ResolvedTs) bool {
+	table := w.regions.table(rts.RequestId, false)
+	if table == nil {
+		return false
+	}
+	for _, id := range rts.Regions {
+		if r := table.get(id); r != nil && r.matcher.Len() > 0 && r.matcher.HoldsAt(rts.Ts) {
+			return true
+		}
+	}
+	return false
 }
 
 // advanceBatch applies a store's resolved-ts batch (TiKV sends one ts for
@@ -198,7 +229,9 @@ func (e *Engine) regionInitialized(r *regionState) {
 	r.state = snapshots.StateInitialized
 	// A re-registered range has not advanced just because it was
 	// requested again: its stale clock goes on from its last real advance.
-	r.lastAdvance = r.sub.inheritAdvance(r.start, r.end, time.Now())
+	now := time.Now()
+	r.lastAdvance = r.sub.inheritAdvance(r.start, r.end, now)
+	r.initializedAt = now.UnixNano()
 	r.retryAttempts = 0
 	r.failReason = "" // what it recovered from is no longer its cause
 	e.markDirty(r)

@@ -101,8 +101,9 @@ type regionState struct {
 	// lower than its own included: TiKV resolves a batch of regions at the
 	// batch's minimum, so a region whose batch a lock holds is sent the
 	// held region's resolved ts (the diagnosis: a lock's batch-mate).
-	sentTs  uint64
-	matcher TxnMatcher
+	sentTs        uint64
+	initializedAt int64 // unix ns: its current registration's INITIALIZED
+	matcher       TxnMatcher
 
 	id         uint64
 	version    uint64

@@ -247,6 +247,20 @@ func (m *TxnMatcher) Oldest() (startTs uint64, key string, inScan bool, open int
 	return startTs, key, inScan, len(m.prewrites)
 }
 
+// HoldsAt reports whether an open transaction started at exactly startTs:
+// TiKV resolves a locked region to its oldest lock's start ts, so a
+// resolved ts equal to an open prewrite's start ts is that lock's doing.
+// It walks the cache; the engine asks only about a batch that would move
+// its store's newest resolved ts.
+func (m *TxnMatcher) HoldsAt(startTs uint64) bool {
+	for k := range m.prewrites {
+		if k.startTs == startTs {
+			return true
+		}
+	}
+	return false
+}
+
 // Early is the number of COMMIT and ROLLBACK rows held back until
 // INITIALIZED.
 func (m *TxnMatcher) Early() int { return len(m.early) }

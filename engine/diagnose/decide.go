@@ -74,6 +74,10 @@ type Store struct {
 	// busy-class error (Tally): a busy raftstore answers RegionNotFound
 	// for every region, and its scans stall.
 	BusyWaiting int
+	// NotFoundWaiting counts those of them whose error is RegionNotFound:
+	// one alone is a region merged away or whose peer moved (it re-
+	// registers until PD learns), not a busy store.
+	NotFoundWaiting int
 	// LastMsgAt is when its stream last delivered anything; ResolvedAt
 	// when it last delivered a resolved-ts batch (TiKV sends one every
 	// second, moving or not).
@@ -150,9 +154,7 @@ type Pin struct {
 func (s *Store) Tally(r *Region, now int64, staleAfter time.Duration) {
 	s.Regions++
 	if !r.Initialized {
-		if IsBusy(r.FailReason) {
-			s.BusyWaiting++
-		}
+		s.CountBusyWaiting(r.FailReason)
 		return
 	}
 	if r.Behind(staleAfter) || r.Held(now, staleAfter) {
@@ -171,6 +173,11 @@ func (s *Store) Tally(r *Region, now int64, staleAfter time.Duration) {
 // region of the store was tallied.
 func (s *Store) TallyStalled(r *Region, now int64) {
 	if s.LocksHold(now) && (r.LockPins() || s.PinFor(r) != nil) {
+		return
+	}
+	if r.awaitingFirstTs(now) {
+		// Back from an error, its first resolved ts still to come: not
+		// the store holding it.
 		return
 	}
 	s.Stalled++
@@ -342,19 +349,52 @@ func (s *Store) decide(pd *PD, now int64) (Cause, int64) {
 			return PDUnreachable, pd.Since
 		}
 		return StoreStalled, s.StalledSince
-	case s.Flaps >= FlapMin && s.Regions > 0 && now-s.LastFlapAt <= int64(flapHold):
+	case s.Flaps >= FlapMin && s.Regions > 0 && now-s.LastFlapAt <= int64(s.flapRhythm()):
 		// Between failures too: it will fail again. (Not over a stall: a
 		// store that flapped and now hangs is hung.)
 		return StoreFlapping, s.FlapsSince
 	case s.slow(pd, now):
 		return StoreSlow, 0
-	case s.Busy.Count(now) >= busyMin && now-s.BusyLastAt <= int64(BusyHold) && s.BusyWaiting > 0:
+	case s.Busy.Count(now) >= busyMin && now-s.BusyLastAt <= int64(BusyHold) && s.busyHoldsRegions():
 		// Busy errors, and regions still waiting because of them; once
 		// they stream again the store is not holding anything up (regions
 		// held by a lock or a hang are not waiting on its busyness).
 		return StoreBusy, s.BusySince
 	}
 	return Healthy, 0
+}
+
+// flapRhythm is how long after its last failure a store that streams
+// again is still named flapping: its failures' mean gap and one TiKV
+// interval, at most flapHold. Between failures the name says it will fail
+// again; once a gap longer than its own rhythm went by, the storm that
+// killed it has most likely ended, and its regions stream: naming it for
+// the rest of flapHold would blame a store that is fine now.
+func (s *Store) flapRhythm() time.Duration {
+	if s.Flaps < 2 || s.LastFlapAt <= s.FlapsSince {
+		return flapHold
+	}
+	gap := time.Duration((s.LastFlapAt - s.FlapsSince) / int64(s.Flaps-1))
+	return min(gap+tikvInterval, flapHold)
+}
+
+// CountBusyWaiting counts a region that is not streaming, by the error
+// it waits on.
+func (s *Store) CountBusyWaiting(reason string) {
+	if IsBusy(reason) {
+		s.BusyWaiting++
+		if reason == snapshots.ReasonRegionNotFound {
+			s.NotFoundWaiting++
+		}
+	}
+}
+
+// busyHoldsRegions: some of its regions wait because it is busy: one on
+// ServerIsBusy or Congested, or busyMin on RegionNotFound (a busy
+// raftstore answers it for every live region; a merge, for the one region
+// merged away, again at each retry until PD learns of the merge).
+func (s *Store) busyHoldsRegions() bool {
+	return s.BusyWaiting-s.NotFoundWaiting > 0 || s.NotFoundWaiting >= busyMin
 }
 
 // quiet: its stream is open and has delivered nothing, not even a
@@ -444,6 +484,9 @@ type Region struct {
 	AdmissionPos int
 	// RequestedAt is when its current request was sent.
 	RequestedAt int64
+	// InitializedAt is when its current registration finished its scan
+	// (0: not known).
+	InitializedAt int64
 	// LeftStore is the store whose error it is recovering from when that
 	// is not its store any more (a NotLeader naming another leader), and
 	// LeftCause that store's cause: a region leaving a drained store is
@@ -468,6 +511,16 @@ func (r *Region) Held(now int64, staleAfter time.Duration) bool {
 // lagging threshold, moving or not.
 func (r *Region) Behind(staleAfter time.Duration) bool {
 	return r.Initialized && r.LagMs >= LaggingAfter(staleAfter).Milliseconds()
+}
+
+// awaitingFirstTs: the region (re)initialized within AfterGrace and no
+// resolved ts has moved it since. TiKV resolves a region only once it is
+// Normal, at its next interval: until then its resolved ts is the one it
+// had before its trouble (a re-registered range keeps its stale clock),
+// and being held says nothing new about it. Nothing is silent before TiKV
+// had the chance to speak.
+func (r *Region) awaitingFirstTs(now int64) bool {
+	return r.Initialized && r.InitializedAt != 0 && now-r.InitializedAt < int64(AfterGrace) && r.LastAdvance < r.InitializedAt
 }
 
 // Watched reports whether a streaming region needs a decision beyond
@@ -545,7 +598,7 @@ func DecideRegion(r *Region, s *Store, pd *PD, now int64, staleAfter time.Durati
 			// Its resolved ts stopped in the outage; TiKV advances it at
 			// its next interval after PD answers.
 			return PDUnreachable, pd.Since
-		case r.Stalled(now, staleAfter):
+		case r.Stalled(now, staleAfter) && !r.awaitingFirstTs(now):
 			return Silent, r.LastAdvance
 		}
 		return Lagging, r.LastAdvance

@@ -146,6 +146,8 @@ func TestDecideStore(t *testing.T) {
 		{"flapping while failed", Store{Regions: 2, Failures: 1, Flaps: 4, FlapsSince: at(-14 * time.Second), LastFlapAt: at(-time.Second), FailingSince: at(-time.Second)}, pdOK, StoreFlapping, at(-14 * time.Second)},
 		{"flapped, then hung (stream quiet, a region held): stalled", Store{Connected: true, Regions: 2, Advancing: 1, Stalled: 1, StalledSince: at(-3 * time.Second), LastMsgAt: at(-2500 * time.Millisecond), ResolvedAt: at(-2500 * time.Millisecond), Flaps: 3, FlapsSince: at(-9 * time.Second), LastFlapAt: at(-5 * time.Second)}, pdOK, StoreStalled, at(-3 * time.Second)},
 		{"flapping between failures", Store{Connected: true, Regions: 2, Advancing: 2, Flaps: 3, FlapsSince: at(-9 * time.Second), LastFlapAt: at(-3 * time.Second)}, pdOK, StoreFlapping, at(-9 * time.Second)},
+		{"killed every 2s, the last 4s ago: past its rhythm, flapping is over", Store{Connected: true, Regions: 2, Advancing: 2, Flaps: 3, FlapsSince: at(-8 * time.Second), LastFlapAt: at(-4 * time.Second)}, pdOK, Healthy, 0},
+		{"killed every 4s, the last 4.5s ago: still within its rhythm", Store{Connected: true, Regions: 2, Advancing: 2, Flaps: 3, FlapsSince: at(-12500 * time.Millisecond), LastFlapAt: at(-4500 * time.Millisecond)}, pdOK, StoreFlapping, at(-12500 * time.Millisecond)},
 		{"its last failure 11s ago: flapping is over", Store{Connected: true, Regions: 2, Advancing: 2, Flaps: 3, FlapsSince: at(-19 * time.Second), LastFlapAt: at(-11 * time.Second)}, pdOK, Healthy, 0},
 		{"two failures in the window: not flapping", Store{Connected: true, Regions: 2, Advancing: 2, Flaps: 2, FlapsSince: at(-9 * time.Second)}, pdOK, Healthy, 0},
 		{"a failed reconnect is down, flapping or not", Store{Regions: 2, Failures: 2, Flaps: 4, LastFlapAt: at(-2 * time.Second), FailingSince: at(-2 * time.Second)}, pdOK, StoreDown, at(-2 * time.Second)},
@@ -162,6 +164,9 @@ func TestDecideStore(t *testing.T) {
 		{"busy since its first busy error", Store{Connected: true, Regions: 3, Advancing: 1, BusyWaiting: 2, Busy: windowOf(at(-time.Second), 3), BusyLastAt: at(-time.Second), BusySince: at(-3 * time.Second)}, pdOK, StoreBusy, at(-3 * time.Second)},
 		{"busy errors, regions held by something else, none waiting on busy: not busy", Store{Connected: true, Regions: 3, Advancing: 1, Busy: windowOf(at(-time.Second), 3), BusyLastAt: at(-time.Second)}, pdOK, Healthy, 0},
 		{"busy", Store{Connected: true, Regions: 3, Advancing: 1, BusyWaiting: 2, Busy: windowOf(at(-time.Second), 3), BusyLastAt: at(-time.Second)}, pdOK, StoreBusy, 0},
+		{"one region waiting on RegionNotFound after busy errors: a merge, not a busy store", Store{Connected: true, Regions: 3, Advancing: 2, BusyWaiting: 1, NotFoundWaiting: 1, Busy: windowOf(at(-time.Second), 2), BusyLastAt: at(-time.Second)}, pdOK, Healthy, 0},
+		{"two regions waiting on RegionNotFound: busy", Store{Connected: true, Regions: 3, Advancing: 1, BusyWaiting: 2, NotFoundWaiting: 2, Busy: windowOf(at(-time.Second), 2), BusyLastAt: at(-time.Second)}, pdOK, StoreBusy, 0},
+		{"one region waiting on Congested: busy", Store{Connected: true, Regions: 3, Advancing: 2, BusyWaiting: 1, Busy: windowOf(at(-time.Second), 2), BusyLastAt: at(-time.Second)}, pdOK, StoreBusy, 0},
 		{"busy but every region streams again", Store{Connected: true, Regions: 3, Advancing: 3, Busy: windowOf(at(-time.Second), 3), BusyLastAt: at(-time.Second)}, pdOK, Healthy, 0},
 		{"one busy error is not a busy store", Store{Connected: true, Regions: 3, Busy: windowOf(at(-time.Second), 1), BusyLastAt: at(-time.Second)}, pdOK, Healthy, 0},
 		{"busy long ago", Store{Connected: true, Regions: 3, Busy: windowOf(at(-20*time.Second), 3), BusyLastAt: at(-20 * time.Second)}, pdOK, Healthy, 0},
@@ -235,6 +240,15 @@ func TestDecideRegion(t *testing.T) {
 		{"stale with nothing else: silent", stale, up, pdOK, Silent, at(-12 * time.Second)},
 		{"stale by time before the tick marks it", func() Region { r := streaming; r.LastAdvance = at(-10 * time.Second); return r }(), up, pdOK, Silent, at(-10 * time.Second)},
 		{"held past the lagging threshold, nothing known: lagging", lagging, up, pdOK, Lagging, at(-4 * time.Second)},
+		{"re-registered 1s ago, its old resolved ts not moved yet: not silent before TiKV's first interval",
+			func() Region {
+				r := stale
+				r.State = snapshots.StateInitialized
+				r.InitializedAt = at(-time.Second)
+				return r
+			}(), up, pdOK, Lagging, at(-12 * time.Second)},
+		{"re-registered 2.5s ago and still not moved: silent",
+			func() Region { r := stale; r.InitializedAt = at(-2500 * time.Millisecond); return r }(), up, pdOK, Silent, at(-12 * time.Second)},
 		{"just under the lagging threshold: healthy", justUnder, up, pdOK, Healthy, 0},
 		{"behind PD's clock but moving: lagging", behind, up, pdOK, Lagging, 0},
 		{"behind on a slow store: the store's", behind, storeWith(StoreSlow, 0), pdOK, StoreSlow, 0},
