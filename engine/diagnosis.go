@@ -112,7 +112,9 @@ func (e *Engine) regionEvidence(r *regionState, now int64, ev *diagnose.Region) 
 		ResolvedTs: r.resolvedTs(), SentTs: r.sentTs, LastAdvance: unixNano(r.lastAdvance),
 		FailReason: r.failReason, LastError: r.lastError, LastErrorAt: r.lastErrorAt,
 		Churn: r.churn, Attempts: int(r.retryAttempts), RequestedAt: r.requestedAt,
-		InitializedAt: r.initializedAt,
+	}
+	if ev.Initialized && r.requestedAt != 0 {
+		ev.InitializedAt = r.requestedAt + int64(r.initDelayMs)*int64(time.Millisecond)
 	}
 	ev.LagMs = e.lagMs(ev.ResolvedTs)
 	if r.admitGen == e.diag.gen {

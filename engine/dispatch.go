@@ -218,7 +218,7 @@ func (e *Engine) handleLocated(task rangeTask, locs []RegionLoc, page *locatedPa
 		key := regionKey{sub.id, loc.ID}
 		old := e.regions[key]
 		if old != nil {
-			old.locGen = prog.gen // answered for: never superseded by this answer
+			old.locGen = uint32(prog.gen) // answered for: never superseded by this answer
 			if old.lock != nil || old.waitingLock {
 				continue // still owns (or waits for) its range; the lock decides
 			}
@@ -228,7 +228,7 @@ func (e *Engine) handleLocated(task rangeTask, locs []RegionLoc, page *locatedPa
 		if r.start >= r.end && r.end != "" {
 			continue
 		}
-		r.locGen = prog.gen
+		r.locGen = uint32(prog.gen)
 		if old != nil {
 			// The same region found again (reloaded after an error): to
 			// the operator it is one region, with one incident.
@@ -243,7 +243,7 @@ func (e *Engine) handleLocated(task rangeTask, locs []RegionLoc, page *locatedPa
 	// Records superseded by this answer: waiting in the span, not found in
 	// it. One that reaches past this page is decided by a later one.
 	for _, r := range candidates {
-		if e.regions[r.key()] != r || r.locGen == prog.gen || r.lock != nil || r.waitingLock {
+		if e.regions[r.key()] != r || r.locGen == uint32(prog.gen) || r.lock != nil || r.waitingLock {
 			continue
 		}
 		switch {

