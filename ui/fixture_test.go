@@ -132,7 +132,7 @@ func fixtureState() *snapshots.State {
 		since            time.Duration // before fixtureTaken
 	}{
 		4: {snapshots.CauseLock, "pinned 12s by txn 449999988000000000 (started 12s ago) holding t100_r2500; no commit or rollback seen (prewrite seen live)", 12 * time.Second},
-		5: {snapshots.CauseScanPending, "initial scan running on store 1 for 1s", time.Second},
+		5: {snapshots.CauseScanPending, "initial scan running on store 1 since 11:59:59", time.Second},
 		6: {snapshots.CauseRegionChurn, "3 not_leader/epoch_not_match/region_not_found in the last minute; last 1s ago: not_leader: leader is on store 2; waiting to retry", 30 * time.Second},
 		7: {snapshots.CauseRegionChurn, "1 not_leader/epoch_not_match/region_not_found in the last minute; last 2s ago: epoch_not_match; locating in PD", 2 * time.Second},
 		8: {snapshots.CauseStoreDown, storeDown2, 20 * time.Second}, 9: {snapshots.CauseStoreDown, storeDown2, 20 * time.Second},

@@ -240,14 +240,19 @@ func (d *Describer) Region(c Cause, r *Region, s *Store, storeText string, pd *P
 	return c.String()
 }
 
+// scanPending is the diagnosis of a region waiting for its initial scan.
+// It names nothing that moves from one publish to the next (no place in
+// the queue, no running age): at start-up every region reads it, so a
+// moving number would make every row change, and every text differ, at
+// every publish. How long the queue is and how many scans run are the
+// store's (its regions by state).
 func (d *Describer) scanPending(r *Region, s *Store, now int64) string {
-	store := "store " + strconv.FormatUint(r.StoreID, 10)
 	var text string
 	switch r.State {
 	case snapshots.StateRequested:
-		text = "initial scan running on " + store
+		text = "initial scan running on store " + strconv.FormatUint(r.StoreID, 10)
 		if r.RequestedAt != 0 {
-			text += " for " + Age(now-r.RequestedAt)
+			text += " since " + d.clock(r.RequestedAt)
 		}
 	case snapshots.StateLocating:
 		text = "locating in PD"
@@ -256,8 +261,12 @@ func (d *Describer) scanPending(r *Region, s *Store, now int64) string {
 	case snapshots.StateQueued:
 		switch {
 		case r.AdmissionPos > 0 && s != nil:
-			text = "waiting for a scan slot on " + store + ": " + strconv.Itoa(r.AdmissionPos) + " of " +
-				strconv.Itoa(s.Admission) + " in the queue, " + strconv.Itoa(s.Inflight) + " scans running"
+			if s.scanSlotText == "" {
+				s.scanSlotText = scanSlotText(r.StoreID)
+			}
+			text = s.scanSlotText
+		case r.AdmissionPos > 0:
+			text = scanSlotText(r.StoreID)
 		default:
 			text = "waiting for the range lock (an older region still holds part of its range)"
 		}
@@ -268,6 +277,10 @@ func (d *Describer) scanPending(r *Region, s *Store, now int64) string {
 		text += "; last error " + Age(now-r.LastErrorAt) + " ago: " + r.LastError
 	}
 	return text
+}
+
+func scanSlotText(storeID uint64) string {
+	return "waiting for a scan slot on store " + strconv.FormatUint(storeID, 10)
 }
 
 // doing says what a region that is not streaming is doing now, in the

@@ -4,6 +4,7 @@ import (
 	"strconv"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/stretchr/testify/require"
 	"github.com/tikv/client-go/v2/oracle"
@@ -418,9 +419,22 @@ func TestDescribe(t *testing.T) {
 	require.Equal(t, "2 not_leader/epoch_not_match/region_not_found in the last minute; last 2s ago: epoch_not_match: epoch not match; waiting to reload from PD",
 		d.Region(RegionChurn, &churn, nil, "", &PD{}, t0))
 
+	// A region waiting for its scan reads the same at every publish
+	// (nothing in it moves), and its store's queued regions share one text.
 	queued := Region{StoreID: 2, State: snapshots.StateQueued, AdmissionPos: 13}
-	require.Equal(t, "waiting for a scan slot on store 2: 13 of 40 in the queue, 128 scans running",
-		d.Region(ScanPending, &queued, &Store{Admission: 40, Inflight: 128}, "", &PD{}, t0))
+	store2 := Store{ID: 2, Admission: 40, Inflight: 128}
+	first := d.Region(ScanPending, &queued, &store2, "", &PD{}, t0)
+	require.Equal(t, "waiting for a scan slot on store 2", first)
+	queued.AdmissionPos = 12
+	later := d.Region(ScanPending, &queued, &store2, "", &PD{}, t0+int64(time.Second))
+	require.Equal(t, first, later)
+	require.Equal(t, unsafe.StringData(first), unsafe.StringData(later), "one text per store, not one per region")
+	queued.FailReason, queued.LastError, queued.LastErrorAt = snapshots.ReasonServerIsBusy, "server_is_busy: busy", at(-3*time.Second)
+	require.Equal(t, "waiting for a scan slot on store 2; last error 3s ago: server_is_busy: busy",
+		d.Region(ScanPending, &queued, &store2, "", &PD{}, t0))
+	scanning := Region{StoreID: 2, State: snapshots.StateRequested, RequestedAt: at(-3 * time.Second)}
+	require.Equal(t, "initial scan running on store 2 since 14:03:04", d.Region(ScanPending, &scanning, &store2, "", &PD{}, t0))
+	require.Equal(t, "initial scan running on store 2 since 14:03:04", d.Region(ScanPending, &scanning, &store2, "", &PD{}, t0+int64(time.Minute)))
 	require.Empty(t, d.Region(Healthy, &queued, nil, "", &PD{}, t0))
 	require.Contains(t, d.Region(Silent, &r, nil, "", &PD{}, t0), "stuck 25s with no error")
 	require.Contains(t, d.Region(PDUnreachable, &r, nil, "", &PD{Err: "refused", Since: at(-4 * time.Second)}, t0), "PD unreachable for 4s; resolved ts stuck 25s")
