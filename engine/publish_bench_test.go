@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"cmp"
+	"slices"
 	"testing"
 	"time"
 
@@ -193,5 +195,85 @@ func BenchmarkPublishChanged(b *testing.B) {
 				}
 			})
 		}
+	}
+}
+
+// BenchmarkPublishScanning is one publish during the initial scans, at
+// 100k and at 1M regions: a tenth of the regions initialized, each store
+// running ScansPerStore scans (128) and the rest queued for a scan slot,
+// as at start-up. Between publishes (timer stopped) every store's scans
+// finish and the next ones in its queue start; the finished regions go
+// back to the queue's tail, so the queue stays as long however many
+// publishes run. Every queued region's place then moves at every
+// publish, as it does at start-up: a diagnosis naming it changes every
+// row. rows=on-demand is headless's publish (no rows built).
+//
+//	go test -run '^$' -bench PublishScanning -benchmem ./engine/
+func BenchmarkPublishScanning(b *testing.B) {
+	skipPublishCheck = true
+	b.Cleanup(func() { skipPublishCheck = false })
+	for _, n := range []int{100_000, 1_000_000} {
+		for _, rows := range []bool{true, false} {
+			name := "regions=" + countText(n)
+			if !rows {
+				name += "/rows=on-demand"
+			}
+			b.Run(name, func(b *testing.B) { benchmarkPublishScanning(b, n, rows) })
+		}
+	}
+}
+
+func benchmarkPublishScanning(b *testing.B, n int, rows bool) {
+	e := newPublishEngine(b, n)
+	e.cfg.ScansPerStore = 128
+	now := e.lastPublish
+	regions := make([]*regionState, 0, n)
+	for _, r := range e.regions {
+		regions = append(regions, r)
+	}
+	slices.SortFunc(regions, func(x, y *regionState) int { return cmp.Compare(x.id, y.id) })
+	for _, r := range regions {
+		if r.id%10 == 0 {
+			continue // initialized before the run
+		}
+		st := e.stores[r.storeID]
+		r.initialized, r.lastError = false, ""
+		if st.inflight < e.cfg.ScansPerStore {
+			r.state, r.scanning, r.requestedAt = snapshots.StateRequested, true, now.UnixNano()
+			st.inflight++
+		} else {
+			r.state = snapshots.StateQueued
+			st.admission = append(st.admission, r)
+		}
+		e.markDirty(r)
+	}
+	scanning := map[uint64][]*regionState{}
+	for _, r := range regions {
+		if r.state == snapshots.StateRequested {
+			scanning[r.storeID] = append(scanning[r.storeID], r)
+		}
+	}
+	e.publish(now)
+	for b.Loop() {
+		b.StopTimer()
+		now = now.Add(500 * time.Millisecond)
+		for id, st := range e.stores {
+			next := scanning[id][:0]
+			for _, r := range scanning[id] {
+				r.state, r.scanning = snapshots.StateQueued, false
+				st.admission = append(st.admission, r)
+				e.markDirty(r)
+			}
+			for range len(scanning[id]) {
+				r := st.admission[0]
+				st.admission = st.admission[1:]
+				r.state, r.scanning, r.requestedAt = snapshots.StateRequested, true, now.UnixNano()
+				e.markDirty(r)
+				next = append(next, r)
+			}
+			scanning[id] = next
+		}
+		b.StartTimer()
+		e.publishRows(now, rows)
 	}
 }
