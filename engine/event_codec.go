@@ -3,7 +3,9 @@ package engine
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
+	"unsafe"
 
 	"github.com/pingcap/kvproto/pkg/cdcpb"
 	"google.golang.org/grpc"
@@ -171,9 +173,35 @@ func (s *slabs) decode(buf []byte, ev *cdcpb.ChangeDataEvent) error {
 	return nil
 }
 
+// maxPooledSlabBytes bounds the storage of slabs put back in the pool. The
+// pool's slabs never sit idle long enough for the garbage collector to
+// drop them (gets and puts happen on different Ps and keep cycling them),
+// so every slab keeps, for as long as pulltop runs, the largest message
+// it ever decoded: a store's ResolvedTs lists every region it leads (2.7
+// MB of ids at a million regions over 3 stores) and an initial scan's
+// messages are the largest with rows. Pooling is for the many small
+// messages of the live stream (tens of rows each) whose per-row structs
+// it saves; a message over the bound (2,000 rows or 32k region ids) costs
+// one allocation per slab kind, nothing next to decoding it, so its slabs
+// go to the garbage collector instead.
+const maxPooledSlabBytes = 256 << 10
+
+// bytes is the storage the slabs hold, used or not.
+func (s *slabs) bytes() int {
+	const ptr = int(unsafe.Sizeof(uintptr(0)))
+	return cap(s.events)*int(unsafe.Sizeof(cdcpb.Event{})) + cap(s.eventPtr)*ptr +
+		cap(s.wrappers)*int(unsafe.Sizeof(cdcpb.Event_Entries_{})) + cap(s.entries)*int(unsafe.Sizeof(cdcpb.Event_Entries{})) +
+		cap(s.rows)*int(unsafe.Sizeof(cdcpb.Event_Row{})) + cap(s.rowPtr)*ptr +
+		cap(s.regions)*int(unsafe.Sizeof(uint64(0)))
+}
+
 // release zeroes what decode handed out (so that no old message is kept
-// alive through the pool) and puts the slabs back in the pool.
+// alive through the pool) and puts the slabs back in the pool, unless
+// they grew past maxPooledSlabBytes.
 func (s *slabs) release() {
+	if s.bytes() > maxPooledSlabBytes {
+		return
+	}
 	clear(s.events[:s.nEvents])
 	clear(s.eventPtr[:s.nEvents])
 	clear(s.wrappers[:s.nEntries])
@@ -366,9 +394,9 @@ func decodeResolvedTs(buf []byte, rts *cdcpb.ResolvedTs) error {
 					count++
 				}
 			}
-			if rts.Regions == nil {
-				rts.Regions = make([]uint64, 0, count)
-			}
+			// Exactly the room it needs: growing a reused small slab by
+			// doubling would allocate a dozen times for a store's batch.
+			rts.Regions = slices.Grow(rts.Regions, count)
 			for j := 0; j < len(packed); {
 				v, n, err := varint(packed[j:])
 				if err != nil {

@@ -10,6 +10,7 @@ import (
 	"github.com/pingcap/kvproto/pkg/cdcpb"
 	"github.com/pingcap/kvproto/pkg/errorpb"
 	"github.com/pingcap/kvproto/pkg/metapb"
+	"github.com/stretchr/testify/require"
 	"google.golang.org/grpc/mem"
 )
 
@@ -259,4 +260,41 @@ func TestEventCodecCopiesOutOfGRPCBuffers(t *testing.T) {
 	if !bytes.Equal(out.Materialize(), want) {
 		t.Fatalf("request encoded as %x, want %x", out.Materialize(), want)
 	}
+}
+
+// A slab that decoded a message of the live stream goes back to the pool;
+// one that decoded a store's ResolvedTs at a million regions (333k ids)
+// is over the bound and is left to the garbage collector, so the pool
+// does not keep the start-up's largest messages for good.
+func TestEventCodecPoolsOnlySmallSlabs(t *testing.T) {
+	codec := newEventCodec()
+	decode := func(ev *cdcpb.ChangeDataEvent) *slabs {
+		t.Helper()
+		b, err := ev.Marshal()
+		require.NoError(t, err)
+		d := &decodedEvent{}
+		require.NoError(t, codec.Unmarshal(mem.BufferSlice{mem.SliceBuffer(b)}, d))
+		s := d.slabs
+		d.release()
+		return s
+	}
+
+	live := &cdcpb.ChangeDataEvent{}
+	for i := range 64 {
+		live.Events = append(live.Events, &cdcpb.Event{RegionId: uint64(i + 1), RequestId: 1, Event: &cdcpb.Event_Entries_{
+			Entries: &cdcpb.Event_Entries{Entries: []*cdcpb.Event_Row{
+				{StartTs: 10, CommitTs: 11, Type: cdcpb.Event_COMMITTED, Key: []byte("k"), Value: []byte("v")},
+			}},
+		}})
+	}
+	live.ResolvedTs = &cdcpb.ResolvedTs{Regions: make([]uint64, 1000), Ts: 12}
+	require.LessOrEqual(t, decode(live).bytes(), maxPooledSlabBytes, "a live message's slabs are pooled")
+
+	ids := make([]uint64, 333_334)
+	for i := range ids {
+		ids[i] = uint64(3*i + 1)
+	}
+	batch := decode(&cdcpb.ChangeDataEvent{ResolvedTs: &cdcpb.ResolvedTs{Regions: ids, Ts: 12}})
+	require.Greater(t, batch.bytes(), maxPooledSlabBytes, "a store's batch at 1M regions is not pooled")
+	require.LessOrEqual(t, cap(batch.regions), len(ids)+len(ids)/4, "its ids are decoded into one allocation, not grown by doubling")
 }
