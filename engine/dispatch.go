@@ -639,6 +639,9 @@ type pdHealth struct {
 	// storesAskedAt is when the store list was last asked for out of
 	// turn (askStores).
 	storesAskedAt time.Time
+	// storesAskOwed: an ask came too soon after the last, or while a
+	// read was in flight (askStores); the PD probe makes it.
+	storesAskOwed bool
 }
 
 // notePDAnswer is notePD from the event loop, publishing at once when PD
@@ -666,11 +669,19 @@ const (
 // PDCheckInterval (2s), at most once per every: a store's state in PD
 // (Offline, Tombstone) is what names a drain or a removal, and reading it
 // up to 2s late made the name late too.
+//
+// An ask that comes too soon, or while a read is in flight, is not
+// dropped: it is owed (storesAskOwed), and the PD probe's next tick makes
+// it once the interval is up. The sign can come just after a read whose
+// answer PD gave before it knew: a removal's RegionNotFound asks, PD
+// lists the store Up still, and the stream's end a moment later must ask
+// again, or the store reads store_down until the next PDCheckInterval.
 func (e *Engine) askStores(now time.Time, every time.Duration) {
-	if now.Sub(e.pd.storesAskedAt) < every {
+	if now.Sub(e.pd.storesAskedAt) < every || e.pd.probing {
+		e.pd.storesAskOwed = true
 		return
 	}
-	e.pd.storesAskedAt = now
+	e.pd.storesAskedAt, e.pd.storesAskOwed = now, false
 	e.refreshStores()
 }
 

@@ -301,6 +301,8 @@ func (e *Engine) loop() {
 			case e.storeOffline():
 				// Being removed: its Tombstone is news (store_removed).
 				e.askStores(now, storeOfflineAsk)
+			case e.pd.storesAskOwed:
+				e.askStores(now, storeAskMin)
 			}
 		}
 	}

@@ -460,6 +460,11 @@ func (e *Engine) handleStreamFailure(w *streamWorker, err error) {
 	if st != nil {
 		st.lastErr, st.lastErrAt = snapshots.CleanString(detail), now // carries text from outside
 	}
+	// A store whose stream ends may have left the cluster: PD lists a
+	// drained store Offline and a removed one Tombstone at once, and
+	// that, not the failure, is what names it (store_draining,
+	// store_removed). Ask now, not at the next PDCheckInterval.
+	e.askStores(now, storeAskMin)
 	if st := e.stores[w.storeID]; st != nil {
 		if st.failingSince == 0 {
 			st.failingSince = now.UnixNano()

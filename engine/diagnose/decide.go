@@ -411,11 +411,22 @@ func (s *Store) quiet(now int64) bool {
 
 // drained: DrainMin of its leaders moved to other stores, it leads none of
 // the subscribed regions, and either the moves are recent or its stream
-// ended soon after them (a graceful shutdown). A store that comes back
-// with no leaders, or hangs long after a storm moved some, is not draining.
+// ended soon after them (a graceful shutdown); or it still leads a few
+// (leftBehindPer) and its stream ended soon after the others left. A
+// store that comes back with no leaders, or hangs long after a storm
+// moved some, is not draining.
 func (s *Store) drained(now int64) bool {
-	if s.MovedAway < DrainMin || s.Regions != 0 || s.MovedInLast >= s.MovedAwaySince {
+	if s.MovedAway < DrainMin || s.MovedInLast >= s.MovedAwaySince {
 		return false
+	}
+	if s.Regions != 0 {
+		// A graceful shutdown evicts every leader it can and then stops:
+		// a region with no other live replica keeps its leader there and
+		// goes down with the store. A few such left behind, its stream
+		// ended after the others left, is still the drain (not while it
+		// streams: a transfer-leader storm moves most of a store's leaders
+		// too).
+		return s.Regions <= s.MovedAway/leftBehindPer && s.stoppedAfterMoves()
 	}
 	if s.LastFlapAt != 0 && s.LastFlapAt <= s.MovedAwaySince {
 		// It failed first, and its leaders were elected elsewhere while it
@@ -426,6 +437,16 @@ func (s *Store) drained(now int64) bool {
 	if now-s.MovedAwayLast <= int64(DrainWindow) {
 		return true
 	}
+	return s.stoppedAfterMoves()
+}
+
+// leftBehindPer: a drained store may keep one leader in leftBehindPer of
+// those that moved (the regions with no other live replica).
+const leftBehindPer = 4
+
+// stoppedAfterMoves: its stream ended within drainStop after its last
+// leader moved away (a graceful shutdown), not before.
+func (s *Store) stoppedAfterMoves() bool {
 	return !s.Connected && s.FailingSince >= s.MovedAwayLast && s.FailingSince-s.MovedAwayLast <= int64(drainStop)
 }
 
