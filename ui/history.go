@@ -42,13 +42,34 @@ type change struct {
 	why      string // the reason shown with it: the error or diagnosis of the moment
 }
 
+func (c *change) seqOf() uint64 { return c.seq }
+
+// regionChange is a change as a region's ring keeps it: half the size of
+// a change, since most of a million regions change a few times while
+// they are first scanned. States and stores are refs into the history's
+// tables; regionChanges turns it back into a change.
+type regionChange struct {
+	at  int64 // the snapshot's taken_at, unix ms
+	seq uint64
+	why string // changeState: the error that moved it; changeError: the error
+	// changeState: stateRefs; changeStore: storeRefs; changeRetry: to is
+	// the attempt.
+	from, to uint32
+	kind     changeKind
+}
+
+func (c *regionChange) seqOf() uint64 { return c.seq }
+
 // ring keeps the newest regionHistoryLen changes.
-type ring struct {
-	items []change
+type ring[T any, P interface {
+	*T
+	seqOf() uint64
+}] struct {
+	items []T
 	head  int // index of the oldest entry once full
 }
 
-func (r *ring) add(c change) {
+func (r *ring[T, P]) add(c T) {
 	if len(r.items) < regionHistoryLen {
 		r.items = append(r.items, c)
 		return
@@ -58,11 +79,11 @@ func (r *ring) add(c change) {
 }
 
 // newestFirst returns the changes up to seq, newest first.
-func (r *ring) newestFirst(seq uint64) []change {
-	out := make([]change, 0, len(r.items))
+func (r *ring[T, P]) newestFirst(seq uint64) []T {
+	out := make([]T, 0, len(r.items))
 	for k := len(r.items) - 1; k >= 0; k-- {
 		c := r.items[(r.head+k)%len(r.items)]
-		if c.seq <= seq {
+		if P(&c).seqOf() <= seq {
 			out = append(out, c)
 		}
 	}
@@ -91,7 +112,7 @@ type regionTrack struct {
 // regionPast is the part of a region's track that only a region that
 // changed, or has an error, has.
 type regionPast struct {
-	hist    ring // its changes, the first sight not among them
+	hist    ring[regionChange, *regionChange] // its changes, the first sight not among them
 	lastErr string
 }
 
@@ -99,7 +120,7 @@ type regionPast struct {
 type stateRef uint16
 
 type storeTrack struct {
-	hist     ring
+	hist     ring[change, *change]
 	state    string
 	failures int
 	suspect  bool
@@ -125,6 +146,9 @@ type history struct {
 	// state (a free slot).
 	states   []string
 	stateRef map[string]stateRef
+	// storeIDs are the stores regions moved between, by storeRef.
+	storeIDs []uint64
+	storeRef map[uint64]uint32
 	stores   map[uint64]*storeTrack
 	lag      []lagSample // ring of lagHistoryLen
 	lagHead  int
@@ -141,7 +165,8 @@ type history struct {
 }
 
 func newHistory() *history {
-	return &history{states: []string{""}, stateRef: map[string]stateRef{}, stores: make(map[uint64]*storeTrack)}
+	return &history{states: []string{""}, stateRef: map[string]stateRef{}, storeRef: map[uint64]uint32{},
+		stores: make(map[uint64]*storeTrack)}
 }
 
 // maxStates bounds the distinct region states kept: a file may hold any
@@ -159,6 +184,17 @@ func (h *history) ref(state string) stateRef {
 	h.states = append(h.states, state)
 	ref := stateRef(len(h.states) - 1)
 	h.stateRef[state] = ref
+	return ref
+}
+
+// storeRefOf is a store's ref, for a region's move.
+func (h *history) storeRefOf(id uint64) uint32 {
+	if ref, ok := h.storeRef[id]; ok {
+		return ref
+	}
+	h.storeIDs = append(h.storeIDs, id)
+	ref := uint32(len(h.storeIDs) - 1)
+	h.storeRef[id] = ref
 	return ref
 }
 
@@ -219,7 +255,7 @@ func (h *history) goneRegion(sub, id uint64) {
 
 // observeRegion folds in region i of the snapshot being observed.
 func (h *history) observeRegion(i int, r *snapshots.Region) {
-	at, seq := h.at, h.seq
+	at, seq := h.at.UnixMilli(), h.seq
 	k := regionKey{r.Subscription, r.ID}
 	slot, ok := int32(-1), false
 	if i < len(h.prevOrder) {
@@ -235,7 +271,7 @@ func (h *history) observeRegion(i int, r *snapshots.Region) {
 		h.order[i] = slot
 		t := &h.regions[slot]
 		ref := h.ref(r.State)
-		*t = regionTrack{key: k, firstAt: at.UnixMilli(), firstSeq: seq, state: ref, first: ref,
+		*t = regionTrack{key: k, firstAt: at, firstSeq: seq, state: ref, first: ref,
 			attempts: int32(r.RetryAttempts), storeID: r.StoreID, seenGen: h.gen}
 		if r.LastError != "" {
 			t.past = &regionPast{lastErr: r.LastError}
@@ -253,7 +289,7 @@ func (h *history) observeRegion(i int, r *snapshots.Region) {
 	errNoted := false
 	if from := h.states[t.state]; from != r.State {
 		if to := h.ref(r.State); to != t.state {
-			c := change{at: at, seq: seq, kind: changeState, from: from, to: h.states[to]}
+			c := regionChange{at: at, seq: seq, kind: changeState, from: uint32(t.state), to: uint32(to)}
 			if r.State != snapshots.StateInitialized && r.LastError != lastErr && r.LastError != "" {
 				c.why, errNoted = r.LastError, true // the error that moved it
 			}
@@ -263,7 +299,7 @@ func (h *history) observeRegion(i int, r *snapshots.Region) {
 	}
 	if lastErr != r.LastError {
 		if r.LastError != "" && !errNoted {
-			t.add(change{at: at, seq: seq, kind: changeError, to: r.LastError})
+			t.add(regionChange{at: at, seq: seq, kind: changeError, why: r.LastError})
 		}
 		if t.past == nil {
 			t.past = &regionPast{}
@@ -272,22 +308,21 @@ func (h *history) observeRegion(i int, r *snapshots.Region) {
 	}
 	if int(t.attempts) != r.RetryAttempts {
 		if r.RetryAttempts > int(t.attempts) {
-			t.add(change{at: at, seq: seq, kind: changeRetry, n: int64(r.RetryAttempts)})
+			t.add(regionChange{at: at, seq: seq, kind: changeRetry, to: uint32(int32(r.RetryAttempts))})
 		}
 		t.attempts = int32(r.RetryAttempts)
 	}
 	// Store 0 is "no leader known yet": not a move.
 	if t.storeID != r.StoreID && r.StoreID != 0 {
 		if t.storeID != 0 {
-			t.add(change{at: at, seq: seq, kind: changeStore,
-				from: strconv.FormatUint(t.storeID, 10), to: strconv.FormatUint(r.StoreID, 10)})
+			t.add(regionChange{at: at, seq: seq, kind: changeStore, from: h.storeRefOf(t.storeID), to: h.storeRefOf(r.StoreID)})
 		}
 		t.storeID = r.StoreID
 	}
 }
 
 // add records a change of the region.
-func (t *regionTrack) add(c change) {
+func (t *regionTrack) add(c regionChange) {
 	if t.past == nil {
 		t.past = &regionPast{}
 	}
@@ -389,10 +424,28 @@ func (h *history) region(sub, id uint64) *regionTrack {
 func (h *history) regionChanges(t *regionTrack, seq uint64) []change {
 	var out []change
 	if t.past != nil {
-		out = t.past.hist.newestFirst(seq)
+		for _, c := range t.past.hist.newestFirst(seq) {
+			out = append(out, h.change(&c))
+		}
 	}
 	if (t.past == nil || len(t.past.hist.items) < regionHistoryLen) && t.firstSeq <= seq {
 		out = append(out, change{at: time.UnixMilli(t.firstAt), seq: t.firstSeq, kind: changeFirstSeen, to: h.states[t.first]})
+	}
+	return out
+}
+
+// change is c as shown.
+func (h *history) change(c *regionChange) change {
+	out := change{at: time.UnixMilli(c.at), seq: c.seq, kind: c.kind}
+	switch c.kind {
+	case changeState:
+		out.from, out.to, out.why = h.states[c.from], h.states[c.to], c.why
+	case changeError:
+		out.to = c.why
+	case changeRetry:
+		out.n = int64(int32(c.to))
+	case changeStore:
+		out.from, out.to = strconv.FormatUint(h.storeIDs[c.from], 10), strconv.FormatUint(h.storeIDs[c.to], 10)
 	}
 	return out
 }
