@@ -60,7 +60,8 @@ type regionChange struct {
 
 func (c *regionChange) seqOf() uint64 { return c.seq }
 
-// ring keeps the newest regionHistoryLen changes.
+// ring keeps the newest regionHistoryLen changes (T, whose pointer P
+// tells its seq).
 type ring[T any, P interface {
 	*T
 	seqOf() uint64
@@ -94,9 +95,9 @@ type regionKey struct{ sub, id uint64 }
 
 // regionTrack is what the UI remembers of one region. There is one per
 // region, and a cluster may have a million, most of which never change
-// after they appear: such a region costs this and its place in the index,
-// 72 bytes in all. Its first sight is kept here, not in a ring, and the
-// ring and the error (regionPast) are allocated when it has some.
+// after they appear: such a region costs this, its place in the index and
+// in order, about 80 bytes. Its first sight is kept here, not in a ring,
+// and the ring and the error (regionPast) are allocated when it has some.
 type regionTrack struct {
 	key      regionKey // whose track it is
 	storeID  uint64
