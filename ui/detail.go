@@ -173,7 +173,7 @@ func (a *app) regionDetailLines(d *detailView) []string {
 	out = append(out, " "+th.ColHeader.render("HISTORY")+"  newest first; changes this UI has seen, up to "+
 		strconv.Itoa(regionHistoryLen))
 	if t := a.hist.region(d.sub, d.id); t != nil {
-		out = a.appendChanges(out, &t.hist)
+		out = a.appendChanges(out, a.hist.regionChanges(t, a.shownSeq()))
 	} else {
 		out = append(out, "   none")
 	}
@@ -187,7 +187,7 @@ func (a *app) regionDetailLines(d *detailView) []string {
 		out = append(out, "")
 		out = append(out, " "+th.ColHeader.render("HISTORY OF REGION "+strconv.FormatUint(o.From, 10))+
 			"  before the "+o.Kind+" at "+o.At.In(a.opts.Now().Location()).Format("15:04:05"))
-		out = a.appendChanges(out, &t.hist)
+		out = a.appendChanges(out, a.hist.regionChanges(t, a.shownSeq()))
 	}
 	return out
 }
@@ -251,20 +251,17 @@ func (a *app) storeDetailLines(d *detailView) []string {
 	out = append(out, "")
 	out = append(out, " "+th.ColHeader.render("HISTORY")+"  newest first; changes this UI has seen")
 	if t := a.hist.stores[d.id]; t != nil {
-		out = a.appendChanges(out, &t.hist)
+		out = a.appendChanges(out, t.hist.newestFirst(a.shownSeq()))
 	} else {
 		out = append(out, "   none")
 	}
 	return out
 }
 
-func (a *app) appendChanges(out []string, r *ring) []string {
-	seq := uint64(0)
-	if a.shown != nil {
-		seq = a.shown.Seq
-	}
+// appendChanges appends changes (newest first) as the detail's lines.
+func (a *app) appendChanges(out []string, changes []change) []string {
 	loc := a.opts.Now().Location()
-	for _, c := range r.newestFirst(seq) {
+	for _, c := range changes {
 		out = append(out, "   "+c.at.In(loc).Format("15:04:05.000")+"  "+c.describe())
 	}
 	return out

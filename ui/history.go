@@ -42,13 +42,35 @@ type change struct {
 	why      string // the reason shown with it: the error or diagnosis of the moment
 }
 
-// ring keeps the newest regionHistoryLen changes.
-type ring struct {
-	items []change
+func (c *change) seqOf() uint64 { return c.seq }
+
+// regionChange is a change as a region's ring keeps it: half the size of
+// a change, since most of a million regions change a few times while
+// they are first scanned. States and stores are refs into the history's
+// tables; regionChanges turns it back into a change.
+type regionChange struct {
+	at  int64 // the snapshot's taken_at, unix ms
+	seq uint64
+	why string // changeState: the error that moved it; changeError: the error
+	// changeState: stateRefs; changeStore: storeRefs; changeRetry: to is
+	// the attempt.
+	from, to uint32
+	kind     changeKind
+}
+
+func (c *regionChange) seqOf() uint64 { return c.seq }
+
+// ring keeps the newest regionHistoryLen changes (T, whose pointer P
+// tells its seq).
+type ring[T any, P interface {
+	*T
+	seqOf() uint64
+}] struct {
+	items []T
 	head  int // index of the oldest entry once full
 }
 
-func (r *ring) add(c change) {
+func (r *ring[T, P]) add(c T) {
 	if len(r.items) < regionHistoryLen {
 		r.items = append(r.items, c)
 		return
@@ -58,11 +80,11 @@ func (r *ring) add(c change) {
 }
 
 // newestFirst returns the changes up to seq, newest first.
-func (r *ring) newestFirst(seq uint64) []change {
-	out := make([]change, 0, len(r.items))
+func (r *ring[T, P]) newestFirst(seq uint64) []T {
+	out := make([]T, 0, len(r.items))
 	for k := len(r.items) - 1; k >= 0; k-- {
 		c := r.items[(r.head+k)%len(r.items)]
-		if c.seq <= seq {
+		if P(&c).seqOf() <= seq {
 			out = append(out, c)
 		}
 	}
@@ -71,23 +93,35 @@ func (r *ring) newestFirst(seq uint64) []change {
 
 type regionKey struct{ sub, id uint64 }
 
-// regionTrack is what the UI remembers of one region. It is kept small
-// (no pointers but the ring's slice and the error string) because there is
-// one per region, and a cluster may have a million.
+// regionTrack is what the UI remembers of one region. There is one per
+// region, and a cluster may have a million, most of which never change
+// after they appear: such a region costs this, its place in the index and
+// in order, about 80 bytes. Its first sight is kept here, not in a ring,
+// and the ring and the error (regionPast) are allocated when it has some.
 type regionTrack struct {
-	// What every refresh compares comes first, within one cache line.
-	key      regionKey // whose track it is: a freed slot has the zero key
-	state    string
-	lastErr  string
+	key      regionKey // whose track it is
 	storeID  uint64
+	firstAt  int64  // when it was first seen: the snapshot's taken_at, unix ms
+	firstSeq uint64 // and the snapshot's seq
+	past     *regionPast
 	attempts int32
 	seenGen  uint32
-	hist     ring
-	firstAt  time.Time
+	state    stateRef // 0: a free slot
+	first    stateRef // its state when first seen
 }
 
+// regionPast is the part of a region's track that only a region that
+// changed, or has an error, has.
+type regionPast struct {
+	hist    ring[regionChange, *regionChange] // its changes, the first sight not among them
+	lastErr string
+}
+
+// stateRef is a region state, as its index in history.states.
+type stateRef uint16
+
 type storeTrack struct {
-	hist     ring
+	hist     ring[change, *change]
 	state    string
 	failures int
 	suspect  bool
@@ -106,16 +140,23 @@ type lagSample struct {
 // goroutine.
 type history struct {
 	gen     uint32
-	slot    map[regionKey]int32
+	slots   slotIndex // a region's slot in regions, by key
 	regions []regionTrack
 	free    []int32
-	stores  map[uint64]*storeTrack
-	lag     []lagSample // ring of lagHistoryLen
-	lagHead int
+	// states are the region states seen, by stateRef; states[0] is no
+	// state (a free slot).
+	states   []string
+	stateRef map[string]stateRef
+	// storeIDs are the stores regions moved between, by storeRef.
+	storeIDs []uint64
+	storeRef map[uint64]uint32
+	stores   map[uint64]*storeTrack
+	lag      []lagSample // ring of lagHistoryLen
+	lagHead  int
 	// order is the slot of each region of the last snapshot, in its
 	// order. The engine keeps its region order between snapshots, so
-	// region i is looked for in order[i] first: at a million regions a
-	// map lookup per region was most of a refresh.
+	// region i is looked for in order[i] first: at a million regions an
+	// index lookup per region was most of a refresh.
 	order []int32
 	// Of the snapshot being observed (begin to end).
 	at        time.Time
@@ -125,7 +166,37 @@ type history struct {
 }
 
 func newHistory() *history {
-	return &history{slot: make(map[regionKey]int32), stores: make(map[uint64]*storeTrack)}
+	return &history{states: []string{""}, stateRef: map[string]stateRef{}, storeRef: map[uint64]uint32{},
+		stores: make(map[uint64]*storeTrack)}
+}
+
+// maxStates bounds the distinct region states kept: a file may hold any
+// strings. The ones past it share the last.
+const maxStates = 1<<16 - 1
+
+// ref is state's stateRef.
+func (h *history) ref(state string) stateRef {
+	if ref, ok := h.stateRef[state]; ok {
+		return ref
+	}
+	if len(h.states) == maxStates {
+		return maxStates - 1
+	}
+	h.states = append(h.states, state)
+	ref := stateRef(len(h.states) - 1)
+	h.stateRef[state] = ref
+	return ref
+}
+
+// storeRefOf is a store's ref, for a region's move.
+func (h *history) storeRefOf(id uint64) uint32 {
+	if ref, ok := h.storeRef[id]; ok {
+		return ref
+	}
+	h.storeIDs = append(h.storeIDs, id)
+	ref := uint32(len(h.storeIDs) - 1)
+	h.storeRef[id] = ref
+	return ref
 }
 
 // observe folds one new snapshot into the history.
@@ -151,6 +222,14 @@ func (h *history) beginObserveN(s *snapshots.State, n int, partial bool) {
 	if !partial {
 		h.gen++
 	}
+	if h.regions == nil {
+		// Sized for the first snapshot (and some splits), rather than
+		// grown by append: at a million regions the slack of growing is
+		// tens of MBs.
+		size := n + n/16
+		h.regions = make([]regionTrack, 0, size)
+		h.slots = newSlotIndex(size)
+	}
 	h.at, h.seq = s.TakenAt, s.Seq
 	h.prevOrder = h.order
 	switch {
@@ -170,69 +249,85 @@ func (h *history) beginObserveN(s *snapshots.State, n int, partial bool) {
 
 // goneRegion forgets a region that left (a partial observation's).
 func (h *history) goneRegion(sub, id uint64) {
-	k := regionKey{sub, id}
-	if slot, ok := h.slot[k]; ok {
-		h.regions[slot] = regionTrack{}
-		h.free = append(h.free, slot)
-		delete(h.slot, k)
+	if slot, ok := h.slots.get(h.regions, regionKey{sub, id}); ok {
+		h.release(slot)
 	}
 }
 
 // observeRegion folds in region i of the snapshot being observed.
 func (h *history) observeRegion(i int, r *snapshots.Region) {
-	at, seq := h.at, h.seq
+	at, seq := h.at.UnixMilli(), h.seq
 	k := regionKey{r.Subscription, r.ID}
 	slot, ok := int32(-1), false
 	if i < len(h.prevOrder) {
-		if sl := h.prevOrder[i]; int(sl) < len(h.regions) && h.regions[sl].key == k {
+		if sl := h.prevOrder[i]; int(sl) < len(h.regions) && h.regions[sl].key == k && h.regions[sl].state != 0 {
 			slot, ok = sl, true
 		}
 	}
 	if !ok {
-		slot, ok = h.slot[k]
+		slot, ok = h.slots.get(h.regions, k)
 	}
 	if !ok {
 		slot = h.alloc()
-		h.slot[k] = slot
 		h.order[i] = slot
 		t := &h.regions[slot]
-		*t = regionTrack{key: k, firstAt: at, state: r.State, lastErr: r.LastError,
+		ref := h.ref(r.State)
+		*t = regionTrack{key: k, firstAt: at, firstSeq: seq, state: ref, first: ref,
 			attempts: int32(r.RetryAttempts), storeID: r.StoreID, seenGen: h.gen}
-		t.hist.add(change{at: at, seq: seq, kind: changeFirstSeen, to: r.State})
+		if r.LastError != "" {
+			t.past = &regionPast{lastErr: r.LastError}
+		}
+		h.slots.put(h.regions, slot)
 		return
 	}
 	h.order[i] = slot
 	t := &h.regions[slot]
 	t.seenGen = h.gen
-	errNoted := false
-	if t.state != r.State {
-		c := change{at: at, seq: seq, kind: changeState, from: t.state, to: r.State}
-		if r.State != snapshots.StateInitialized && r.LastError != t.lastErr && r.LastError != "" {
-			c.why, errNoted = r.LastError, true // the error that moved it
-		}
-		t.hist.add(c)
-		t.state = r.State
+	lastErr := ""
+	if t.past != nil {
+		lastErr = t.past.lastErr
 	}
-	if t.lastErr != r.LastError {
-		if r.LastError != "" && !errNoted {
-			t.hist.add(change{at: at, seq: seq, kind: changeError, to: r.LastError})
+	errNoted := false
+	if from := h.states[t.state]; from != r.State {
+		if to := h.ref(r.State); to != t.state {
+			c := regionChange{at: at, seq: seq, kind: changeState, from: uint32(t.state), to: uint32(to)}
+			if r.State != snapshots.StateInitialized && r.LastError != lastErr && r.LastError != "" {
+				c.why, errNoted = r.LastError, true // the error that moved it
+			}
+			t.add(c)
+			t.state = to
 		}
-		t.lastErr = r.LastError
+	}
+	if lastErr != r.LastError {
+		if r.LastError != "" && !errNoted {
+			t.add(regionChange{at: at, seq: seq, kind: changeError, why: r.LastError})
+		}
+		if t.past == nil {
+			t.past = &regionPast{}
+		}
+		t.past.lastErr = r.LastError
 	}
 	if int(t.attempts) != r.RetryAttempts {
 		if r.RetryAttempts > int(t.attempts) {
-			t.hist.add(change{at: at, seq: seq, kind: changeRetry, n: int64(r.RetryAttempts)})
+			t.add(regionChange{at: at, seq: seq, kind: changeRetry, to: uint32(int32(r.RetryAttempts))})
 		}
 		t.attempts = int32(r.RetryAttempts)
 	}
 	// Store 0 is "no leader known yet": not a move.
 	if t.storeID != r.StoreID && r.StoreID != 0 {
 		if t.storeID != 0 {
-			t.hist.add(change{at: at, seq: seq, kind: changeStore,
-				from: strconv.FormatUint(t.storeID, 10), to: strconv.FormatUint(r.StoreID, 10)})
+			t.add(regionChange{at: at, seq: seq, kind: changeStore, from: h.storeRefOf(t.storeID), to: h.storeRefOf(r.StoreID)})
 		}
 		t.storeID = r.StoreID
 	}
+}
+
+// add records a change of the region.
+func (t *regionTrack) add(c regionChange) {
+	if t.past == nil {
+		t.past = &regionPast{}
+	}
+	t.past.hist.add(c)
 }
 
 // endObserve finishes the observation of s.
@@ -296,13 +391,18 @@ func (h *history) alloc() int32 {
 	return int32(len(h.regions) - 1)
 }
 
+// release frees slot, whose region is in the index.
+func (h *history) release(slot int32) {
+	h.slots.remove(h.regions, slot)
+	h.regions[slot] = regionTrack{}
+	h.free = append(h.free, slot)
+}
+
 // forget drops regions and stores not seen for forgetAfter snapshots.
 func (h *history) forget() {
-	for k, slot := range h.slot {
-		if h.gen-h.regions[slot].seenGen > forgetAfter {
-			h.regions[slot] = regionTrack{}
-			h.free = append(h.free, slot)
-			delete(h.slot, k)
+	for slot := range h.regions {
+		if t := &h.regions[slot]; t.state != 0 && h.gen-t.seenGen > forgetAfter {
+			h.release(int32(slot))
 		}
 	}
 	for id, t := range h.stores {
@@ -313,11 +413,42 @@ func (h *history) forget() {
 }
 
 func (h *history) region(sub, id uint64) *regionTrack {
-	slot, ok := h.slot[regionKey{sub, id}]
+	slot, ok := h.slots.get(h.regions, regionKey{sub, id})
 	if !ok {
 		return nil
 	}
 	return &h.regions[slot]
+}
+
+// regionChanges returns t's changes up to seq, newest first: those its
+// ring keeps and, while the ring has not had to drop any, its first sight.
+func (h *history) regionChanges(t *regionTrack, seq uint64) []change {
+	var out []change
+	if t.past != nil {
+		for _, c := range t.past.hist.newestFirst(seq) {
+			out = append(out, h.change(&c))
+		}
+	}
+	if (t.past == nil || len(t.past.hist.items) < regionHistoryLen) && t.firstSeq <= seq {
+		out = append(out, change{at: time.UnixMilli(t.firstAt), seq: t.firstSeq, kind: changeFirstSeen, to: h.states[t.first]})
+	}
+	return out
+}
+
+// change is c as shown.
+func (h *history) change(c *regionChange) change {
+	out := change{at: time.UnixMilli(c.at), seq: c.seq, kind: c.kind}
+	switch c.kind {
+	case changeState:
+		out.from, out.to, out.why = h.states[c.from], h.states[c.to], c.why
+	case changeError:
+		out.to = c.why
+	case changeRetry:
+		out.n = int64(int32(c.to))
+	case changeStore:
+		out.from, out.to = strconv.FormatUint(h.storeIDs[c.from], 10), strconv.FormatUint(h.storeIDs[c.to], 10)
+	}
+	return out
 }
 
 // lagUpTo returns the lag samples up to seq, oldest first.

@@ -241,8 +241,9 @@ func TestDetailHistoryIsBounded(t *testing.T) {
 	}
 	tr := h.m.a.hist.region(1, 2)
 	require.NotNil(t, tr)
-	require.Len(t, tr.hist.items, regionHistoryLen)
-	newest := tr.hist.newestFirst(s.Seq)
+	newest := h.m.a.hist.regionChanges(tr, s.Seq)
+	require.Len(t, newest, regionHistoryLen, "the first sight dropped with the oldest changes")
+	require.Equal(t, changeState, newest[len(newest)-1].kind)
 	require.Equal(t, snapshots.StateInitialized, newest[0].to)
 	require.Equal(t, s.Seq, newest[0].seq)
 }
