@@ -98,8 +98,13 @@ func (d *Describer) Store(s *Store, pd *PD, now int64) string {
 		if s.PDState == PDStoreOffline {
 			b.WriteString("PD lists " + name + " Offline: being removed, its leaders and peers moving away")
 		} else {
+			leads := "it leads none of the subscribed regions"
+			if s.Regions > 0 {
+				// Left behind: no other live replica to take the lead.
+				leads = "it still leads " + strconv.Itoa(s.Regions) + " with no other live replica"
+			}
 			b.WriteString(name + " drained: " + strconv.Itoa(s.MovedAway) + " leaders moved to other stores in " +
-				Age(now-s.MovedAwaySince) + " and it leads none of the subscribed regions (evict-leader or a graceful shutdown)")
+				Age(now-s.MovedAwaySince) + " and " + leads + " (evict-leader or a graceful shutdown)")
 		}
 		if s.Since != 0 {
 			b.WriteString(" since " + d.clock(s.Since))

@@ -135,6 +135,10 @@ func TestDecideStore(t *testing.T) {
 		{"removed beats down", Store{Failures: 3, Regions: 2, PDState: PDStoreTombstone}, pdOK, StoreRemoved, 0},
 		{"leaders moved away, none left: draining", Store{Failures: 1, MovedAway: 21, MovedAwaySince: at(-3 * time.Second), MovedAwayLast: at(-3 * time.Second)}, pdOK, StoreDraining, at(-3 * time.Second)},
 		{"drained, then its stream ended: still draining", Store{Failures: 4, MovedAway: 21, MovedAwaySince: at(-40 * time.Second), MovedAwayLast: at(-40 * time.Second), FailingSince: at(-30 * time.Second)}, pdOK, StoreDraining, at(-40 * time.Second)},
+		{"drained but for one region with no other live replica, then its stream ended: draining", Store{Failures: 2, Regions: 1, MovedAway: 11, MovedAwaySince: at(-3 * time.Second), MovedAwayLast: at(-2 * time.Second), FailingSince: at(-time.Second)}, pdOK, StoreDraining, at(-3 * time.Second)},
+		{"most leaders moved away and it still streams: a storm, not a drain", Store{Connected: true, Regions: 1, Advancing: 1, MovedAway: 11, MovedAwaySince: at(-3 * time.Second), MovedAwayLast: at(-2 * time.Second)}, pdOK, Healthy, 0},
+		{"too many left behind when its stream ended: down", Store{Failures: 2, Regions: 4, MovedAway: 11, MovedAwaySince: at(-3 * time.Second), MovedAwayLast: at(-2 * time.Second), FailingSince: at(-time.Second)}, pdOK, StoreDown, at(-time.Second)},
+		{"failed before its leaders moved (elected elsewhere while it was down), a few left: down", Store{Failures: 2, Regions: 1, MovedAway: 11, MovedAwaySince: at(-3 * time.Second), MovedAwayLast: at(-2 * time.Second), FailingSince: at(-5 * time.Second)}, pdOK, StoreDown, at(-5 * time.Second)},
 		{"back with no leaders long after a drain: not draining", Store{Connected: true, MovedAway: 21, MovedAwaySince: at(-40 * time.Second), MovedAwayLast: at(-40 * time.Second)}, pdOK, Healthy, 0},
 		{"failed long after some leaders moved: not a drain", Store{Failures: 4, MovedAway: 5, MovedAwaySince: at(-60 * time.Second), MovedAwayLast: at(-60 * time.Second), FailingSince: at(-20 * time.Second)}, pdOK, Healthy, 0},
 		{"back from an outage leading nothing (its leaders were elected elsewhere meanwhile): not a drain", Store{Connected: true, Flaps: 1, FlapsSince: at(-8 * time.Second), LastFlapAt: at(-8 * time.Second), MovedAway: 4, MovedAwaySince: at(-3 * time.Second), MovedAwayLast: at(-2 * time.Second)}, pdOK, Healthy, 0},
@@ -504,6 +508,9 @@ func TestDescribeRound3(t *testing.T) {
 	drained := Store{ID: 2, MovedAway: 21, MovedAwaySince: at(-5 * time.Second), Cause: StoreDraining, Since: at(-5 * time.Second),
 		LastFailure: "rpc error: code = Unavailable"}
 	require.Equal(t, "store 2 drained: 21 leaders moved to other stores in 5s and it leads none of the subscribed regions (evict-leader or a graceful shutdown) since 14:03:02; its stream then ended: rpc error: code = Unavailable",
+		d.Store(&drained, pd, t0))
+	drained.Regions = 1
+	require.Equal(t, "store 2 drained: 21 leaders moved to other stores in 5s and it still leads 1 with no other live replica (evict-leader or a graceful shutdown) since 14:03:02; its stream then ended: rpc error: code = Unavailable",
 		d.Store(&drained, pd, t0))
 	removed := Store{ID: 2, Unlisted: true, Cause: StoreRemoved, Since: at(-time.Second)}
 	require.Contains(t, d.Store(&removed, pd, t0), "PD no longer lists store 2 (a tombstone is left out): removed from the cluster since 14:03:06")
