@@ -69,7 +69,7 @@ snapshot).`,
 			// run as they do: the last line, the snapshot, exit 129.
 			signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
 			defer signal.Stop(sigs)
-			headlessGC()
+			guestGC()
 			run := &headlessRun{
 				c: c, out: c.OutOrStdout(), errOut: c.ErrOrStderr(), asJSON: asJSON,
 				duration: duration, interval: interval, snapshot: snapshot, sigs: sigs,
@@ -93,17 +93,18 @@ snapshot).`,
 	return cmd
 }
 
-// headlessGCPercent is headless's garbage-collector target unless GOGC says
-// otherwise. Headless runs for a long time next to production on a shared
-// host, where memory matters more than a little CPU: its steady state makes
-// little garbage (status lines take snapshots without region rows), so
-// collecting at +50% instead of Go's +100% costs little and keeps the peak
-// RSS at a million regions under 1.5 GiB (README, Performance).
-const headlessGCPercent = 50
+// guestGCPercent is pulltop's garbage-collector target (headless and the
+// TUI) unless GOGC says otherwise. pulltop runs next to production on a
+// shared host (a jump host, a TiDB server), where memory matters more than
+// a little CPU: its steady state makes little garbage (snapshots share
+// what did not change, status lines and screens build no region rows), so
+// collecting at +50% instead of Go's +100% costs little, and at a million
+// regions it is hundreds of MB of peak RSS (README, Performance).
+const guestGCPercent = 50
 
-func headlessGC() {
+func guestGC() {
 	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(headlessGCPercent)
+		debug.SetGCPercent(guestGCPercent)
 	}
 }
 

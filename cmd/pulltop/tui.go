@@ -40,6 +40,7 @@ func snapshotSaver(dir string) func(*snapshots.State) (string, error) {
 // runTUI is the root command: the engine (on the embedded sim without
 // --pd) under the terminal UI.
 func runTUI(c *cobra.Command, flags *connFlags) error {
+	guestGC()
 	stderr := c.ErrOrStderr()
 	dir, notice := stateDir()
 	if notice != "" {
