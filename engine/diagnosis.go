@@ -399,6 +399,12 @@ func (e *Engine) diagFinish(now time.Time, st *snapshots.State, regions []*regio
 		}
 	}
 
+	// The ones still on the book, before this publish adds to it.
+	waitingN, waitingFirst := e.wait.n, (*regionState)(nil)
+	if waitingN > 0 {
+		waitingFirst = e.earliestWaiting()
+	}
+
 	var row snapshots.Region
 	exampleOf := [diagnose.NumCauses]*regionState{}
 	decide := func(r *regionState, keyOrder bool) {
@@ -442,13 +448,13 @@ func (e *Engine) diagFinish(now time.Time, st *snapshots.State, regions []*regio
 		decide(r, false)
 	}
 	// The waiting regions still on the book: ScanPending, counted.
-	if e.wait.n > 0 {
+	if waitingN > 0 {
 		c := diagnose.ScanPending
-		if r := e.earliestWaiting(); r != nil && (count[c] == 0 || r.mark.Since < earliest[c] ||
-			r.mark.Since == earliest[c] && regionLess(r, exampleOf[c])) {
+		if r := waitingFirst; count[c] == 0 || r.mark.Since < earliest[c] ||
+			r.mark.Since == earliest[c] && regionLess(r, exampleOf[c]) {
 			earliest[c], exampleOf[c] = r.mark.Since, r
 		}
-		count[c] += e.wait.n
+		count[c] += waitingN
 	}
 
 	// Store rows and the causes board.
