@@ -403,6 +403,9 @@ func (e *Engine) diagFinish(now time.Time, st *snapshots.State, regions []*regio
 	waitingN, waitingFirst := e.wait.n, (*regionState)(nil)
 	if waitingN > 0 {
 		waitingFirst = e.earliestWaiting()
+	} else {
+		// Every entry is stale (the scans are done): let the records go.
+		e.wait.earliest, e.wait.fresh = nil, nil
 	}
 
 	var row snapshots.Region

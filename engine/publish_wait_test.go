@@ -193,6 +193,26 @@ func TestPublishCountsWaitingRegionsAsAWalkWould(t *testing.T) {
 	step("pd down steady", scans)
 	step("pd back", func() { e.pd.lookupErr, e.pd.backAt = "", now })
 	step("pd back steady", scans)
+
+	// The scans end: nothing waits, and the book lets the records go.
+	e.publish(now.Add(250 * time.Millisecond))
+	require.NotEmpty(t, e.wait.earliest)
+	now = now.Add(500 * time.Millisecond)
+	func() {
+		for _, r := range regions {
+			if (r.state == snapshots.StateQueued || r.state == snapshots.StateRequested) && !r.initialized {
+				r.state, r.initialized, r.scanning, r.lastAdvance = snapshots.StateInitialized, true, false, now
+				e.markDirty(r)
+			}
+		}
+		for _, st := range e.stores {
+			st.admission, st.inflight = nil, 0
+		}
+	}()
+	e.publish(now)
+	require.Zero(t, e.wait.n)
+	require.Nil(t, e.wait.earliest)
+	step("scans done", nil)
 }
 
 // The publish check fails on a waiting region whose verdict's evidence
