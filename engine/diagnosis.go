@@ -219,13 +219,28 @@ func (e *Engine) diagBegin(now time.Time) {
 		// Admission positions, in one pass over the queue (it may hold
 		// regions that left it; those are skipped as admitNext skips them).
 		pos := int32(0)
+		found := 0 // its waiting regions counted with a place, found in place
 		for _, r := range info.admission {
 			if !r.forgotten && r.lock != nil && r.state == snapshots.StateQueued && r.worker == nil {
 				pos++
+				first := r.admitGen != d.gen
 				r.admitPos, r.admitGen = pos, d.gen
+				switch {
+				case !r.waiting() || !first:
+				case r.waitAdmitted():
+					found++
+				default:
+					e.markDirty(r) // it has a place now: its text says so
+				}
 			}
 		}
 		ev.Admission = int(pos)
+		if found < e.wait.admittedBy[id] {
+			// One lost its place with no change to its row (rare): find it.
+			e.listWaiting(func(r *regionState) bool {
+				return r.waitAdmitted() && r.admitGen != d.gen && e.quietStore(r) == id
+			})
+		}
 	}
 }
 
@@ -306,7 +321,6 @@ func (e *Engine) diagFinish(now time.Time, st *snapshots.State, regions []*regio
 	var (
 		count    [diagnose.NumCauses]int
 		earliest [diagnose.NumCauses]int64
-		example  [diagnose.NumCauses]int
 		// exampleOwn: the example's evidence is its own (see below)
 		exampleOwn [diagnose.NumCauses]bool
 		ev         diagnose.Region
@@ -354,9 +368,49 @@ func (e *Engine) diagFinish(now time.Time, st *snapshots.State, regions []*regio
 		sd.text = d.describer.Store(&sd.ev, pd, nowNs)
 	}
 
+	// The waiting regions of a store whose cause now decides them
+	// otherwise leave the book and are decided with the pending ones
+	// (this publish's verdict, not the next's). A walk over every region,
+	// at the publish a store's cause turns (rare).
+	var unwaited []*regionState
+	if e.wait.n > 0 {
+		var turned map[uint64]bool
+		for id, sd := range d.stores {
+			if e.wait.by[id] > 0 && !waitCompatible(sd.ev.Cause) {
+				if turned == nil {
+					turned = map[uint64]bool{}
+				}
+				turned[id] = true
+			}
+		}
+		if turned != nil {
+			for _, r := range e.regions {
+				if r.waiting() && turned[e.quietStore(r)] {
+					unwaited = append(unwaited, r)
+				}
+			}
+			for _, r := range unwaited {
+				id := e.quietStore(r)
+				e.unwait(r)
+				d.stores[id].regions[diagnose.ScanPending]--
+				r.looking = true
+				e.looked = append(e.looked, r)
+			}
+		}
+	}
+
+	// The ones still on the book, before this publish adds to it.
+	waitingN, waitingFirst := e.wait.n, (*regionState)(nil)
+	if waitingN > 0 {
+		waitingFirst = e.earliestWaiting()
+	} else {
+		// Every entry is stale (the scans are done): let the records go.
+		e.wait.earliest, e.wait.fresh = nil, nil
+	}
+
 	var row snapshots.Region
-	for _, i := range d.pending {
-		r := regions[i]
+	exampleOf := [diagnose.NumCauses]*regionState{}
+	decide := func(r *regionState, keyOrder bool) {
 		sd, sev, text := e.undecidedEvidence(r, nowNs, &ev)
 		c, since := diagnose.DecideRegion(&ev, sev, pd, nowNs, e.cfg.StaleAfter)
 		r.mark.Update(c, since, nowNs, grace)
@@ -369,18 +423,41 @@ func (e *Engine) diagFinish(now time.Time, st *snapshots.State, regions []*regio
 			row.Diagnosis = d.describer.Region(c, &ev, sev, text, pd, nowNs)
 		}
 		e.view.Put(&r.viewHandle, &row)
+		if c == diagnose.ScanPending && mayWait(r) {
+			// Nothing but its row, its store's cause or its place in the
+			// queue can change this: counted, not looked at, until then.
+			e.setWaiting(r)
+		} else {
+			e.markDirty(r)
+		}
 		if c == diagnose.Healthy {
-			continue
+			return
 		}
 		// The example is the region with the oldest incident; among those
 		// that began together (a resolved-ts batch stops at one instant),
 		// the one whose own evidence it is: the region the lock pins, not
-		// its batch-mates.
+		// its batch-mates; then the first in key order.
 		own := c == diagnose.Lock && ev.LockPins()
-		if count[c] == 0 || r.mark.Since < earliest[c] || (r.mark.Since == earliest[c] && own && !exampleOwn[c]) {
-			earliest[c], example[c], exampleOwn[c] = r.mark.Since, int(i), own
+		if count[c] == 0 || r.mark.Since < earliest[c] || (r.mark.Since == earliest[c] &&
+			(own && !exampleOwn[c] || own == exampleOwn[c] && !keyOrder && regionLess(r, exampleOf[c]))) {
+			earliest[c], exampleOf[c], exampleOwn[c] = r.mark.Since, r, own
 		}
 		count[c]++
+	}
+	for _, i := range d.pending {
+		decide(regions[i], true)
+	}
+	for _, r := range unwaited {
+		decide(r, false)
+	}
+	// The waiting regions still on the book: ScanPending, counted.
+	if waitingN > 0 {
+		c := diagnose.ScanPending
+		if r := waitingFirst; count[c] == 0 || r.mark.Since < earliest[c] ||
+			r.mark.Since == earliest[c] && regionLess(r, exampleOf[c]) {
+			earliest[c], exampleOf[c] = r.mark.Since, r
+		}
+		count[c] += waitingN
 	}
 
 	// Store rows and the causes board.
@@ -414,16 +491,16 @@ func (e *Engine) diagFinish(now time.Time, st *snapshots.State, regions []*regio
 		}
 		board.Since = timeOf(sinceNs)
 		if count[c] > 0 {
-			board.Example, board.ExampleRegion = e.exampleDiagnosis(st, regions, example[c], c, nowNs), regions[example[c]].id
+			board.Example, board.ExampleRegion = e.exampleDiagnosis(exampleOf[c]), exampleOf[c].id
 		}
 		st.Causes = append(st.Causes, board)
 	}
 }
 
-// exampleDiagnosis is the diagnosis of regions[i], decided as c in this
-// publish: its row's in the view.
-func (e *Engine) exampleDiagnosis(_ *snapshots.State, regions []*regionState, i int, _ diagnose.Cause, _ int64) string {
-	return e.view.Current(regions[i].viewHandle).Diagnosis
+// exampleDiagnosis is the diagnosis of r as this publish decided it: its
+// row's in the view.
+func (e *Engine) exampleDiagnosis(r *regionState) string {
+	return e.view.Current(r.viewHandle).Diagnosis
 }
 
 // rawKeyName renders a row key (raw, as rows carry it) as FormatKey

@@ -86,6 +86,7 @@ type Engine struct {
 	pub         pubIndex
 	quietN      int
 	quietBy     map[uint64]int
+	wait        waitBook // the regions waiting for their initial scan, counted
 	stores      map[uint64]*storeInfo
 	workerCtx   context.Context
 	stopWorkers context.CancelFunc

@@ -253,10 +253,23 @@ func benchmarkPublishScanning(b *testing.B, n int, rows bool) {
 			scanning[r.storeID] = append(scanning[r.storeID], r)
 		}
 	}
+	var initialized []*regionState
+	for _, r := range regions {
+		if r.initialized {
+			initialized = append(initialized, r)
+		}
+	}
 	e.publish(now)
 	for b.Loop() {
 		b.StopTimer()
 		now = now.Add(500 * time.Millisecond)
+		// The initialized regions advance, as they do at start-up: a store
+		// whose every streaming region stood still would read as stalled
+		// after a few seconds, and every waiting region with it.
+		ts := oracle.GoTimeToTS(now)
+		for _, r := range initialized {
+			e.advanceRegion(r, ts, now)
+		}
 		for id, st := range e.stores {
 			next := scanning[id][:0]
 			for _, r := range scanning[id] {

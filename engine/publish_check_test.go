@@ -22,6 +22,7 @@ func checkPublish(e *Engine, now, pdNow time.Time) {
 	nowNs := now.UnixNano()
 	lagging := diagnose.LaggingAfter(e.cfg.StaleAfter)
 	quiet, quietBy := 0, map[uint64]int{}
+	waiting, waitBy, admittedBy := 0, map[uint64]int{}, map[uint64]int{}
 	fail := func(r *regionState, format string, args ...any) {
 		panic(fmt.Sprintf("publish check: region %d (sub %d, state %s): %s", r.id, r.sub.id, r.state, fmt.Sprintf(format, args...)))
 	}
@@ -57,15 +58,26 @@ func checkPublish(e *Engine, now, pdNow time.Time) {
 		if streaming(r) != (e.pub.adv[row] != notStreaming) || streaming(r) && e.pub.adv[row] != unixNano(r.lastAdvance) {
 			fail(r, "publish index last advance %d, streaming %v", e.pub.adv[row], streaming(r))
 		}
-		if r.quiet {
+		if r.isQuiet() {
 			quiet++
 			quietBy[e.quietStore(r)]++
+		}
+		if r.waiting() {
+			waiting++
+			waitBy[e.quietStore(r)]++
+			if r.waitAdmitted() {
+				admittedBy[e.quietStore(r)]++
+			}
 		}
 		if r.looking {
 			continue // looked at
 		}
+		if r.waiting() {
+			checkWaiting(e, r, cur, nowNs, fail)
+			continue
+		}
 		// Not looked at: it must have been quiet, and still be.
-		if !r.quiet || e.quietStore(r) != r.storeID {
+		if !r.isQuiet() || e.quietStore(r) != r.storeID {
 			fail(r, "not looked at, yet not quiet")
 		}
 		if !streaming(r) || e.held(r, nowNs) || vlag(pdNow, rts) >= lagging.Milliseconds() {
@@ -77,6 +89,10 @@ func checkPublish(e *Engine, now, pdNow time.Time) {
 	}
 	if quiet != e.quietN || fmt.Sprint(quietBy) != fmt.Sprint(e.quietBy) {
 		panic(fmt.Sprintf("publish check: %d quiet regions %v, counted %d %v", quiet, quietBy, e.quietN, e.quietBy))
+	}
+	if waiting != e.wait.n || fmt.Sprint(waitBy) != fmt.Sprint(e.wait.by) || fmt.Sprint(admittedBy) != fmt.Sprint(e.wait.admittedBy) {
+		panic(fmt.Sprintf("publish check: %d waiting regions %v (admitted %v), counted %d %v (%v)",
+			waiting, waitBy, admittedBy, e.wait.n, e.wait.by, e.wait.admittedBy))
 	}
 	if e.view.Len() != len(e.regions) || len(e.pub.regions) != len(e.regions) {
 		panic(fmt.Sprintf("publish check: %d regions, %d in the view, %d in the index", len(e.regions), e.view.Len(), len(e.pub.regions)))
@@ -101,4 +117,26 @@ func vlag(pdNow time.Time, ts uint64) int64 {
 		return 0
 	}
 	return max(pdNow.UnixMilli()-int64(ts>>18), 0)
+}
+
+// checkWaiting: r, counted waiting and not looked at, still waits for its
+// initial scan with the verdict and the text its row holds: what deciding
+// and describing it now would give.
+func checkWaiting(e *Engine, r *regionState, cur *snapshots.Region, nowNs int64, fail func(*regionState, string, ...any)) {
+	if e.quietStore(r) != r.storeID || !mayWait(r) {
+		fail(r, "not looked at, counted waiting, yet not waiting for its scan (store %d, error %q)", r.storeID, r.failReason)
+	}
+	if admitted := r.state == snapshots.StateQueued && r.admitGen == e.diag.gen && r.admitPos > 0; admitted != r.waitAdmitted() {
+		fail(r, "not looked at, waiting, admitted %v, counted admitted %v", admitted, r.waitAdmitted())
+	}
+	var ev diagnose.Region
+	_, sev, text := e.undecidedEvidence(r, nowNs, &ev)
+	pd := &e.diag.pd
+	c, _ := diagnose.DecideRegion(&ev, sev, pd, nowNs, e.cfg.StaleAfter)
+	if c != diagnose.ScanPending || r.mark.Cause != c || cur.Cause != c.String() || !cur.Since.Equal(timeOf(r.mark.Since)) {
+		fail(r, "not looked at, waiting, yet decided %s now (mark %s, row %s since %v)", c, r.mark.Cause, cur.Cause, cur.Since)
+	}
+	if want := e.diag.describer.Region(c, &ev, sev, text, pd, nowNs); cur.Diagnosis != want {
+		fail(r, "not looked at, waiting, diagnosis %q, now %q", cur.Diagnosis, want)
+	}
 }

@@ -195,6 +195,9 @@ func (x *pubIndex) reset() {
 // suspect (pubIndex.suspects), never at the rest (checkPublish verifies
 // this in tests).
 func (e *Engine) markDirty(r *regionState) {
+	if r.waiting() {
+		e.unwait(r)
+	}
 	if !r.listed {
 		r.listed = true
 		e.active = append(e.active, r)
@@ -219,8 +222,11 @@ func (e *Engine) advanced(r *regionState, now int64) {
 
 // viewRemove takes r out of the view and of the publish's books.
 func (e *Engine) viewRemove(r *regionState) {
-	if r.quiet {
+	if r.isQuiet() {
 		e.unquiet(r)
+	}
+	if r.waiting() {
+		e.unwait(r)
 	}
 	if e.view == nil || r.viewHandle <= 0 {
 		return
@@ -237,7 +243,7 @@ func (e *Engine) quietStore(r *regionState) uint64 {
 }
 
 func (e *Engine) unquiet(r *regionState) {
-	r.quiet = false
+	r.calm = calmNot
 	e.quietN--
 	id := e.quietStore(r)
 	if e.quietBy[id]--; e.quietBy[id] == 0 {
@@ -247,7 +253,7 @@ func (e *Engine) unquiet(r *regionState) {
 
 // setQuiet counts r quiet (after its index row was set).
 func (e *Engine) setQuiet(r *regionState) {
-	r.quiet = true
+	r.calm = calmQuiet
 	e.quietN++
 	if e.quietBy == nil {
 		e.quietBy = map[uint64]int{}
@@ -327,10 +333,11 @@ func (e *Engine) resync() {
 		}
 		e.view.RemoveUnless(func(h *int32) bool { return on[h] })
 	}
+	e.resetWait()
 	e.pub.reset()
 	e.quietN, e.quietBy = 0, nil
 	for _, r := range e.regions {
-		r.quiet = false
+		r.calm = calmNot
 		e.markDirty(r)
 	}
 }

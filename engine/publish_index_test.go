@@ -58,7 +58,7 @@ func TestPublishNoticesTheRegionTimeLeftBehind(t *testing.T) {
 	e.cfg.StaleAfter = 10 * time.Second
 	byID := regionsByID(e)
 	stuck := byID[1500]
-	require.True(t, stuck.quiet)
+	require.True(t, stuck.isQuiet())
 	for _, r := range byID {
 		if r.state == snapshots.StateRetryWait {
 			e.forget(r) // its lag would grow too
@@ -101,7 +101,7 @@ func TestPublishNoticesTheRegionTimeLeftBehind(t *testing.T) {
 func TestPublishCheckCatchesAnUnmarkedChange(t *testing.T) {
 	e := newPublishEngine(t, 2000)
 	r := regionsByID(e)[700]
-	require.True(t, r.quiet)
+	require.True(t, r.isQuiet())
 	r.retryAttempts = 9 // without markDirty
 	msg := func() (msg string) {
 		defer func() {

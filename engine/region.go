@@ -91,12 +91,12 @@ type regionState struct {
 	scanned     bool // its initial scan finished once (progress)
 	forgotten   bool // off the books (forget): queues skip it
 	// listed: in Engine.active, to be looked at by the next publish;
-	// quiet: not, because it streams, advances and is healthy (counted in
-	// Engine.quietBy under its store at that publish); looking: in the
-	// current publish's list. See markDirty.
-	listed, quiet, looking bool
-	state                  string
-	lastAdvance            time.Time
+	// looking: in the current publish's list; calm: why a publish need
+	// not look at it. See markDirty.
+	listed, looking bool
+	calm            calm
+	state           string
+	lastAdvance     time.Time
 	// sentTs is the last resolved ts TiKV sent the region, moving or not,
 	// lower than its own included: TiKV resolves a batch of regions at the
 	// batch's minimum, so a region whose batch a lock holds is sent the
@@ -250,3 +250,24 @@ func within(aStart, aEnd, bStart, bEnd string) bool {
 }
 
 var retryKeyZero retry.Key
+
+// calm is why a publish need not look at a region (one byte: the record's
+// flags share a word).
+type calm uint8
+
+const (
+	calmNot calm = iota
+	// calmQuiet: it streams, advances and is healthy (counted in
+	// Engine.quietBy under its store at that publish).
+	calmQuiet
+	// calmWaiting: it waits for its initial scan and nothing of its
+	// verdict can have changed (counted in Engine.wait); calmAdmitted: the
+	// same, with a place in its store's admission queue when it was
+	// counted (its text says so). See waitBook.
+	calmWaiting
+	calmAdmitted
+)
+
+func (r *regionState) isQuiet() bool      { return r.calm == calmQuiet }
+func (r *regionState) waiting() bool      { return r.calm >= calmWaiting }
+func (r *regionState) waitAdmitted() bool { return r.calm == calmAdmitted }

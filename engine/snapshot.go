@@ -78,6 +78,14 @@ func (e *Engine) publishRows(now time.Time, rows bool) {
 		e.view = view.NewBuilder() // an Engine built by a test
 	}
 	vb := e.view
+	if down := e.diag.pd.Down(); down != e.wait.pdDown {
+		// Nothing of a waiting region's verdict reads PD today; should it
+		// one day, PD going down or coming back is rare enough to look.
+		e.wait.pdDown = down
+		if e.wait.n > 0 {
+			e.listWaiting(nil)
+		}
+	}
 	// The regions to look at: those whose row changed, those not quiet,
 	// and the quiet ones time made suspect. The quiet rest is healthy and
 	// unchanged: it is counted, not walked.
@@ -85,8 +93,11 @@ func (e *Engine) publishRows(now time.Time, rows bool) {
 	// The quiet regions it does not look at: initialized, advancing,
 	// healthy.
 	for _, r := range regions {
-		if r.quiet {
+		if r.isQuiet() {
 			e.unquiet(r)
+		}
+		if r.waiting() {
+			e.unwait(r)
 		}
 	}
 	t.Initialized += e.quietN
@@ -96,6 +107,16 @@ func (e *Engine) publishRows(now time.Time, rows bool) {
 			sd.ev.Advancing += q
 			sd.regions[diagnose.Healthy] += int32(q)
 		}
+		if w := e.wait.by[id]; w > 0 {
+			// Waiting for their initial scan, decided ScanPending (they
+			// leave this count in diagFinish if their store's cause says
+			// otherwise now).
+			sd.ev.Regions += w
+			sd.regions[diagnose.ScanPending] += int32(w)
+		}
+	}
+	for id, w := range e.wait.by {
+		e.tallyWaiting(id, w)
 	}
 	var row snapshots.Region
 	for i, r := range regions {
@@ -145,13 +166,15 @@ func (e *Engine) publishRows(now time.Time, rows bool) {
 			adv = unixNano(r.lastAdvance)
 		}
 		e.pub.set(int(r.viewHandle-1), r, rts, adv)
-		if streaming(r) && len(e.diag.pending) == undecided {
+		switch {
+		case streaming(r) && len(e.diag.pending) == undecided:
 			// Healthy, streaming, advancing: quiet until its row changes
 			// or time makes it suspect.
 			e.setQuiet(r)
-		} else {
+		case len(e.diag.pending) == undecided:
 			e.markDirty(r)
 		}
+		// The undecided: diagFinish lists them, or counts them waiting.
 	}
 	// The worst lag and each store's: the least resolved ts, from the
 	// index's chunk minima.

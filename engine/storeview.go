@@ -38,6 +38,20 @@ func (e *Engine) tallyRegion(storeID uint64, row *snapshots.Region) {
 	}
 }
 
+// tallyWaiting counts n regions waiting for their initial scan that
+// publish did not walk (waitBook).
+func (e *Engine) tallyWaiting(storeID uint64, n int) {
+	t := e.tallies[storeID]
+	if t == nil {
+		t = &storeTally{}
+		e.tallies[storeID] = t
+	}
+	if t.gen != e.seq {
+		*t = storeTally{gen: e.seq}
+	}
+	t.waiting += n
+}
+
 // tallyLag counts a store's largest lag (publish finds it in its index,
 // without walking the store's regions).
 func (e *Engine) tallyLag(storeID uint64, lagMs int64) {
