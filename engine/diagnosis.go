@@ -384,18 +384,13 @@ func (e *Engine) diagFinish(now time.Time, st *snapshots.State, regions []*regio
 			}
 		}
 		if turned != nil {
-			for _, r := range e.regions {
-				if r.waiting() && turned[e.quietStore(r)] {
-					unwaited = append(unwaited, r)
-				}
-			}
-			for _, r := range unwaited {
-				id := e.quietStore(r)
+			e.eachWaiting(func(r *regionState) bool { return turned[e.quietStore(r)] }, func(r *regionState) {
+				d.stores[e.quietStore(r)].regions[diagnose.ScanPending]--
 				e.unwait(r)
-				d.stores[id].regions[diagnose.ScanPending]--
 				r.looking = true
 				e.looked = append(e.looked, r)
-			}
+				unwaited = append(unwaited, r)
+			})
 		}
 	}
 

@@ -1,8 +1,6 @@
 package engine
 
 import (
-	"cmp"
-	"slices"
 	"testing"
 	"time"
 
@@ -224,29 +222,9 @@ func BenchmarkPublishScanning(b *testing.B) {
 }
 
 func benchmarkPublishScanning(b *testing.B, n int, rows bool) {
-	e := newPublishEngine(b, n)
+	e, regions := newScanningEngine(b, n, 128)
 	e.cfg.ScansPerStore = 128
 	now := e.lastPublish
-	regions := make([]*regionState, 0, n)
-	for _, r := range e.regions {
-		regions = append(regions, r)
-	}
-	slices.SortFunc(regions, func(x, y *regionState) int { return cmp.Compare(x.id, y.id) })
-	for _, r := range regions {
-		if r.id%10 == 0 {
-			continue // initialized before the run
-		}
-		st := e.stores[r.storeID]
-		r.initialized, r.lastError = false, ""
-		if st.inflight < e.cfg.ScansPerStore {
-			r.state, r.scanning, r.requestedAt = snapshots.StateRequested, true, now.UnixNano()
-			st.inflight++
-		} else {
-			r.state = snapshots.StateQueued
-			st.admission = append(st.admission, r)
-		}
-		e.markDirty(r)
-	}
 	scanning := map[uint64][]*regionState{}
 	for _, r := range regions {
 		if r.state == snapshots.StateRequested {

@@ -135,16 +135,20 @@ func (e *Engine) resetWait() {
 	e.wait = waitBook{pdDown: e.wait.pdDown}
 }
 
-// listWaiting lists for the next look every waiting region of the
-// stores keep says (all of them with keep nil): a walk over every region,
-// for what is rare (a store's cause changing, PD going down).
-func (e *Engine) listWaiting(keep func(r *regionState) bool) {
+// eachWaiting calls fn for every waiting region keep says (all of them
+// with keep nil): a walk over every region, for what is rare (a store's
+// cause changing, PD going down, a place in the queue lost).
+func (e *Engine) eachWaiting(keep func(r *regionState) bool, fn func(r *regionState)) {
 	for _, r := range e.regions {
 		if r.waiting() && (keep == nil || keep(r)) {
-			e.markDirty(r)
+			fn(r)
 		}
 	}
 }
+
+// listWaiting lists for the next look every waiting region keep says
+// (eachWaiting).
+func (e *Engine) listWaiting(keep func(r *regionState) bool) { e.eachWaiting(keep, e.markDirty) }
 
 // earliestWaiting is the waiting region with the earliest since (then
 // first in key order), nil if none.

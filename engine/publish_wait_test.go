@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"cmp"
 	"slices"
 	"strings"
 	"testing"
@@ -15,19 +16,14 @@ import (
 // newScanningEngine is newPublishEngine with every region but one in ten
 // waiting for its initial scan: perStore scans running on each store
 // (requested at now), the rest queued for a slot.
-func newScanningEngine(t *testing.T, n, perStore int) (*Engine, []*regionState) {
-	e := newPublishEngine(t, n)
+func newScanningEngine(tb testing.TB, n, perStore int) (*Engine, []*regionState) {
+	e := newPublishEngine(tb, n)
 	now := e.lastPublish
 	regions := make([]*regionState, 0, n)
 	for _, r := range e.regions {
 		regions = append(regions, r)
 	}
-	slices.SortFunc(regions, func(x, y *regionState) int {
-		if x.id < y.id {
-			return -1
-		}
-		return 1
-	})
+	slices.SortFunc(regions, func(x, y *regionState) int { return cmp.Compare(x.id, y.id) })
 	for _, r := range regions {
 		if r.id%10 == 0 || r.state == snapshots.StateRetryWait {
 			continue

@@ -22,8 +22,9 @@ type storeTally struct {
 	gen      uint64
 }
 
-// tallyRegion counts one region row for its store.
-func (e *Engine) tallyRegion(storeID uint64, row *snapshots.Region) {
+// tally is storeID's counters for this publish (reset at its first use
+// in a publish).
+func (e *Engine) tally(storeID uint64) *storeTally {
 	t := e.tallies[storeID]
 	if t == nil {
 		t = &storeTally{}
@@ -32,6 +33,12 @@ func (e *Engine) tallyRegion(storeID uint64, row *snapshots.Region) {
 	if t.gen != e.seq {
 		*t = storeTally{gen: e.seq}
 	}
+	return t
+}
+
+// tallyRegion counts one region row for its store.
+func (e *Engine) tallyRegion(storeID uint64, row *snapshots.Region) {
+	t := e.tally(storeID)
 	t.maxLagMs = max(t.maxLagMs, row.ResolvedLagMs)
 	if !row.Initialized {
 		t.waiting++
@@ -41,28 +48,14 @@ func (e *Engine) tallyRegion(storeID uint64, row *snapshots.Region) {
 // tallyWaiting counts n regions waiting for their initial scan that
 // publish did not walk (waitBook).
 func (e *Engine) tallyWaiting(storeID uint64, n int) {
-	t := e.tallies[storeID]
-	if t == nil {
-		t = &storeTally{}
-		e.tallies[storeID] = t
-	}
-	if t.gen != e.seq {
-		*t = storeTally{gen: e.seq}
-	}
+	t := e.tally(storeID)
 	t.waiting += n
 }
 
 // tallyLag counts a store's largest lag (publish finds it in its index,
 // without walking the store's regions).
 func (e *Engine) tallyLag(storeID uint64, lagMs int64) {
-	t := e.tallies[storeID]
-	if t == nil {
-		t = &storeTally{}
-		e.tallies[storeID] = t
-	}
-	if t.gen != e.seq {
-		*t = storeTally{gen: e.seq}
-	}
+	t := e.tally(storeID)
 	t.maxLagMs = max(t.maxLagMs, lagMs)
 }
 
