@@ -196,7 +196,6 @@ func (e *Engine) diagBegin(now time.Time) {
 			Paused: cd.paused, CoolingLeft: cd.left, Failures: cd.failures,
 			FailingSince: info.failingSince, LastFailure: info.lastFailure,
 			Busy: info.busy, BusyLast: info.busyLast, BusyLastAt: info.busyLastAt, BusySince: info.busyFirstAt,
-			Inflight: info.inflight,
 		}
 		if w := info.worker; w != nil {
 			ev.Connected = w.connected.Load()
@@ -234,7 +233,6 @@ func (e *Engine) diagBegin(now time.Time) {
 				}
 			}
 		}
-		ev.Admission = int(pos)
 		if found < e.wait.admittedBy[id] {
 			// One lost its place with no change to its row (rare): find it.
 			e.listWaiting(func(r *regionState) bool {

@@ -82,9 +82,6 @@ type Store struct {
 	// when it last delivered a resolved-ts batch (TiKV sends one every
 	// second, moving or not).
 	LastMsgAt, ResolvedAt int64
-	// Inflight is how many initial scans run on it; Admission how many
-	// regions wait for a scan slot.
-	Inflight, Admission int
 
 	// PDState is the state PD's store list gives it (PDStore*; "" not
 	// known yet), PDStateSince when the engine first saw that state.

@@ -426,7 +426,7 @@ func TestDescribe(t *testing.T) {
 	// A region waiting for its scan reads the same at every publish
 	// (nothing in it moves), and its store's queued regions share one text.
 	queued := Region{StoreID: 2, State: snapshots.StateQueued, AdmissionPos: 13}
-	store2 := Store{ID: 2, Admission: 40, Inflight: 128}
+	store2 := Store{ID: 2}
 	first := d.Region(ScanPending, &queued, &store2, "", &PD{}, t0)
 	require.Equal(t, "waiting for a scan slot on store 2", first)
 	queued.AdmissionPos = 12
