@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"slices"
 	"time"
+
+	"github.com/pulltop/pulltop/internal/slotindex"
 )
 
 // Recorder builds the timeline from the snapshots it observes, keeping the
@@ -32,11 +34,11 @@ type Recorder struct {
 	base  []mark  // every slot's mark at the newest frame
 	rows  []int32 // by slot: its region's row in table (≥ 0), or -(k+1): its keys are kept[k]
 	kept  []HistoryRegion
-	table RegionTable // the table observed last (nil: none, or rows)
-	seen  []uint64    // a bit a slot: seen by the observation in progress (all clear between them)
-	slots slotIndex   // by historyKey
-	order []int32     // the slot of each region of the last snapshot, in its order
-	live  int         // slots whose mark in base says present (state != 0)
+	table RegionTable             // the table observed last (nil: none, or rows)
+	seen  []uint64                // a bit a slot: seen by the observation in progress (all clear between them)
+	slots slotindex.Index[uint64] // by historyKey
+	order []int32                 // the slot of each region of the last snapshot, in its order
+	live  int                     // slots whose mark in base says present (state != 0)
 	// leaving are the slots ObserveGone was told of in the observation in
 	// progress.
 	leaving []int32
@@ -59,6 +61,9 @@ type Recorder struct {
 // stay far below 2^52 (PD allocates them one by one) and subscriptions
 // below 2^12.
 func historyKey(sub, id uint64) uint64 { return id ^ sub<<52 }
+
+// identity hashes a historyKey for the slot index (it mixes it itself).
+func identity(k uint64) uint64 { return k }
 
 // A region's lag in the timeline is right to within lagTolerance (ms): a
 // healthy region's lag saws by a second or two between resolved-ts
@@ -147,7 +152,7 @@ func (r *Recorder) BeginObserveN(s *State, n int, partial bool) bool {
 		// grown by append: at 100k regions the slack of growing is MBs.
 		size := n + n/16
 		r.rows, r.base = make([]int32, 0, size), make([]mark, 0, size)
-		r.slots = newSlotIndex(size)
+		r.slots = slotindex.New(size, identity)
 		if s.Table == nil {
 			r.kept = make([]HistoryRegion, 0, size) // rows: every region's keys are kept
 		}
@@ -194,7 +199,7 @@ type observation struct {
 // observation covers, in either order, and a frame holds one delta a
 // region (a cursor applies a frame's deltas in order, both ways).
 func (r *Recorder) ObserveGone(sub, id uint64) {
-	if slot, ok := r.slots.get(r, historyKey(sub, id)); ok {
+	if slot, ok := r.slots.Get((*slotKeys)(r), historyKey(sub, id)); ok {
 		r.leaving = append(r.leaving, slot)
 	}
 }
@@ -305,6 +310,11 @@ func (r *Recorder) region(slot int32) HistoryRegion {
 	return HistoryRegion{Subscription: t.Subscription, ID: t.ID, Start: t.Start, End: t.End}
 }
 
+// slotKeys is the recorder as the slot index reads it (slotindex.Keys).
+type slotKeys Recorder
+
+func (k *slotKeys) SlotKey(slot int32) uint64 { return (*Recorder)(k).slotKey(slot) }
+
 // slotKey is slot's historyKey (for the slot index).
 func (r *Recorder) slotKey(slot int32) uint64 {
 	if row := r.rows[slot]; row < 0 {
@@ -404,7 +414,7 @@ func (r *Recorder) trim() {
 // snapshot's table, or kept (rows).
 func (r *Recorder) slot(i int, reg *Region) (slot int32, fresh bool) {
 	k := historyKey(reg.Subscription, reg.ID)
-	if slot, ok := r.slots.get(r, k); ok {
+	if slot, ok := r.slots.Get((*slotKeys)(r), k); ok {
 		return slot, false
 	}
 	slot = int32(len(r.base))
@@ -416,7 +426,7 @@ func (r *Recorder) slot(i int, reg *Region) (slot int32, fresh bool) {
 		r.rows = append(r.rows, -int32(len(r.kept)))
 	}
 	r.see(slot) // seen: its row is in the snapshot's table
-	r.slots.put(r, slot)
+	r.slots.Put((*slotKeys)(r), slot)
 	return slot, true
 }
 
@@ -693,9 +703,9 @@ func NewRecorderFrom(h *History) (*Recorder, error) {
 	for slot := range r.rows {
 		r.rows[slot] = -int32(slot) - 1
 	}
-	r.slots = newSlotIndex(n)
+	r.slots = slotindex.New(n, identity)
 	for slot := range n {
-		r.slots.put(r, int32(slot))
+		r.slots.Put((*slotKeys)(r), int32(slot))
 	}
 	r.base = make([]mark, n)
 	r.frames = append([]HistoryFrame{}, h.Frames...)

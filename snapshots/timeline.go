@@ -210,7 +210,7 @@ type RegionPoint struct {
 // first: where it was at the oldest moment kept, then every change. nil if
 // the timeline never saw the region.
 func (r *Recorder) RegionTimeline(sub, id uint64) []RegionPoint {
-	slot, ok := r.slots.get(r, historyKey(sub, id))
+	slot, ok := r.slots.Get((*slotKeys)(r), historyKey(sub, id))
 	if !ok || len(r.frames) == 0 {
 		return nil
 	}
@@ -266,7 +266,7 @@ func (t *RegionTrack) Points() []RegionPoint {
 		return nil
 	}
 	newest := r.newest()
-	slot, known := r.slots.get(r, historyKey(t.sub, t.id))
+	slot, known := r.slots.Get((*slotKeys)(r), historyKey(t.sub, t.id))
 	switch {
 	case !known:
 		t.points, t.valid = nil, false

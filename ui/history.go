@@ -1,9 +1,11 @@
 package ui
 
 import (
+	"math/bits"
 	"strconv"
 	"time"
 
+	"github.com/pulltop/pulltop/internal/slotindex"
 	"github.com/pulltop/pulltop/snapshots"
 )
 
@@ -93,6 +95,13 @@ func (r *ring[T, P]) newestFirst(seq uint64) []T {
 
 type regionKey struct{ sub, id uint64 }
 
+func (k regionKey) hash() uint64 { return k.id ^ bits.RotateLeft64(k.sub, 32) }
+
+// tracks are the history's regions as its slot index reads them.
+type tracks []regionTrack
+
+func (t tracks) SlotKey(slot int32) regionKey { return t[slot].key }
+
 // regionTrack is what the UI remembers of one region. There is one per
 // region, and a cluster may have a million, most of which never change
 // after they appear: such a region costs this, its place in the index and
@@ -140,7 +149,7 @@ type lagSample struct {
 // goroutine.
 type history struct {
 	gen     uint32
-	slots   slotIndex // a region's slot in regions, by key
+	slots   slotindex.Index[regionKey] // a region's slot in regions, by key (the fallback of order, and the detail's lookup)
 	regions []regionTrack
 	free    []int32
 	// states are the region states seen, by stateRef; states[0] is no
@@ -228,7 +237,7 @@ func (h *history) beginObserveN(s *snapshots.State, n int, partial bool) {
 		// tens of MBs.
 		size := n + n/16
 		h.regions = make([]regionTrack, 0, size)
-		h.slots = newSlotIndex(size)
+		h.slots = slotindex.New(size, regionKey.hash)
 	}
 	h.at, h.seq = s.TakenAt, s.Seq
 	h.prevOrder = h.order
@@ -249,7 +258,7 @@ func (h *history) beginObserveN(s *snapshots.State, n int, partial bool) {
 
 // goneRegion forgets a region that left (a partial observation's).
 func (h *history) goneRegion(sub, id uint64) {
-	if slot, ok := h.slots.get(h.regions, regionKey{sub, id}); ok {
+	if slot, ok := h.slots.Get(tracks(h.regions), regionKey{sub, id}); ok {
 		h.release(slot)
 	}
 }
@@ -265,7 +274,7 @@ func (h *history) observeRegion(i int, r *snapshots.Region) {
 		}
 	}
 	if !ok {
-		slot, ok = h.slots.get(h.regions, k)
+		slot, ok = h.slots.Get(tracks(h.regions), k)
 	}
 	if !ok {
 		slot = h.alloc()
@@ -277,7 +286,7 @@ func (h *history) observeRegion(i int, r *snapshots.Region) {
 		if r.LastError != "" {
 			t.past = &regionPast{lastErr: r.LastError}
 		}
-		h.slots.put(h.regions, slot)
+		h.slots.Put(tracks(h.regions), slot)
 		return
 	}
 	h.order[i] = slot
@@ -393,7 +402,7 @@ func (h *history) alloc() int32 {
 
 // release frees slot, whose region is in the index.
 func (h *history) release(slot int32) {
-	h.slots.remove(h.regions, slot)
+	h.slots.Remove(tracks(h.regions), slot)
 	h.regions[slot] = regionTrack{}
 	h.free = append(h.free, slot)
 }
@@ -413,7 +422,7 @@ func (h *history) forget() {
 }
 
 func (h *history) region(sub, id uint64) *regionTrack {
-	slot, ok := h.slots.get(h.regions, regionKey{sub, id})
+	slot, ok := h.slots.Get(tracks(h.regions), regionKey{sub, id})
 	if !ok {
 		return nil
 	}

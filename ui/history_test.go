@@ -1,7 +1,6 @@
 package ui
 
 import (
-	"math/rand/v2"
 	"slices"
 	"strings"
 	"testing"
@@ -171,52 +170,6 @@ func TestHistoryPartial(t *testing.T) {
 	hs.step(nil)
 	require.Equal(t, []string{"03.000 first seen INITIALIZED"}, hs.described(2))
 	require.Equal(t, []string{"02.000 first seen QUEUED"}, hs.described(7))
-}
-
-// The slot index against a map, through growth and removals that wrap
-// around its table.
-func TestSlotIndex(t *testing.T) {
-	rng := rand.New(rand.NewPCG(1, 2))
-	var tracks []regionTrack
-	x := newSlotIndex(4)
-	want := map[regionKey]int32{}
-	var free []int32
-	for step := range 20_000 {
-		if len(want) > 0 && rng.IntN(3) == 0 {
-			for k, slot := range want { // any one
-				x.remove(tracks, slot)
-				tracks[slot] = regionTrack{}
-				free = append(free, slot)
-				delete(want, k)
-				break
-			}
-		} else {
-			k := regionKey{uint64(rng.IntN(3)), uint64(rng.IntN(500))}
-			if _, ok := want[k]; ok {
-				continue
-			}
-			var slot int32
-			if n := len(free); n > 0 {
-				slot, free = free[n-1], free[:n-1]
-			} else {
-				tracks = append(tracks, regionTrack{})
-				slot = int32(len(tracks) - 1)
-			}
-			tracks[slot].key = k
-			x.put(tracks, slot)
-			want[k] = slot
-		}
-		if step%97 == 0 {
-			for k, slot := range want {
-				got, ok := x.get(tracks, k)
-				require.True(t, ok, "step %d: %v", step, k)
-				require.Equal(t, slot, got)
-			}
-			_, ok := x.get(tracks, regionKey{7, 7})
-			require.False(t, ok)
-			require.Equal(t, len(want), x.n)
-		}
-	}
 }
 
 // The detail of a region that never changed shows its first sight.
